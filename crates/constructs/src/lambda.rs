@@ -1,0 +1,183 @@
+//! The Lambda [`Function`] construct (custom runtime `provided.al2023`, code from S3) and the
+//! [`Permission`] that lets another service invoke it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::expr::Expr;
+use crate::template::{Construct, Resource};
+use crate::{Tags, tag_list};
+
+/// Settings of a [`Function`].
+#[derive(Debug, Clone)]
+pub struct FunctionProps {
+    /// Physical function name.
+    pub function_name: String,
+    /// What the function does.
+    pub description: String,
+    /// Execution role ARN.
+    pub role_arn: Expr,
+    /// Bucket holding the deployment package.
+    pub code_bucket: Expr,
+    /// Key of the deployment package (content-hash addressed).
+    pub code_key: Expr,
+    /// `x86_64` or `arm64` (often a parameter: it must match the built binary).
+    pub architecture: Expr,
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Timeout in seconds.
+    pub timeout_seconds: u32,
+    /// Reserved concurrency (a cost ceiling), if any.
+    pub reserved_concurrency: Option<u32>,
+    /// Environment variables.
+    pub environment: BTreeMap<String, Expr>,
+    /// Log group the runtime writes to (`Ref` to a stack-owned group).
+    pub log_group: Option<Expr>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A Lambda function running a Rust `bootstrap` on `provided.al2023`.
+#[derive(Debug, Clone)]
+pub struct Function {
+    logical_id: String,
+    props: FunctionProps,
+    depends_on: Vec<String>,
+}
+
+impl Function {
+    /// A function with `props`.
+    pub fn new(logical_id: &str, props: FunctionProps) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            props,
+            depends_on: Vec::new(),
+        }
+    }
+
+    /// Waits for these resources too (e.g. the log group, so no early log line is lost).
+    pub fn with_depends_on(mut self, ids: &[&str]) -> Self {
+        self.depends_on.extend(ids.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// `Fn::GetAtt Function.Arn`.
+    pub fn arn(&self) -> Expr {
+        Expr::get_att(&self.logical_id, "Arn")
+    }
+
+    /// `Ref Function`: the function name.
+    pub fn name(&self) -> Expr {
+        Expr::reference(&self.logical_id)
+    }
+
+    /// Logical id.
+    pub fn logical_id(&self) -> &str {
+        &self.logical_id
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FunctionCfnProps<'a> {
+    function_name: &'a str,
+    description: &'a str,
+    runtime: &'static str,
+    handler: &'static str,
+    architectures: Vec<&'a Expr>,
+    code: Value,
+    role: &'a Expr,
+    memory_size: u32,
+    timeout: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reserved_concurrent_executions: Option<u32>,
+    environment: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logging_config: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<Value>,
+}
+
+impl Construct for Function {
+    fn resources(&self) -> Vec<(String, Resource)> {
+        let p = &self.props;
+        let variables: BTreeMap<&String, Value> = p
+            .environment
+            .iter()
+            .map(|(k, v)| (k, v.to_json()))
+            .collect();
+        let props = FunctionCfnProps {
+            function_name: &p.function_name,
+            description: &p.description,
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            architectures: vec![&p.architecture],
+            code: json!({ "S3Bucket": p.code_bucket, "S3Key": p.code_key }),
+            role: &p.role_arn,
+            memory_size: p.memory_mb,
+            timeout: p.timeout_seconds,
+            reserved_concurrent_executions: p.reserved_concurrency,
+            environment: json!({ "Variables": variables }),
+            logging_config: p
+                .log_group
+                .as_ref()
+                .map(|g| json!({ "LogFormat": "Text", "LogGroup": g })),
+            tags: tag_list(&p.tags),
+        };
+        let ids: Vec<&str> = self.depends_on.iter().map(String::as_str).collect();
+        let resource = Resource::new("AWS::Lambda::Function", &props)
+            .depends_on(&ids)
+            .skip_checkov(
+                "CKV_AWS_116",
+                "Invoked synchronously by API Gateway: the caller gets the error, there is no \
+                 asynchronous event to send to a dead-letter queue.",
+            )
+            .skip_checkov(
+                "CKV_AWS_117",
+                "Calls only public AWS endpoints (Bedrock, S3); a VPC would add NAT cost and cold-start latency.",
+            )
+            .skip_checkov(
+                "CKV_AWS_173",
+                "Environment holds configuration only (bucket name, model id, sampling); no secrets.",
+            );
+        vec![(self.logical_id.clone(), resource)]
+    }
+}
+
+/// Lets a service principal invoke a function, from one source ARN only.
+#[derive(Debug, Clone)]
+pub struct Permission {
+    logical_id: String,
+    function: Expr,
+    principal: String,
+    source_arn: Expr,
+}
+
+impl Permission {
+    /// `principal` (e.g. `apigateway.amazonaws.com`) may invoke `function` from `source_arn`.
+    pub fn new(logical_id: &str, function: Expr, principal: &str, source_arn: Expr) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            function,
+            principal: principal.to_owned(),
+            source_arn,
+        }
+    }
+}
+
+impl Construct for Permission {
+    fn resources(&self) -> Vec<(String, Resource)> {
+        let props = json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": self.function,
+            "Principal": self.principal,
+            "SourceArn": self.source_arn,
+        });
+        vec![(
+            self.logical_id.clone(),
+            Resource::new("AWS::Lambda::Permission", &props),
+        )]
+    }
+}

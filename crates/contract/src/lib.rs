@@ -1,0 +1,301 @@
+//! The contract between the code-generation function, the stack that deploys it, the deployer's
+//! `invoke` command and the end-to-end tests.
+//!
+//! Everything two sides must agree on lives here once: the route, the environment variable names
+//! the template sets and the function reads, the S3 key prefix the IAM grant is scoped to, and the
+//! request/response JSON. Pure data: no IO.
+
+use serde::{Deserialize, Serialize};
+
+/// HTTP method of the one route the API serves.
+pub const ROUTE_METHOD: &str = "PUT";
+/// Path of the one route the API serves.
+pub const ROUTE_PATH: &str = "/code-generation";
+/// API Gateway v2 route key (`"<METHOD> <path>"`).
+pub const ROUTE_KEY: &str = "PUT /code-generation";
+/// Prefix under which generated code is stored. The IAM grant is scoped to `<prefix>*`.
+pub const OUTPUT_PREFIX: &str = "code-output/";
+/// Response header carrying the build label of the running function (see [`BUILD_LABEL_ENV`]).
+pub const BUILD_HEADER: &str = "x-codegen-build";
+/// Build-time environment variable whose value is compiled into the function and reported in
+/// [`BUILD_HEADER`]; lets a deployer prove which build the API is serving.
+pub const BUILD_LABEL_ENV: &str = "CODEGEN_BUILD_LABEL";
+
+/// Names of the environment variables the template sets on the function and the function reads.
+pub mod env {
+    /// Bucket that receives generated code.
+    pub const BUCKET: &str = "CODEGEN_BUCKET";
+    /// Key prefix inside the bucket (must match the IAM grant; defaults to `code-output/`).
+    pub const PREFIX: &str = "CODEGEN_PREFIX";
+    /// Bedrock model or inference-profile id used for Converse.
+    pub const MODEL_ID: &str = "CODEGEN_MODEL_ID";
+    /// Default sampling temperature.
+    pub const TEMPERATURE: &str = "CODEGEN_TEMPERATURE";
+    /// Default top_k (sent as an additional model request field).
+    pub const TOP_K: &str = "CODEGEN_TOP_K";
+    /// Default top_p.
+    pub const TOP_P: &str = "CODEGEN_TOP_P";
+    /// Default max output tokens.
+    pub const MAX_TOKENS: &str = "CODEGEN_MAX_TOKENS";
+    /// Largest accepted `message`, in bytes.
+    pub const MAX_MESSAGE_BYTES: &str = "CODEGEN_MAX_MESSAGE_BYTES";
+    /// Total time budget for the Bedrock call, in milliseconds (must fit API Gateway's 30 s).
+    pub const MODEL_TIMEOUT_MS: &str = "CODEGEN_MODEL_TIMEOUT_MS";
+    /// `true` to address S3 path-style (needed by local emulators reached via `AWS_ENDPOINT_URL`).
+    pub const S3_FORCE_PATH_STYLE: &str = "CODEGEN_S3_FORCE_PATH_STYLE";
+
+    /// Every variable above, for templates and tests that must cover all of them.
+    pub const ALL: [&str; 10] = [
+        BUCKET,
+        PREFIX,
+        MODEL_ID,
+        TEMPERATURE,
+        TOP_K,
+        TOP_P,
+        MAX_TOKENS,
+        MAX_MESSAGE_BYTES,
+        MODEL_TIMEOUT_MS,
+        S3_FORCE_PATH_STYLE,
+    ];
+}
+
+/// Body of `PUT /code-generation`, as a client sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    /// What to implement, in plain words.
+    pub message: String,
+    /// Target language (`python`, `rust`, `ts`, ...). `language` is accepted as an alias.
+    #[serde(alias = "language")]
+    pub key: String,
+    /// Sampling temperature override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// top_k override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    /// top_p override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Max output tokens override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+/// Where the generated code was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Location {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key (always under [`OUTPUT_PREFIX`]).
+    pub key: String,
+    /// `s3://bucket/key`.
+    pub uri: String,
+}
+
+/// Token usage reported by the model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Generated tokens.
+    pub output_tokens: u32,
+    /// Sum of both.
+    pub total_tokens: u32,
+}
+
+/// Successful answer (HTTP 200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateResponse {
+    /// The generated code, without markdown fences or commentary.
+    pub code: String,
+    /// Canonical language name (e.g. `python`).
+    pub language: String,
+    /// Model id the code came from.
+    pub model: String,
+    /// Whether the code was written to S3. `false` only when S3 failed after generation.
+    pub stored: bool,
+    /// Where the code was stored; `None` when `stored` is `false`.
+    pub s3: Option<S3Location>,
+    /// Token usage.
+    pub usage: Usage,
+    /// Lambda request id, also part of the S3 key and the logs.
+    pub request_id: String,
+    /// Non-fatal problems (e.g. why the code was not stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Error answer (any 4xx/5xx the function returns itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// Machine-readable code plus a message that says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable error code, one of [`ErrorCode`]'s `as_str` values.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// Stable error codes and the HTTP status each maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// Body is not valid JSON (or not a JSON object).
+    InvalidJson,
+    /// Body is not valid UTF-8 or not valid base64.
+    InvalidEncoding,
+    /// `message` missing.
+    MissingMessage,
+    /// `message` empty, not a string or contains forbidden characters.
+    InvalidMessage,
+    /// `message` longer than the configured limit.
+    MessageTooLarge,
+    /// `key`/`language` missing.
+    MissingLanguage,
+    /// Language not in the supported table.
+    UnsupportedLanguage,
+    /// A sampling or limit parameter is out of range or has the wrong type.
+    InvalidParameter,
+    /// An unknown field was sent.
+    UnknownField,
+    /// Body missing.
+    MissingBody,
+    /// Body over the size limit.
+    PayloadTooLarge,
+    /// Content type is not JSON.
+    UnsupportedMediaType,
+    /// Wrong method on the route.
+    MethodNotAllowed,
+    /// Unknown route.
+    NotFound,
+    /// Bedrock throttled the request.
+    Throttled,
+    /// Bedrock is temporarily unavailable.
+    ModelUnavailable,
+    /// The model id is wrong or access to it is not enabled.
+    ModelAccess,
+    /// Bedrock returned an error that is not the caller's fault.
+    ModelError,
+    /// Bedrock did not answer within the time budget.
+    ModelTimeout,
+    /// The model answered without any code.
+    EmptyGeneration,
+    /// A bug or misconfiguration in the function.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 21] = [
+        Self::InvalidJson,
+        Self::InvalidEncoding,
+        Self::MissingMessage,
+        Self::InvalidMessage,
+        Self::MessageTooLarge,
+        Self::MissingLanguage,
+        Self::UnsupportedLanguage,
+        Self::InvalidParameter,
+        Self::UnknownField,
+        Self::MissingBody,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::MethodNotAllowed,
+        Self::NotFound,
+        Self::Throttled,
+        Self::ModelUnavailable,
+        Self::ModelAccess,
+        Self::ModelError,
+        Self::ModelTimeout,
+        Self::EmptyGeneration,
+        Self::Internal,
+    ];
+
+    /// The stable wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidEncoding => "invalid_encoding",
+            Self::MissingMessage => "missing_message",
+            Self::InvalidMessage => "invalid_message",
+            Self::MessageTooLarge => "message_too_large",
+            Self::MissingLanguage => "missing_language",
+            Self::UnsupportedLanguage => "unsupported_language",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::UnknownField => "unknown_field",
+            Self::MissingBody => "missing_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
+            Self::Throttled => "throttled",
+            Self::ModelUnavailable => "model_unavailable",
+            Self::ModelAccess => "model_access",
+            Self::ModelError => "model_error",
+            Self::ModelTimeout => "model_timeout",
+            Self::EmptyGeneration => "empty_generation",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status the function answers with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::InvalidJson
+            | Self::InvalidEncoding
+            | Self::MissingMessage
+            | Self::InvalidMessage
+            | Self::MissingLanguage
+            | Self::UnsupportedLanguage
+            | Self::InvalidParameter
+            | Self::UnknownField
+            | Self::MissingBody => 400,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge | Self::MessageTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::Throttled => 429,
+            Self::ModelAccess | Self::ModelError | Self::EmptyGeneration => 502,
+            Self::ModelUnavailable => 503,
+            Self::ModelTimeout => 504,
+            Self::Internal => 500,
+        }
+    }
+
+    /// Parses the wire form back (used by clients and tests).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert!((400..600).contains(&code.status()));
+        }
+    }
+
+    #[test]
+    fn request_accepts_language_alias() {
+        let r: GenerateRequest =
+            serde_json::from_str(r#"{"message":"m","language":"rust"}"#).expect("parses");
+        assert_eq!(r.key, "rust");
+        let out = serde_json::to_string(&r).expect("serialises");
+        assert_eq!(out, r#"{"message":"m","key":"rust"}"#);
+    }
+
+    #[test]
+    fn route_key_matches_method_and_path() {
+        assert_eq!(ROUTE_KEY, format!("{ROUTE_METHOD} {ROUTE_PATH}"));
+    }
+}

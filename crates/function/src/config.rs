@@ -1,0 +1,291 @@
+//! Function configuration: the environment variables the template sets, read once at cold start
+//! into a typed [`Config`]. Pure apart from [`Config::from_env`], which reads the process
+//! environment.
+
+use std::time::Duration;
+
+use codegen_contract::{OUTPUT_PREFIX, env};
+
+use crate::sampling::{Sampling, SamplingError};
+
+/// Default Bedrock model: the cross-region inference profile of Claude Sonnet 4.5.
+pub const DEFAULT_MODEL_ID: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+/// Default largest accepted `message`, in bytes (8 KiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 * 1024;
+/// Upper bound for `CODEGEN_MAX_MESSAGE_BYTES`; well below Lambda's 6 MB synchronous payload.
+pub const MAX_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Smallest body limit, applied before any parsing (64 KiB).
+pub const MIN_BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Default budget for the whole Bedrock call, retries included.
+pub const DEFAULT_MODEL_TIMEOUT_MS: u64 = 25_000;
+/// Smallest accepted model budget.
+pub const MIN_MODEL_TIMEOUT_MS: u64 = 1_000;
+/// Largest accepted model budget: API Gateway gives an integration 30 s, and the S3 write
+/// ([`S3_TIMEOUT`]) plus a safety margin must still fit after the model call.
+pub const MAX_MODEL_TIMEOUT_MS: u64 = 26_000;
+/// Budget for the S3 PutObject call, retries included.
+pub const S3_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Typed function configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Bucket receiving generated code (`CODEGEN_BUCKET`, required).
+    pub bucket: String,
+    /// Key prefix, always ending in `/` (`CODEGEN_PREFIX`, default `code-output/`).
+    pub prefix: String,
+    /// Bedrock model or inference-profile id (`CODEGEN_MODEL_ID`).
+    pub model_id: String,
+    /// Default sampling parameters, used for every field the caller does not set.
+    pub defaults: Sampling,
+    /// Largest accepted `message`, in bytes (`CODEGEN_MAX_MESSAGE_BYTES`).
+    pub max_message_bytes: usize,
+    /// Largest accepted (decoded) request body, in bytes; derived from `max_message_bytes`.
+    pub max_body_bytes: usize,
+    /// Budget for the Bedrock call, retries included (`CODEGEN_MODEL_TIMEOUT_MS`).
+    pub model_timeout: Duration,
+    /// Budget for the S3 write, retries included.
+    pub s3_timeout: Duration,
+    /// Address S3 path-style (`CODEGEN_S3_FORCE_PATH_STYLE=true`), for local emulators.
+    pub s3_force_path_style: bool,
+}
+
+/// Why the configuration could not be read. The function refuses to start on any of these.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable is set but its value is not usable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (variable name to value), so tests need not touch
+    /// the process environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let bucket = get(env::BUCKET).ok_or(ConfigError::Missing(env::BUCKET))?;
+        let prefix = normalise_prefix(get(env::PREFIX).as_deref().unwrap_or(OUTPUT_PREFIX));
+        let model_id = get(env::MODEL_ID).unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
+
+        let mut defaults = Sampling::default();
+        if let Some(v) = get(env::TEMPERATURE) {
+            defaults.temperature = parse_with(env::TEMPERATURE, &v, Sampling::check_temperature)?;
+        }
+        if let Some(v) = get(env::TOP_P) {
+            defaults.top_p = parse_with(env::TOP_P, &v, Sampling::check_top_p)?;
+        }
+        if let Some(v) = get(env::TOP_K) {
+            defaults.top_k = parse_with(env::TOP_K, &v, Sampling::check_top_k)?;
+        }
+        if let Some(v) = get(env::MAX_TOKENS) {
+            defaults.max_tokens = parse_with(env::MAX_TOKENS, &v, Sampling::check_max_tokens)?;
+        }
+
+        let max_message_bytes = match get(env::MAX_MESSAGE_BYTES) {
+            None => DEFAULT_MAX_MESSAGE_BYTES,
+            Some(v) => parse_ranged(env::MAX_MESSAGE_BYTES, &v, 1, MAX_MAX_MESSAGE_BYTES)?,
+        };
+        let model_timeout_ms = match get(env::MODEL_TIMEOUT_MS) {
+            None => DEFAULT_MODEL_TIMEOUT_MS,
+            Some(v) => parse_ranged(
+                env::MODEL_TIMEOUT_MS,
+                &v,
+                MIN_MODEL_TIMEOUT_MS,
+                MAX_MODEL_TIMEOUT_MS,
+            )?,
+        };
+        let s3_force_path_style = match get(env::S3_FORCE_PATH_STYLE) {
+            None => false,
+            Some(v) => parse_bool(env::S3_FORCE_PATH_STYLE, &v)?,
+        };
+
+        Ok(Self {
+            bucket,
+            prefix,
+            model_id,
+            defaults,
+            max_message_bytes,
+            max_body_bytes: body_limit(max_message_bytes),
+            model_timeout: Duration::from_millis(model_timeout_ms),
+            s3_timeout: S3_TIMEOUT,
+            s3_force_path_style,
+        })
+    }
+}
+
+/// The body limit for a given message limit: at least 64 KiB, and room for a message whose every
+/// character JSON-escapes to six bytes (`\u0001`).
+pub fn body_limit(max_message_bytes: usize) -> usize {
+    MIN_BODY_LIMIT_BYTES.max(max_message_bytes.saturating_mul(6).saturating_add(4096))
+}
+
+/// Strips leading slashes and guarantees one trailing slash, so keys never start with `/` nor
+/// glue the prefix to the date (`code-output2026/...`).
+fn normalise_prefix(raw: &str) -> String {
+    let trimmed = raw.trim_start_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else if trimmed.ends_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/")
+    }
+}
+
+fn parse_with<T: std::str::FromStr>(
+    name: &'static str,
+    raw: &str,
+    check: impl Fn(T) -> Result<T, SamplingError>,
+) -> Result<T, ConfigError> {
+    let value = raw.parse::<T>().map_err(|_| ConfigError::Invalid {
+        name,
+        reason: format!("`{raw}` is not a number"),
+    })?;
+    check(value).map_err(|e| ConfigError::Invalid {
+        name,
+        reason: e.to_string(),
+    })
+}
+
+fn parse_ranged<T>(name: &'static str, raw: &str, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let value = raw.parse::<T>().map_err(|_| ConfigError::Invalid {
+        name,
+        reason: format!("`{raw}` is not a whole number"),
+    })?;
+    if value < min || value > max {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("{value} is outside {min}..={max}"),
+        });
+    }
+    Ok(value)
+}
+
+fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("`{raw}` is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_bucket_is_set() {
+        let c = from(&[(env::BUCKET, "b")]).expect("valid");
+        assert_eq!(c.bucket, "b");
+        assert_eq!(c.prefix, "code-output/");
+        assert_eq!(c.model_id, DEFAULT_MODEL_ID);
+        assert_eq!(c.defaults, Sampling::default());
+        assert_eq!(c.max_message_bytes, 8192);
+        assert_eq!(c.max_body_bytes, 64 * 1024);
+        assert_eq!(c.model_timeout, Duration::from_millis(25_000));
+        assert!(!c.s3_force_path_style);
+        // The whole budget fits in API Gateway's 30 s integration timeout.
+        assert!(c.model_timeout + c.s3_timeout < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bucket_is_required() {
+        assert_eq!(from(&[]), Err(ConfigError::Missing(env::BUCKET)));
+        assert_eq!(
+            from(&[(env::BUCKET, "  ")]),
+            Err(ConfigError::Missing(env::BUCKET))
+        );
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = from(&[
+            (env::BUCKET, "bucket"),
+            (env::PREFIX, "/custom"),
+            (env::MODEL_ID, "anthropic.claude-3-haiku-20240307-v1:0"),
+            (env::TEMPERATURE, "0.5"),
+            (env::TOP_K, "40"),
+            (env::TOP_P, "0.9"),
+            (env::MAX_TOKENS, "1000"),
+            (env::MAX_MESSAGE_BYTES, "100000"),
+            (env::MODEL_TIMEOUT_MS, "20000"),
+            (env::S3_FORCE_PATH_STYLE, "TRUE"),
+        ])
+        .expect("valid");
+        assert_eq!(c.prefix, "custom/");
+        assert_eq!(c.model_id, "anthropic.claude-3-haiku-20240307-v1:0");
+        assert_eq!(
+            c.defaults,
+            Sampling {
+                temperature: 0.5,
+                top_k: 40,
+                top_p: 0.9,
+                max_tokens: 1000
+            }
+        );
+        assert_eq!(c.max_message_bytes, 100_000);
+        assert!(c.max_body_bytes >= 600_000);
+        assert_eq!(c.model_timeout, Duration::from_secs(20));
+        assert!(c.s3_force_path_style);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (name, value) in [
+            (env::TEMPERATURE, "2"),
+            (env::TEMPERATURE, "hot"),
+            (env::TOP_P, "-0.1"),
+            (env::TOP_K, "0"),
+            (env::MAX_TOKENS, "9000"),
+            (env::MAX_MESSAGE_BYTES, "0"),
+            (env::MODEL_TIMEOUT_MS, "29000"),
+            (env::MODEL_TIMEOUT_MS, "500"),
+            (env::S3_FORCE_PATH_STYLE, "maybe"),
+        ] {
+            match from(&[(env::BUCKET, "b"), (name, value)]) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{name}={value}"),
+                other => panic!("{name}={value}: expected Invalid, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_is_normalised() {
+        assert_eq!(normalise_prefix("code-output/"), "code-output/");
+        assert_eq!(normalise_prefix("code-output"), "code-output/");
+        assert_eq!(normalise_prefix("//a/b"), "a/b/");
+        assert_eq!(normalise_prefix("/"), "");
+    }
+}

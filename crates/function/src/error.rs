@@ -1,0 +1,39 @@
+//! The failure the handler reports to the caller: a contract [`ErrorCode`] (which fixes the HTTP
+//! status), a message that says what to fix, and optional HTTP hints. Pure: no IO.
+
+use codegen_contract::ErrorCode;
+
+/// An expected failure, answered as `Ok(4xx/5xx JSON)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    /// Stable error code; its status is the HTTP status.
+    pub code: ErrorCode,
+    /// What went wrong and what to do about it.
+    pub message: String,
+    /// Seconds for the `Retry-After` header (429 and 503).
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    /// An error without HTTP hints.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Adds a `Retry-After` hint.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}

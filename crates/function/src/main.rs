@@ -1,0 +1,50 @@
+//! Lambda entry point: JSON logs, configuration and SDK clients built once per cold start, then
+//! the runtime loop with the handler borrowing them.
+
+use aws_config::BehaviorVersion;
+use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle};
+use lambda_runtime::service_fn;
+use time::OffsetDateTime;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // CloudWatch adds its own timestamp and has no terminal: JSON lines, no colour codes.
+    tracing_subscriber::fmt()
+        .json()
+        .with_ansi(false)
+        .with_target(false)
+        .with_current_span(false)
+        .flatten_event(true)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let config = Config::from_env().inspect_err(|e| {
+        tracing::error!(build = BUILD_LABEL, error = %e, "invalid configuration");
+    })?;
+    // aws_config reads the region, credentials and AWS_ENDPOINT_URL from the environment.
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let bedrock = clients::bedrock_client(&sdk, &config);
+    let s3 = clients::s3_client(&sdk, &config);
+    tracing::info!(
+        build = BUILD_LABEL,
+        model = %config.model_id,
+        bucket = %config.bucket,
+        prefix = %config.prefix,
+        region = sdk.region().map_or("(none)", |r| r.as_ref()),
+        custom_endpoint = sdk.endpoint_url().is_some(),
+        s3_force_path_style = config.s3_force_path_style,
+        model_timeout_ms = u64::try_from(config.model_timeout.as_millis()).unwrap_or(u64::MAX),
+        "cold start"
+    );
+
+    let deps = Deps {
+        bedrock: &bedrock,
+        s3: &s3,
+        config: &config,
+        clock: OffsetDateTime::now_utc,
+    };
+    lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+}

@@ -1,0 +1,445 @@
+//! Code generation with Amazon Bedrock through the Converse API (IO), and the classification of
+//! Bedrock failures into caller-facing errors (pure).
+
+use std::collections::HashMap;
+
+use aws_sdk_bedrockruntime::error::ProvideErrorMetadata as _;
+use aws_sdk_bedrockruntime::operation::converse::ConverseError;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, InferenceConfiguration, Message, StopReason, SystemContentBlock,
+};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::{Document, Number};
+use codegen_contract::{ErrorCode, Usage};
+
+use crate::error::ApiError;
+use crate::prompt::Prompt;
+use crate::sampling::Plan;
+
+/// Seconds a throttled caller is asked to wait.
+pub const THROTTLED_RETRY_AFTER_SECS: u32 = 5;
+/// Seconds a caller is asked to wait when the model is temporarily unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 10;
+
+/// A model reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// The text content of the reply (text blocks joined by newlines).
+    pub text: String,
+    /// Token usage.
+    pub usage: Usage,
+    /// Why the model stopped.
+    pub stop_reason: StopReason,
+}
+
+/// Why Bedrock did not produce a reply, one variant per thing the caller can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Throttled or over quota: retry later.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// Temporarily unavailable (model not ready, service unavailable, internal error): retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The model id is wrong, or the account/role may not use it in this region.
+    #[error("model access: {0}")]
+    Access(String),
+    /// Bedrock rejected the request for a reason that is not about model access.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The model failed while processing.
+    #[error("model failed: {0}")]
+    Failed(String),
+    /// No answer within the time budget.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The function built an invalid request: a bug.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ModelError {
+    /// The caller-facing error. `region` and `model_id` make the access message actionable; AWS's
+    /// own message is logged, not returned (it can contain account ids and role ARNs).
+    pub fn to_api_error(&self, model_id: &str, region: &str) -> ApiError {
+        match self {
+            Self::Throttled(_) => ApiError::new(
+                ErrorCode::Throttled,
+                "Bedrock is throttling requests for this model: retry after the Retry-After delay",
+            )
+            .retry_after(THROTTLED_RETRY_AFTER_SECS),
+            Self::Unavailable(_) => ApiError::new(
+                ErrorCode::ModelUnavailable,
+                "the model is temporarily unavailable: retry after the Retry-After delay",
+            )
+            .retry_after(UNAVAILABLE_RETRY_AFTER_SECS),
+            Self::Access(_) => ApiError::new(
+                ErrorCode::ModelAccess,
+                format!(
+                    "Bedrock refused model `{model_id}` in region {region}. Check that model access \
+                     is enabled in the Bedrock console for this model id in this region, that the \
+                     model id or inference profile id (CODEGEN_MODEL_ID) is correct and available \
+                     in {region}, and that the function's role may call bedrock:InvokeModel on the \
+                     inference profile and the foundation models it routes to"
+                ),
+            ),
+            Self::Rejected(detail) => ApiError::new(
+                ErrorCode::ModelError,
+                format!("Bedrock rejected the request: {}", truncate(detail, 300)),
+            ),
+            Self::Failed(_) => ApiError::new(
+                ErrorCode::ModelError,
+                "the model failed while generating: try again, or rephrase the message",
+            ),
+            Self::Timeout(_) => ApiError::new(
+                ErrorCode::ModelTimeout,
+                "the model did not answer within the time budget: ask for smaller code, lower \
+                 max_tokens, or try again",
+            ),
+            Self::Internal(_) => ApiError::new(
+                ErrorCode::Internal,
+                "the function could not build the model request; this is a bug",
+            ),
+        }
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max_chars).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Classifies a Converse failure by its typed variant (error code for errors the SDK version does
+/// not model, such as ServiceQuotaExceededException).
+pub fn classify<R>(err: &SdkError<ConverseError, R>) -> ModelError {
+    match err {
+        SdkError::TimeoutError(_) => return ModelError::Timeout("operation timeout".to_owned()),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            return ModelError::Timeout("connect or read timeout".to_owned());
+        }
+        SdkError::DispatchFailure(_) => {
+            return ModelError::Unavailable("could not reach Bedrock".to_owned());
+        }
+        SdkError::ConstructionFailure(_) => {
+            return ModelError::Internal("request construction failed".to_owned());
+        }
+        SdkError::ResponseError(_) => {
+            return ModelError::Failed("unreadable response from Bedrock".to_owned());
+        }
+        _ => {}
+    }
+    let Some(service) = err.as_service_error() else {
+        return ModelError::Failed("unknown SDK error".to_owned());
+    };
+    classify_service_error(service)
+}
+
+/// Classifies a modeled Converse service error.
+pub fn classify_service_error(err: &ConverseError) -> ModelError {
+    let message = message_of(err).unwrap_or_default();
+    let detail = format!("{}: {message}", err.code().unwrap_or("Unknown"));
+    if err.is_throttling_exception() || err.code() == Some("ServiceQuotaExceededException") {
+        ModelError::Throttled(detail)
+    } else if err.is_model_not_ready_exception()
+        || err.is_service_unavailable_exception()
+        || err.is_internal_server_exception()
+    {
+        ModelError::Unavailable(detail)
+    } else if err.is_access_denied_exception() || err.is_resource_not_found_exception() {
+        ModelError::Access(detail)
+    } else if err.is_model_timeout_exception() {
+        ModelError::Timeout(detail)
+    } else if err.is_validation_exception() {
+        if is_about_the_model(message) {
+            ModelError::Access(detail)
+        } else if message.is_empty() {
+            ModelError::Rejected("validation failed".to_owned())
+        } else {
+            ModelError::Rejected(message.to_owned())
+        }
+    } else {
+        ModelError::Failed(detail)
+    }
+}
+
+/// The service's message: the modeled field, else the error metadata.
+fn message_of(err: &ConverseError) -> Option<&str> {
+    let modeled = match err {
+        ConverseError::AccessDeniedException(e) => e.message(),
+        ConverseError::InternalServerException(e) => e.message(),
+        ConverseError::ModelErrorException(e) => e.message(),
+        ConverseError::ModelNotReadyException(e) => e.message(),
+        ConverseError::ModelTimeoutException(e) => e.message(),
+        ConverseError::ResourceNotFoundException(e) => e.message(),
+        ConverseError::ServiceUnavailableException(e) => e.message(),
+        ConverseError::ThrottlingException(e) => e.message(),
+        ConverseError::ValidationException(e) => e.message(),
+        _ => None,
+    };
+    modeled.or_else(|| err.message())
+}
+
+/// Whether a ValidationException is about the model id itself (wrong id, unsupported on-demand
+/// invocation, no inference profile). Bedrock models all of these as one ValidationException, so
+/// the message is the only signal.
+fn is_about_the_model(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "model identifier",
+        "model id",
+        "inference profile",
+        "on-demand throughput",
+        "model is not supported",
+        "doesn't support the model",
+        "does not support the model",
+        "access to the model",
+        "end of its life",
+        "legacy",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+/// The additional model request fields for a plan: `{"top_k": N}` when top_k is sent.
+pub fn additional_fields(plan: &Plan) -> Option<Document> {
+    plan.top_k.map(|k| {
+        Document::Object(HashMap::from([(
+            "top_k".to_owned(),
+            Document::Number(Number::PosInt(u64::from(k))),
+        )]))
+    })
+}
+
+/// Calls Converse with `prompt` and the planned sampling parameters.
+pub async fn generate(
+    client: &aws_sdk_bedrockruntime::Client,
+    model_id: &str,
+    prompt: &Prompt,
+    plan: &Plan,
+) -> Result<Generation, ModelError> {
+    let message = Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(prompt.user.clone()))
+        .build()
+        .map_err(|e| ModelError::Internal(e.to_string()))?;
+    let mut inference = InferenceConfiguration::builder()
+        .max_tokens(i32::try_from(plan.max_tokens).unwrap_or(i32::MAX));
+    if let Some(t) = plan.temperature {
+        inference = inference.temperature(t);
+    }
+    if let Some(p) = plan.top_p {
+        inference = inference.top_p(p);
+    }
+    let output = client
+        .converse()
+        .model_id(model_id)
+        .system(SystemContentBlock::Text(prompt.system.clone()))
+        .messages(message)
+        .inference_config(inference.build())
+        .set_additional_model_request_fields(additional_fields(plan))
+        .send()
+        .await
+        .map_err(|e| classify(&e))?;
+
+    let text = output
+        .output()
+        .and_then(|o| o.as_message().ok())
+        .map(|m| {
+            m.content()
+                .iter()
+                .filter_map(|block| block.as_text().ok().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let usage = output
+        .usage()
+        .map(|u| {
+            let input = u32::try_from(u.input_tokens()).unwrap_or(0);
+            let out = u32::try_from(u.output_tokens()).unwrap_or(0);
+            Usage {
+                input_tokens: input,
+                output_tokens: out,
+                total_tokens: u32::try_from(u.total_tokens())
+                    .unwrap_or(0)
+                    .max(input.saturating_add(out)),
+            }
+        })
+        .unwrap_or_default();
+    Ok(Generation {
+        text,
+        usage,
+        stop_reason: output.stop_reason().clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_bedrockruntime::types::error::{
+        AccessDeniedException, InternalServerException, ModelErrorException,
+        ModelNotReadyException, ModelTimeoutException, ResourceNotFoundException,
+        ServiceUnavailableException, ThrottlingException, ValidationException,
+    };
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn code_of(err: ConverseError) -> ErrorCode {
+        classify_service_error(&err)
+            .to_api_error("m", "us-east-1")
+            .code
+    }
+
+    #[test]
+    fn service_errors_map_to_codes() {
+        let cases = [
+            (
+                ConverseError::ThrottlingException(ThrottlingException::builder().build()),
+                ErrorCode::Throttled,
+            ),
+            (
+                ConverseError::generic(
+                    ErrorMetadata::builder()
+                        .code("ServiceQuotaExceededException")
+                        .build(),
+                ),
+                ErrorCode::Throttled,
+            ),
+            (
+                ConverseError::ModelNotReadyException(ModelNotReadyException::builder().build()),
+                ErrorCode::ModelUnavailable,
+            ),
+            (
+                ConverseError::ServiceUnavailableException(
+                    ServiceUnavailableException::builder().build(),
+                ),
+                ErrorCode::ModelUnavailable,
+            ),
+            (
+                ConverseError::InternalServerException(InternalServerException::builder().build()),
+                ErrorCode::ModelUnavailable,
+            ),
+            (
+                ConverseError::AccessDeniedException(AccessDeniedException::builder().build()),
+                ErrorCode::ModelAccess,
+            ),
+            (
+                ConverseError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder().build(),
+                ),
+                ErrorCode::ModelAccess,
+            ),
+            (
+                ConverseError::ValidationException(
+                    ValidationException::builder()
+                        .message("The provided model identifier is invalid.")
+                        .build(),
+                ),
+                ErrorCode::ModelAccess,
+            ),
+            (
+                ConverseError::ValidationException(
+                    ValidationException::builder()
+                        .message("Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.")
+                        .build(),
+                ),
+                ErrorCode::ModelAccess,
+            ),
+            (
+                ConverseError::ValidationException(
+                    ValidationException::builder()
+                        .message("temperature and top_p cannot both be specified for this model")
+                        .build(),
+                ),
+                ErrorCode::ModelError,
+            ),
+            (
+                ConverseError::ModelErrorException(ModelErrorException::builder().build()),
+                ErrorCode::ModelError,
+            ),
+            (
+                ConverseError::ModelTimeoutException(ModelTimeoutException::builder().build()),
+                ErrorCode::ModelTimeout,
+            ),
+            (
+                ConverseError::generic(ErrorMetadata::builder().code("Weird").build()),
+                ErrorCode::ModelError,
+            ),
+        ];
+        for (err, expected) in cases {
+            let shown = format!("{err:?}");
+            assert_eq!(code_of(err), expected, "{shown}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_set_for_retryable_errors() {
+        let e = ModelError::Throttled(String::new()).to_api_error("m", "r");
+        assert_eq!(
+            (e.status(), e.retry_after),
+            (429, Some(THROTTLED_RETRY_AFTER_SECS))
+        );
+        let e = ModelError::Unavailable(String::new()).to_api_error("m", "r");
+        assert_eq!(
+            (e.status(), e.retry_after),
+            (503, Some(UNAVAILABLE_RETRY_AFTER_SECS))
+        );
+        let e = ModelError::Access(String::new()).to_api_error("m", "r");
+        assert_eq!((e.status(), e.retry_after), (502, None));
+    }
+
+    #[test]
+    fn access_message_says_what_to_check_without_aws_detail() {
+        let e = ModelError::Access("User: arn:aws:sts::123456789012:assumed-role/x".to_owned())
+            .to_api_error("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu-west-1");
+        assert!(e.message.contains("model access"));
+        assert!(e.message.contains("Bedrock console"));
+        assert!(
+            e.message
+                .contains("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+        assert!(e.message.contains("eu-west-1"));
+        assert!(e.message.contains("inference profile"));
+        assert!(!e.message.contains("123456789012"));
+    }
+
+    #[test]
+    fn transport_errors_are_classified() {
+        let timeout: SdkError<ConverseError, ()> = SdkError::timeout_error("slow");
+        assert!(matches!(classify(&timeout), ModelError::Timeout(_)));
+        let construction: SdkError<ConverseError, ()> = SdkError::construction_failure("bad");
+        assert!(matches!(classify(&construction), ModelError::Internal(_)));
+    }
+
+    #[test]
+    fn top_k_goes_into_additional_fields() {
+        let plan = Plan {
+            temperature: Some(0.1),
+            top_p: None,
+            top_k: Some(250),
+            max_tokens: 10,
+            warnings: vec![],
+            dropped: vec![],
+        };
+        let doc = additional_fields(&plan).expect("present");
+        let Document::Object(map) = doc else {
+            panic!("expected object")
+        };
+        assert_eq!(
+            map.get("top_k"),
+            Some(&Document::Number(Number::PosInt(250)))
+        );
+        assert_eq!(map.len(), 1);
+        assert_eq!(
+            additional_fields(&Plan {
+                top_k: None,
+                ..plan
+            }),
+            None
+        );
+    }
+}

@@ -1,0 +1,620 @@
+//! Unit tests for request parsing and validation: every rejected input asserts its HTTP status
+//! and its error code.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use base64::Engine as _;
+use codegen_contract::{ErrorCode, GenerateRequest};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::request::{ALLOWED_FIELDS, ValidRequest, parse_body, validate};
+
+fn config() -> Config {
+    Config::from_lookup(|name| (name == codegen_contract::env::BUCKET).then(|| "b".to_owned()))
+        .expect("valid config")
+}
+
+struct Ev {
+    method: &'static str,
+    path: &'static str,
+    stage: &'static str,
+    route_key: &'static str,
+    content_type: Option<&'static str>,
+    body: Option<String>,
+    b64: bool,
+}
+
+impl Default for Ev {
+    fn default() -> Self {
+        Self {
+            method: "PUT",
+            path: "/code-generation",
+            stage: "$default",
+            route_key: "$default",
+            content_type: Some("application/json"),
+            body: Some(r#"{"message":"reverse a string","key":"python"}"#.to_owned()),
+            b64: false,
+        }
+    }
+}
+
+impl Ev {
+    fn build(&self) -> ApiGatewayV2httpRequest {
+        let mut headers = serde_json::Map::new();
+        if let Some(ct) = self.content_type {
+            headers.insert("Content-Type".to_owned(), json!(ct));
+        }
+        let mut v = json!({
+            "version": "2.0",
+            "routeKey": self.route_key,
+            "rawPath": self.path,
+            "rawQueryString": "",
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abc123",
+                "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+                "requestId": "gw-request-id",
+                "routeKey": self.route_key,
+                "stage": self.stage,
+                "time": "25/Nov/2026:16:30:12 +0000",
+                "timeEpoch": 1795710612123_i64,
+                "http": {
+                    "method": self.method,
+                    "path": self.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1",
+                    "userAgent": "test"
+                }
+            },
+            "isBase64Encoded": self.b64
+        });
+        if let Some(body) = &self.body {
+            v["body"] = json!(body);
+        }
+        serde_json::from_value(v).expect("valid event")
+    }
+
+    fn check(&self) -> Result<ValidRequest, crate::ApiError> {
+        validate(&self.build(), &config())
+    }
+}
+
+fn body(b: &str) -> Result<ValidRequest, crate::ApiError> {
+    parse_body(b, config().max_message_bytes)
+}
+
+#[track_caller]
+fn assert_rejected(
+    result: Result<ValidRequest, crate::ApiError>,
+    status: u16,
+    code: ErrorCode,
+) -> String {
+    match result {
+        Ok(v) => panic!("expected {} ({status}), got Ok({v:?})", code.as_str()),
+        Err(e) => {
+            assert_eq!((e.status(), e.code), (status, code), "{}", e.message);
+            assert!(!e.message.is_empty());
+            e.message
+        }
+    }
+}
+
+#[test]
+fn a_valid_request_passes() {
+    let v = Ev::default().check().expect("valid");
+    assert_eq!(v.message, "reverse a string");
+    assert_eq!(v.language.name, "python");
+    assert_eq!(v.overrides, crate::sampling::Overrides::default());
+}
+
+#[test]
+fn language_alias_and_optional_fields() {
+    let v = body(r#"{"message":"m","language":"TS","temperature":0.5,"top_k":40,"top_p":1,"max_tokens":100}"#)
+        .expect("valid");
+    assert_eq!(v.language.name, "typescript");
+    assert_eq!(v.overrides.temperature, Some(0.5));
+    assert_eq!(v.overrides.top_k, Some(40));
+    assert_eq!(v.overrides.top_p, Some(1.0));
+    assert_eq!(v.overrides.max_tokens, Some(100));
+    // Explicit nulls mean "use the default".
+    let v = body(r#"{"message":"m","key":"go","temperature":null,"top_k":null}"#).expect("valid");
+    assert_eq!(v.overrides, crate::sampling::Overrides::default());
+}
+
+#[test]
+fn contract_requests_are_accepted() {
+    // What `invoke` and the end-to-end tests send must parse here.
+    let req = GenerateRequest {
+        message: "sum two numbers".to_owned(),
+        key: "rust".to_owned(),
+        temperature: Some(0.2),
+        top_k: Some(5),
+        top_p: Some(0.9),
+        max_tokens: Some(512),
+    };
+    let text = serde_json::to_string(&req).expect("serialises");
+    let v = body(&text).expect("valid");
+    assert_eq!(v.language.name, "rust");
+    assert_eq!(v.overrides.max_tokens, Some(512));
+    let names: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+    for n in names {
+        assert!(ALLOWED_FIELDS.contains(&n.as_str()), "{n}");
+    }
+}
+
+#[test]
+fn stage_prefixed_path_and_matched_route_key() {
+    Ev {
+        path: "/dev/code-generation",
+        stage: "dev",
+        ..Ev::default()
+    }
+    .check()
+    .expect("stage prefix accepted");
+    Ev {
+        path: "/api/code-generation",
+        route_key: "PUT /code-generation",
+        ..Ev::default()
+    }
+    .check()
+    .expect("route key matched by API Gateway");
+}
+
+#[test]
+fn wrong_route_is_404() {
+    for (path, stage) in [
+        ("/", "$default"),
+        ("/code-generation/extra", "$default"),
+        ("/prod/code-generation", "dev"),
+        ("/code-generations", "$default"),
+        ("/$default/code-generation", "$default"),
+    ] {
+        assert_rejected(
+            Ev {
+                path,
+                stage,
+                ..Ev::default()
+            }
+            .check(),
+            404,
+            ErrorCode::NotFound,
+        );
+    }
+}
+
+#[test]
+fn wrong_method_is_405() {
+    for method in ["GET", "POST", "DELETE", "PATCH", "OPTIONS"] {
+        let msg = assert_rejected(
+            Ev {
+                method,
+                ..Ev::default()
+            }
+            .check(),
+            405,
+            ErrorCode::MethodNotAllowed,
+        );
+        assert!(msg.contains("PUT"), "{msg}");
+    }
+    // The route is checked first.
+    assert_rejected(
+        Ev {
+            method: "GET",
+            path: "/nope",
+            ..Ev::default()
+        }
+        .check(),
+        404,
+        ErrorCode::NotFound,
+    );
+}
+
+#[test]
+fn content_type_rules() {
+    for ok in [
+        None,
+        Some("application/json"),
+        Some("Application/JSON; charset=UTF-8"),
+        Some("application/json;charset=\"utf-8\""),
+        Some(""),
+    ] {
+        Ev {
+            content_type: ok,
+            ..Ev::default()
+        }
+        .check()
+        .unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+    }
+    for bad in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin1",
+        "application/jsonx",
+        "multipart/form-data; boundary=x",
+    ] {
+        assert_rejected(
+            Ev {
+                content_type: Some(bad),
+                ..Ev::default()
+            }
+            .check(),
+            415,
+            ErrorCode::UnsupportedMediaType,
+        );
+    }
+}
+
+#[test]
+fn header_names_are_case_insensitive() {
+    let mut ev = Ev {
+        content_type: None,
+        ..Ev::default()
+    }
+    .build();
+    ev.headers
+        .insert("CONTENT-TYPE", http::HeaderValue::from_static("text/plain"));
+    assert_rejected(
+        validate(&ev, &config()),
+        415,
+        ErrorCode::UnsupportedMediaType,
+    );
+}
+
+#[test]
+fn missing_body_is_400() {
+    assert_rejected(
+        Ev {
+            body: None,
+            ..Ev::default()
+        }
+        .check(),
+        400,
+        ErrorCode::MissingBody,
+    );
+    assert_rejected(
+        Ev {
+            body: Some(String::new()),
+            ..Ev::default()
+        }
+        .check(),
+        400,
+        ErrorCode::MissingBody,
+    );
+}
+
+#[test]
+fn base64_bodies() {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(r#"{"message":"m","key":"rb"}"#);
+    let v = Ev {
+        body: Some(encoded),
+        b64: true,
+        ..Ev::default()
+    }
+    .check()
+    .expect("valid");
+    assert_eq!(v.language.name, "ruby");
+
+    assert_rejected(
+        Ev {
+            body: Some("not base64!!".to_owned()),
+            b64: true,
+            ..Ev::default()
+        }
+        .check(),
+        400,
+        ErrorCode::InvalidEncoding,
+    );
+    let latin1 = base64::engine::general_purpose::STANDARD
+        .encode(b"{\"message\":\"caf\xe9\",\"key\":\"py\"}");
+    assert_rejected(
+        Ev {
+            body: Some(latin1),
+            b64: true,
+            ..Ev::default()
+        }
+        .check(),
+        400,
+        ErrorCode::InvalidEncoding,
+    );
+}
+
+#[test]
+fn body_too_large_is_413_before_parsing() {
+    let limit = config().max_body_bytes;
+    let big = format!("{{\"message\":\"{}\",\"key\":\"py\"}}", "a".repeat(limit));
+    assert_rejected(
+        Ev {
+            body: Some(big.clone()),
+            ..Ev::default()
+        }
+        .check(),
+        413,
+        ErrorCode::PayloadTooLarge,
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&big);
+    assert_rejected(
+        Ev {
+            body: Some(encoded),
+            b64: true,
+            ..Ev::default()
+        }
+        .check(),
+        413,
+        ErrorCode::PayloadTooLarge,
+    );
+    // Not even JSON: the size is checked first.
+    assert_rejected(
+        Ev {
+            body: Some("x".repeat(limit + 1)),
+            ..Ev::default()
+        }
+        .check(),
+        413,
+        ErrorCode::PayloadTooLarge,
+    );
+}
+
+#[test]
+fn malformed_json_is_invalid_json() {
+    for b in [
+        "{",
+        "{\"message\":}",
+        "nope",
+        "{\"message\":\"m\",\"key\":\"py\"} trailing",
+        "{'message':'m'}",
+        "{\"message\":\"m\",}",
+        "{\"message\":\"\\ud800\",\"key\":\"py\"}",
+        "{\"top_k\":1e999,\"message\":\"m\",\"key\":\"py\"}",
+    ] {
+        assert_rejected(body(b), 400, ErrorCode::InvalidJson);
+    }
+}
+
+#[test]
+fn non_objects_are_invalid_json() {
+    for (b, kind) in [
+        ("[]", "array"),
+        ("[1,2]", "array"),
+        ("\"m\"", "string"),
+        ("42", "number"),
+        ("-1.5", "number"),
+        ("true", "boolean"),
+        ("null", "null"),
+    ] {
+        let msg = assert_rejected(body(b), 400, ErrorCode::InvalidJson);
+        assert!(msg.contains(kind), "{msg}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_invalid_json_not_a_panic() {
+    for depth in [200, 10_000] {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_rejected(body(&nested), 400, ErrorCode::InvalidJson);
+        let in_field = format!(
+            "{{\"message\":{}{},\"key\":\"py\"}}",
+            "{\"a\":".repeat(depth),
+            "}".repeat(depth)
+        );
+        assert_rejected(body(&in_field), 400, ErrorCode::InvalidJson);
+    }
+}
+
+#[test]
+fn duplicate_keys_are_rejected() {
+    let msg = assert_rejected(
+        body(r#"{"message":"a","message":"b","key":"py"}"#),
+        400,
+        ErrorCode::InvalidJson,
+    );
+    assert!(
+        msg.contains("`message`") && msg.contains("duplicate"),
+        "{msg}"
+    );
+    assert_rejected(
+        body(r#"{"message":"a","key":"py","key":"rs"}"#),
+        400,
+        ErrorCode::InvalidJson,
+    );
+    // `key` and its alias together are ambiguous.
+    assert_rejected(
+        body(r#"{"message":"a","key":"py","language":"rs"}"#),
+        400,
+        ErrorCode::InvalidParameter,
+    );
+}
+
+#[test]
+fn unknown_fields_list_the_allowed_ones() {
+    let msg = assert_rejected(
+        body(r#"{"message":"m","key":"py","prompt":"x","Key":"y"}"#),
+        400,
+        ErrorCode::UnknownField,
+    );
+    assert!(msg.contains("`prompt`") && msg.contains("`Key`"), "{msg}");
+    for allowed in [
+        "message",
+        "key",
+        "language",
+        "temperature",
+        "top_k",
+        "top_p",
+        "max_tokens",
+    ] {
+        assert!(msg.contains(allowed), "{msg}");
+    }
+}
+
+#[test]
+fn message_rules() {
+    assert_rejected(body(r#"{"key":"py"}"#), 400, ErrorCode::MissingMessage);
+    for m in [
+        r#""""#,
+        r#""   \n\t ""#,
+        "null",
+        "1",
+        "true",
+        "[\"a\"]",
+        "{\"a\":1}",
+    ] {
+        assert_rejected(
+            body(&format!(r#"{{"message":{m},"key":"py"}}"#)),
+            400,
+            ErrorCode::InvalidMessage,
+        );
+    }
+    let msg = assert_rejected(
+        body(r#"{"message":"a\u0000b","key":"py"}"#),
+        400,
+        ErrorCode::InvalidMessage,
+    );
+    assert!(msg.contains("NUL"), "{msg}");
+}
+
+#[test]
+fn message_size_limit() {
+    let max = config().max_message_bytes;
+    body(&format!(
+        r#"{{"message":"{}","key":"py"}}"#,
+        "a".repeat(max)
+    ))
+    .expect("exactly at the limit");
+    let msg = assert_rejected(
+        body(&format!(
+            r#"{{"message":"{}","key":"py"}}"#,
+            "a".repeat(max + 1)
+        )),
+        413,
+        ErrorCode::MessageTooLarge,
+    );
+    assert!(msg.contains(&max.to_string()), "{msg}");
+    // Bytes, not characters: 'é' is two bytes.
+    assert_rejected(
+        body(&format!(
+            r#"{{"message":"{}","key":"py"}}"#,
+            "é".repeat(max / 2 + 1)
+        )),
+        413,
+        ErrorCode::MessageTooLarge,
+    );
+    // The limit is configurable.
+    assert!(parse_body(r#"{"message":"abcdef","key":"py"}"#, 5).is_err());
+}
+
+#[test]
+fn language_rules() {
+    let msg = assert_rejected(body(r#"{"message":"m"}"#), 400, ErrorCode::MissingLanguage);
+    assert!(msg.contains("python") && msg.contains("rust"), "{msg}");
+    assert_rejected(
+        body(r#"{"message":"m","key":""}"#),
+        400,
+        ErrorCode::MissingLanguage,
+    );
+    assert_rejected(
+        body(r#"{"message":"m","key":null}"#),
+        400,
+        ErrorCode::MissingLanguage,
+    );
+    let msg = assert_rejected(
+        body(r#"{"message":"m","key":"cobol"}"#),
+        400,
+        ErrorCode::UnsupportedLanguage,
+    );
+    assert!(msg.contains("cobol"), "{msg}");
+    for name in crate::language::LANGUAGES.iter().map(|l| l.name) {
+        assert!(msg.contains(name), "{name} missing from {msg}");
+    }
+    assert_rejected(
+        body(r#"{"message":"m","key":3}"#),
+        400,
+        ErrorCode::UnsupportedLanguage,
+    );
+    assert_rejected(
+        body(r#"{"message":"m","language":["py"]}"#),
+        400,
+        ErrorCode::UnsupportedLanguage,
+    );
+}
+
+#[test]
+fn sampling_ranges_and_types() {
+    let cases = [
+        ("temperature", "-0.1"),
+        ("temperature", "1.01"),
+        ("temperature", "\"0.5\""),
+        ("temperature", "true"),
+        ("top_p", "1.5"),
+        ("top_p", "-1"),
+        ("top_p", "[0.5]"),
+        ("top_k", "0"),
+        ("top_k", "501"),
+        ("top_k", "2.5"),
+        ("top_k", "-3"),
+        ("top_k", "\"40\""),
+        ("top_k", "99999999999"),
+        ("max_tokens", "0"),
+        ("max_tokens", "8193"),
+        ("max_tokens", "100.5"),
+        ("max_tokens", "{}"),
+    ];
+    for (field, value) in cases {
+        let msg = assert_rejected(
+            body(&format!(
+                r#"{{"message":"m","key":"py","{field}":{value}}}"#
+            )),
+            400,
+            ErrorCode::InvalidParameter,
+        );
+        assert!(msg.contains(field), "{field}={value}: {msg}");
+    }
+    for (field, value) in [
+        ("temperature", "0"),
+        ("temperature", "1"),
+        ("top_p", "0.0"),
+        ("top_k", "1"),
+        ("top_k", "500"),
+        ("max_tokens", "1"),
+        ("max_tokens", "8192"),
+    ] {
+        body(&format!(
+            r#"{{"message":"m","key":"py","{field}":{value}}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{field}={value}: {e}"));
+    }
+}
+
+#[test]
+fn every_request_error_code_is_covered() {
+    // A guard against adding a request-side error code without a test above.
+    let covered = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidEncoding,
+        ErrorCode::MissingMessage,
+        ErrorCode::InvalidMessage,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::MissingLanguage,
+        ErrorCode::UnsupportedLanguage,
+        ErrorCode::InvalidParameter,
+        ErrorCode::UnknownField,
+        ErrorCode::MissingBody,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotFound,
+    ];
+    for code in ErrorCode::ALL {
+        if code.status() < 500 && code != ErrorCode::Throttled {
+            assert!(
+                covered.contains(&code),
+                "{} has no request test",
+                code.as_str()
+            );
+        }
+    }
+}

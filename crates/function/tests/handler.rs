@@ -1,0 +1,833 @@
+//! Handler tests: API Gateway v2 fixtures from `tests/fixtures/apigw/` fed to the handler, with
+//! Bedrock and S3 mocked at the SDK edge by `aws-smithy-mocks`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseInput, ConverseOutput};
+use aws_sdk_bedrockruntime::types::error::{
+    AccessDeniedException, ModelTimeoutException, ResourceNotFoundException,
+    ServiceUnavailableException, ThrottlingException, ValidationException,
+};
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, Message, StopReason, SystemContentBlock, TokenUsage,
+};
+use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_types::{Document, Number};
+use codegen_contract::{BUILD_HEADER, ErrorResponse, GenerateResponse, env};
+use codegen_function::{BUILD_LABEL, Config, Deps, handle};
+use lambda_runtime::{Context, LambdaEvent};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const BUCKET: &str = "codegen-test-bucket";
+const REQUEST_ID: &str = "8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b";
+const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+const REPLY: &str = "Here is the function:\n\n```python\ndef is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n```\n\nIt ignores case and punctuation.";
+const CODE: &str = "def is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n";
+
+fn fixed_clock() -> OffsetDateTime {
+    datetime!(2026-11-25 16:30:12.123 UTC)
+}
+
+fn fixture(name: &str) -> ApiGatewayV2httpRequest {
+    let path = format!(
+        "{}/../../tests/fixtures/apigw/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn with_body(name: &str, body: &str) -> ApiGatewayV2httpRequest {
+    let mut ev = fixture(name);
+    ev.body = Some(body.to_owned());
+    ev.is_base64_encoded = false;
+    ev
+}
+
+fn config(model_id: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        n if n == env::BUCKET => Some(BUCKET.to_owned()),
+        n if n == env::MODEL_ID => Some(model_id.to_owned()),
+        _ => None,
+    })
+    .expect("valid config")
+}
+
+/// What the S3 mock saw.
+#[derive(Debug, Clone, Default)]
+struct PutSeen {
+    bucket: String,
+    key: String,
+    content_type: String,
+    metadata: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+fn converse_output(text: &str, stop: StopReason) -> ConverseOutput {
+    let message = Message::builder()
+        .role(ConversationRole::Assistant)
+        .content(ContentBlock::Text(text.to_owned()))
+        .build()
+        .expect("message");
+    ConverseOutput::builder()
+        .output(aws_sdk_bedrockruntime::types::ConverseOutput::Message(
+            message,
+        ))
+        .stop_reason(stop)
+        .usage(
+            TokenUsage::builder()
+                .input_tokens(120)
+                .output_tokens(45)
+                .total_tokens(165)
+                .build()
+                .expect("usage"),
+        )
+        .build()
+        .expect("output")
+}
+
+fn converse_ok(reply: &'static str, seen: Arc<Mutex<Option<ConverseInput>>>) -> Rule {
+    mock!(aws_sdk_bedrockruntime::Client::converse).then_compute_output(move |input| {
+        *seen.lock().expect("lock") = Some(input.clone());
+        converse_output(reply, StopReason::EndTurn)
+    })
+}
+
+fn put_ok(seen: Arc<Mutex<Option<PutSeen>>>) -> Rule {
+    mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |input| {
+        *seen.lock().expect("lock") = Some(PutSeen {
+            bucket: input.bucket().unwrap_or_default().to_owned(),
+            key: input.key().unwrap_or_default().to_owned(),
+            content_type: input.content_type().unwrap_or_default().to_owned(),
+            metadata: input.metadata().cloned().unwrap_or_default(),
+            body: input.body().bytes().unwrap_or_default().to_vec(),
+        });
+        PutObjectOutput::builder().e_tag("\"etag\"").build()
+    })
+}
+
+fn bedrock_client(rules: &[&Rule]) -> aws_sdk_bedrockruntime::Client {
+    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |b| b
+        .retry_config(RetryConfig::disabled()))
+}
+
+fn s3_client(rules: &[&Rule]) -> aws_sdk_s3::Client {
+    mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |b| b
+        .retry_config(RetryConfig::disabled())
+        .force_path_style(true))
+}
+
+struct Answer {
+    status: i64,
+    headers: http::HeaderMap,
+    json: serde_json::Value,
+}
+
+impl Answer {
+    fn ok(&self) -> GenerateResponse {
+        assert_eq!(self.status, 200, "{}", self.json);
+        serde_json::from_value(self.json.clone()).expect("GenerateResponse")
+    }
+
+    #[track_caller]
+    fn err(&self, status: i64, code: &str) -> ErrorResponse {
+        assert_eq!(self.status, status, "{}", self.json);
+        let e: ErrorResponse = serde_json::from_value(self.json.clone()).expect("ErrorResponse");
+        assert_eq!(e.error.code, code, "{}", e.error.message);
+        e
+    }
+}
+
+async fn invoke(
+    event: ApiGatewayV2httpRequest,
+    bedrock: &aws_sdk_bedrockruntime::Client,
+    s3: &aws_sdk_s3::Client,
+    config: &Config,
+) -> Answer {
+    let deps = Deps {
+        bedrock,
+        s3,
+        config,
+        clock: fixed_clock,
+    };
+    let mut context = Context::default();
+    context.request_id = REQUEST_ID.to_owned();
+    let resp: ApiGatewayV2httpResponse = handle(&deps, LambdaEvent::new(event, context))
+        .await
+        .expect("the handler answers every expected failure with Ok");
+    assert_eq!(resp.headers["content-type"], "application/json");
+    assert_eq!(resp.headers[BUILD_HEADER], BUILD_LABEL);
+    let json = match &resp.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    Answer {
+        status: resp.status_code,
+        headers: resp.headers,
+        json,
+    }
+}
+
+#[tokio::test]
+async fn success_generates_stores_and_answers() {
+    let converse_seen = Arc::new(Mutex::new(None));
+    let put_seen = Arc::new(Mutex::new(None));
+    let converse = converse_ok(REPLY, converse_seen.clone());
+    let put = put_ok(put_seen.clone());
+    let bedrock = bedrock_client(&[&converse]);
+    let s3 = s3_client(&[&put]);
+    let cfg = config(SONNET_45);
+
+    let answer = invoke(fixture("put-code-generation.json"), &bedrock, &s3, &cfg).await;
+    let ok = answer.ok();
+
+    let key = "code-output/2026/11/25/20261125T163012.123Z-8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b.py";
+    assert_eq!(ok.code, CODE);
+    assert_eq!(ok.language, "python");
+    assert_eq!(ok.model, SONNET_45);
+    assert!(ok.stored);
+    let loc = ok.s3.expect("location");
+    assert_eq!(loc.bucket, BUCKET);
+    assert_eq!(loc.key, key);
+    assert_eq!(loc.uri, format!("s3://{BUCKET}/{key}"));
+    assert_eq!(
+        (
+            ok.usage.input_tokens,
+            ok.usage.output_tokens,
+            ok.usage.total_tokens
+        ),
+        (120, 45, 165)
+    );
+    assert_eq!(ok.request_id, REQUEST_ID);
+    assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
+    assert!(answer.headers.get("retry-after").is_none());
+
+    // S3 saw exactly the extracted code, under the right key, type and metadata.
+    assert_eq!(put.num_calls(), 1);
+    let put_in = put_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("PutObject called");
+    assert_eq!(put_in.bucket, BUCKET);
+    assert_eq!(put_in.key, key);
+    assert_eq!(put_in.content_type, "text/x-python; charset=utf-8");
+    assert_eq!(put_in.body, CODE.as_bytes());
+    assert_eq!(
+        put_in.metadata.get("language").map(String::as_str),
+        Some("python")
+    );
+    assert_eq!(
+        put_in.metadata.get("model").map(String::as_str),
+        Some(SONNET_45)
+    );
+    assert_eq!(
+        put_in.metadata.get("request-id").map(String::as_str),
+        Some(REQUEST_ID)
+    );
+
+    // Bedrock saw the configured model, temperature and top_k but never top_p (Claude 4.5).
+    assert_eq!(converse.num_calls(), 1);
+    let input = converse_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("Converse called");
+    assert_eq!(input.model_id(), Some(SONNET_45));
+    let inference = input.inference_config().expect("inference config");
+    assert_eq!(inference.temperature(), Some(0.1));
+    assert_eq!(inference.top_p(), None);
+    assert_eq!(inference.max_tokens(), Some(2048));
+    let Some(Document::Object(extra)) = input.additional_model_request_fields() else {
+        panic!("additional fields missing");
+    };
+    assert_eq!(
+        extra.get("top_k"),
+        Some(&Document::Number(Number::PosInt(250)))
+    );
+    let Some(SystemContentBlock::Text(system)) = input.system().first() else {
+        panic!("system prompt missing");
+    };
+    assert!(system.contains("```python"));
+    let user = &input.messages()[0];
+    assert_eq!(user.role(), &ConversationRole::User);
+    let Some(ContentBlock::Text(user_text)) = user.content().first() else {
+        panic!("user text missing");
+    };
+    assert!(
+        user_text
+            .contains("<request>\nWrite a function that checks whether a string is a palindrome")
+    );
+}
+
+#[tokio::test]
+async fn stage_prefixed_path_is_served() {
+    let converse = converse_ok(REPLY, Arc::default());
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation-stage.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await
+    .ok();
+    assert!(ok.stored);
+}
+
+#[tokio::test]
+async fn base64_body_with_alias_and_overrides_on_claude_3() {
+    let converse_seen = Arc::new(Mutex::new(None));
+    let put_seen = Arc::new(Mutex::new(None));
+    let converse = converse_ok("```rust\nfn main() {}\n```", converse_seen.clone());
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation-base64.json"),
+        &bedrock,
+        &s3,
+        &config(HAIKU_3),
+    )
+    .await
+    .ok();
+    assert_eq!(ok.language, "rust");
+    assert_eq!(ok.code, "fn main() {}\n");
+    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    assert!(
+        put_in
+            .key
+            .ends_with("-8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b.rs"),
+        "{}",
+        put_in.key
+    );
+    assert_eq!(put_in.content_type, "text/x-rust; charset=utf-8");
+
+    // Claude 3 accepts all three sampling parameters.
+    let input = converse_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("converse");
+    let inference = input.inference_config().expect("inference config");
+    assert_eq!(inference.temperature(), Some(0.3));
+    assert_eq!(inference.top_p(), Some(0.2));
+    assert_eq!(inference.max_tokens(), Some(1024));
+}
+
+#[tokio::test]
+async fn explicit_top_p_is_dropped_with_a_warning_on_claude_45() {
+    let converse_seen = Arc::new(Mutex::new(None));
+    let converse = converse_ok(REPLY, converse_seen.clone());
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ev = with_body(
+        "put-code-generation.json",
+        r#"{"message":"palindrome","key":"py","top_p":0.9,"temperature":0.7,"top_k":20}"#,
+    );
+    let ok = invoke(ev, &bedrock, &s3, &config(SONNET_45)).await.ok();
+    assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
+    assert!(ok.warnings[0].contains("top_p"));
+    let input = converse_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("converse");
+    let inference = input.inference_config().expect("inference config");
+    assert_eq!(inference.temperature(), Some(0.7));
+    assert_eq!(inference.top_p(), None);
+    let Some(Document::Object(extra)) = input.additional_model_request_fields() else {
+        panic!("additional fields missing");
+    };
+    assert_eq!(
+        extra.get("top_k"),
+        Some(&Document::Number(Number::PosInt(20)))
+    );
+}
+
+/// Runs the palindrome fixture against a Bedrock rule and asserts no S3 write happened.
+async fn bedrock_failure(rule: Rule) -> Answer {
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&rule]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await;
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(
+        put.num_calls(),
+        0,
+        "nothing is stored when generation fails"
+    );
+    answer
+}
+
+#[tokio::test]
+async fn throttling_is_429_with_retry_after() {
+    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
+        || {
+            ConverseError::ThrottlingException(
+                ThrottlingException::builder()
+                    .message("Too many requests")
+                    .build(),
+            )
+        },
+    ))
+    .await;
+    answer.err(429, "throttled");
+    assert_eq!(answer.headers["retry-after"], "5");
+}
+
+#[tokio::test]
+async fn service_quota_exceeded_is_429() {
+    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
+        || {
+            ConverseError::generic(
+                ErrorMetadata::builder()
+                    .code("ServiceQuotaExceededException")
+                    .message("quota")
+                    .build(),
+            )
+        },
+    ))
+    .await;
+    answer.err(429, "throttled");
+    assert!(answer.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn throttling_over_http_is_parsed_and_classified() {
+    // The real wire shape: 429 with the error type header, parsed by the SDK's deserialiser.
+    let answer = bedrock_failure(
+        mock!(aws_sdk_bedrockruntime::Client::converse).then_http_response(|| {
+            let mut resp = HttpResponse::new(
+                StatusCode::try_from(429).expect("status"),
+                SdkBody::from(
+                    r#"{"message":"Too many requests, please wait before trying again."}"#,
+                ),
+            );
+            resp.headers_mut().insert(
+                "x-amzn-errortype",
+                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+            );
+            resp.headers_mut()
+                .insert("content-type", "application/json");
+            resp
+        }),
+    )
+    .await;
+    answer.err(429, "throttled");
+}
+
+#[tokio::test]
+async fn access_denied_is_502_model_access() {
+    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
+        || {
+            ConverseError::AccessDeniedException(
+                AccessDeniedException::builder()
+                    .message("User: arn:aws:sts::123456789012:assumed-role/fn/x is not authorized")
+                    .build(),
+            )
+        },
+    ))
+    .await;
+    let e = answer.err(502, "model_access");
+    assert!(e.error.message.contains(SONNET_45));
+    assert!(e.error.message.contains("us-east-1"));
+    assert!(e.error.message.contains("Bedrock console"));
+    assert!(
+        !e.error.message.contains("123456789012"),
+        "no account ids leak"
+    );
+    assert!(answer.headers.get("retry-after").is_none());
+}
+
+#[tokio::test]
+async fn resource_not_found_is_502_model_access() {
+    bedrock_failure(
+        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
+            ConverseError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Model not found")
+                    .build(),
+            )
+        }),
+    )
+    .await
+    .err(502, "model_access");
+}
+
+#[tokio::test]
+async fn invalid_model_id_is_502_model_access_other_validation_is_model_error() {
+    bedrock_failure(
+        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
+            ConverseError::ValidationException(
+                ValidationException::builder()
+                    .message("The provided model identifier is invalid.")
+                    .build(),
+            )
+        }),
+    )
+    .await
+    .err(502, "model_access");
+    let e = bedrock_failure(
+        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
+            ConverseError::ValidationException(
+                ValidationException::builder()
+                    .message("messages: text content blocks must be non-empty")
+                    .build(),
+            )
+        }),
+    )
+    .await
+    .err(502, "model_error");
+    assert!(e.error.message.contains("non-empty"));
+}
+
+#[tokio::test]
+async fn service_unavailable_is_503_with_retry_after() {
+    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
+        || {
+            ConverseError::ServiceUnavailableException(
+                ServiceUnavailableException::builder()
+                    .message("busy")
+                    .build(),
+            )
+        },
+    ))
+    .await;
+    answer.err(503, "model_unavailable");
+    assert_eq!(answer.headers["retry-after"], "10");
+}
+
+#[tokio::test]
+async fn model_timeout_exception_is_504() {
+    bedrock_failure(
+        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
+            ConverseError::ModelTimeoutException(ModelTimeoutException::builder().build())
+        }),
+    )
+    .await
+    .err(504, "model_timeout");
+}
+
+/// An HTTP client whose requests never complete, to trip the operation timeout.
+#[derive(Debug)]
+struct NeverAnswers;
+
+impl HttpConnector for NeverAnswers {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::new(std::future::pending())
+    }
+}
+
+impl HttpClient for NeverAnswers {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(NeverAnswers)
+    }
+}
+
+#[tokio::test]
+async fn sdk_operation_timeout_is_504() {
+    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(NeverAnswers)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_millis(100))
+                    .build(),
+            )
+            .build(),
+    );
+    let put = put_ok(Arc::default());
+    let s3 = s3_client(&[&put]);
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await;
+    answer.err(504, "model_timeout");
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_within_the_budget() {
+    // One throttle, then success: the SDK's standard retry handles it and the caller sees 200.
+    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
+        .sequence()
+        .error(|| {
+            ConverseError::ThrottlingException(
+                ThrottlingException::builder()
+                    .message("slow down")
+                    .meta(ErrorMetadata::builder().code("ThrottlingException").build())
+                    .build(),
+            )
+        })
+        .output(|| converse_output(REPLY, StopReason::EndTurn))
+        .build();
+    let put = put_ok(Arc::default());
+    let bedrock = mock_client!(
+        aws_sdk_bedrockruntime,
+        RuleMode::MatchAny,
+        &[&converse],
+        |b| b.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        )
+    );
+    let s3 = s3_client(&[&put]);
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await
+    .ok();
+    assert_eq!(ok.code, CODE);
+    assert_eq!(converse.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn reply_without_code_is_502_and_nothing_is_stored() {
+    for reply in ["", "   \n", "```python\n\n```"] {
+        let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
+            .then_output(move || converse_output(reply, StopReason::EndTurn));
+        let put = put_ok(Arc::default());
+        let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+        invoke(
+            fixture("put-code-generation.json"),
+            &bedrock,
+            &s3,
+            &config(SONNET_45),
+        )
+        .await
+        .err(502, "empty_generation");
+        assert_eq!(put.num_calls(), 0);
+    }
+}
+
+#[tokio::test]
+async fn truncated_reply_is_returned_with_a_warning() {
+    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
+        .then_output(|| converse_output("```python\ndef f(:\n", StopReason::MaxTokens));
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await
+    .ok();
+    assert_eq!(ok.code, "def f(:\n");
+    assert!(
+        ok.warnings.iter().any(|w| w.contains("max_tokens")),
+        "{:?}",
+        ok.warnings
+    );
+}
+
+#[tokio::test]
+async fn s3_failure_still_returns_the_code() {
+    let converse = converse_ok(REPLY, Arc::default());
+    // The wire shape of an S3 AccessDenied, parsed by the SDK.
+    let put = mock!(aws_sdk_s3::Client::put_object).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(403).expect("status"),
+            SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>R1</RequestId><HostId>H1</HostId></Error>",
+            ),
+        )
+    });
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await;
+    let ok = answer.ok();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(ok.code, CODE);
+    assert!(!ok.stored);
+    assert_eq!(ok.s3, None);
+    assert_eq!(answer.json["s3"], serde_json::Value::Null);
+    assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
+    assert!(ok.warnings[0].contains("not stored"), "{}", ok.warnings[0]);
+    assert!(
+        ok.warnings[0].contains("AccessDenied"),
+        "{}",
+        ok.warnings[0]
+    );
+    assert!(
+        !ok.warnings[0].contains("HostId"),
+        "no debug dump: {}",
+        ok.warnings[0]
+    );
+}
+
+#[tokio::test]
+async fn s3_modeled_error_code_is_reported() {
+    let converse = converse_ok(REPLY, Arc::default());
+    let put = mock!(aws_sdk_s3::Client::put_object).then_error(|| {
+        PutObjectError::generic(
+            ErrorMetadata::builder()
+                .code("NoSuchBucket")
+                .message("The specified bucket does not exist")
+                .build(),
+        )
+    });
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_45),
+    )
+    .await
+    .ok();
+    assert!(!ok.stored);
+    assert!(ok.warnings[0].contains("NoSuchBucket"), "{:?}", ok.warnings);
+}
+
+#[tokio::test]
+async fn invalid_requests_never_reach_bedrock_or_s3() {
+    let cases: Vec<(ApiGatewayV2httpRequest, i64, &str)> = vec![
+        (
+            fixture("get-code-generation.json"),
+            405,
+            "method_not_allowed",
+        ),
+        (fixture("put-wrong-route.json"), 404, "not_found"),
+        (fixture("put-no-body.json"), 400, "missing_body"),
+        (
+            fixture("put-wrong-content-type.json"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            with_body("put-code-generation.json", "{not json"),
+            400,
+            "invalid_json",
+        ),
+        (
+            with_body("put-code-generation.json", "[1]"),
+            400,
+            "invalid_json",
+        ),
+        (
+            with_body("put-code-generation.json", r#"{"key":"py"}"#),
+            400,
+            "missing_message",
+        ),
+        (
+            with_body("put-code-generation.json", r#"{"message":"","key":"py"}"#),
+            400,
+            "invalid_message",
+        ),
+        (
+            with_body("put-code-generation.json", r#"{"message":"m"}"#),
+            400,
+            "missing_language",
+        ),
+        (
+            with_body(
+                "put-code-generation.json",
+                r#"{"message":"m","key":"cobol"}"#,
+            ),
+            400,
+            "unsupported_language",
+        ),
+        (
+            with_body(
+                "put-code-generation.json",
+                r#"{"message":"m","key":"py","top_k":0}"#,
+            ),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            with_body(
+                "put-code-generation.json",
+                r#"{"message":"m","key":"py","extra":1}"#,
+            ),
+            400,
+            "unknown_field",
+        ),
+        (
+            with_body(
+                "put-code-generation.json",
+                r#"{"message":"m","message":"n","key":"py"}"#,
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            with_body(
+                "put-code-generation.json",
+                &format!(r#"{{"message":"{}","key":"py"}}"#, "a".repeat(9000)),
+            ),
+            413,
+            "message_too_large",
+        ),
+        (
+            with_body("put-code-generation.json", &"x".repeat(70_000)),
+            413,
+            "payload_too_large",
+        ),
+        (
+            {
+                let mut ev = fixture("put-code-generation-base64.json");
+                ev.body = Some("%%%".to_owned());
+                ev
+            },
+            400,
+            "invalid_encoding",
+        ),
+    ];
+    for (event, status, code) in cases {
+        let converse = converse_ok(REPLY, Arc::default());
+        let put = put_ok(Arc::default());
+        let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+        let answer = invoke(event, &bedrock, &s3, &config(SONNET_45)).await;
+        answer.err(status, code);
+        assert_eq!(converse.num_calls(), 0, "{code}: no Bedrock call");
+        assert_eq!(put.num_calls(), 0, "{code}: no S3 call");
+        if status == 405 {
+            assert_eq!(answer.headers["allow"], "PUT");
+        }
+    }
+}

@@ -1,0 +1,593 @@
+//! Stage configuration: one YAML file per stage under `infra/stages/`, parsed strictly (unknown
+//! keys are errors) and validated into a typed [`StageConfig`]. Reads files only in
+//! [`load_stage`]; [`parse_stage`] is pure.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cfn_constructs::logs::RETENTION_DAYS;
+use serde::Deserialize;
+
+/// API Gateway's hard limit for a synchronous integration, in seconds. The function must finish
+/// before it, or the caller gets a bare 503 instead of the function's own error.
+pub const API_GATEWAY_TIMEOUT_SECONDS: u32 = 30;
+
+/// What can go wrong loading a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// No such stage file.
+    #[error("unknown stage `{stage}`: no file {path} (available stages: {available})")]
+    UnknownStage {
+        /// The stage asked for.
+        stage: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Stages that exist.
+        available: String,
+    },
+    /// The file could not be read.
+    #[error("failed to read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has unknown keys or wrong types.
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's message (names the key and, for unknown keys, the allowed ones).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{file}: `{key}` {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Dotted key path, e.g. `function.timeout_seconds`.
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+/// CPU architecture of the function (and of the binary that is built for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Architecture {
+    /// Intel/AMD.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// Graviton.
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    /// Lambda's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+
+    /// The Rust target triple cargo-lambda builds for it.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64-unknown-linux-gnu",
+            Self::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// Route authorization mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// SigV4 with IAM (the default).
+    AwsIam,
+    /// Open to anyone who can reach the URL. Must be chosen explicitly.
+    None,
+}
+
+/// A local emulator a stage targets, and so which of its known differences from AWS to handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Emulator {
+    /// ministack: authorises Converse as `bedrock:Converse` (AWS: `bedrock:InvokeModel`) and
+    /// serves plain HTTP only, so `aws:SecureTransport` is always false there.
+    Ministack,
+}
+
+/// Model settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model or inference-profile id passed to Converse.
+    pub id: String,
+    /// Foundation model id behind `id` (the same as `id` when there is no profile).
+    pub foundation_model: String,
+    /// Regions an inference profile routes to (empty: the stack's region only).
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+/// Default sampling settings (callers may override per request).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingConfig {
+    /// 0..=1.
+    pub temperature: f64,
+    /// 1..=500.
+    pub top_k: u32,
+    /// 0..=1.
+    pub top_p: f64,
+    /// 1..=8192.
+    pub max_tokens: u32,
+}
+
+/// Function settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// Preferred architecture; the deployer falls back to `x86_64` when it cannot build arm64.
+    pub architecture: Architecture,
+    /// 128..=10240.
+    pub memory_mb: u32,
+    /// 1..API Gateway's 30 s.
+    pub timeout_seconds: u32,
+    /// Reserved concurrency: a ceiling on parallel model calls (cost control).
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+    /// Largest accepted `message`, in bytes.
+    pub max_message_bytes: u32,
+}
+
+/// Stage throttling.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottlingConfig {
+    /// Steady requests per second.
+    pub rate_limit: f64,
+    /// Burst size.
+    pub burst_limit: u32,
+}
+
+/// API settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Route authorization.
+    pub auth: AuthMode,
+    /// Stage throttling.
+    pub throttling: ThrottlingConfig,
+}
+
+/// Log settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// One of CloudWatch's allowed retention periods.
+    pub retention_days: u32,
+}
+
+/// Bucket settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketConfig {
+    /// Days before generated code expires.
+    pub code_expiry_days: u32,
+    /// Days before overwritten or deleted versions expire.
+    pub noncurrent_expiry_days: u32,
+}
+
+/// The file's shape.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageFile {
+    #[serde(default)]
+    stack_name: Option<String>,
+    region: String,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    emulator: Option<Emulator>,
+    model: ModelConfig,
+    sampling: SamplingConfig,
+    function: FunctionConfig,
+    api: ApiConfig,
+    logs: LogsConfig,
+    bucket: BucketConfig,
+    #[serde(default)]
+    permissions_boundary: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+/// A validated stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageConfig {
+    /// Stage name (the file stem); also the API stage name.
+    pub name: String,
+    /// CloudFormation stack name (`codegen-<stage>` unless set).
+    pub stack_name: String,
+    /// AWS region.
+    pub region: String,
+    /// Endpoint of a local emulator, if this stage targets one.
+    pub endpoint: Option<String>,
+    /// The emulator behind `endpoint`, whose differences from AWS the stack accounts for.
+    pub emulator: Option<Emulator>,
+    /// Model.
+    pub model: ModelConfig,
+    /// Sampling defaults.
+    pub sampling: SamplingConfig,
+    /// Function.
+    pub function: FunctionConfig,
+    /// API.
+    pub api: ApiConfig,
+    /// Logs.
+    pub logs: LogsConfig,
+    /// Bucket.
+    pub bucket: BucketConfig,
+    /// Permissions boundary ARN for the function role.
+    pub permissions_boundary: Option<String>,
+    /// Tags for every taggable resource.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl StageConfig {
+    /// Physical name of the function.
+    pub fn function_name(&self) -> String {
+        format!("{}-generator", self.stack_name)
+    }
+
+    /// Whether this stage targets a local emulator.
+    pub fn is_local(&self) -> bool {
+        self.endpoint.is_some()
+    }
+}
+
+/// Directory of the stage files.
+pub fn stages_dir(workspace_root: &Path) -> PathBuf {
+    workspace_root.join("infra").join("stages")
+}
+
+/// Names of the stages that have a file, sorted.
+pub fn list_stages(workspace_root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(stages_dir(workspace_root))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            (path.extension()? == "yaml")
+                .then(|| path.file_stem()?.to_str().map(str::to_owned))
+                .flatten()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Reads and validates `infra/stages/<stage>.yaml`.
+pub fn load_stage(workspace_root: &Path, stage: &str) -> Result<StageConfig, StageError> {
+    let valid_name = !stage.is_empty()
+        && stage
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let path = stages_dir(workspace_root).join(format!("{stage}.yaml"));
+    if !valid_name || !path.is_file() {
+        return Err(StageError::UnknownStage {
+            stage: stage.to_owned(),
+            path,
+            available: list_stages(workspace_root).join(", "),
+        });
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| StageError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let file = format!("infra/stages/{stage}.yaml");
+    parse_stage(stage, &file, &text)
+}
+
+/// Parses and validates a stage file's text. `file` is only used in error messages.
+pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, StageError> {
+    let raw: StageFile = serde_saphyr::from_str(text).map_err(|e| StageError::Parse {
+        file: file.to_owned(),
+        message: e.to_string(),
+    })?;
+    let invalid = |key: &str, message: String| StageError::Invalid {
+        file: file.to_owned(),
+        key: key.to_owned(),
+        message,
+    };
+    let stack_name = raw.stack_name.unwrap_or_else(|| format!("codegen-{stage}"));
+    if !is_valid_stack_name(&stack_name) || stack_name.len() > 50 {
+        return Err(invalid(
+            "stack_name",
+            format!(
+                "is `{stack_name}`: use 1-50 letters, digits and hyphens, starting with a letter"
+            ),
+        ));
+    }
+    if !is_region(&raw.region) {
+        return Err(invalid(
+            "region",
+            format!("is `{}`: expected a region like us-east-1", raw.region),
+        ));
+    }
+    if let Some(endpoint) = &raw.endpoint
+        && !(endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost"))
+    {
+        return Err(invalid(
+            "endpoint",
+            format!(
+                "is `{endpoint}`: only loopback emulator endpoints (http://127.x.x.x:port) are allowed"
+            ),
+        ));
+    }
+    if raw.emulator.is_some() != raw.endpoint.is_some() {
+        return Err(invalid(
+            "emulator",
+            "and `endpoint` go together: set both for a local emulator stage, neither for AWS"
+                .into(),
+        ));
+    }
+    if !raw.model.id.contains("anthropic.claude") {
+        return Err(invalid(
+            "model.id",
+            format!(
+                "is `{}`: expected an Anthropic Claude model or inference profile id",
+                raw.model.id
+            ),
+        ));
+    }
+    if raw.model.id == "anthropic.claude-v2" || raw.model.id.starts_with("anthropic.claude-v2:") {
+        return Err(invalid(
+            "model.id",
+            "is the legacy Claude v2: choose a current Claude model".into(),
+        ));
+    }
+    if !raw.model.id.ends_with(&raw.model.foundation_model) {
+        return Err(invalid(
+            "model.foundation_model",
+            format!(
+                "is `{}` but model.id `{}` does not route to it",
+                raw.model.foundation_model, raw.model.id
+            ),
+        ));
+    }
+    if let Some(bad) = raw.model.regions.iter().find(|r| !is_region(r)) {
+        return Err(invalid(
+            "model.regions",
+            format!("contains `{bad}`: expected region names"),
+        ));
+    }
+    let s = &raw.sampling;
+    check_range(&invalid, "sampling.temperature", s.temperature, 0.0, 1.0)?;
+    check_range(&invalid, "sampling.top_p", s.top_p, 0.0, 1.0)?;
+    check_range(&invalid, "sampling.top_k", f64::from(s.top_k), 1.0, 500.0)?;
+    check_range(
+        &invalid,
+        "sampling.max_tokens",
+        f64::from(s.max_tokens),
+        1.0,
+        8192.0,
+    )?;
+    let f = &raw.function;
+    check_range(
+        &invalid,
+        "function.memory_mb",
+        f64::from(f.memory_mb),
+        128.0,
+        10240.0,
+    )?;
+    if f.timeout_seconds == 0 || f.timeout_seconds >= API_GATEWAY_TIMEOUT_SECONDS {
+        return Err(invalid(
+            "function.timeout_seconds",
+            format!(
+                "is {}: must be 1..={} to finish before API Gateway's {API_GATEWAY_TIMEOUT_SECONDS} s limit",
+                f.timeout_seconds,
+                API_GATEWAY_TIMEOUT_SECONDS - 1
+            ),
+        ));
+    }
+    if let Some(rc) = f.reserved_concurrency {
+        check_range(
+            &invalid,
+            "function.reserved_concurrency",
+            f64::from(rc),
+            1.0,
+            1000.0,
+        )?;
+    }
+    check_range(
+        &invalid,
+        "function.max_message_bytes",
+        f64::from(f.max_message_bytes),
+        1.0,
+        32768.0,
+    )?;
+    let t = &raw.api.throttling;
+    check_range(
+        &invalid,
+        "api.throttling.rate_limit",
+        t.rate_limit,
+        0.1,
+        10000.0,
+    )?;
+    check_range(
+        &invalid,
+        "api.throttling.burst_limit",
+        f64::from(t.burst_limit),
+        1.0,
+        5000.0,
+    )?;
+    if !RETENTION_DAYS.contains(&raw.logs.retention_days) {
+        return Err(invalid(
+            "logs.retention_days",
+            format!(
+                "is {}: allowed values are {RETENTION_DAYS:?}",
+                raw.logs.retention_days
+            ),
+        ));
+    }
+    check_range(
+        &invalid,
+        "bucket.code_expiry_days",
+        f64::from(raw.bucket.code_expiry_days),
+        1.0,
+        3650.0,
+    )?;
+    check_range(
+        &invalid,
+        "bucket.noncurrent_expiry_days",
+        f64::from(raw.bucket.noncurrent_expiry_days),
+        1.0,
+        3650.0,
+    )?;
+    if let Some(b) = &raw.permissions_boundary
+        && (!b.starts_with("arn:aws") || !b.contains(":policy/"))
+    {
+        return Err(invalid(
+            "permissions_boundary",
+            format!("is `{b}`: expected an IAM policy ARN"),
+        ));
+    }
+    if let Some((k, _)) = raw
+        .tags
+        .iter()
+        .find(|(k, v)| k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:"))
+    {
+        return Err(invalid(
+            &format!("tags.{k}"),
+            "must be 1-128 characters, not start with `aws:`, value at most 256".into(),
+        ));
+    }
+    Ok(StageConfig {
+        name: stage.to_owned(),
+        stack_name,
+        region: raw.region,
+        endpoint: raw.endpoint,
+        emulator: raw.emulator,
+        model: raw.model,
+        sampling: raw.sampling,
+        function: raw.function,
+        api: raw.api,
+        logs: raw.logs,
+        bucket: raw.bucket,
+        permissions_boundary: raw.permissions_boundary,
+        tags: raw.tags,
+    })
+}
+
+fn check_range(
+    invalid: &impl Fn(&str, String) -> StageError,
+    key: &str,
+    value: f64,
+    min: f64,
+    max: f64,
+) -> Result<(), StageError> {
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format!("is {value}: allowed range is {min}..={max}"),
+        ))
+    }
+}
+
+fn is_valid_stack_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV: &str = include_str!("../stages/dev.yaml");
+
+    fn parse(text: &str) -> Result<StageConfig, StageError> {
+        parse_stage("dev", "infra/stages/dev.yaml", text)
+    }
+
+    #[test]
+    fn checked_in_stages_parse() {
+        let dev = parse(DEV).expect("dev parses");
+        assert_eq!(dev.stack_name, "codegen-dev");
+        assert_eq!(dev.api.auth, AuthMode::AwsIam);
+        assert!(!dev.is_local());
+        let local = parse_stage("local", "local.yaml", include_str!("../stages/local.yaml"))
+            .expect("local parses");
+        assert!(local.is_local());
+        assert_eq!(local.function.architecture, Architecture::X86_64);
+    }
+
+    #[test]
+    fn unknown_key_names_file_key_and_allowed_keys() {
+        let text = DEV.replace("memory_mb: 512", "memory_mb: 512\n  memroy: 3");
+        let err = parse(&text).expect_err("unknown key").to_string();
+        assert!(err.starts_with("infra/stages/dev.yaml"), "{err}");
+        assert!(err.contains("memroy"), "{err}");
+        assert!(err.contains("memory_mb"), "lists allowed keys: {err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_the_allowed_values() {
+        let cases = [
+            (
+                "timeout_seconds: 29",
+                "timeout_seconds: 30",
+                "function.timeout_seconds",
+            ),
+            (
+                "retention_days: 30",
+                "retention_days: 31",
+                "logs.retention_days",
+            ),
+            (
+                "temperature: 0.1",
+                "temperature: 1.5",
+                "sampling.temperature",
+            ),
+            ("region: us-east-1", "region: mars", "region"),
+            ("architecture: arm64", "architecture: sparc", "architecture"),
+            ("auth: aws_iam", "auth: open", "auth"),
+            (
+                "id: us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "id: anthropic.claude-v2",
+                "model.id",
+            ),
+        ];
+        for (from, to, key) in cases {
+            let err = parse(&DEV.replace(from, to)).expect_err(to).to_string();
+            assert!(err.contains(key), "`{to}` -> {err}");
+            assert!(err.contains("infra/stages/dev.yaml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn non_loopback_endpoint_is_rejected() {
+        let text = format!("{DEV}\nendpoint: http://10.0.0.1:4566\n");
+        let err = parse(&text).expect_err("non-loopback").to_string();
+        assert!(err.contains("endpoint"), "{err}");
+    }
+}

@@ -1,0 +1,10 @@
+//! The codegen app's infrastructure: stage configuration ([`config`]), the stack definition
+//! ([`stack`]) and template rendering ([`render`]). Pure except for reading stage files in
+//! [`config::load_stage`].
+
+pub mod config;
+pub mod render;
+pub mod stack;
+
+pub use config::{StageConfig, load_stage};
+pub use stack::stack;

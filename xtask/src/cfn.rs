@@ -1,0 +1,453 @@
+//! CloudFormation operations: describe, change sets, execution with live stack events (stderr),
+//! rollback recovery and deletion. Thin wrappers over `aws-sdk-cloudformation`; decisions live in
+//! [`crate::plan`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackEvent, Tag, TemplateStage,
+};
+use aws_smithy_types::date_time::DateTime;
+
+use crate::plan::{ResourceChange, is_success, is_terminal};
+use crate::report::progress;
+
+/// How long stack operations may take before the deployer gives up waiting (the operation goes
+/// on; the next `deploy` waits for it).
+const STACK_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Whether an error says the stack does not exist. CloudFormation has no typed variant for this:
+/// it answers `ValidationError` with "does not exist".
+pub fn is_stack_missing(err: &impl ProvideErrorMetadata) -> bool {
+    err.code() == Some("ValidationError")
+        && err.message().is_some_and(|m| m.contains("does not exist"))
+}
+
+/// Whether a failed change set failed only because there is nothing to change.
+pub fn is_no_changes_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// The stack, or `None` when it does not exist (or only a deleted one does).
+pub async fn describe_stack(cfn: &Client, name: &str) -> anyhow::Result<Option<Stack>> {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => Ok(out
+            .stacks()
+            .iter()
+            .find(|s| {
+                s.stack_status()
+                    .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
+            })
+            .cloned()),
+        Err(err) if err.as_service_error().is_some_and(is_stack_missing) => Ok(None),
+        Err(err) => {
+            Err(anyhow::Error::new(err).context(format!("failed to describe stack {name}")))
+        }
+    }
+}
+
+/// Status text of a stack.
+pub fn status_of(stack: &Stack) -> &str {
+    stack.stack_status().map_or("UNKNOWN", |s| s.as_str())
+}
+
+/// The stack's outputs as a map.
+pub fn outputs_of(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect()
+}
+
+/// A stack tag's value.
+pub fn tag_of<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
+    stack
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// The template the stack was last deployed with, as JSON (`None` if it is not JSON or missing).
+pub async fn current_template(
+    cfn: &Client,
+    name: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let out = cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .with_context(|| format!("failed to read the deployed template of {name}"))?;
+    Ok(out
+        .template_body()
+        .and_then(|b| serde_json::from_str(b).ok()))
+}
+
+/// A change set request.
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest<'a> {
+    /// Stack name.
+    pub stack: &'a str,
+    /// Template body (JSON).
+    pub template_body: &'a str,
+    /// Parameters.
+    pub parameters: &'a [(String, String)],
+    /// Stack tags.
+    pub tags: &'a BTreeMap<String, String>,
+    /// `true` to create the stack, `false` to update it.
+    pub create: bool,
+}
+
+/// The result of creating a change set.
+#[derive(Debug, Clone)]
+pub enum ChangeSetOutcome {
+    /// Nothing would change (the change set was deleted).
+    NoChanges,
+    /// Ready to execute.
+    Ready {
+        /// Change set name.
+        name: String,
+        /// What it would do.
+        changes: Vec<ResourceChange>,
+    },
+}
+
+/// Creates a change set and waits until it is ready (or known to contain no changes).
+pub async fn create_change_set(
+    cfn: &Client,
+    req: &ChangeSetRequest<'_>,
+) -> anyhow::Result<ChangeSetOutcome> {
+    // Names must be unique: executed change sets are kept in the stack's history.
+    let name = format!("codegen-{}", unique_suffix());
+    let params: Vec<Parameter> = req
+        .parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect();
+    let tags: Vec<Tag> = req
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    cfn.create_change_set()
+        .stack_name(req.stack)
+        .change_set_name(&name)
+        .change_set_type(if req.create {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        })
+        .template_body(req.template_body)
+        .set_parameters(Some(params))
+        .set_tags(Some(tags))
+        // The role has a generated name, so CAPABILITY_IAM (not NAMED_IAM) is enough.
+        .capabilities(Capability::CapabilityIam)
+        .description("created by cargo xtask deploy")
+        .send()
+        .await
+        .with_context(|| format!("failed to create change set for {}", req.stack))?;
+
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let out = cfn
+            .describe_change_set()
+            .stack_name(req.stack)
+            .change_set_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("failed to describe change set {name}"))?;
+        match out.status() {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let changes =
+                    collect_changes(cfn, req.stack, &name, out.changes(), out.next_token()).await?;
+                return Ok(ChangeSetOutcome::Ready { name, changes });
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = out.status_reason().unwrap_or_default().to_owned();
+                // A failed change set stays in the stack's history; remove it either way.
+                let _ = cfn
+                    .delete_change_set()
+                    .stack_name(req.stack)
+                    .change_set_name(&name)
+                    .send()
+                    .await;
+                if is_no_changes_reason(&reason) {
+                    return Ok(ChangeSetOutcome::NoChanges);
+                }
+                bail!("change set for {} failed: {reason}", req.stack);
+            }
+            _ => {}
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("change set {name} was not ready after 10 minutes");
+        }
+        // The SDK's change-set waiter polls every 30 s; a change set is usually ready in a few.
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn collect_changes(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    first: &[aws_sdk_cloudformation::types::Change],
+    mut next: Option<&str>,
+) -> anyhow::Result<Vec<ResourceChange>> {
+    let mut changes: Vec<ResourceChange> = first.iter().filter_map(to_change).collect();
+    let mut token = next.take().map(str::to_owned);
+    while let Some(t) = token {
+        let out = cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .next_token(t)
+            .send()
+            .await
+            .context("failed to page through the change set")?;
+        changes.extend(out.changes().iter().filter_map(to_change));
+        token = out.next_token().map(str::to_owned);
+    }
+    Ok(changes)
+}
+
+fn to_change(c: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange> {
+    let rc = c.resource_change()?;
+    Some(ResourceChange {
+        action: rc.action()?.as_str().to_owned(),
+        logical_id: rc.logical_resource_id()?.to_owned(),
+        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+        replacement: rc
+            .replacement()
+            .map(|r| r.as_str().to_owned())
+            .filter(|_| rc.action().is_some_and(|a| a.as_str() == "Modify")),
+    })
+}
+
+/// Deletes a change set that will not be executed.
+pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> anyhow::Result<()> {
+    cfn.delete_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .with_context(|| format!("failed to delete change set {name}"))?;
+    Ok(())
+}
+
+/// Executes a change set and waits for the stack, streaming its events.
+pub async fn execute_change_set(cfn: &Client, stack: &str, name: &str) -> anyhow::Result<String> {
+    let since = DateTime::from(std::time::SystemTime::now());
+    cfn.execute_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .with_context(|| format!("failed to execute change set {name}"))?;
+    wait_for_stack(cfn, stack, since).await
+}
+
+/// Deletes the stack and waits until it is gone.
+pub async fn delete_stack(cfn: &Client, stack: &str) -> anyhow::Result<String> {
+    let since = DateTime::from(std::time::SystemTime::now());
+    cfn.delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("failed to delete stack {stack}"))?;
+    wait_for_stack(cfn, stack, since).await
+}
+
+/// Continues a rollback that failed (`UPDATE_ROLLBACK_FAILED`) and waits for it.
+pub async fn continue_update_rollback(cfn: &Client, stack: &str) -> anyhow::Result<String> {
+    let since = DateTime::from(std::time::SystemTime::now());
+    cfn.continue_update_rollback()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("failed to continue the update rollback of {stack}"))?;
+    wait_for_stack(cfn, stack, since).await
+}
+
+/// Waits until the stack's current operation ends, printing its events as they happen (stderr).
+/// Returns the final status; fails with the root-cause event when the operation failed.
+///
+/// This polls rather than using the SDK's stack waiters: those poll every 30 s and cannot report
+/// events, and both matter to a person watching a deploy.
+pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let mut seen = HashSet::new();
+    let mut failures: Vec<String> = Vec::new();
+    let mut delay = Duration::from_millis(50);
+    loop {
+        for event in new_events(cfn, stack, &since, &mut seen).await? {
+            let line = format_event(&event);
+            let status = event
+                .resource_status()
+                .map(|s| s.as_str())
+                .unwrap_or_default();
+            if status.ends_with("_FAILED") {
+                let reason = event.resource_status_reason().unwrap_or_default();
+                if !reason.contains("cancelled") {
+                    failures.push(line.clone());
+                }
+            }
+            progress(format!("  {line}"));
+        }
+        let status = match describe_stack(cfn, stack).await? {
+            Some(s) => status_of(&s).to_owned(),
+            None => "DELETE_COMPLETE".to_owned(),
+        };
+        if is_terminal(&status) {
+            if is_success(&status) {
+                return Ok(status);
+            }
+            let cause = failures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no failed resource event was recorded".to_owned());
+            bail!("stack {stack} ended in {status}; root cause: {cause}");
+        }
+        if started.elapsed() > STACK_TIMEOUT {
+            bail!(
+                "stack {stack} still {status} after {} minutes",
+                STACK_TIMEOUT.as_secs() / 60
+            );
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn new_events(
+    cfn: &Client,
+    stack: &str,
+    since: &DateTime,
+    seen: &mut HashSet<String>,
+) -> anyhow::Result<Vec<StackEvent>> {
+    let out = match cfn.describe_stack_events().stack_name(stack).send().await {
+        Ok(out) => out,
+        Err(err) if err.as_service_error().is_some_and(is_stack_missing) => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(anyhow::Error::new(err).context(format!("failed to read events of {stack}")));
+        }
+    };
+    let since_secs = since.secs();
+    let mut events: Vec<StackEvent> = out
+        .stack_events()
+        .iter()
+        .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since_secs))
+        .filter(|e| seen.insert(e.event_id().unwrap_or_default().to_owned()))
+        .cloned()
+        .collect();
+    // The API lists newest first; people read oldest first.
+    events.reverse();
+    Ok(events)
+}
+
+fn format_event(e: &StackEvent) -> String {
+    let mut line = format!(
+        "{} {} {}",
+        e.resource_status().map(|s| s.as_str()).unwrap_or_default(),
+        e.resource_type().unwrap_or_default(),
+        e.logical_resource_id().unwrap_or_default(),
+    );
+    if let Some(reason) = e.resource_status_reason().filter(|r| !r.is_empty()) {
+        line.push_str(": ");
+        line.push_str(reason);
+    }
+    line
+}
+
+/// Milliseconds since the epoch plus the process id: unique across concurrent deployers.
+fn unique_suffix() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    format!("{ms}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::describe_stacks::{
+        DescribeStacksError, DescribeStacksOutput,
+    };
+    use aws_sdk_cloudformation::types::StackStatus;
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    #[tokio::test]
+    async fn missing_stack_is_none_not_an_error() {
+        let rule = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id codegen-dev does not exist")
+                    .build(),
+            )
+        });
+        let cfn = mock_client!(aws_sdk_cloudformation, [&rule]);
+        assert!(
+            describe_stack(&cfn, "codegen-dev")
+                .await
+                .expect("ok")
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_errors() {
+        let rule = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("no")
+                    .build(),
+            )
+        });
+        let cfn = mock_client!(aws_sdk_cloudformation, [&rule]);
+        let err = describe_stack(&cfn, "codegen-dev")
+            .await
+            .expect_err("error");
+        assert!(format!("{err:#}").contains("failed to describe stack codegen-dev"));
+    }
+
+    #[tokio::test]
+    async fn deleted_stacks_count_as_missing() {
+        let rule = mock!(Client::describe_stacks).then_output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name("s")
+                        .stack_status(StackStatus::DeleteComplete)
+                        .build(),
+                )
+                .build()
+        });
+        let cfn = mock_client!(aws_sdk_cloudformation, [&rule]);
+        assert!(describe_stack(&cfn, "s").await.expect("ok").is_none());
+    }
+
+    #[test]
+    fn no_change_reasons() {
+        assert!(is_no_changes_reason(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(!is_no_changes_reason("Template format error"));
+    }
+}

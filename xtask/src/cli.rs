@@ -1,0 +1,519 @@
+//! The command line: clap definitions (their docs are the `--help` text) and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codegen_contract::GenerateRequest;
+use codegen_infra::config::Architecture;
+use codegen_infra::render::Format;
+
+use crate::aws::ConnectOptions;
+use crate::deploy::{DeployOptions, DeployOutcome};
+use crate::destroy::{DestroyOptions, DestroyOutcome};
+use crate::report::{Exit, json, progress, result};
+use crate::synth::SynthOutcome;
+use crate::{diff, invoke, local, logs, outputs, project_root, synth};
+
+const EXIT_CODES: &str = "Exit codes: 0 success (diff: no changes), 1 failure, 2 invalid usage, \
+3 diff found changes, 4 the change needs approval (IAM widening, replacement or deletion) and \
+neither a terminal nor --yes was there to give it.";
+
+/// The codegen-stack deployer: synthesise, deploy, inspect and destroy the code-generation stack.
+///
+/// Progress goes to stderr; results go to stdout (`--json` for machines).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Synthesise a stage's CloudFormation template into infra/templates/ (no AWS access).
+    ///
+    /// Deterministic: the same stage file always gives the same bytes. Idempotent: the file is
+    /// only written when its content changes.
+    Synth(SynthArgs),
+    /// Build, upload and deploy the stack, then deploy the API stage and print the outputs.
+    ///
+    /// Creates or updates the stack through a change set. Nothing changed: returns at once.
+    /// Changes that widen IAM permissions or replace resources need approval: a prompt on a
+    /// terminal, or --yes; without either the command exits 4 and changes nothing. Recovers
+    /// stacks left in ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED or an interrupted operation.
+    Deploy(DeployArgs),
+    /// Show what a deploy would change, without changing anything (exit 3 when it would).
+    Diff(DiffArgs),
+    /// Delete the stack and everything it holds (the code bucket is emptied first).
+    ///
+    /// Idempotent: destroying a stack that does not exist succeeds. Keeps the asset bucket
+    /// unless --all. Asks for confirmation unless --yes (exit 4 without a terminal).
+    Destroy(DestroyArgs),
+    /// Print the deployed stack's outputs (endpoint, invoke URL, bucket, function, role, ...).
+    Outputs(OutputsArgs),
+    /// Send a real PUT /code-generation request to the deployed API (SigV4-signed when the route
+    /// uses IAM auth) and print the generated code and where it was stored.
+    Invoke(InvokeArgs),
+    /// Print the function's log events.
+    Logs(LogsArgs),
+    /// Manage the local emulator (ministack) for the `local` stage.
+    Local(LocalArgs),
+}
+
+#[derive(Debug, Args)]
+struct StageArg {
+    /// Stage name: a file infra/stages/<stage>.yaml.
+    #[arg(long, short)]
+    stage: String,
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    /// Endpoint of an AWS emulator (overrides AWS_ENDPOINT_URL and the stage's endpoint).
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// Region (overrides the stage's region).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Named profile from the shared AWS config files.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    profile: Option<String>,
+}
+
+impl ConnectArgs {
+    fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct SynthArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Template format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: FormatArg,
+    /// Print the template to stdout instead of writing it.
+    #[arg(long)]
+    stdout: bool,
+    /// Fail (exit 1) if the committed template is stale, instead of writing it.
+    #[arg(long, conflicts_with = "stdout")]
+    check: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    #[value(name = "arm64")]
+    Arm64,
+}
+
+#[derive(Debug, Args)]
+struct DeployArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Approve IAM widening and resource replacement without asking (for CI).
+    #[arg(long, short)]
+    yes: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Deploy this zip (containing `bootstrap`) instead of building the function.
+    #[arg(long, value_name = "ZIP")]
+    package: Option<PathBuf>,
+    /// Build for this architecture instead of the stage's (arm64 falls back to x86_64 when its
+    /// Rust target cannot be installed).
+    #[arg(long, value_enum)]
+    architecture: Option<ArchArg>,
+    /// Create a change set even when nothing changed since the last successful deploy.
+    #[arg(long)]
+    force: bool,
+    /// Dev stages only: update the function code directly, skipping CloudFormation (fast, but the
+    /// stack drifts from its template until the next normal deploy).
+    #[arg(long)]
+    hotswap: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Diff this zip instead of building the function.
+    #[arg(long, value_name = "ZIP")]
+    package: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct DestroyArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    yes: bool,
+    /// Also empty and delete the asset bucket holding function packages.
+    #[arg(long)]
+    all: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct OutputsArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Print the outputs as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct InvokeArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// What to implement.
+    #[arg(long, short)]
+    message: String,
+    /// Target language (python, rust, ts, go, ...).
+    #[arg(long, short, default_value = "python")]
+    language: String,
+    /// Sampling temperature (0-1).
+    #[arg(long)]
+    temperature: Option<f64>,
+    /// Max output tokens.
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    /// Send the request without a SigV4 signature (to check that the route refuses it).
+    #[arg(long)]
+    unsigned: bool,
+    /// Print the raw JSON response on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct LogsArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Keep printing new events until interrupted.
+    #[arg(long, short)]
+    follow: bool,
+    /// How far back to start: 30s, 10m, 2h, 1d.
+    #[arg(long, default_value = "1h")]
+    since: String,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct LocalArgs {
+    #[command(subcommand)]
+    action: LocalAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum LocalAction {
+    /// Install the pinned tools (tools/install.sh) and start ministack on the `local` stage's
+    /// endpoint unless something already answers there.
+    Up {
+        /// Start ministack with IAM enforcement (AUTH=true).
+        #[arg(long)]
+        auth: bool,
+    },
+    /// Stop the ministack this checkout started (its whole process group).
+    Down,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            progress(format!("error: failed to start the async runtime: {err}"));
+            return ExitCode::from(Exit::Failure as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            progress(format!("error: {err:#}"));
+            ExitCode::from(Exit::Failure as u8)
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let root = project_root();
+    match cli.command {
+        Command::Synth(args) => {
+            let format = match args.format {
+                FormatArg::Yaml => Format::Yaml,
+                FormatArg::Json => Format::Json,
+            };
+            let started = std::time::Instant::now();
+            if args.stdout {
+                result(synth::synth_text(&root, &args.stage.stage, format)?.trim_end());
+                return Ok(Exit::Success);
+            }
+            match synth::synth_to_file(&root, &args.stage.stage, format, args.check)? {
+                SynthOutcome::Written(p) => result(format!(
+                    "wrote {} in {} ms",
+                    p.display(),
+                    started.elapsed().as_millis()
+                )),
+                SynthOutcome::Unchanged(p) => result(format!(
+                    "{} is up to date ({} ms)",
+                    p.display(),
+                    started.elapsed().as_millis()
+                )),
+            }
+            Ok(Exit::Success)
+        }
+        Command::Deploy(args) => {
+            let opts = DeployOptions {
+                stage: args.stage.stage,
+                yes: args.yes,
+                package: args.package,
+                architecture: args.architecture.map(|a| match a {
+                    ArchArg::X86_64 => Architecture::X86_64,
+                    ArchArg::Arm64 => Architecture::Arm64,
+                }),
+                force: args.force,
+                hotswap: args.hotswap,
+                connect: args.connect.options(),
+            };
+            if opts.hotswap && opts.stage.contains("prod") {
+                anyhow::bail!(
+                    "--hotswap is for development stages only; `{}` looks like production",
+                    opts.stage
+                );
+            }
+            match crate::deploy::deploy(&root, &opts).await? {
+                DeployOutcome::Done(report) => {
+                    if args.json {
+                        json(&report)?;
+                    } else {
+                        result(format!(
+                            "{}: {} ({})",
+                            report.stack, report.result, report.stack_status
+                        ));
+                        for (k, v) in &report.outputs {
+                            result(format!("  {k} = {v}"));
+                        }
+                    }
+                    Ok(Exit::Success)
+                }
+                DeployOutcome::NeedsApproval { reason, changes } => {
+                    progress(format!("error: {reason}"));
+                    if args.json {
+                        json(
+                            &serde_json::json!({ "result": "needs_approval", "reason": reason, "changes": changes }),
+                        )?;
+                    }
+                    Ok(Exit::NeedsApproval)
+                }
+            }
+        }
+        Command::Diff(args) => {
+            let opts = DeployOptions {
+                stage: args.stage.stage,
+                package: args.package,
+                connect: args.connect.options(),
+                ..DeployOptions::default()
+            };
+            let report = diff::diff(&root, &opts).await?;
+            if args.json {
+                json(&report)?;
+            } else if report.has_changes {
+                result(format!(
+                    "{}: {} change(s)",
+                    report.stack,
+                    report.changes.changes.len()
+                ));
+                for line in report.changes.lines() {
+                    result(format!("  {line}"));
+                }
+                if let Some(reason) = &report.needs_approval {
+                    result(format!("  deploying needs approval: {reason}"));
+                }
+            } else {
+                result(format!("{}: no changes", report.stack));
+            }
+            Ok(if report.has_changes {
+                Exit::ChangesPresent
+            } else {
+                Exit::Success
+            })
+        }
+        Command::Destroy(args) => {
+            let opts = DestroyOptions {
+                stage: args.stage.stage,
+                yes: args.yes,
+                all: args.all,
+                connect: args.connect.options(),
+            };
+            match crate::destroy::destroy(&root, &opts).await? {
+                DestroyOutcome::Done(report) => {
+                    if args.json {
+                        json(&report)?;
+                    } else {
+                        result(format!("{}: {}", report.stack, report.result));
+                    }
+                    Ok(Exit::Success)
+                }
+                DestroyOutcome::NeedsApproval(reason) => {
+                    progress(format!("error: {reason}"));
+                    Ok(Exit::NeedsApproval)
+                }
+            }
+        }
+        Command::Outputs(args) => {
+            let (_, _, outputs) =
+                outputs::read(&root, &args.stage.stage, &args.connect.options()).await?;
+            if args.json {
+                json(&outputs)?;
+            } else {
+                for (k, v) in &outputs {
+                    result(format!("{k} = {v}"));
+                }
+            }
+            Ok(Exit::Success)
+        }
+        Command::Invoke(args) => {
+            let (cfg, clients, outputs) =
+                outputs::read(&root, &args.stage.stage, &args.connect.options()).await?;
+            let url = outputs
+                .get(outputs::RESOLVED_INVOKE_URL)
+                .ok_or_else(|| anyhow::anyhow!("the stack has no invoke URL output"))?;
+            let request = GenerateRequest {
+                message: args.message,
+                key: args.language,
+                temperature: args.temperature,
+                top_k: None,
+                top_p: None,
+                max_tokens: args.max_tokens,
+            };
+            let auth = if args.unsigned {
+                codegen_infra::config::AuthMode::None
+            } else {
+                cfg.api.auth
+            };
+            let response = invoke::invoke(&clients, auth, url, &request).await?;
+            if args.json {
+                result(&response.body);
+                return Ok(if response.status == 200 {
+                    Exit::Success
+                } else {
+                    Exit::Failure
+                });
+            }
+            let generated = invoke::expect_success(&response)?;
+            result(&generated.code);
+            match &generated.s3 {
+                Some(loc) => progress(format!(
+                    "stored at {} ({}, {})",
+                    loc.uri, generated.language, generated.model
+                )),
+                None => progress(format!("not stored: {}", generated.warnings.join("; "))),
+            }
+            Ok(Exit::Success)
+        }
+        Command::Logs(args) => {
+            let since = logs::parse_since(&args.since).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--since `{}`: use a number and s, m, h or d (e.g. 10m)",
+                    args.since
+                )
+            })?;
+            let (_, clients, outputs) =
+                outputs::read(&root, &args.stage.stage, &args.connect.options()).await?;
+            let group = outputs
+                .get(codegen_infra::stack::outputs::LOG_GROUP)
+                .ok_or_else(|| anyhow::anyhow!("the stack has no log group output"))?;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default();
+            logs::print_events(&clients, group, now_ms - since, args.follow).await?;
+            Ok(Exit::Success)
+        }
+        Command::Local(args) => {
+            let cfg = codegen_infra::load_stage(&root, "local")?;
+            let endpoint = crate::aws::resolve_endpoint(&cfg, &ConnectOptions::default())
+                .ok_or_else(|| anyhow::anyhow!("the local stage has no endpoint"))?;
+            match args.action {
+                LocalAction::Up { auth } => {
+                    local::install_tools(&root)?;
+                    match local::ensure_ministack(&root, &endpoint, auth)? {
+                        Some(e) => result(format!(
+                            "ministack started on {endpoint} (pid {}, log {})",
+                            e.pid,
+                            e.log.display()
+                        )),
+                        None => {
+                            result(format!("something already answers on {endpoint}; using it"))
+                        }
+                    }
+                }
+                LocalAction::Down => {
+                    let port = local::loopback_addr(&endpoint)?.port();
+                    if local::stop_ministack(&root, port)? {
+                        result(format!("stopped ministack on {endpoint}"));
+                    } else {
+                        result(format!(
+                            "no ministack started by this checkout on {endpoint}"
+                        ));
+                    }
+                }
+            }
+            Ok(Exit::Success)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("4 the change needs approval"), "{help}");
+    }
+}

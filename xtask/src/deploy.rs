@@ -1,0 +1,616 @@
+//! `deploy`: build -> upload by content hash -> synthesise -> change set (approval when IAM widens
+//! or resources are replaced) -> execute with live events -> deploy the API stage -> post-deploy
+//! checks -> outputs. A deploy whose fingerprint matches the last successful one returns at once.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use codegen_infra::StageConfig;
+use codegen_infra::config::Architecture;
+use codegen_infra::render::Format;
+use codegen_infra::stack::{
+    PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, outputs as out_names,
+};
+use serde::Serialize;
+
+use crate::aws::{Clients, ConnectOptions, caller_identity, connect};
+use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
+use crate::package::{self, Package};
+use crate::plan::{self, ChangeSummary, FINGERPRINT_TAG, StackState};
+use crate::report::progress;
+use crate::{assets, local, outputs};
+
+/// Options of `deploy` (and of `diff`, which stops before executing).
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// Stage name.
+    pub stage: String,
+    /// Approve IAM widening and replacements without asking.
+    pub yes: bool,
+    /// Use this zip instead of building.
+    pub package: Option<PathBuf>,
+    /// Build for this architecture instead of the stage's preference.
+    pub architecture: Option<Architecture>,
+    /// Ask CloudFormation even when the fingerprint says nothing changed.
+    pub force: bool,
+    /// Update only the function code, bypassing CloudFormation (dev stages only; creates drift).
+    pub hotswap: bool,
+    /// Where to connect.
+    pub connect: ConnectOptions,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    /// Stack name.
+    pub stack: String,
+    /// Stage name.
+    pub stage: String,
+    /// `created`, `updated`, `unchanged` or `hotswapped`.
+    pub result: String,
+    /// Final stack status.
+    pub stack_status: String,
+    /// Resource changes and IAM widening that were applied.
+    pub changes: ChangeSummary,
+    /// The function package.
+    pub package: PackageReport,
+    /// API deployment created for the stage, if one was needed.
+    pub api_deployment_id: Option<String>,
+    /// Stack outputs plus the resolved invoke URL.
+    pub outputs: BTreeMap<String, String>,
+    /// Milliseconds spent, by phase.
+    pub timings_ms: BTreeMap<String, u128>,
+}
+
+/// The package that was deployed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport {
+    /// `s3://bucket/key`.
+    pub uri: String,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Bytes.
+    pub size: usize,
+    /// Whether it was uploaded by this deploy (false: the hash was already there).
+    pub uploaded: bool,
+    /// Architecture.
+    pub architecture: String,
+}
+
+/// The outcome of `deploy`.
+#[derive(Debug, Clone)]
+pub enum DeployOutcome {
+    /// Deployed (or nothing to do).
+    Done(Box<DeployReport>),
+    /// Stopped before executing: the change needs approval and none could be given.
+    NeedsApproval {
+        /// Why.
+        reason: String,
+        /// What would change.
+        changes: ChangeSummary,
+    },
+}
+
+/// Everything needed to plan a deploy: clients, account, package, template and parameters.
+pub struct Prepared {
+    /// Stage.
+    pub cfg: StageConfig,
+    /// Clients.
+    pub clients: Clients,
+    /// Asset bucket.
+    pub asset_bucket: String,
+    /// The package.
+    pub package: Package,
+    /// Whether this run uploaded it.
+    pub uploaded: bool,
+    /// Template body sent to CloudFormation (compact JSON).
+    pub template_body: String,
+    /// Template parameters.
+    pub parameters: Vec<(String, String)>,
+    /// Fingerprint of template + parameters.
+    pub fingerprint: String,
+    /// Phase timings so far.
+    pub timings: BTreeMap<String, u128>,
+}
+
+/// Key of the record of the last fully successful deploy of a stack, in the asset bucket.
+fn state_key(stack: &str) -> String {
+    format!("deployments/{stack}.json")
+}
+
+/// Loads the stage, connects (starting the emulator for emulator stages), builds or reads the
+/// package, uploads it if its hash is new, and synthesises the template.
+pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
+    let mut timings = BTreeMap::new();
+    let cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    let t = Instant::now();
+    let clients = connect(&cfg, &opts.connect).await;
+    if cfg.emulator.is_some()
+        && let Some(endpoint) = &clients.endpoint
+    {
+        local::ensure_ministack(root, endpoint, false)?;
+    }
+    let arch = opts.architecture.unwrap_or(cfg.function.architecture);
+    let package = match &opts.package {
+        Some(path) => Package::from_zip(path, arch)?,
+        None => {
+            let arch = package::choose_architecture(arch);
+            let t = Instant::now();
+            let p = tokio::task::block_in_place(|| package::build(root, arch))?;
+            timings.insert("build".to_owned(), t.elapsed().as_millis());
+            p
+        }
+    };
+    let t_aws = Instant::now();
+    let (account, _arn) = caller_identity(&clients).await?;
+    let asset_bucket = assets::bucket_name(&account, &clients.region);
+    assets::ensure_bucket(&clients.s3, &asset_bucket, &clients.region).await?;
+    let uploaded = assets::upload_if_missing(&clients.s3, &asset_bucket, &package).await?;
+    if uploaded {
+        progress(format!(
+            "uploaded s3://{asset_bucket}/{}",
+            package.asset_key()
+        ));
+    }
+    timings.insert("assets".to_owned(), t_aws.elapsed().as_millis());
+    let template = codegen_infra::stack(&cfg);
+    let template_body =
+        serde_json::to_string(&template).context("failed to serialise the template")?;
+    // Keep a copy of what is deployed next to the committed YAML, for inspection.
+    let _ = crate::synth::synth_to_file(root, &cfg.name, Format::Yaml, false);
+    let parameters = vec![
+        (
+            PARAM_ARCHITECTURE.to_owned(),
+            package.architecture.as_str().to_owned(),
+        ),
+        (PARAM_CODE_BUCKET.to_owned(), asset_bucket.clone()),
+        (PARAM_CODE_KEY.to_owned(), package.asset_key()),
+    ];
+    let fingerprint = plan::fingerprint(&template_body, &parameters);
+    timings.insert("prepare".to_owned(), t.elapsed().as_millis());
+    Ok(Prepared {
+        cfg,
+        clients,
+        asset_bucket,
+        package,
+        uploaded,
+        template_body,
+        parameters,
+        fingerprint,
+        timings,
+    })
+}
+
+/// Brings the stack into a state a change set can be created from, recovering from failed or
+/// interrupted operations. Returns whether the change set must be a `CREATE`.
+pub async fn recover(clients: &Clients, stack: &str) -> anyhow::Result<bool> {
+    loop {
+        let Some(current) = cfn::describe_stack(&clients.cfn, stack).await? else {
+            return Ok(true);
+        };
+        let status = cfn::status_of(&current).to_owned();
+        match plan::classify(&status) {
+            StackState::Missing => return Ok(true),
+            StackState::Stable => return Ok(false),
+            StackState::ReviewInProgress => return Ok(true),
+            StackState::InProgress => {
+                progress(format!(
+                    "stack {stack} is {status} (an earlier operation); waiting for it to finish"
+                ));
+                let since = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+                // The earlier operation may end in a rollback; the loop classifies whatever it ends in.
+                let _ = cfn::wait_for_stack(&clients.cfn, stack, since).await;
+            }
+            StackState::RollbackComplete => {
+                progress(format!(
+                    "stack {stack} is ROLLBACK_COMPLETE (its first deploy failed): deleting it before creating it again"
+                ));
+                cfn::delete_stack(&clients.cfn, stack).await?;
+            }
+            StackState::UpdateRollbackFailed => {
+                progress(format!(
+                    "stack {stack} is UPDATE_ROLLBACK_FAILED: continuing the rollback"
+                ));
+                cfn::continue_update_rollback(&clients.cfn, stack).await?;
+            }
+            StackState::Failed => bail!(
+                "stack {stack} is {status}: fix it (see its events) or run `cargo xtask destroy --stage <stage>`"
+            ),
+        }
+    }
+}
+
+/// Whether the last fully successful deploy had this fingerprint and the stack still matches it.
+async fn is_unchanged(
+    p: &Prepared,
+) -> anyhow::Result<Option<aws_sdk_cloudformation::types::Stack>> {
+    let stack_name = &p.cfg.stack_name;
+    let Some(stack) = cfn::describe_stack(&p.clients.cfn, stack_name).await? else {
+        return Ok(None);
+    };
+    if plan::classify(cfn::status_of(&stack)) != StackState::Stable
+        || cfn::tag_of(&stack, FINGERPRINT_TAG) != Some(p.fingerprint.as_str())
+    {
+        return Ok(None);
+    }
+    // The stack tag is written by the change set, before the API is deployed; the state object is
+    // written last, so a deploy that failed after the stack update is not mistaken for done.
+    let recorded = p
+        .clients
+        .s3
+        .get_object()
+        .bucket(&p.asset_bucket)
+        .key(state_key(stack_name))
+        .send()
+        .await;
+    let Ok(obj) = recorded else { return Ok(None) };
+    let bytes = obj
+        .body
+        .collect()
+        .await
+        .map(|b| b.into_bytes())
+        .unwrap_or_default();
+    let state: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok((state["fingerprint"] == p.fingerprint.as_str()).then_some(stack))
+}
+
+async fn record_success(p: &Prepared, api_deployment_id: Option<&str>) -> anyhow::Result<()> {
+    let body = serde_json::json!({
+        "fingerprint": p.fingerprint,
+        "package": p.package.asset_key(),
+        "api_deployment_id": api_deployment_id,
+    });
+    p.clients
+        .s3
+        .put_object()
+        .bucket(&p.asset_bucket)
+        .key(state_key(&p.cfg.stack_name))
+        .content_type("application/json")
+        .body(body.to_string().into_bytes().into())
+        .send()
+        .await
+        .context("failed to record the deploy state in the asset bucket")?;
+    Ok(())
+}
+
+/// Creates a change set for the prepared deploy and summarises it (with IAM widening).
+pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
+    let stack = &p.cfg.stack_name;
+    let create = recover(&p.clients, stack).await?;
+    let mut tags = p.cfg.tags.clone();
+    tags.insert(FINGERPRINT_TAG.to_owned(), p.fingerprint.clone());
+    let req = ChangeSetRequest {
+        stack,
+        template_body: &p.template_body,
+        parameters: &p.parameters,
+        tags: &tags,
+        create,
+    };
+    match cfn::create_change_set(&p.clients.cfn, &req).await? {
+        ChangeSetOutcome::NoChanges => Ok((None, ChangeSummary::default(), create)),
+        ChangeSetOutcome::Ready { name, changes } => {
+            let old = if create {
+                None
+            } else {
+                cfn::current_template(&p.clients.cfn, stack).await?
+            };
+            let new: serde_json::Value = serde_json::from_str(&p.template_body)?;
+            let iam_widening = plan::widened(old.as_ref(), &new)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            Ok((
+                Some(name),
+                ChangeSummary {
+                    changes,
+                    iam_widening,
+                },
+                create,
+            ))
+        }
+    }
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    progress(format!("{question} [y/N]"));
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("failed to read the answer")?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.
+pub fn approve(summary: &ChangeSummary, yes: bool) -> anyhow::Result<Option<String>> {
+    let Some(reason) = summary.approval_reason() else {
+        return Ok(None);
+    };
+    if yes {
+        progress(format!("approved by --yes: {reason}"));
+        return Ok(None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(Some(format!(
+            "this change needs approval because {reason}, and there is no terminal to ask on: review it with `cargo xtask diff` and re-run with --yes"
+        )));
+    }
+    if confirm(&format!(
+        "This change needs approval because {reason}. Deploy?"
+    ))? {
+        Ok(None)
+    } else {
+        Ok(Some(format!("not approved ({reason})")))
+    }
+}
+
+/// Runs `deploy`.
+pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployOutcome> {
+    let started = Instant::now();
+    let mut p = prepare(root, opts).await?;
+    if opts.hotswap {
+        return crate::deploy::hotswap(&mut p, started).await;
+    }
+    let stack_name = p.cfg.stack_name.clone();
+
+    if !opts.force
+        && let Some(stack) = is_unchanged(&p).await?
+    {
+        progress(format!(
+            "{stack_name}: no changes (fingerprint {})",
+            &p.fingerprint[..12]
+        ));
+        let outputs = outputs::with_invoke_url(&p.clients, &p.cfg, cfn::outputs_of(&stack));
+        p.timings
+            .insert("total".to_owned(), started.elapsed().as_millis());
+        let status = cfn::status_of(&stack);
+        return Ok(DeployOutcome::Done(Box::new(report(
+            &p,
+            "unchanged",
+            status,
+            ChangeSummary::default(),
+            None,
+            outputs,
+        ))));
+    }
+
+    let t = Instant::now();
+    let (change_set, summary, create) = plan_changes(&p).await?;
+    p.timings
+        .insert("change_set".to_owned(), t.elapsed().as_millis());
+    let mut status = "UNCHANGED".to_owned();
+    let result;
+    if let Some(name) = &change_set {
+        for line in summary.lines() {
+            progress(line);
+        }
+        if let Some(reason) = approve(&summary, opts.yes)? {
+            cfn::delete_change_set(&p.clients.cfn, &stack_name, name).await?;
+            return Ok(DeployOutcome::NeedsApproval {
+                reason,
+                changes: summary,
+            });
+        }
+        progress(format!("executing change set {name} on {stack_name}"));
+        let t = Instant::now();
+        status = cfn::execute_change_set(&p.clients.cfn, &stack_name, name).await?;
+        p.timings
+            .insert("execute".to_owned(), t.elapsed().as_millis());
+        result = if create { "created" } else { "updated" };
+    } else {
+        progress(format!("{stack_name}: CloudFormation reports no changes"));
+        result = "unchanged";
+    }
+
+    let stack = cfn::describe_stack(&p.clients.cfn, &stack_name)
+        .await?
+        .with_context(|| format!("stack {stack_name} disappeared after deploy"))?;
+    if change_set.is_none() {
+        status = cfn::status_of(&stack).to_owned();
+    }
+    let stack_outputs = cfn::outputs_of(&stack);
+    let t = Instant::now();
+    let api_deployment_id =
+        deploy_api_stage(&p, &stack_outputs, create || summary.touches_api()).await?;
+    verify_function(&p, &stack_outputs).await?;
+    p.timings
+        .insert("post_deploy".to_owned(), t.elapsed().as_millis());
+    record_success(&p, api_deployment_id.as_deref()).await?;
+    let outputs = outputs::with_invoke_url(&p.clients, &p.cfg, stack_outputs);
+    p.timings
+        .insert("total".to_owned(), started.elapsed().as_millis());
+    Ok(DeployOutcome::Done(Box::new(report(
+        &p,
+        result,
+        &status,
+        summary,
+        api_deployment_id,
+        outputs,
+    ))))
+}
+
+fn report(
+    p: &Prepared,
+    result: &str,
+    status: &str,
+    changes: ChangeSummary,
+    api_deployment_id: Option<String>,
+    outputs: BTreeMap<String, String>,
+) -> DeployReport {
+    DeployReport {
+        stack: p.cfg.stack_name.clone(),
+        stage: p.cfg.name.clone(),
+        result: result.to_owned(),
+        stack_status: status.to_owned(),
+        changes,
+        package: PackageReport {
+            uri: format!("s3://{}/{}", p.asset_bucket, p.package.asset_key()),
+            sha256: p.package.sha256_hex.clone(),
+            size: p.package.bytes.len(),
+            uploaded: p.uploaded,
+            architecture: p.package.architecture.as_str().to_owned(),
+        },
+        api_deployment_id,
+        outputs,
+        timings_ms: p.timings.clone(),
+    }
+}
+
+/// Creates a deployment of the API on the stage when routes or integrations changed, or when the
+/// stage has never been deployed. AutoDeploy is off, so without this the stage would serve stale
+/// routes (or none).
+async fn deploy_api_stage(
+    p: &Prepared,
+    outputs: &BTreeMap<String, String>,
+    api_changed: bool,
+) -> anyhow::Result<Option<String>> {
+    let api_id = outputs
+        .get(out_names::API_ID)
+        .context("stack has no ApiId output")?;
+    let stage = outputs
+        .get(out_names::STAGE_NAME)
+        .context("stack has no StageName output")?;
+    let current = p
+        .clients
+        .apigw
+        .get_stage()
+        .api_id(api_id)
+        .stage_name(stage)
+        .send()
+        .await
+        .with_context(|| format!("failed to read stage {stage} of API {api_id}"))?;
+    let never_deployed = current.deployment_id().is_none_or(str::is_empty);
+    if !api_changed && !never_deployed {
+        return Ok(None);
+    }
+    let out = p
+        .clients
+        .apigw
+        .create_deployment()
+        .api_id(api_id)
+        .stage_name(stage)
+        .description(format!("cargo xtask deploy {}", &p.fingerprint[..12]))
+        .send()
+        .await
+        .with_context(|| format!("failed to deploy API {api_id} to stage {stage}"))?;
+    let id = out.deployment_id().unwrap_or_default().to_owned();
+    progress(format!(
+        "deployed API {api_id} to stage {stage} (deployment {id})"
+    ));
+    Ok(Some(id))
+}
+
+/// Post-deploy checks: the function runs the uploaded package, is active, and has its role.
+async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let name = outputs
+        .get(out_names::FUNCTION_NAME)
+        .context("stack has no FunctionName output")?;
+    let f = p
+        .clients
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .with_context(|| format!("failed to read function {name}"))?;
+    let config = f.configuration().context("function has no configuration")?;
+    let deployed = config.code_sha256().unwrap_or_default();
+    if deployed != p.package.sha256_base64 {
+        bail!(
+            "function {name} runs code {deployed}, not the package {} that was deployed (s3://{}/{})",
+            p.package.sha256_base64,
+            p.asset_bucket,
+            p.package.asset_key()
+        );
+    }
+    if config.state().is_some_and(|s| s.as_str() == "Failed") {
+        bail!(
+            "function {name} is in state Failed: {}",
+            config.state_reason().unwrap_or_default()
+        );
+    }
+    let role_arn = outputs
+        .get(out_names::ROLE_ARN)
+        .context("stack has no FunctionRoleArn output")?;
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    p.clients
+        .iam
+        .get_role()
+        .role_name(role_name)
+        .send()
+        .await
+        .with_context(|| format!("function role {role_name} is missing"))?;
+    Ok(())
+}
+
+/// `deploy --hotswap`: updates the function code directly (no CloudFormation), for dev loops.
+/// The stack's `CodeS3Key` parameter is then out of date (drift) until the next normal deploy.
+pub async fn hotswap(p: &mut Prepared, started: Instant) -> anyhow::Result<DeployOutcome> {
+    let stack_name = p.cfg.stack_name.clone();
+    let stack = cfn::describe_stack(&p.clients.cfn, &stack_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "--hotswap needs an existing stack: run `cargo xtask deploy --stage {}` first",
+                p.cfg.name
+            )
+        })?;
+    let outputs = cfn::outputs_of(&stack);
+    let name = outputs
+        .get(out_names::FUNCTION_NAME)
+        .context("stack has no FunctionName output")?;
+    progress(format!(
+        "hotswap: updating the code of {name} directly; the stack now drifts from its template until the next `deploy` without --hotswap"
+    ));
+    let t = Instant::now();
+    let current = p
+        .clients
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .with_context(|| format!("failed to read function {name}"))?;
+    let same = current.configuration().and_then(|c| c.code_sha256())
+        == Some(p.package.sha256_base64.as_str());
+    let result = if same {
+        "unchanged"
+    } else {
+        p.clients
+            .lambda
+            .update_function_code()
+            .function_name(name)
+            .s3_bucket(&p.asset_bucket)
+            .s3_key(p.package.asset_key())
+            .send()
+            .await
+            .with_context(|| format!("failed to update the code of {name}"))?;
+        let waiter_deadline = std::time::Duration::from_secs(300);
+        use aws_sdk_lambda::client::Waiters;
+        p.clients
+            .lambda
+            .wait_until_function_updated_v2()
+            .function_name(name)
+            .wait(waiter_deadline)
+            .await
+            .with_context(|| format!("function {name} did not finish updating"))?;
+        "hotswapped"
+    };
+    p.timings
+        .insert("hotswap".to_owned(), t.elapsed().as_millis());
+    verify_function(p, &outputs).await?;
+    let all = outputs::with_invoke_url(&p.clients, &p.cfg, outputs);
+    p.timings
+        .insert("total".to_owned(), started.elapsed().as_millis());
+    Ok(DeployOutcome::Done(Box::new(report(
+        p,
+        result,
+        cfn::status_of(&stack),
+        ChangeSummary::default(),
+        None,
+        all,
+    ))))
+}

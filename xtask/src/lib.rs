@@ -1,0 +1,30 @@
+//! The codegen deployer, used as `cargo xtask <command>` and as a library by the end-to-end tests.
+//!
+//! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
+//! [`logs`], [`local`]), the pure planning core they share ([`plan`]), and the imperative edges:
+//! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`])
+//! and the asset bucket ([`assets`]).
+
+pub mod assets;
+pub mod aws;
+pub mod cfn;
+pub mod cli;
+pub mod deploy;
+pub mod destroy;
+pub mod diff;
+pub mod invoke;
+pub mod local;
+pub mod logs;
+pub mod outputs;
+pub mod package;
+pub mod plan;
+pub mod report;
+pub mod synth;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (this crate lives in `<root>/xtask`).
+pub fn project_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}

@@ -1,0 +1,206 @@
+//! The local toolchain and emulator: pinned Python tools in `./.venv` (installed by
+//! `tools/install.sh` when missing), and ministack started on loopback in its own process group
+//! when nothing answers on the stage's port. Spawns processes; touches only 127.0.0.1.
+
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::report::progress;
+
+/// `./.venv/bin`.
+pub fn venv_bin(root: &Path) -> PathBuf {
+    root.join(".venv").join("bin")
+}
+
+/// `PATH` with `./.venv/bin` first (cargo-lambda finds zig there).
+pub fn path_with_venv(root: &Path) -> std::ffi::OsString {
+    let mut paths = vec![venv_bin(root)];
+    if let Some(existing) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// Runs `tools/install.sh` (idempotent: it installs only what is missing).
+pub fn install_tools(root: &Path) -> anyhow::Result<()> {
+    progress("installing pinned tools into ./.venv (tools/install.sh)");
+    let status = Command::new("bash")
+        .arg(root.join("tools").join("install.sh"))
+        .current_dir(root)
+        .status()
+        .context("failed to run tools/install.sh")?;
+    if !status.success() {
+        bail!("tools/install.sh failed ({status})");
+    }
+    Ok(())
+}
+
+fn venv_tool(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = venv_bin(root).join(name);
+    if !path.is_file() {
+        install_tools(root)?;
+    }
+    if !path.is_file() {
+        bail!("{} is missing after tools/install.sh", path.display());
+    }
+    Ok(path)
+}
+
+/// The pinned cargo-lambda.
+pub fn cargo_lambda(root: &Path) -> anyhow::Result<PathBuf> {
+    venv_tool(root, "cargo-lambda")
+}
+
+/// Host and port of a loopback `http://127.x.x.x:port` endpoint.
+pub fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .with_context(|| format!("emulator endpoint `{endpoint}` must start with http://"))?;
+    let host_port = rest.trim_end_matches('/');
+    let host_port = host_port.replacen("localhost", "127.0.0.1", 1);
+    let addr: SocketAddr = host_port.parse().with_context(|| {
+        format!("emulator endpoint `{endpoint}` must be http://127.0.0.1:<port>")
+    })?;
+    if !addr.ip().is_loopback() {
+        bail!("emulator endpoint `{endpoint}` is not a loopback address");
+    }
+    Ok(addr)
+}
+
+/// Whether something accepts connections on `addr`.
+pub fn is_listening(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
+/// A ministack process this module started.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    /// Its process id, which is also its process-group id.
+    pub pid: u32,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+/// State directory for emulators started from this checkout.
+pub fn state_dir(root: &Path) -> PathBuf {
+    root.join(".ministack")
+}
+
+/// Starts ministack on `endpoint` unless something already answers there.
+/// Returns `None` when one was already running.
+pub fn ensure_ministack(
+    root: &Path,
+    endpoint: &str,
+    auth: bool,
+) -> anyhow::Result<Option<Emulator>> {
+    let addr = loopback_addr(endpoint)?;
+    if is_listening(addr) {
+        return Ok(None);
+    }
+    start_ministack(root, addr, auth, &state_dir(root)).map(Some)
+}
+
+/// Starts ministack on `addr` in its own process group, writing its log and pid under `dir`, and
+/// waits until it answers.
+pub fn start_ministack(
+    root: &Path,
+    addr: SocketAddr,
+    auth: bool,
+    dir: &Path,
+) -> anyhow::Result<Emulator> {
+    let binary = venv_tool(root, "ministack")?;
+    let tmp = dir.join(format!("tmp-{}", addr.port()));
+    std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
+    let log = dir.join(format!("ministack-{}.log", addr.port()));
+    let log_file = std::fs::File::create(&log)
+        .with_context(|| format!("failed to create {}", log.display()))?;
+    let endpoint = format!("http://{addr}");
+    let mut cmd = Command::new(&binary);
+    cmd.env("BIND_HOST", addr.ip().to_string())
+        .env("GATEWAY_PORT", addr.port().to_string())
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("TMPDIR", &tmp)
+        .env("PATH", path_with_venv(root))
+        .env("AUTH", if auth { "true" } else { "false" })
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        // Its own process group: ministack spawns Lambda workers, and stopping the group stops them all.
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("failed to start {}", binary.display()))?;
+    let pid = child.id();
+    std::fs::write(
+        dir.join(format!("ministack-{}.pid", addr.port())),
+        pid.to_string(),
+    )?;
+    progress(format!(
+        "started ministack on {endpoint} (pid {pid}, auth {auth}, log {})",
+        log.display()
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !is_listening(addr) {
+        if Instant::now() > deadline {
+            stop_group(pid);
+            bail!(
+                "ministack did not answer on {endpoint} within 30 s; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(Emulator { pid, log })
+}
+
+/// Stops a process group (SIGTERM, then SIGKILL after 3 s).
+pub fn stop_group(pgid: u32) {
+    let group = format!("-{pgid}");
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let alive = Command::new("kill")
+            .args(["-0", "--", &group])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !alive {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+}
+
+/// Stops the ministack this checkout started on `port` (from its pid file).
+pub fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
+    let pid_file = state_dir(root).join(format!("ministack-{port}.pid"));
+    let Ok(text) = std::fs::read_to_string(&pid_file) else {
+        return Ok(false);
+    };
+    let pid: u32 = text.trim().parse().context("corrupt ministack pid file")?;
+    stop_group(pid);
+    std::fs::remove_file(&pid_file).ok();
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_endpoints_only() {
+        assert_eq!(
+            loopback_addr("http://127.0.0.1:4566").expect("ok").port(),
+            4566
+        );
+        assert!(loopback_addr("http://localhost:4566/").is_ok());
+        assert!(loopback_addr("http://10.0.0.1:4566").is_err());
+        assert!(loopback_addr("https://127.0.0.1:4566").is_err());
+    }
+}

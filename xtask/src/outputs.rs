@@ -1,0 +1,61 @@
+//! `outputs`: the deployed stack's outputs, plus the invoke URL that works for this target
+//! (on an emulator, its `/_aws/execute-api/` path form, since `*.execute-api.localhost` host
+//! names do not resolve everywhere).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use codegen_contract::ROUTE_PATH;
+use codegen_infra::StageConfig;
+use codegen_infra::stack::outputs as out_names;
+
+use crate::aws::{Clients, ConnectOptions, connect};
+use crate::cfn;
+
+/// Output key added by the deployer: the URL to send requests to from here.
+pub const RESOLVED_INVOKE_URL: &str = "ResolvedInvokeUrl";
+
+/// Adds [`RESOLVED_INVOKE_URL`] to the stack outputs.
+pub fn with_invoke_url(
+    clients: &Clients,
+    cfg: &StageConfig,
+    mut outputs: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let url = match (
+        &clients.endpoint,
+        cfg.emulator,
+        outputs.get(out_names::API_ID),
+    ) {
+        (Some(endpoint), Some(_), Some(api_id)) => Some(format!(
+            "{}/_aws/execute-api/{api_id}/{}{ROUTE_PATH}",
+            endpoint.trim_end_matches('/'),
+            cfg.name
+        )),
+        _ => outputs.get(out_names::INVOKE_URL).cloned(),
+    };
+    if let Some(url) = url {
+        outputs.insert(RESOLVED_INVOKE_URL.to_owned(), url);
+    }
+    outputs
+}
+
+/// Reads the outputs of a stage's stack.
+pub async fn read(
+    root: &Path,
+    stage: &str,
+    opts: &ConnectOptions,
+) -> anyhow::Result<(StageConfig, Clients, BTreeMap<String, String>)> {
+    let cfg = codegen_infra::load_stage(root, stage)?;
+    let clients = connect(&cfg, opts).await;
+    let stack = cfn::describe_stack(&clients.cfn, &cfg.stack_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "stack {} does not exist: run `cargo xtask deploy --stage {stage}`",
+                cfg.stack_name
+            )
+        })?;
+    let outputs = with_invoke_url(&clients, &cfg, cfn::outputs_of(&stack));
+    Ok((cfg, clients, outputs))
+}

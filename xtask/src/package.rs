@@ -1,0 +1,227 @@
+//! The function package: build the `bootstrap` with cargo-lambda (release, provided.al2023), zip it
+//! deterministically (fixed timestamps and modes, so the same binary always gives the same bytes),
+//! and name it by content hash.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use codegen_infra::config::Architecture;
+use sha2::{Digest, Sha256};
+
+use crate::local;
+use crate::report::progress;
+
+/// Package name of the function crate.
+pub const FUNCTION_PACKAGE: &str = "codegen-function";
+
+/// A zip ready to upload.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The zip's bytes.
+    pub bytes: Vec<u8>,
+    /// Hex SHA-256 of the zip (the asset key).
+    pub sha256_hex: String,
+    /// Base64 SHA-256 of the zip (what Lambda reports as `CodeSha256`).
+    pub sha256_base64: String,
+    /// Architecture the binary was built for.
+    pub architecture: Architecture,
+    /// Where the zip was written.
+    pub path: PathBuf,
+}
+
+impl Package {
+    /// Asset key: `codegen-function/<sha256>.zip`.
+    pub fn asset_key(&self) -> String {
+        format!("{FUNCTION_PACKAGE}/{}.zip", self.sha256_hex)
+    }
+
+    /// Reads an existing zip (for `--package`).
+    pub fn from_zip(path: &Path, architecture: Architecture) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("failed to read package {}", path.display()))?;
+        Ok(Self::new(bytes, architecture, path.to_path_buf()))
+    }
+
+    fn new(bytes: Vec<u8>, architecture: Architecture, path: PathBuf) -> Self {
+        let digest = Sha256::digest(&bytes);
+        Self {
+            sha256_hex: hex::encode(digest),
+            sha256_base64: base64_encode(&digest),
+            bytes,
+            architecture,
+            path,
+        }
+    }
+}
+
+/// Standard base64 (what Lambda uses for `CodeSha256`), without pulling in another crate.
+fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Zips `bootstrap` deterministically: one entry, mode 0755, the zip epoch as its time.
+pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut cursor);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(0o755)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file("bootstrap", options)
+            .context("failed to start zip entry")?;
+        zip.write_all(binary).context("failed to write zip entry")?;
+        zip.finish().context("failed to finish zip")?;
+    }
+    Ok(cursor.into_inner())
+}
+
+/// Chooses the architecture to build: the stage's preference when its Rust target is usable,
+/// otherwise x86_64 with a message that says why.
+pub fn choose_architecture(preferred: Architecture) -> Architecture {
+    if preferred == Architecture::X86_64 || host_arch() == preferred {
+        return preferred;
+    }
+    let target = preferred.rust_target();
+    if target_installed(target) {
+        return preferred;
+    }
+    progress(format!(
+        "arm64 needs the Rust target {target}; trying `rustup target add {target}`"
+    ));
+    let added = Command::new("rustup")
+        .args(["target", "add", target])
+        .status()
+        .is_ok_and(|s| s.success());
+    if added && target_installed(target) {
+        return preferred;
+    }
+    progress(format!(
+        "warning: could not install {target} on this machine; building x86_64 instead \
+         (the function is deployed as x86_64, which works the same, at a slightly higher price per GB-second)"
+    ));
+    Architecture::X86_64
+}
+
+fn host_arch() -> Architecture {
+    if cfg!(target_arch = "aarch64") {
+        Architecture::Arm64
+    } else {
+        Architecture::X86_64
+    }
+}
+
+fn target_installed(target: &str) -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == target)
+        })
+}
+
+/// Builds the function with cargo-lambda for `arch` and returns its deterministic zip.
+pub fn build(root: &Path, arch: Architecture) -> anyhow::Result<Package> {
+    let cargo_lambda = local::cargo_lambda(root)?;
+    let lambda_dir = root.join("target").join("lambda").join(arch.as_str());
+    let started = Instant::now();
+    progress(format!(
+        "building {FUNCTION_PACKAGE} for {} with cargo-lambda (release)",
+        arch.as_str()
+    ));
+    let status = Command::new(&cargo_lambda)
+        .current_dir(root)
+        .env("PATH", local::path_with_venv(root))
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--package",
+            FUNCTION_PACKAGE,
+        ])
+        .args(["--target", arch.rust_target()])
+        .arg("--lambda-dir")
+        .arg(&lambda_dir)
+        .status()
+        .with_context(|| format!("failed to run {}", cargo_lambda.display()))?;
+    if !status.success() {
+        bail!("cargo lambda build failed ({status})");
+    }
+    let binary_path = lambda_dir.join(FUNCTION_PACKAGE).join("bootstrap");
+    let binary = std::fs::read(&binary_path).with_context(|| {
+        format!(
+            "failed to read the built bootstrap at {}",
+            binary_path.display()
+        )
+    })?;
+    let bytes = zip_bootstrap(&binary)?;
+    let zip_path = lambda_dir.join(FUNCTION_PACKAGE).join("bootstrap.zip");
+    std::fs::write(&zip_path, &bytes)
+        .with_context(|| format!("failed to write {}", zip_path.display()))?;
+    let package = Package::new(bytes, arch, zip_path);
+    progress(format!(
+        "built {} ({} KiB zip, binary {} KiB) in {:.1}s",
+        package.path.display(),
+        package.bytes.len() / 1024,
+        binary.len() / 1024,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_is_deterministic_and_hash_named() {
+        let a = zip_bootstrap(b"#!/bin/sh\necho hi\n").expect("zip");
+        let b = zip_bootstrap(b"#!/bin/sh\necho hi\n").expect("zip");
+        assert_eq!(a, b);
+        let c = zip_bootstrap(b"#!/bin/sh\necho bye\n").expect("zip");
+        assert_ne!(a, c);
+        let p = Package::new(a, Architecture::X86_64, PathBuf::from("x.zip"));
+        assert!(p.asset_key().starts_with("codegen-function/"));
+        assert_eq!(p.sha256_hex.len(), 64);
+    }
+
+    #[test]
+    fn zip_entry_is_executable_bootstrap() {
+        let bytes = zip_bootstrap(b"binary").expect("zip");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("archive");
+        let entry = archive.by_index(0).expect("entry");
+        assert_eq!(entry.name().expect("name"), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn base64_matches_known_vectors() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+    }
+}

@@ -1,0 +1,40 @@
+//! How commands talk to people and pipelines: progress on stderr, results on stdout (human text
+//! or `--json`), and distinct exit codes.
+
+use std::io::Write;
+
+/// Process exit codes (documented in `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The command did what was asked (for `diff`: there are no changes).
+    Success = 0,
+    /// The command failed; the error is on stderr.
+    Failure = 1,
+    /// Invalid command line (clap's own code).
+    Usage = 2,
+    /// `diff` found changes.
+    ChangesPresent = 3,
+    /// The change needs approval (IAM widening or replacement) and there was no TTY and no `--yes`.
+    NeedsApproval = 4,
+}
+
+/// Writes a progress line to stderr. Progress never goes to stdout, so `--json` output stays
+/// machine-readable.
+pub fn progress(line: impl AsRef<str>) {
+    let mut err = std::io::stderr().lock();
+    // A closed stderr must not abort a deploy half-way.
+    let _ = writeln!(err, "{}", line.as_ref());
+}
+
+/// Writes a result to stdout.
+pub fn result(text: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.as_ref());
+}
+
+/// Writes a JSON document to stdout.
+pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    result(text);
+    Ok(())
+}
