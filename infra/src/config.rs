@@ -12,6 +12,12 @@ use serde::Deserialize;
 /// before it, or the caller gets a bare 503 instead of the function's own error.
 pub const API_GATEWAY_TIMEOUT_SECONDS: u32 = 30;
 
+/// Milliseconds the function keeps after the model call for the S3 write and its response.
+pub const AFTER_MODEL_BUDGET_MS: u32 = 4000;
+
+/// The shortest function timeout that leaves the model at least a second after that budget.
+pub const MIN_FUNCTION_TIMEOUT_SECONDS: u32 = AFTER_MODEL_BUDGET_MS / 1000 + 1;
+
 /// What can go wrong loading a stage.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
@@ -385,13 +391,17 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         128.0,
         10240.0,
     )?;
-    if f.timeout_seconds == 0 || f.timeout_seconds >= API_GATEWAY_TIMEOUT_SECONDS {
+    if f.timeout_seconds < MIN_FUNCTION_TIMEOUT_SECONDS
+        || f.timeout_seconds >= API_GATEWAY_TIMEOUT_SECONDS
+    {
         return Err(invalid(
             "function.timeout_seconds",
             format!(
-                "is {}: must be 1..={} to finish before API Gateway's {API_GATEWAY_TIMEOUT_SECONDS} s limit",
+                "is {}: must be {MIN_FUNCTION_TIMEOUT_SECONDS}..={} to finish before API Gateway's \
+                 {API_GATEWAY_TIMEOUT_SECONDS} s limit while leaving the model at least 1 s and S3 {} s",
                 f.timeout_seconds,
-                API_GATEWAY_TIMEOUT_SECONDS - 1
+                API_GATEWAY_TIMEOUT_SECONDS - 1,
+                AFTER_MODEL_BUDGET_MS / 1000
             ),
         ));
     }
@@ -556,6 +566,11 @@ mod tests {
             (
                 "timeout_seconds: 29",
                 "timeout_seconds: 30",
+                "function.timeout_seconds",
+            ),
+            (
+                "timeout_seconds: 29",
+                "timeout_seconds: 4",
                 "function.timeout_seconds",
             ),
             (

@@ -16,7 +16,7 @@ use cfn_constructs::template::DuplicateId;
 use cfn_constructs::{Expr, Parameter, Stack, Template};
 use codegen_contract::{OUTPUT_PREFIX, ROUTE_METHOD, ROUTE_PATH, env};
 
-use crate::config::{AuthMode, Emulator, StageConfig};
+use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, StageConfig};
 
 /// Logical id of the output bucket.
 pub const CODE_BUCKET: &str = "CodeBucket";
@@ -57,9 +57,6 @@ pub mod outputs {
     /// Function log group name.
     pub const LOG_GROUP: &str = "FunctionLogGroupName";
 }
-
-/// Milliseconds the function keeps for S3 and the response after the model call.
-const AFTER_MODEL_BUDGET_MS: u32 = 4000;
 
 /// Synthesises the stack for a stage.
 pub fn stack(cfg: &StageConfig) -> Template {
@@ -156,12 +153,9 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         env::MAX_MESSAGE_BYTES,
         cfg.function.max_message_bytes.to_string().into(),
     );
-    let model_timeout_ms =
-        (cfg.function.timeout_seconds * 1000).saturating_sub(AFTER_MODEL_BUDGET_MS);
-    set(
-        env::MODEL_TIMEOUT_MS,
-        model_timeout_ms.max(1000).to_string().into(),
-    );
+    // Validation guarantees at least 1 s remains for the model (MIN_FUNCTION_TIMEOUT_SECONDS).
+    let model_timeout_ms = cfg.function.timeout_seconds * 1000 - AFTER_MODEL_BUDGET_MS;
+    set(env::MODEL_TIMEOUT_MS, model_timeout_ms.to_string().into());
     // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
     set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
 

@@ -1,1 +1,181 @@
-//! Placeholder.
+//! Harness for the end-to-end suites: starts ministack on a free loopback port (its own process
+//! group, stopped on drop), builds the function package once per test binary, and lists what a
+//! stack left behind. Touches only 127.0.0.1.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use codegen_infra::config::Architecture;
+use tokio::sync::{Mutex, OnceCell};
+use xtask::aws::{Clients, ConnectOptions};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    xtask::project_root()
+}
+
+/// Scratch directory for e2e runs: `target/e2e`.
+pub fn scratch() -> PathBuf {
+    root().join("target").join("e2e")
+}
+
+/// A ministack process started for one test, stopped (with its Lambda workers) on drop.
+pub struct Emulator {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    pgid: u32,
+}
+
+impl Emulator {
+    /// Starts ministack on a free loopback port; `auth` turns on IAM enforcement.
+    pub fn start(auth: bool) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let dir = scratch().join(format!("ministack-{port}"));
+        std::fs::create_dir_all(&dir)?;
+        let em = xtask::local::start_ministack(&root(), addr, auth, &dir)?;
+        Ok(Self {
+            endpoint: format!("http://{addr}"),
+            pgid: em.pid,
+        })
+    }
+
+    /// Connection options that target this emulator.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            endpoint: Some(self.endpoint.clone()),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Admin clients (the emulator's root credentials) for the `local` stage.
+    pub async fn clients(&self) -> anyhow::Result<Clients> {
+        let cfg = codegen_infra::load_stage(&root(), "local")?;
+        Ok(xtask::aws::connect(&cfg, &self.connect_options()).await)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        xtask::local::stop_group(self.pgid);
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+static BUILD_LOCK: Mutex<()> = Mutex::const_new(());
+static DEFAULT_PACKAGE: OnceCell<PathBuf> = OnceCell::const_new();
+
+/// Builds the function with cargo-lambda (x86_64: the emulator runs it as a local process) and
+/// copies the zip to `target/e2e/<name>.zip`, so later builds cannot change it under a test.
+pub async fn build_package(label: Option<&str>) -> anyhow::Result<PathBuf> {
+    let _guard = BUILD_LOCK.lock().await;
+    let label_owned = label.map(str::to_owned);
+    let started = Instant::now();
+    let package = tokio::task::spawn_blocking(move || {
+        xtask::package::build(&root(), Architecture::X86_64, label_owned.as_deref())
+    })
+    .await??;
+    let name = label.unwrap_or("default");
+    let path = scratch().join(format!("{name}.zip"));
+    std::fs::create_dir_all(scratch())?;
+    std::fs::copy(&package.path, &path)?;
+    report(&format!("build ({name})"), started);
+    Ok(path)
+}
+
+/// The package built without a label, built once per test binary.
+pub async fn default_package() -> anyhow::Result<PathBuf> {
+    DEFAULT_PACKAGE
+        .get_or_try_init(|| build_package(None))
+        .await
+        .cloned()
+}
+
+/// Prints a timing line for the test log.
+#[allow(clippy::print_stderr)] // Test output: the timings are the point.
+pub fn report(what: &str, started: Instant) {
+    eprintln!("e2e timing: {what}: {} ms", started.elapsed().as_millis());
+}
+
+/// Prints a line to the test log.
+#[allow(clippy::print_stderr)] // Test output.
+pub fn note(line: &str) {
+    eprintln!("e2e: {line}");
+}
+
+/// Everything whose name contains `needle` that the emulator still holds: stacks (not deleted),
+/// buckets, roles, functions, APIs and log groups. Empty means nothing was left behind.
+pub async fn leftovers(clients: &Clients, needle: &str) -> anyhow::Result<Vec<String>> {
+    let mut found = Vec::new();
+    let stacks = clients.cfn.list_stacks().send().await?;
+    for s in stacks.stack_summaries() {
+        let status = s.stack_status().map(|x| x.as_str()).unwrap_or_default();
+        if s.stack_name().unwrap_or_default().contains(needle) && status != "DELETE_COMPLETE" {
+            found.push(format!(
+                "stack {} ({status})",
+                s.stack_name().unwrap_or_default()
+            ));
+        }
+    }
+    for b in clients.s3.list_buckets().send().await?.buckets() {
+        if b.name().unwrap_or_default().contains(needle) {
+            found.push(format!("bucket {}", b.name().unwrap_or_default()));
+        }
+    }
+    for r in clients.iam.list_roles().send().await?.roles() {
+        if r.role_name().contains(needle) {
+            found.push(format!("role {}", r.role_name()));
+        }
+    }
+    for f in clients.lambda.list_functions().send().await?.functions() {
+        if f.function_name().unwrap_or_default().contains(needle) {
+            found.push(format!(
+                "function {}",
+                f.function_name().unwrap_or_default()
+            ));
+        }
+    }
+    for a in clients.apigw.get_apis().send().await?.items() {
+        if a.name().unwrap_or_default().contains(needle) {
+            found.push(format!("api {}", a.name().unwrap_or_default()));
+        }
+    }
+    for g in clients
+        .logs
+        .describe_log_groups()
+        .send()
+        .await?
+        .log_groups()
+    {
+        if g.log_group_name().unwrap_or_default().contains(needle) {
+            found.push(format!(
+                "log group {}",
+                g.log_group_name().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Number of object versions under a prefix (what the function wrote).
+pub async fn count_objects(clients: &Clients, bucket: &str, prefix: &str) -> anyhow::Result<usize> {
+    let out = clients
+        .s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await?;
+    Ok(out.versions().len())
+}
+
+/// Reads a file under the workspace root.
+pub fn read(path: &Path) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(root().join(path))?)
+}

@@ -342,7 +342,9 @@ async fn new_events(
         Ok(out) => out,
         Err(err) if err.as_service_error().is_some_and(is_stack_missing) => return Ok(Vec::new()),
         Err(err) => {
-            return Err(anyhow::Error::new(err).context(format!("failed to read events of {stack}")));
+            return Err(
+                anyhow::Error::new(err).context(format!("failed to read events of {stack}"))
+            );
         }
     };
     let since_secs = since.secs();

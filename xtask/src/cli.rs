@@ -144,6 +144,10 @@ struct DeployArgs {
     /// stack drifts from its template until the next normal deploy).
     #[arg(long)]
     hotswap: bool,
+    /// Label compiled into the function and reported in its `x-codegen-build` response header
+    /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
+    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
+    build_label: Option<String>,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -310,6 +314,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 }),
                 force: args.force,
                 hotswap: args.hotswap,
+                build_label: args.build_label,
                 connect: args.connect.options(),
             };
             if opts.hotswap && opts.stage.contains("prod") {

@@ -38,6 +38,8 @@ pub struct DeployOptions {
     pub force: bool,
     /// Update only the function code, bypassing CloudFormation (dev stages only; creates drift).
     pub hotswap: bool,
+    /// Build label compiled into the function (reported in its `x-codegen-build` header).
+    pub build_label: Option<String>,
     /// Where to connect.
     pub connect: ConnectOptions,
 }
@@ -139,7 +141,9 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
         None => {
             let arch = package::choose_architecture(arch);
             let t = Instant::now();
-            let p = tokio::task::block_in_place(|| package::build(root, arch))?;
+            let p = tokio::task::block_in_place(|| {
+                package::build(root, arch, opts.build_label.as_deref())
+            })?;
             timings.insert("build".to_owned(), t.elapsed().as_millis());
             p
         }

@@ -143,7 +143,9 @@ fn target_installed(target: &str) -> bool {
 }
 
 /// Builds the function with cargo-lambda for `arch` and returns its deterministic zip.
-pub fn build(root: &Path, arch: Architecture) -> anyhow::Result<Package> {
+/// `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
+/// `x-codegen-build` response header; `None` keeps the crate version.
+pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Result<Package> {
     let cargo_lambda = local::cargo_lambda(root)?;
     let lambda_dir = root.join("target").join("lambda").join(arch.as_str());
     let started = Instant::now();
@@ -151,7 +153,12 @@ pub fn build(root: &Path, arch: Architecture) -> anyhow::Result<Package> {
         "building {FUNCTION_PACKAGE} for {} with cargo-lambda (release)",
         arch.as_str()
     ));
-    let status = Command::new(&cargo_lambda)
+    let mut cmd = Command::new(&cargo_lambda);
+    match label {
+        Some(l) => cmd.env(codegen_contract::BUILD_LABEL_ENV, l),
+        None => cmd.env_remove(codegen_contract::BUILD_LABEL_ENV),
+    };
+    let status = cmd
         .current_dir(root)
         .env("PATH", local::path_with_venv(root))
         .args([

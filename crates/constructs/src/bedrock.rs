@@ -88,18 +88,24 @@ impl BedrockModel {
 }
 
 impl BedrockModel {
-    /// [`Self::grant_invoke`], plus the same statements with ministack's `bedrock:Converse` action
-    /// (Sids prefixed `EmulatorOnly`), because that emulator authorises Converse under its
-    /// operation name rather than `bedrock:InvokeModel` as AWS does.
+    /// [`Self::grant_invoke`], plus one statement for the ministack emulator (Sid prefixed
+    /// `EmulatorOnly`). ministack authorises Converse as `bedrock:Converse` (AWS:
+    /// `bedrock:InvokeModel`) on `foundation-model/<the id in the request>`, even when that id is an
+    /// inference profile. The extra statement names exactly the configured id, so calls to any
+    /// other model are still denied there; the AWS statements are unchanged.
     pub fn grant_invoke_on_ministack(&self, role: &mut Role) {
-        let before = role.policy().statements.len();
         self.grant_invoke(role);
-        let added: Vec<Statement> = role.policy().statements[before..].to_vec();
-        for mut stmt in added {
-            stmt.sid = stmt.sid.map(|s| format!("EmulatorOnly{s}"));
-            stmt.actions = vec![MINISTACK_CONVERSE_ACTION.to_owned()];
-            role.add_to_policy(stmt);
-        }
+        let called = self
+            .inference_profile_id
+            .as_deref()
+            .unwrap_or(&self.foundation_model_id);
+        role.add_to_policy(Statement::allow(
+            "EmulatorOnlyMinistackConverse",
+            &[MINISTACK_CONVERSE_ACTION],
+            vec![Expr::sub(format!(
+                "arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{called}"
+            ))],
+        ));
         role.ignore_cfn_lint(
             "W3037",
             "bedrock:Converse is not an IAM action on AWS; only the ministack emulator checks it (emulator stages only).",
@@ -131,16 +137,21 @@ mod tests {
     }
 
     #[test]
-    fn ministack_grant_mirrors_statements_with_its_action() {
+    fn ministack_grant_adds_one_statement_for_the_called_id() {
         let mut role = Role::for_service("R", "lambda.amazonaws.com", "d");
         profile().grant_invoke_on_ministack(&mut role);
         let stmts = &role.policy().statements;
-        assert_eq!(stmts.len(), 4);
+        assert_eq!(stmts.len(), 3);
         assert_eq!(stmts[2].actions, [MINISTACK_CONVERSE_ACTION]);
-        assert_eq!(stmts[2].resources, stmts[0].resources);
         assert_eq!(
-            stmts[3].sid.as_deref(),
-            Some("EmulatorOnlyBedrockInvokeRoutedFoundationModel")
+            stmts[2].resources,
+            vec![Expr::sub(
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/us.anthropic.claude-x-v1:0"
+            )]
+        );
+        assert_eq!(
+            stmts[2].sid.as_deref(),
+            Some("EmulatorOnlyMinistackConverse")
         );
     }
 
