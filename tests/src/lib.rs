@@ -50,6 +50,11 @@ impl Emulator {
         }
     }
 
+    /// Process-group id of the emulator (its Lambda workers are in the same group).
+    pub fn pgid(&self) -> u32 {
+        self.pgid
+    }
+
     /// Admin clients (the emulator's root credentials) for the `local` stage.
     pub async fn clients(&self) -> anyhow::Result<Clients> {
         let cfg = codegen_infra::load_stage(&root(), "local")?;
@@ -61,6 +66,57 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         xtask::local::stop_group(self.pgid);
     }
+}
+
+/// The credentials a warm Lambda worker of `function` runs with (its execution role's session),
+/// read from the environment of that process in the emulator's process group.
+pub fn lambda_process_credentials(
+    em: &Emulator,
+    function: &str,
+) -> anyhow::Result<aws_credential_types::Credentials> {
+    let wanted = format!("AWS_LAMBDA_FUNCTION_NAME={function}");
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let dir = entry.path();
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        // Field 5 of /proc/<pid>/stat is the process-group id (after the parenthesised name).
+        let pgid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(2));
+        if pgid != Some(em.pgid.to_string().as_str()) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(dir.join("environ")) else {
+            continue;
+        };
+        let vars: Vec<String> = environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        if !vars.iter().any(|v| v == &wanted) {
+            continue;
+        }
+        let get = |name: &str| {
+            vars.iter()
+                .find_map(|v| v.strip_prefix(&format!("{name}=")).map(str::to_owned))
+                .filter(|v| !v.is_empty())
+        };
+        let key = get("AWS_ACCESS_KEY_ID").context("worker has no AWS_ACCESS_KEY_ID")?;
+        let secret = get("AWS_SECRET_ACCESS_KEY").context("worker has no AWS_SECRET_ACCESS_KEY")?;
+        return Ok(aws_credential_types::Credentials::new(
+            key,
+            secret,
+            get("AWS_SESSION_TOKEN"),
+            None,
+            "lambda-worker",
+        ));
+    }
+    anyhow::bail!(
+        "no warm Lambda worker for {function} in process group {}",
+        em.pgid
+    )
 }
 
 fn free_port() -> anyhow::Result<u16> {

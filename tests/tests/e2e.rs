@@ -275,7 +275,6 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
     let deployed = deploy(&em, &package, false).await?;
     let invoke_url = url(&deployed.outputs).to_owned();
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
-    let role_arn = deployed.outputs[out::ROLE_ARN].clone();
 
     // The function does its job with nothing but its least-privilege role.
     let ok = xtask::invoke::invoke(
@@ -295,23 +294,13 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
         xtask::invoke::invoke(&admin, AuthMode::None, &invoke_url, &request("x", "python")).await?;
     assert_eq!(unsigned.status, 403);
 
-    // Borrow the same role's permissions. (ministack lets its root assume any role; AWS would
-    // check the trust policy, which only admits lambda.amazonaws.com from this account.)
-    let creds = admin.sdk.clone();
-    let sts = aws_sdk_sts::Client::new(&creds);
-    let assumed = sts
-        .assume_role()
-        .role_arn(&role_arn)
-        .role_session_name("e2e-least-privilege")
-        .send()
-        .await?;
-    let c = assumed.credentials().expect("credentials");
-    let role_creds = aws_credential_types::Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "assumed-function-role",
+    // Use the function's own credentials: ministack injects the role session into the warm
+    // Lambda process's environment, exactly as Lambda does, so read them from there.
+    let role_creds =
+        e2e_tests::lambda_process_credentials(&em, &deployed.outputs[out::FUNCTION_NAME])?;
+    assert!(
+        role_creds.session_token().is_some(),
+        "a role session, not long-lived keys"
     );
     let role_sdk = admin
         .sdk
