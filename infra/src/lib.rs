@@ -3,6 +3,7 @@
 //! [`config::load_stage`].
 
 pub mod config;
+pub mod deployer_policy;
 pub mod render;
 pub mod stack;
 

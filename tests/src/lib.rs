@@ -11,6 +11,8 @@ use codegen_infra::config::Architecture;
 use tokio::sync::{Mutex, OnceCell};
 use xtask::aws::{Clients, ConnectOptions};
 
+pub mod hostile;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     xtask::project_root()

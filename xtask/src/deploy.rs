@@ -392,7 +392,12 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
             progress(line);
         }
         if let Some(reason) = approve(&summary, opts.yes)? {
-            cfn::delete_change_set(&p.clients.cfn, &stack_name, name).await?;
+            if create {
+                // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
+                cfn::delete_stack(&p.clients.cfn, &stack_name).await?;
+            } else {
+                cfn::delete_change_set(&p.clients.cfn, &stack_name, name).await?;
+            }
             return Ok(DeployOutcome::NeedsApproval {
                 reason,
                 changes: summary,

@@ -296,12 +296,26 @@ fn parse_object(body: &str) -> Result<Vec<(String, Value)>, ApiError> {
     }
 }
 
+/// How many field names an error message quotes, and how many characters of each: the names come
+/// from the caller and the message is both returned and logged, so its size must not follow the
+/// body's (3000 unknown fields once made a 40 KB error message and log line).
+const QUOTED_NAMES: usize = 10;
+const QUOTED_NAME_CHARS: usize = 40;
+
 fn quote_list(names: &[String]) -> String {
-    names
+    let mut quoted: Vec<String> = names
         .iter()
-        .map(|n| format!("`{}`", n.escape_debug()))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .take(QUOTED_NAMES)
+        .map(|n| {
+            let shown: String = n.chars().take(QUOTED_NAME_CHARS).collect();
+            let ellipsis = if shown.len() < n.len() { "..." } else { "" };
+            format!("`{}{ellipsis}`", shown.escape_debug())
+        })
+        .collect();
+    if names.len() > QUOTED_NAMES {
+        quoted.push(format!("and {} more", names.len() - QUOTED_NAMES));
+    }
+    quoted.join(", ")
 }
 
 fn type_name(v: &Value) -> &'static str {

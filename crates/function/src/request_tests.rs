@@ -618,3 +618,36 @@ fn every_request_error_code_is_covered() {
         }
     }
 }
+
+#[test]
+fn caller_chosen_field_names_are_quoted_within_a_fixed_size() {
+    // The error message is returned and logged: thousands of unknown (or long) field names must
+    // not make it grow with the body.
+    let many = (0..3000)
+        .map(|i| format!(r#""field{i}":{i}"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    let msg = assert_rejected(
+        body(&format!(r#"{{"message":"m","key":"py",{many}}}"#)),
+        400,
+        ErrorCode::UnknownField,
+    );
+    assert!(
+        msg.contains("`field0`") && msg.contains("`field9`"),
+        "{msg}"
+    );
+    assert!(!msg.contains("`field10`"), "{msg}");
+    assert!(msg.contains("and 2990 more"), "{msg}");
+    assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
+
+    let long = "x".repeat(50_000);
+    let msg = assert_rejected(
+        body(&format!(
+            r#"{{"message":"m","key":"py","{long}":1,"{long}":2}}"#
+        )),
+        400,
+        ErrorCode::InvalidJson,
+    );
+    assert!(msg.contains(&format!("`{}...`", "x".repeat(40))), "{msg}");
+    assert!(msg.len() < 200, "{} bytes", msg.len());
+}

@@ -1,0 +1,702 @@
+//! The deployer's own least-privilege IAM policy: what `cargo xtask deploy`, `diff`, `destroy`,
+//! `outputs`, `logs` and `invoke` need for one stage, as an identity policy for the CI role (or a
+//! person). Pure: no SDK, no IO; the committed copy for `dev` is `infra/deployer-policy/dev.json`.
+//!
+//! CloudFormation runs with the caller's credentials (the deployer passes no service role), so the
+//! policy also grants what CloudFormation needs to create, update and delete the stack's resources.
+//! Everything is scoped to the stage's stack name, except where AWS assigns the identifier at
+//! creation or has no resource-level permissions: those statements are listed in
+//! [`UNSCOPED_STATEMENTS`] with the reason.
+
+use std::collections::BTreeMap;
+
+use codegen_contract::{ROUTE_METHOD, ROUTE_PATH};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::StageConfig;
+
+/// Placeholder for the account id when the policy is rendered without one (the committed file).
+pub const ACCOUNT_PLACEHOLDER: &str = "ACCOUNT_ID";
+
+/// Name of the deployer's asset bucket for an account and region (`cargo xtask` creates it on
+/// first deploy, as CDK's bootstrap does). Must match `xtask::assets::bucket_name`; the
+/// end-to-end crate has a test that says so.
+pub fn asset_bucket_name(account: &str, region: &str) -> String {
+    format!("codegen-assets-{account}-{region}")
+}
+
+/// Statements whose resources are not named after the stack, by `Sid`, with the reason. A test
+/// fails when any other statement names a resource without the stack name, or uses `*`.
+pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
+    (
+        "CloudFormationChangeSets",
+        "change sets are named `codegen-<time>-<pid>` by the deployer, so their ARNs do not carry \
+         the stack name; the statement is limited to those names in this account and region",
+    ),
+    (
+        "AssetBucket",
+        "the asset bucket is shared by every stage in the account and region (like CDK's \
+         bootstrap bucket); it is named after the account and region",
+    ),
+    (
+        "AssetBucketPackages",
+        "function packages are content-addressed and shared by every stage in the account and \
+         region",
+    ),
+    (
+        "AssetBucketEmpty",
+        "`destroy --all` empties and deletes the shared asset bucket",
+    ),
+    (
+        "DescribeLogGroups",
+        "DescribeLogGroups is a list operation: CloudFormation's log group handler and API \
+         Gateway's access-log setup call it on `log-group:*` (see the API Gateway developer guide, \
+         \"Configure logging for HTTP APIs\"); it reveals names, not events",
+    ),
+    (
+        "ApiAccessLogDelivery",
+        "API Gateway HTTP API access logging needs the log-delivery actions and the log resource \
+         policy actions on `*`: they have no resource-level permissions (API Gateway developer \
+         guide, \"Configure logging for HTTP APIs\")",
+    ),
+    (
+        "HttpApi",
+        "API Gateway assigns the API id at creation and its ARNs carry no name, so the API cannot \
+         be named before it exists; limited to HTTP APIs (`/apis`) and their tags in this region",
+    ),
+    (
+        "InvokeRoute",
+        "`cargo xtask invoke` calls the route; the API id is assigned at creation, so the ARN \
+         names the stage, method and path instead",
+    ),
+    (
+        "CallerIdentity",
+        "sts:GetCallerIdentity has no resource type, so its resource can only be `*`; AWS \
+         documents that it needs no permission at all (it cannot be denied), so this statement \
+         only records that the deployer calls it",
+    ),
+];
+
+/// CloudFormation actions on the stack: change sets, execution with events, rollback recovery,
+/// deletion. `ListStacks` is not used by the deployer and not granted.
+const STACK_ACTIONS: &[&str] = &[
+    "cloudformation:ContinueUpdateRollback",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStacks",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:GetTemplate",
+    // Stack tags (the stage's tags and the deploy fingerprint) are set through the change set.
+    "cloudformation:TagResource",
+];
+
+/// Change set actions, also checked against the change set's own ARN.
+const CHANGE_SET_ACTIONS: &[&str] = &[
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+];
+
+/// The asset bucket: created on first use (`assets::ensure_bucket`), checked with HeadBucket
+/// (authorised as ListBucket), emptied and deleted by `destroy --all`.
+const ASSET_BUCKET_ACTIONS: &[&str] = &[
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutEncryptionConfiguration",
+];
+
+/// Packages and deploy records in the asset bucket. GetObject also authorises HeadObject;
+/// CloudFormation (as the caller) has Lambda read the package with these permissions.
+const ASSET_OBJECT_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
+
+/// Emptying a bucket: every version, delete marker and unfinished upload.
+const EMPTY_OBJECT_ACTIONS: &[&str] = &[
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+];
+
+/// The stack's code bucket: what CloudFormation needs to create, configure, read back and delete
+/// it (its properties: encryption, lifecycle, ownership, public access block, versioning, tags,
+/// the TLS-only bucket policy), and what `destroy` needs to empty it first.
+const CODE_BUCKET_ACTIONS: &[&str] = &[
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+];
+
+/// The function's execution role (generated name `<stack>-FunctionRole-<suffix>`), created,
+/// updated and deleted by CloudFormation; `deploy` reads it back after the change set.
+const ROLE_ACTIONS: &[&str] = &[
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+];
+
+/// Only with a permissions boundary in the stage file.
+const BOUNDARY_ACTIONS: &[&str] = &[
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+];
+
+/// The function: CloudFormation's create/update/delete and read-back, `deploy`'s post-deploy
+/// check, `deploy --hotswap` (UpdateFunctionCode and the GetFunction waiter).
+const FUNCTION_ACTIONS: &[&str] = &[
+    "lambda:AddPermission",
+    "lambda:CreateFunction",
+    "lambda:DeleteFunction",
+    "lambda:DeleteFunctionConcurrency",
+    "lambda:GetFunction",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunctionRecursionConfig",
+    "lambda:GetPolicy",
+    "lambda:GetRuntimeManagementConfig",
+    "lambda:ListTags",
+    "lambda:PutFunctionConcurrency",
+    "lambda:RemovePermission",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+];
+
+/// The two log groups: CloudFormation's lifecycle, and `logs` reading the function's events.
+const LOG_GROUP_ACTIONS: &[&str] = &[
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:DeleteRetentionPolicy",
+    "logs:FilterLogEvents",
+    "logs:ListTagsForResource",
+    "logs:ListTagsLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:TagLogGroup",
+    "logs:TagResource",
+    "logs:UntagLogGroup",
+    "logs:UntagResource",
+];
+
+/// Access logging of an HTTP API stage (no resource-level permissions).
+const LOG_DELIVERY_ACTIONS: &[&str] = &[
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+];
+
+/// API Gateway management: HTTP verbs on resource paths.
+const API_ACTIONS: &[&str] = &[
+    "apigateway:DELETE",
+    "apigateway:GET",
+    "apigateway:PATCH",
+    "apigateway:POST",
+    "apigateway:PUT",
+];
+
+/// One IAM policy statement.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statement {
+    sid: &'static str,
+    effect: &'static str,
+    action: Vec<&'static str>,
+    resource: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    condition: BTreeMap<&'static str, BTreeMap<&'static str, String>>,
+}
+
+impl Statement {
+    fn allow(sid: &'static str, actions: &[&'static str], resources: Vec<String>) -> Self {
+        Self {
+            sid,
+            effect: "Allow",
+            action: actions.to_vec(),
+            resource: resources,
+            condition: BTreeMap::new(),
+        }
+    }
+
+    fn when(mut self, operator: &'static str, key: &'static str, value: &str) -> Self {
+        self.condition
+            .entry(operator)
+            .or_default()
+            .insert(key, value.to_owned());
+        self
+    }
+}
+
+/// The policy document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyDocument {
+    version: &'static str,
+    statement: Vec<Statement>,
+}
+
+/// The deployer's IAM policy for a stage. `account: None` writes [`ACCOUNT_PLACEHOLDER`] (replace
+/// it before attaching the policy). Deterministic: the same stage gives the same document.
+pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
+    let account = account.unwrap_or(ACCOUNT_PLACEHOLDER);
+    let region = cfg.region.as_str();
+    let stack = cfg.stack_name.as_str();
+    // CloudFormation lower-cases the stack name in generated bucket names.
+    let bucket_prefix = format!("{}-codebucket-", stack.to_ascii_lowercase());
+    let role_arn = format!("arn:aws:iam::{account}:role/{stack}-FunctionRole-*");
+    let function_name = cfg.function_name();
+    let asset_bucket = asset_bucket_name(account, region);
+    let log_group = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+    let function_logs = format!("/aws/lambda/{function_name}");
+    let access_logs = format!("/aws/apigateway/{stack}-access");
+
+    let mut statements = vec![
+        Statement::allow(
+            "CloudFormationStack",
+            STACK_ACTIONS,
+            vec![format!(
+                "arn:aws:cloudformation:{region}:{account}:stack/{stack}/*"
+            )],
+        ),
+        Statement::allow(
+            "CloudFormationChangeSets",
+            CHANGE_SET_ACTIONS,
+            vec![format!(
+                "arn:aws:cloudformation:{region}:{account}:changeSet/codegen-*/*"
+            )],
+        ),
+        Statement::allow(
+            "AssetBucket",
+            ASSET_BUCKET_ACTIONS,
+            vec![format!("arn:aws:s3:::{asset_bucket}")],
+        ),
+        Statement::allow(
+            "AssetBucketPackages",
+            ASSET_OBJECT_ACTIONS,
+            vec![
+                format!("arn:aws:s3:::{asset_bucket}/codegen-function/*"),
+                format!("arn:aws:s3:::{asset_bucket}/deployments/{stack}.json"),
+            ],
+        ),
+        Statement::allow(
+            "AssetBucketEmpty",
+            EMPTY_OBJECT_ACTIONS,
+            vec![format!("arn:aws:s3:::{asset_bucket}/*")],
+        ),
+        Statement::allow(
+            "CodeBucket",
+            CODE_BUCKET_ACTIONS,
+            vec![format!("arn:aws:s3:::{bucket_prefix}*")],
+        ),
+        Statement::allow(
+            "CodeBucketEmpty",
+            EMPTY_OBJECT_ACTIONS,
+            vec![format!("arn:aws:s3:::{bucket_prefix}*/*")],
+        ),
+        Statement::allow("FunctionRole", ROLE_ACTIONS, vec![role_arn.clone()]),
+        // Only Lambda may receive the role: the deployer cannot hand it to anything else.
+        Statement::allow(
+            "PassFunctionRole",
+            &["iam:PassRole"],
+            vec![role_arn.clone()],
+        )
+        .when(
+            "StringEquals",
+            "iam:PassedToService",
+            "lambda.amazonaws.com",
+        ),
+        Statement::allow(
+            "Function",
+            FUNCTION_ACTIONS,
+            vec![format!(
+                "arn:aws:lambda:{region}:{account}:function:{function_name}"
+            )],
+        ),
+        Statement::allow(
+            "LogGroups",
+            LOG_GROUP_ACTIONS,
+            vec![
+                log_group(&function_logs),
+                log_group(&format!("{function_logs}:*")),
+                log_group(&access_logs),
+                log_group(&format!("{access_logs}:*")),
+            ],
+        ),
+        Statement::allow(
+            "DescribeLogGroups",
+            &["logs:DescribeLogGroups"],
+            vec![log_group("*")],
+        ),
+        Statement::allow(
+            "ApiAccessLogDelivery",
+            LOG_DELIVERY_ACTIONS,
+            vec!["*".to_owned()],
+        ),
+        Statement::allow(
+            "HttpApi",
+            API_ACTIONS,
+            vec![
+                format!("arn:aws:apigateway:{region}::/apis"),
+                format!("arn:aws:apigateway:{region}::/apis/*"),
+                format!("arn:aws:apigateway:{region}::/tags/*"),
+            ],
+        ),
+        Statement::allow(
+            "InvokeRoute",
+            &["execute-api:Invoke"],
+            vec![format!(
+                "arn:aws:execute-api:{region}:{account}:*/{}/{ROUTE_METHOD}{ROUTE_PATH}",
+                cfg.name
+            )],
+        ),
+        Statement::allow(
+            "CallerIdentity",
+            &["sts:GetCallerIdentity"],
+            vec!["*".to_owned()],
+        ),
+    ];
+    if let Some(boundary) = &cfg.permissions_boundary {
+        // The role may only be created or changed with the stage's boundary attached.
+        statements.push(
+            Statement::allow("FunctionRoleBoundary", BOUNDARY_ACTIONS, vec![role_arn]).when(
+                "StringEquals",
+                "iam:PermissionsBoundary",
+                boundary,
+            ),
+        );
+    }
+    let doc = PolicyDocument {
+        version: "2012-10-17",
+        statement: statements,
+    };
+    // Plain strings, vectors and maps always serialise.
+    serde_json::to_value(doc).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::parse_stage;
+
+    const DEV_TEXT: &str = include_str!("../stages/dev.yaml");
+
+    fn dev() -> StageConfig {
+        parse_stage("dev", "infra/stages/dev.yaml", DEV_TEXT).expect("dev.yaml parses")
+    }
+
+    fn statements(policy: &Value) -> &[Value] {
+        policy["Statement"]
+            .as_array()
+            .map(Vec::as_slice)
+            .expect("a Statement list")
+    }
+
+    fn strings(v: &Value) -> Vec<&str> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| s.as_str().expect("a string"))
+            .collect()
+    }
+
+    fn by_sid<'a>(policy: &'a Value, sid: &str) -> &'a Value {
+        statements(policy)
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid}"))
+    }
+
+    fn unscoped_reason(sid: &str) -> Option<&'static str> {
+        UNSCOPED_STATEMENTS
+            .iter()
+            .find(|(s, _)| *s == sid)
+            .map(|(_, r)| *r)
+    }
+
+    #[test]
+    fn is_a_2012_policy_of_allow_statements_with_unique_sids() {
+        let policy = deployer_policy(&dev(), Some("123456789012"));
+        assert_eq!(policy["Version"], "2012-10-17");
+        let mut sids = BTreeSet::new();
+        for s in statements(&policy) {
+            assert_eq!(s["Effect"], "Allow", "{s}");
+            let sid = s["Sid"].as_str().expect("every statement has a Sid");
+            assert!(
+                sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "IAM Sids are alphanumeric: {sid}"
+            );
+            assert!(sids.insert(sid), "duplicate Sid {sid}");
+            assert!(!strings(&s["Action"]).is_empty(), "{sid} has no actions");
+            assert!(
+                !strings(&s["Resource"]).is_empty(),
+                "{sid} has no resources"
+            );
+        }
+    }
+
+    #[test]
+    fn no_action_uses_a_wildcard() {
+        let policy = deployer_policy(&dev(), None);
+        for s in statements(&policy) {
+            for action in strings(&s["Action"]) {
+                assert!(
+                    !action.contains('*'),
+                    "{}: wildcard action {action}",
+                    s["Sid"]
+                );
+                assert!(
+                    action.contains(':'),
+                    "{}: `{action}` has no service",
+                    s["Sid"]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_star_resource_is_allow_listed_with_a_reason() {
+        let policy = deployer_policy(&dev(), None);
+        for s in statements(&policy) {
+            let sid = s["Sid"].as_str().expect("sid");
+            if strings(&s["Resource"]).contains(&"*") {
+                let reason = unscoped_reason(sid)
+                    .unwrap_or_else(|| panic!("{sid} uses Resource `*` without a listed reason"));
+                assert!(reason.len() > 40, "{sid}: say why `*` is required");
+            }
+        }
+        for (sid, _) in UNSCOPED_STATEMENTS {
+            by_sid(&policy, sid);
+        }
+    }
+
+    #[test]
+    fn the_stack_name_scopes_every_other_statement() {
+        let text = DEV_TEXT.replace(
+            "region: us-east-1",
+            "region: us-east-1\nstack_name: Other-Stack",
+        );
+        let cfg = parse_stage("dev", "infra/stages/dev.yaml", &text).expect("stage parses");
+        let policy = deployer_policy(&cfg, Some("123456789012"));
+        let text = policy.to_string();
+        assert!(
+            !text.contains("codegen-dev"),
+            "the default stack name leaked into a policy for another stack: {text}"
+        );
+        for s in statements(&policy) {
+            let sid = s["Sid"].as_str().expect("sid");
+            if unscoped_reason(sid).is_some() {
+                continue;
+            }
+            for resource in strings(&s["Resource"]) {
+                assert!(
+                    resource.contains("Other-Stack") || resource.contains("other-stack"),
+                    "{sid}: `{resource}` is not scoped to the stack"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn resources_name_the_account_and_region() {
+        let policy = deployer_policy(&dev(), Some("123456789012"));
+        for s in statements(&policy) {
+            for resource in strings(&s["Resource"]) {
+                if resource == "*" || resource.starts_with("arn:aws:s3:::") {
+                    // S3 bucket ARNs carry neither; the asset bucket's name carries both.
+                    continue;
+                }
+                if !resource.starts_with("arn:aws:iam::") {
+                    assert!(resource.contains(":us-east-1:"), "{resource}: no region");
+                }
+                if !resource.starts_with("arn:aws:apigateway:") {
+                    assert!(resource.contains("123456789012"), "{resource}: no account");
+                }
+            }
+        }
+        let assets = strings(&by_sid(&policy, "AssetBucket")["Resource"]);
+        assert_eq!(
+            assets,
+            ["arn:aws:s3:::codegen-assets-123456789012-us-east-1"]
+        );
+    }
+
+    #[test]
+    fn pass_role_is_for_lambda_only_and_on_the_function_role_only() {
+        let policy = deployer_policy(&dev(), Some("123456789012"));
+        let passing: Vec<&Value> = statements(&policy)
+            .iter()
+            .filter(|s| strings(&s["Action"]).contains(&"iam:PassRole"))
+            .collect();
+        assert_eq!(passing.len(), 1, "exactly one statement may pass roles");
+        let s = passing[0];
+        assert_eq!(strings(&s["Action"]), ["iam:PassRole"]);
+        assert_eq!(
+            strings(&s["Resource"]),
+            ["arn:aws:iam::123456789012:role/codegen-dev-FunctionRole-*"]
+        );
+        assert_eq!(
+            s["Condition"]["StringEquals"]["iam:PassedToService"],
+            "lambda.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn grants_what_each_command_calls() {
+        let policy = deployer_policy(&dev(), None);
+        let granted: BTreeSet<&str> = statements(&policy)
+            .iter()
+            .flat_map(|s| strings(&s["Action"]))
+            .collect();
+        // (command, actions its SDK calls need)
+        let needs: &[(&str, &[&str])] = &[
+            (
+                "deploy",
+                &[
+                    "sts:GetCallerIdentity",
+                    "s3:ListBucket",
+                    "s3:CreateBucket",
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "cloudformation:CreateChangeSet",
+                    "cloudformation:DescribeChangeSet",
+                    "cloudformation:ExecuteChangeSet",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:GetTemplate",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:ContinueUpdateRollback",
+                    "apigateway:GET",
+                    "apigateway:POST",
+                    "lambda:GetFunction",
+                    "lambda:UpdateFunctionCode",
+                    "iam:GetRole",
+                    "iam:PassRole",
+                ],
+            ),
+            (
+                "diff",
+                &[
+                    "cloudformation:DeleteChangeSet",
+                    "cloudformation:DescribeStacks",
+                ],
+            ),
+            (
+                "destroy",
+                &[
+                    "s3:ListBucketVersions",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                    "s3:ListBucketMultipartUploads",
+                    "s3:AbortMultipartUpload",
+                    "s3:DeleteBucket",
+                ],
+            ),
+            ("logs", &["logs:FilterLogEvents"]),
+            ("invoke", &["execute-api:Invoke"]),
+        ];
+        for (command, actions) in needs {
+            for action in *actions {
+                assert!(granted.contains(action), "`{command}` needs {action}");
+            }
+        }
+        assert!(
+            !granted.contains("cloudformation:ListStacks"),
+            "the deployer never lists stacks"
+        );
+    }
+
+    #[test]
+    fn a_permissions_boundary_is_required_on_the_role_when_configured() {
+        let boundary = "arn:aws:iam::123456789012:policy/boundary";
+        let text = DEV_TEXT.replace(
+            "region: us-east-1",
+            &format!("region: us-east-1\npermissions_boundary: {boundary}"),
+        );
+        let cfg = parse_stage("dev", "infra/stages/dev.yaml", &text).expect("stage parses");
+        let policy = deployer_policy(&cfg, None);
+        let s = by_sid(&policy, "FunctionRoleBoundary");
+        assert_eq!(
+            s["Condition"]["StringEquals"]["iam:PermissionsBoundary"],
+            boundary
+        );
+        assert!(
+            statements(&deployer_policy(&dev(), None))
+                .iter()
+                .all(|s| s["Sid"] != "FunctionRoleBoundary")
+        );
+    }
+
+    #[test]
+    fn is_deterministic_and_uses_the_placeholder_without_an_account() {
+        let a = deployer_policy(&dev(), None);
+        assert_eq!(a, deployer_policy(&dev(), None));
+        assert!(a.to_string().contains(ACCOUNT_PLACEHOLDER));
+        assert!(
+            !deployer_policy(&dev(), Some("123456789012"))
+                .to_string()
+                .contains(ACCOUNT_PLACEHOLDER)
+        );
+    }
+
+    /// The committed `infra/deployer-policy/dev.json` matches the code. Set
+    /// `CODEGEN_UPDATE_DEPLOYER_POLICY=1` to rewrite it.
+    #[test]
+    fn committed_dev_policy_is_fresh() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("deployer-policy")
+            .join("dev.json");
+        let rendered = serde_json::to_string_pretty(&deployer_policy(&dev(), None))
+            .expect("a JSON value serialises")
+            + "\n";
+        if std::env::var_os("CODEGEN_UPDATE_DEPLOYER_POLICY").is_some() {
+            std::fs::write(&path, &rendered).expect("write infra/deployer-policy/dev.json");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            rendered == committed,
+            "{} is stale or missing: run `CODEGEN_UPDATE_DEPLOYER_POLICY=1 cargo test -p \
+             codegen-infra --lib deployer_policy` and commit",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The `cargo xtask` binary as a pipeline sees it: exit codes, `--json` on stdout, no prompt
+//! without a terminal. Runs against ministack on a free loopback port with a stand-in package
+//! (a shell `bootstrap`), so it needs no release build of the function.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Output, Stdio};
+
+use xtask::local;
+
+struct Emulator {
+    endpoint: String,
+    pgid: u32,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        local::stop_group(self.pgid);
+    }
+}
+
+fn start_emulator() -> Emulator {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free loopback port")
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let root = xtask::project_root();
+    let dir = root
+        .join("target")
+        .join("cli-tests")
+        .join(format!("ministack-{port}"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let em = local::start_ministack(&root, addr, false, &dir).expect("ministack starts");
+    Emulator {
+        endpoint: format!("http://{addr}"),
+        pgid: em.pid,
+    }
+}
+
+fn xtask<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        // No terminal: approval prompts must turn into exit code 4, never wait or skip.
+        .stdin(Stdio::null())
+        .current_dir(xtask::project_root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("xtask runs")
+}
+
+/// The stand-in package, relative to the workspace root (the binary runs there).
+const ZIP: &str = "target/cli-tests/stand-in.zip";
+
+fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn exit_codes_json_and_approval_without_a_terminal() {
+    let em = start_emulator();
+    let root = xtask::project_root();
+    let zip = root.join(ZIP);
+    std::fs::create_dir_all(zip.parent().expect("parent")).expect("scratch dir");
+    let bytes = xtask::package::zip_bootstrap(b"#!/bin/sh\nexit 1\n").expect("zip");
+    std::fs::write(&zip, bytes).expect("write zip");
+    let ep = ["--endpoint", em.endpoint.as_str()];
+    let with = |args: &[&'static str]| -> Vec<String> {
+        args.iter()
+            .chain(ep.iter())
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+
+    // A first deploy widens IAM: without a terminal and without --yes it stops with exit 4.
+    let out = xtask(&with(&["deploy", "--stage", "local", "--package", ZIP]));
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("needs approval"), "{}", stderr(&out));
+    // ... and leaves nothing behind: the next diff still plans a create.
+    let out = xtask(&with(&[
+        "diff",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--json",
+    ]));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "diff exits 3 when there are changes: {}",
+        stderr(&out)
+    );
+    let diff = stdout_json(&out);
+    assert_eq!(diff["has_changes"], true);
+    assert_eq!(diff["creates_stack"], true);
+    assert!(diff["needs_approval"].is_string());
+
+    let out = xtask(&with(&[
+        "deploy",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--yes",
+        "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let deployed = stdout_json(&out);
+    assert_eq!(deployed["result"], "created");
+    assert!(deployed["outputs"]["ApiId"].is_string());
+    assert!(
+        stderr(&out).contains("CREATE_COMPLETE"),
+        "stack events go to stderr"
+    );
+
+    let out = xtask(&with(&["diff", "--stage", "local", "--package", ZIP]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no changes after a deploy: {}",
+        stderr(&out)
+    );
+
+    let out = xtask(&with(&["outputs", "--stage", "local", "--json"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_json(&out)["StageName"], "local");
+
+    // Destroy asks for confirmation; without a terminal that is exit 4 and nothing is deleted.
+    let out = xtask(&with(&["destroy", "--stage", "local"]));
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    let out = xtask(&with(&["outputs", "--stage", "local", "--json"]));
+    assert_eq!(out.status.code(), Some(0), "the stack is still there");
+
+    let out = xtask(&with(&[
+        "destroy", "--stage", "local", "--yes", "--all", "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(stdout_json(&out)["result"], "deleted");
+    let out = xtask(&with(&["destroy", "--stage", "local", "--yes", "--json"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&out)["result"],
+        "absent",
+        "destroying a missing stack succeeds"
+    );
+
+    let out = xtask(&with(&["outputs", "--stage", "local"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn usage_errors_and_offline_synth() {
+    let out = xtask(&["synth", "--stage", "no-such-stage"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown stage `no-such-stage`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("dev, local"),
+        "lists the stages: {}",
+        stderr(&out)
+    );
+
+    let out = xtask(&["deploy"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+
+    // Synth needs no credentials and no network.
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["synth", "--stage", "dev", "--stdout", "--format", "json"])
+        .env("AWS_ACCESS_KEY_ID", "")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let template = stdout_json(&out);
+    assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+}
