@@ -407,7 +407,10 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
         statement: statements,
     };
     // Plain strings, vectors and maps always serialise.
-    serde_json::to_value(doc).unwrap_or(Value::Null)
+    let mut value = serde_json::to_value(doc).unwrap_or(Value::Null);
+    // Sorted keys whatever serde_json features the build enables (see `canonicalize`).
+    cfn_constructs::template::canonicalize(&mut value);
+    value
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ async fn destroy(em: &Emulator, all: bool) -> anyhow::Result<xtask::destroy::Des
         yes: true,
         all,
         connect: em.connect_options(),
+        stack_name_override: None,
     };
     match xtask::destroy::destroy(&e2e_tests::root(), &opts).await? {
         DestroyOutcome::Done(r) => Ok(r),

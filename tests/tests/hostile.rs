@@ -198,6 +198,7 @@ async fn hostile_inputs_through_the_api_are_4xx_and_write_nothing() -> anyhow::R
             yes: true,
             all: true,
             connect: em.connect_options(),
+            stack_name_override: None,
         },
     )
     .await?

@@ -12,11 +12,9 @@
 //! fails (the guard's `Drop` runs `destroy` on a fresh runtime in its own thread). The asset
 //! bucket is kept, as `destroy` without `--all` keeps it.
 //!
-//! Per-run stack names: the deployer takes the stack name from the stage file, and there is no
-//! override yet. TODO(#6): when `DeployOptions`/`DestroyOptions` gain `stack_name_override`, set
-//! it to [`run_stack_name`] here so concurrent runs cannot collide; until then the run uses the
-//! stage's stack (`codegen-dev`), and the test refuses to run if that stack already exists, so it
-//! never deletes a stack it did not create.
+//! Per-run stack names: each run deploys `<stage stack>-live-<suffix>` through
+//! `DeployOptions::stack_name_override`, so concurrent runs cannot collide and a run never touches
+//! the stage's own stack; it still refuses to run if its stack already exists.
 
 use std::time::Instant;
 
@@ -58,8 +56,7 @@ fn stage() -> String {
         .unwrap_or_else(|| "dev".to_owned())
 }
 
-/// The per-run stack name to use once the deployer accepts an override: the stage's stack name
-/// plus a short, unique suffix (stack names allow letters, digits and hyphens).
+/// The per-run stack name: the stage's stack name plus a short, unique suffix (stack names allow letters, digits and hyphens).
 pub fn run_stack_name(base: &str) -> String {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -71,13 +68,15 @@ pub fn run_stack_name(base: &str) -> String {
 /// Destroys the stage's stack when dropped, whatever happened before.
 struct StackGuard {
     stage: String,
+    stack: String,
     armed: bool,
 }
 
 impl StackGuard {
-    fn new(stage: &str) -> Self {
+    fn new(stage: &str, stack: &str) -> Self {
         Self {
             stage: stage.to_owned(),
+            stack: stack.to_owned(),
             armed: true,
         }
     }
@@ -85,7 +84,7 @@ impl StackGuard {
     /// Destroys now (the assertion path); the guard then has nothing left to do.
     async fn destroy(&mut self) -> anyhow::Result<xtask::destroy::DestroyReport> {
         self.armed = false;
-        destroy(&self.stage).await
+        destroy(&self.stage, &self.stack).await
     }
 }
 
@@ -95,14 +94,15 @@ impl Drop for StackGuard {
             return;
         }
         let stage = self.stage.clone();
-        note(&format!("teardown: destroying stage {stage}"));
+        let stack = self.stack.clone();
+        note(&format!("teardown: destroying stack {stack}"));
         // A test's runtime cannot block on itself inside Drop; a new thread with its own runtime
         // can, and joining it keeps the process alive until the stack is gone.
         let outcome = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(destroy(&stage))
+            runtime.block_on(destroy(&stage, &stack))
         })
         .join();
         match outcome {
@@ -116,12 +116,13 @@ impl Drop for StackGuard {
     }
 }
 
-async fn destroy(stage: &str) -> anyhow::Result<xtask::destroy::DestroyReport> {
+async fn destroy(stage: &str, stack: &str) -> anyhow::Result<xtask::destroy::DestroyReport> {
     let opts = DestroyOptions {
         stage: stage.to_owned(),
         yes: true,
         all: false,
         connect: ConnectOptions::default(),
+        stack_name_override: Some(stack.to_owned()),
     };
     match xtask::destroy::destroy(&e2e_tests::root(), &opts).await? {
         DestroyOutcome::Done(report) => Ok(report),
@@ -129,6 +130,8 @@ async fn destroy(stage: &str) -> anyhow::Result<xtask::destroy::DestroyReport> {
     }
 }
 
+// Ignored by default so `cargo test` lists it visibly as skipped, with the way to run it.
+#[ignore = "real AWS: run with CODEGEN_LIVE_AWS=1 cargo test -p e2e-tests --test live_aws -- --ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
     if !enabled("live_deploy_invoke_destroy") {
@@ -143,27 +146,25 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
     );
     let clients = xtask::aws::connect(&cfg, &ConnectOptions::default()).await;
     let (account, arn) = xtask::aws::caller_identity(&clients).await?;
+    let stack = run_stack_name(&cfg.stack_name);
     note(&format!(
-        "account {account} as {arn}, region {}, stack {} (per-run name once supported: {})",
-        clients.region,
-        cfg.stack_name,
-        run_stack_name(&cfg.stack_name)
+        "account {account} as {arn}, region {}, stack {stack}",
+        clients.region
     ));
     anyhow::ensure!(
-        xtask::cfn::describe_stack(&clients.cfn, &cfg.stack_name)
+        xtask::cfn::describe_stack(&clients.cfn, &stack)
             .await?
             .is_none(),
-        "stack {} already exists in {}: the live test only deletes stacks it created; destroy it \
-         first or pick another stage with {STAGE_VAR}",
-        cfg.stack_name,
+        "stack {stack} already exists in {}: the live test only deletes stacks it created",
         clients.region
     );
 
-    let mut guard = StackGuard::new(&stage);
+    let mut guard = StackGuard::new(&stage, &stack);
     let t = Instant::now();
     let opts = DeployOptions {
         stage: stage.clone(),
         yes: true,
+        stack_name_override: Some(stack.clone()),
         ..DeployOptions::default()
     };
     let report = match xtask::deploy::deploy(&root, &opts).await? {
@@ -238,7 +239,7 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
     assert_eq!(destroyed.result, "deleted");
     assert!(!destroyed.asset_bucket_deleted, "the asset bucket is kept");
     assert!(
-        xtask::cfn::describe_stack(&clients.cfn, &cfg.stack_name)
+        xtask::cfn::describe_stack(&clients.cfn, &stack)
             .await?
             .is_none(),
         "the stack is gone"

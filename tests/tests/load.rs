@@ -271,6 +271,7 @@ async fn concurrent_requests_each_get_their_own_object() -> anyhow::Result<()> {
             yes: true,
             all: true,
             connect: em.connect_options(),
+            stack_name_override: None,
         },
     )
     .await?

@@ -17,7 +17,8 @@ use crate::report::progress;
 
 /// Name of the asset bucket for an account and region.
 pub fn bucket_name(account: &str, region: &str) -> String {
-    format!("codegen-assets-{account}-{region}")
+    // One definition, shared with the deployer's IAM policy that grants access to it.
+    codegen_infra::deployer_policy::asset_bucket_name(account, region)
 }
 
 fn is_not_found(code: Option<&str>) -> bool {

@@ -59,6 +59,9 @@ enum Command {
     Logs(LogsArgs),
     /// Manage the local emulator (ministack) for the `local` stage.
     Local(LocalArgs),
+    /// Print the deployer's own least-privilege IAM policy for a stage as JSON (no AWS access):
+    /// what deploy, diff, destroy, outputs, logs and invoke need, scoped to the stage's stack.
+    DeployerPolicy(DeployerPolicyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +238,15 @@ struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
+struct DeployerPolicyArgs {
+    #[command(flatten)]
+    stage: StageArg,
+    /// Account id to put in the ARNs (default: the placeholder ACCOUNT_ID).
+    #[arg(long)]
+    account: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct LocalArgs {
     #[command(subcommand)]
     action: LocalAction,
@@ -315,6 +327,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 force: args.force,
                 hotswap: args.hotswap,
                 build_label: args.build_label,
+                stack_name_override: None,
                 connect: args.connect.options(),
             };
             if opts.hotswap && opts.stage.contains("prod") {
@@ -386,6 +399,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 yes: args.yes,
                 all: args.all,
                 connect: args.connect.options(),
+                stack_name_override: None,
             };
             match crate::destroy::destroy(&root, &opts).await? {
                 DestroyOutcome::Done(report) => {
@@ -470,6 +484,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or_default();
             logs::print_events(&clients, group, now_ms - since, args.follow).await?;
+            Ok(Exit::Success)
+        }
+        Command::DeployerPolicy(args) => {
+            let cfg = codegen_infra::load_stage(&root, &args.stage.stage)?;
+            json(&codegen_infra::deployer_policy::deployer_policy(
+                &cfg,
+                args.account.as_deref(),
+            ))?;
             Ok(Exit::Success)
         }
         Command::Local(args) => {

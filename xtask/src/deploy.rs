@@ -40,6 +40,9 @@ pub struct DeployOptions {
     pub hotswap: bool,
     /// Build label compiled into the function (reported in its `x-codegen-build` header).
     pub build_label: Option<String>,
+    /// Deploy under this stack name instead of the stage's (per-run stacks in tests); the
+    /// function and log group names follow it.
+    pub stack_name_override: Option<String>,
     /// Where to connect.
     pub connect: ConnectOptions,
 }
@@ -127,7 +130,10 @@ fn state_key(stack: &str) -> String {
 /// package, uploads it if its hash is new, and synthesises the template.
 pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
     let mut timings = BTreeMap::new();
-    let cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    if let Some(name) = &opts.stack_name_override {
+        cfg.stack_name = name.clone();
+    }
     let t = Instant::now();
     let clients = connect(&cfg, &opts.connect).await;
     if cfg.emulator.is_some()

@@ -25,6 +25,8 @@ pub struct DestroyOptions {
     pub all: bool,
     /// Where to connect.
     pub connect: ConnectOptions,
+    /// Destroy this stack instead of the stage's (see `DeployOptions::stack_name_override`).
+    pub stack_name_override: Option<String>,
 }
 
 /// What `destroy` did.
@@ -145,7 +147,10 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
 
 /// Runs `destroy`.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {
-    let cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    if let Some(name) = &opts.stack_name_override {
+        cfg.stack_name = name.clone();
+    }
     let clients = connect(&cfg, &opts.connect).await;
     // Nothing answering on an emulator's port means there is nothing to destroy there.
     if cfg.emulator.is_some()

@@ -142,13 +142,139 @@ fn target_installed(target: &str) -> bool {
         })
 }
 
+/// Inputs that decide the function binary, hashed by content: every file under `crates/` (the
+/// function and every path crate it could depend on; hashing a little more than needed is the safe
+/// side), the workspace manifest, lock file and cargo config, the pinned cargo-lambda, the rustc
+/// version, the target, the build label and the environment variables that change codegen.
+pub fn source_fingerprint(
+    root: &Path,
+    arch: Architecture,
+    label: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut files = Vec::new();
+    collect_files(&root.join("crates"), &mut files)?;
+    for extra in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        "tools/requirements.txt",
+        "rust-toolchain.toml",
+    ] {
+        let path = root.join(extra);
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for file in &files {
+        let rel = file.strip_prefix(root).unwrap_or(file);
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(
+            std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?,
+        );
+        h.update([0]);
+    }
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    h.update(&rustc);
+    h.update(arch.rust_target().as_bytes());
+    h.update([0]);
+    h.update(label.unwrap_or("").as_bytes());
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("CARGO_PROFILE_")
+                || k.starts_with("CARGO_BUILD_")
+                || k.contains("RUSTFLAGS")
+        })
+        .collect();
+    env.sort();
+    for (k, v) in env {
+        h.update(format!("\0{k}={v}").as_bytes());
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("failed to list {}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// Builds the function with cargo-lambda for `arch` and returns its deterministic zip.
 /// `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
 /// `x-codegen-build` response header; `None` keeps the crate version.
+///
+/// When the inputs' [`source_fingerprint`] equals the one recorded next to the last binary built
+/// here, cargo-lambda is not run at all: even a no-op `cargo lambda build` costs seconds, and any
+/// other release build of the crate in between (with different settings) would make it relink
+/// with fat LTO for minutes. A changed input never reuses the binary.
 pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Result<Package> {
-    let cargo_lambda = local::cargo_lambda(root)?;
     let lambda_dir = root.join("target").join("lambda").join(arch.as_str());
+    let out_dir = lambda_dir.join(FUNCTION_PACKAGE);
+    let binary_path = out_dir.join("bootstrap");
+    let stamp_path = out_dir.join("bootstrap.inputs-sha256");
+    let fingerprint = source_fingerprint(root, arch, label)?;
+    let up_to_date = binary_path.is_file()
+        && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint);
     let started = Instant::now();
+    if up_to_date {
+        progress(format!(
+            "{FUNCTION_PACKAGE} for {} is up to date (inputs {})",
+            arch.as_str(),
+            &fingerprint[..12]
+        ));
+    } else {
+        // A failed or interrupted build must not leave a stamp that vouches for an older binary.
+        let _ = std::fs::remove_file(&stamp_path);
+        run_cargo_lambda(root, arch, label, &lambda_dir)?;
+    }
+    let binary = std::fs::read(&binary_path).with_context(|| {
+        format!(
+            "failed to read the built bootstrap at {}",
+            binary_path.display()
+        )
+    })?;
+    if !up_to_date {
+        std::fs::write(&stamp_path, &fingerprint)
+            .with_context(|| format!("failed to write {}", stamp_path.display()))?;
+    }
+    let bytes = zip_bootstrap(&binary)?;
+    let zip_path = out_dir.join("bootstrap.zip");
+    std::fs::write(&zip_path, &bytes)
+        .with_context(|| format!("failed to write {}", zip_path.display()))?;
+    let package = Package::new(bytes, arch, zip_path);
+    if !up_to_date {
+        progress(format!(
+            "built {} ({} KiB zip, binary {} KiB) in {:.1}s",
+            package.path.display(),
+            package.bytes.len() / 1024,
+            binary.len() / 1024,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(package)
+}
+
+fn run_cargo_lambda(
+    root: &Path,
+    arch: Architecture,
+    label: Option<&str>,
+    lambda_dir: &Path,
+) -> anyhow::Result<()> {
+    let cargo_lambda = local::cargo_lambda(root)?;
     progress(format!(
         "building {FUNCTION_PACKAGE} for {} with cargo-lambda (release)",
         arch.as_str()
@@ -170,32 +296,13 @@ pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Re
         ])
         .args(["--target", arch.rust_target()])
         .arg("--lambda-dir")
-        .arg(&lambda_dir)
+        .arg(lambda_dir)
         .status()
         .with_context(|| format!("failed to run {}", cargo_lambda.display()))?;
     if !status.success() {
         bail!("cargo lambda build failed ({status})");
     }
-    let binary_path = lambda_dir.join(FUNCTION_PACKAGE).join("bootstrap");
-    let binary = std::fs::read(&binary_path).with_context(|| {
-        format!(
-            "failed to read the built bootstrap at {}",
-            binary_path.display()
-        )
-    })?;
-    let bytes = zip_bootstrap(&binary)?;
-    let zip_path = lambda_dir.join(FUNCTION_PACKAGE).join("bootstrap.zip");
-    std::fs::write(&zip_path, &bytes)
-        .with_context(|| format!("failed to write {}", zip_path.display()))?;
-    let package = Package::new(bytes, arch, zip_path);
-    progress(format!(
-        "built {} ({} KiB zip, binary {} KiB) in {:.1}s",
-        package.path.display(),
-        package.bytes.len() / 1024,
-        binary.len() / 1024,
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(package)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -221,6 +328,45 @@ mod tests {
         let entry = archive.by_index(0).expect("entry");
         assert_eq!(entry.name().expect("name"), "bootstrap");
         assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn fingerprint_changes_with_any_input() {
+        let dir = std::env::temp_dir().join(format!("codegen-fp-{}", std::process::id()));
+        let src = dir.join("crates").join("function").join("src");
+        std::fs::create_dir_all(&src).expect("dirs");
+        std::fs::write(dir.join("Cargo.lock"), "lock v1").expect("write");
+        std::fs::write(src.join("lib.rs"), "fn a() {}").expect("write");
+        let x86 = Architecture::X86_64;
+        let base = source_fingerprint(&dir, x86, None).expect("fingerprint");
+        assert_eq!(
+            base,
+            source_fingerprint(&dir, x86, None).expect("fingerprint"),
+            "stable"
+        );
+        assert_ne!(
+            base,
+            source_fingerprint(&dir, x86, Some("v2")).expect("fp"),
+            "label"
+        );
+        assert_ne!(
+            base,
+            source_fingerprint(&dir, Architecture::Arm64, None).expect("fp"),
+            "arch"
+        );
+        std::fs::write(src.join("lib.rs"), "fn b() {}").expect("write");
+        let edited = source_fingerprint(&dir, x86, None).expect("fingerprint");
+        assert_ne!(base, edited, "a source edit");
+        std::fs::write(src.join("new.rs"), "").expect("write");
+        assert_ne!(
+            edited,
+            source_fingerprint(&dir, x86, None).expect("fp"),
+            "a new file"
+        );
+        std::fs::write(dir.join("Cargo.lock"), "lock v2").expect("write");
+        let relocked = source_fingerprint(&dir, x86, None).expect("fingerprint");
+        assert_ne!(edited, relocked, "a dependency change");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

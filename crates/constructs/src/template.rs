@@ -280,8 +280,43 @@ impl Stack {
         self.template.metadata.insert(key.to_owned(), value);
     }
 
-    /// The finished template.
-    pub fn synth(self) -> Template {
+    /// The finished template, with every JSON object's keys in sorted order.
+    pub fn synth(mut self) -> Template {
+        for resource in self.template.resources.values_mut() {
+            canonicalize(&mut resource.properties);
+            for value in resource.metadata.values_mut() {
+                canonicalize(value);
+            }
+        }
+        for value in self
+            .template
+            .metadata
+            .values_mut()
+            .chain(self.template.conditions.values_mut())
+        {
+            canonicalize(value);
+        }
         self.template
+    }
+}
+
+/// Sorts the keys of every object in `value`, recursively.
+///
+/// `serde_json::Map` keeps insertion order when any crate in the build enables serde_json's
+/// `preserve_order` feature (the AWS SDK's HTTP client does) and sorts keys otherwise. Sorting
+/// explicitly makes the synthesised bytes independent of which crates happen to be compiled in.
+pub fn canonicalize(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> =
+                std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, mut v) in entries {
+                canonicalize(&mut v);
+                map.insert(key, v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(canonicalize),
+        _ => {}
     }
 }
