@@ -241,30 +241,30 @@ pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Re
         let _ = std::fs::remove_file(&stamp_path);
         run_cargo_lambda(root, arch, label, &lambda_dir)?;
     }
+    let zip_path = out_dir.join("bootstrap.zip");
+    if up_to_date && let Ok(bytes) = std::fs::read(&zip_path) {
+        // The stamp is written only after this zip, so it vouches for both.
+        return Ok(Package::new(bytes, arch, zip_path));
+    }
     let binary = std::fs::read(&binary_path).with_context(|| {
         format!(
             "failed to read the built bootstrap at {}",
             binary_path.display()
         )
     })?;
-    if !up_to_date {
-        std::fs::write(&stamp_path, &fingerprint)
-            .with_context(|| format!("failed to write {}", stamp_path.display()))?;
-    }
     let bytes = zip_bootstrap(&binary)?;
-    let zip_path = out_dir.join("bootstrap.zip");
     std::fs::write(&zip_path, &bytes)
         .with_context(|| format!("failed to write {}", zip_path.display()))?;
+    std::fs::write(&stamp_path, &fingerprint)
+        .with_context(|| format!("failed to write {}", stamp_path.display()))?;
     let package = Package::new(bytes, arch, zip_path);
-    if !up_to_date {
-        progress(format!(
-            "built {} ({} KiB zip, binary {} KiB) in {:.1}s",
-            package.path.display(),
-            package.bytes.len() / 1024,
-            binary.len() / 1024,
-            started.elapsed().as_secs_f64()
-        ));
-    }
+    progress(format!(
+        "packaged {} ({} KiB zip, binary {} KiB) in {:.1}s",
+        package.path.display(),
+        package.bytes.len() / 1024,
+        binary.len() / 1024,
+        started.elapsed().as_secs_f64()
+    ));
     Ok(package)
 }
 
