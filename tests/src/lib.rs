@@ -10,6 +10,8 @@ use anyhow::Context;
 use codegen_infra::config::Architecture;
 use tokio::sync::{Mutex, OnceCell};
 use xtask::aws::{Clients, ConnectOptions};
+use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
+use xtask::destroy::{DestroyOptions, DestroyOutcome, DestroyReport};
 
 pub mod hostile;
 
@@ -61,6 +63,43 @@ impl Emulator {
     pub async fn clients(&self) -> anyhow::Result<Clients> {
         let cfg = codegen_infra::load_stage(&root(), "local")?;
         Ok(xtask::aws::connect(&cfg, &self.connect_options()).await)
+    }
+}
+
+impl Emulator {
+    /// Deploys the `local` stage with `package` (approving IAM changes, as `--yes` does).
+    pub async fn deploy(&self, package: &Path, hotswap: bool) -> anyhow::Result<DeployReport> {
+        let opts = DeployOptions {
+            stage: "local".into(),
+            yes: true,
+            package: Some(package.to_path_buf()),
+            hotswap,
+            connect: self.connect_options(),
+            ..DeployOptions::default()
+        };
+        match xtask::deploy::deploy(&root(), &opts).await? {
+            DeployOutcome::Done(r) => Ok(*r),
+            DeployOutcome::NeedsApproval { reason, .. } => {
+                anyhow::bail!("unexpected approval request: {reason}")
+            }
+        }
+    }
+
+    /// Destroys the `local` stage (`all`: the asset bucket too), as `destroy --yes` does.
+    pub async fn destroy(&self, all: bool) -> anyhow::Result<DestroyReport> {
+        let opts = DestroyOptions {
+            stage: "local".into(),
+            yes: true,
+            all,
+            connect: self.connect_options(),
+            stack_name_override: None,
+        };
+        match xtask::destroy::destroy(&root(), &opts).await? {
+            DestroyOutcome::Done(r) => Ok(r),
+            DestroyOutcome::NeedsApproval(reason) => {
+                anyhow::bail!("unexpected approval request: {reason}")
+            }
+        }
     }
 }
 

@@ -9,8 +9,7 @@ use codegen_contract::{GenerateRequest, OUTPUT_PREFIX};
 use codegen_infra::config::AuthMode;
 use codegen_infra::stack::outputs as out;
 use e2e_tests::{Emulator, build_package, count_objects, default_package, leftovers, note, report};
-use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
-use xtask::destroy::{DestroyOptions, DestroyOutcome};
+use xtask::deploy::DeployOptions;
 use xtask::outputs::RESOLVED_INVOKE_URL;
 
 const STACK: &str = "codegen-local";
@@ -23,43 +22,6 @@ fn request(message: &str, language: &str) -> GenerateRequest {
         top_k: None,
         top_p: None,
         max_tokens: None,
-    }
-}
-
-async fn deploy(
-    em: &Emulator,
-    package: &std::path::Path,
-    hotswap: bool,
-) -> anyhow::Result<DeployReport> {
-    let opts = DeployOptions {
-        stage: "local".into(),
-        yes: true,
-        package: Some(package.to_path_buf()),
-        hotswap,
-        connect: em.connect_options(),
-        ..DeployOptions::default()
-    };
-    match xtask::deploy::deploy(&e2e_tests::root(), &opts).await? {
-        DeployOutcome::Done(r) => Ok(*r),
-        DeployOutcome::NeedsApproval { reason, .. } => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
-    }
-}
-
-async fn destroy(em: &Emulator, all: bool) -> anyhow::Result<xtask::destroy::DestroyReport> {
-    let opts = DestroyOptions {
-        stage: "local".into(),
-        yes: true,
-        all,
-        connect: em.connect_options(),
-        stack_name_override: None,
-    };
-    match xtask::destroy::destroy(&e2e_tests::root(), &opts).await? {
-        DestroyOutcome::Done(r) => Ok(r),
-        DestroyOutcome::NeedsApproval(reason) => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
     }
 }
 
@@ -78,7 +40,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
 
     // First deploy (compilation excluded: the package is prebuilt).
     let t = Instant::now();
-    let first = deploy(&em, &package, false).await?;
+    let first = em.deploy(&package, false).await?;
     report("first deploy", t);
     assert_eq!(first.result, "created");
     assert_eq!(first.stack_status, "CREATE_COMPLETE");
@@ -178,7 +140,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
 
     // Redeploying the same package is a fast no-op.
     let t = Instant::now();
-    let again = deploy(&em, &package, false).await?;
+    let again = em.deploy(&package, false).await?;
     report("no-op redeploy", t);
     assert_eq!(again.result, "unchanged");
     assert!(again.api_deployment_id.is_none());
@@ -187,7 +149,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let label = format!("e2e-{}", std::process::id());
     let changed = build_package(Some(&label)).await?;
     let t = Instant::now();
-    let updated = deploy(&em, &changed, false).await?;
+    let updated = em.deploy(&changed, false).await?;
     report("code-change redeploy", t);
     assert_eq!(updated.result, "updated");
     assert!(
@@ -215,7 +177,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
 
     // Hotswap back to the default package: no CloudFormation, the function serves it at once.
     let t = Instant::now();
-    let swapped = deploy(&em, &package, true).await?;
+    let swapped = em.deploy(&package, true).await?;
     report("hotswap", t);
     assert_eq!(swapped.result, "hotswapped");
     let served = xtask::invoke::invoke(
@@ -227,7 +189,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     .await?;
     assert_ne!(served.build.as_deref(), Some(label.as_str()));
     // A normal deploy then brings the stack back in line with its template.
-    let converged = deploy(&em, &package, false).await?;
+    let converged = em.deploy(&package, false).await?;
     assert_eq!(converged.result, "updated");
 
     // diff after a deploy finds nothing.
@@ -245,7 +207,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
 
     // Destroy removes everything, including generated code and (with --all) the asset bucket.
     let t = Instant::now();
-    let gone = destroy(&em, true).await?;
+    let gone = em.destroy(true).await?;
     report("destroy", t);
     assert_eq!(gone.result, "deleted");
     assert!(
@@ -264,7 +226,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     );
 
     // Destroying again is a successful no-op.
-    assert_eq!(destroy(&em, false).await?.result, "absent");
+    assert_eq!(em.destroy(false).await?.result, "absent");
     Ok(())
 }
 
@@ -273,7 +235,7 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
     let package = default_package().await?;
     let em = Emulator::start(true)?;
     let admin = em.clients().await?;
-    let deployed = deploy(&em, &package, false).await?;
+    let deployed = em.deploy(&package, false).await?;
     let invoke_url = url(&deployed.outputs).to_owned();
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
 
@@ -382,7 +344,7 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
     let wrong: Vec<_> = results.iter().filter(|(_, a, e)| a != e).collect();
     assert!(wrong.is_empty(), "least privilege violated: {wrong:?}");
 
-    let gone = destroy(&em, true).await?;
+    let gone = em.destroy(true).await?;
     assert_eq!(gone.result, "deleted");
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())

@@ -11,8 +11,6 @@ use codegen_contract::{ErrorResponse, OUTPUT_PREFIX, ROUTE_PATH};
 use codegen_infra::stack::outputs as out;
 use e2e_tests::hostile::{self, ViaApi};
 use e2e_tests::{Emulator, count_objects, default_package, leftovers, note};
-use xtask::deploy::{DeployOptions, DeployOutcome};
-use xtask::destroy::{DestroyOptions, DestroyOutcome};
 use xtask::outputs::RESOLVED_INVOKE_URL;
 
 const STACK: &str = "codegen-local";
@@ -30,23 +28,7 @@ async fn hostile_inputs_through_the_api_are_4xx_and_write_nothing() -> anyhow::R
     let package = default_package().await?;
     let em = Emulator::start(true)?;
     let admin = em.clients().await?;
-    let deployed = match xtask::deploy::deploy(
-        &e2e_tests::root(),
-        &DeployOptions {
-            stage: "local".into(),
-            yes: true,
-            package: Some(package.clone()),
-            connect: em.connect_options(),
-            ..DeployOptions::default()
-        },
-    )
-    .await?
-    {
-        DeployOutcome::Done(r) => *r,
-        DeployOutcome::NeedsApproval { reason, .. } => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
-    };
+    let deployed = em.deploy(&package, false).await?;
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
     let invoke_url = deployed
         .outputs
@@ -191,23 +173,7 @@ async fn hostile_inputs_through_the_api_are_4xx_and_write_nothing() -> anyhow::R
         "hostile-looking valid inputs: {accepted} served (200), keys follow the language"
     ));
 
-    match xtask::destroy::destroy(
-        &e2e_tests::root(),
-        &DestroyOptions {
-            stage: "local".into(),
-            yes: true,
-            all: true,
-            connect: em.connect_options(),
-            stack_name_override: None,
-        },
-    )
-    .await?
-    {
-        DestroyOutcome::Done(r) => assert_eq!(r.result, "deleted"),
-        DestroyOutcome::NeedsApproval(reason) => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
-    }
+    assert_eq!(em.destroy(true).await?.result, "deleted");
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -13,8 +13,6 @@ use codegen_infra::config::AuthMode;
 use codegen_infra::stack::outputs as out;
 use e2e_tests::{Emulator, default_package, leftovers, note};
 use tokio::sync::Semaphore;
-use xtask::deploy::{DeployOptions, DeployOutcome};
-use xtask::destroy::{DestroyOptions, DestroyOutcome};
 use xtask::outputs::RESOLVED_INVOKE_URL;
 
 const STACK: &str = "codegen-local";
@@ -100,23 +98,7 @@ async fn concurrent_requests_each_get_their_own_object() -> anyhow::Result<()> {
     let package = default_package().await?;
     let em = Emulator::start(false)?;
     let admin = em.clients().await?;
-    let deployed = match xtask::deploy::deploy(
-        &e2e_tests::root(),
-        &DeployOptions {
-            stage: "local".into(),
-            yes: true,
-            package: Some(package.clone()),
-            connect: em.connect_options(),
-            ..DeployOptions::default()
-        },
-    )
-    .await?
-    {
-        DeployOutcome::Done(r) => *r,
-        DeployOutcome::NeedsApproval { reason, .. } => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
-    };
+    let deployed = em.deploy(&package, false).await?;
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
     let url: Arc<str> = deployed
         .outputs
@@ -264,23 +246,7 @@ async fn concurrent_requests_each_get_their_own_object() -> anyhow::Result<()> {
         stored.len()
     );
 
-    match xtask::destroy::destroy(
-        &e2e_tests::root(),
-        &DestroyOptions {
-            stage: "local".into(),
-            yes: true,
-            all: true,
-            connect: em.connect_options(),
-            stack_name_override: None,
-        },
-    )
-    .await?
-    {
-        DestroyOutcome::Done(r) => assert_eq!(r.result, "deleted"),
-        DestroyOutcome::NeedsApproval(reason) => {
-            anyhow::bail!("unexpected approval request: {reason}")
-        }
-    }
+    assert_eq!(em.destroy(true).await?.result, "deleted");
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

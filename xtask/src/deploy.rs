@@ -482,12 +482,8 @@ async fn deploy_api_stage(
     outputs: &BTreeMap<String, String>,
     api_changed: bool,
 ) -> anyhow::Result<Option<String>> {
-    let api_id = outputs
-        .get(out_names::API_ID)
-        .context("stack has no ApiId output")?;
-    let stage = outputs
-        .get(out_names::STAGE_NAME)
-        .context("stack has no StageName output")?;
+    let api_id = outputs::require(outputs, out_names::API_ID)?;
+    let stage = outputs::require(outputs, out_names::STAGE_NAME)?;
     let current = p
         .clients
         .apigw
@@ -520,9 +516,7 @@ async fn deploy_api_stage(
 
 /// Post-deploy checks: the function runs the uploaded package, is active, and has its role.
 async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> anyhow::Result<()> {
-    let name = outputs
-        .get(out_names::FUNCTION_NAME)
-        .context("stack has no FunctionName output")?;
+    let name = outputs::require(outputs, out_names::FUNCTION_NAME)?;
     let f = p
         .clients
         .lambda
@@ -547,9 +541,7 @@ async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> an
             config.state_reason().unwrap_or_default()
         );
     }
-    let role_arn = outputs
-        .get(out_names::ROLE_ARN)
-        .context("stack has no FunctionRoleArn output")?;
+    let role_arn = outputs::require(outputs, out_names::ROLE_ARN)?;
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
     p.clients
         .iam
@@ -574,9 +566,7 @@ pub async fn hotswap(p: &mut Prepared, started: Instant) -> anyhow::Result<Deplo
             )
         })?;
     let outputs = cfn::outputs_of(&stack);
-    let name = outputs
-        .get(out_names::FUNCTION_NAME)
-        .context("stack has no FunctionName output")?;
+    let name = outputs::require(&outputs, out_names::FUNCTION_NAME)?;
     progress(format!(
         "hotswap: updating the code of {name} directly; the stack now drifts from its template until the next `deploy` without --hotswap"
     ));

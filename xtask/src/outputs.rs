@@ -40,6 +40,13 @@ pub fn with_invoke_url(
     outputs
 }
 
+/// One output, or an error naming it (a stack without it was not deployed by this template).
+pub fn require<'a>(outputs: &'a BTreeMap<String, String>, key: &str) -> anyhow::Result<&'a String> {
+    outputs
+        .get(key)
+        .with_context(|| format!("stack has no {key} output"))
+}
+
 /// Reads the outputs of a stage's stack.
 pub async fn read(
     root: &Path,
