@@ -71,6 +71,12 @@ pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
          names the stage, method and path instead",
     ),
     (
+        "ModelAccessPreflight",
+        "deploy's preflight asks Bedrock whether the stage's model is usable \
+         (GetFoundationModelAvailability); the action takes no resource ARN in the IAM reference, \
+         it only reads the account's own model-access status, and a denial only skips the check",
+    ),
+    (
         "CallerIdentity",
         "sts:GetCallerIdentity has no resource type, so its resource can only be `*`; AWS \
          documents that it needs no permission at all (it cannot be denied), so this statement \
@@ -391,6 +397,11 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
             &["sts:GetCallerIdentity"],
             vec!["*".to_owned()],
         ),
+        Statement::allow(
+            "ModelAccessPreflight",
+            &["bedrock:GetFoundationModelAvailability"],
+            vec!["*".to_owned()],
+        ),
     ];
     if let Some(boundary) = &cfg.permissions_boundary {
         // The role may only be created or changed with the stage's boundary attached.
@@ -596,6 +607,7 @@ mod tests {
                 "deploy",
                 &[
                     "sts:GetCallerIdentity",
+                    "bedrock:GetFoundationModelAvailability",
                     "s3:ListBucket",
                     "s3:CreateBucket",
                     "s3:PutObject",

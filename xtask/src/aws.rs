@@ -44,6 +44,8 @@ pub struct Clients {
     pub apigw: aws_sdk_apigatewayv2::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// Bedrock control plane (model-access preflight).
+    pub bedrock: aws_sdk_bedrock::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
@@ -103,6 +105,7 @@ pub async fn connect(stage: &StageConfig, opts: &ConnectOptions) -> Clients {
         lambda: aws_sdk_lambda::Client::new(&sdk),
         apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
         sts: aws_sdk_sts::Client::new(&sdk),
+        bedrock: aws_sdk_bedrock::Client::new(&sdk),
         logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
         sdk,
     }

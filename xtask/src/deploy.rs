@@ -156,6 +156,7 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
     };
     let t_aws = Instant::now();
     let (account, _arn) = caller_identity(&clients).await?;
+    crate::preflight::check_model_access(&clients, &cfg).await?;
     let asset_bucket = assets::bucket_name(&account, &clients.region);
     assets::ensure_bucket(&clients.s3, &asset_bucket, &clients.region).await?;
     let uploaded = assets::upload_if_missing(&clients.s3, &asset_bucket, &package).await?;

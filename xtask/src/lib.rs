@@ -2,8 +2,8 @@
 //!
 //! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
 //! [`logs`], [`local`]), the pure planning core they share ([`plan`]), and the imperative edges:
-//! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`])
-//! and the asset bucket ([`assets`]).
+//! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
+//! the asset bucket ([`assets`]) and the checks before a deploy ([`preflight`]).
 
 pub mod assets;
 pub mod aws;
@@ -18,6 +18,7 @@ pub mod logs;
 pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod synth;
 
