@@ -22,12 +22,10 @@ pub fn with_invoke_url(
     cfg: &StageConfig,
     mut outputs: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let url = match (
-        &clients.endpoint,
-        cfg.emulator,
-        outputs.get(out_names::API_ID),
-    ) {
-        (Some(endpoint), Some(_), Some(api_id)) => Some(format!(
+    // Any emulator endpoint (the `local` stage, or `--endpoint`/`AWS_ENDPOINT_URL` with another
+    // stage) gets the path form, since its `*.execute-api.localhost` host names may not resolve.
+    let url = match (&clients.endpoint, outputs.get(out_names::API_ID)) {
+        (Some(endpoint), Some(api_id)) => Some(format!(
             "{}/_aws/execute-api/{api_id}/{}{ROUTE_PATH}",
             endpoint.trim_end_matches('/'),
             cfg.name

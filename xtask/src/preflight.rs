@@ -49,14 +49,16 @@ pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
 
 /// Fails the deploy when the stage's model cannot be used, before anything is changed.
 ///
-/// Emulators do not implement this API: the check is skipped there, visibly. A caller that may
+/// Emulator endpoints do not implement this API: the check is skipped there, visibly. A caller that may
 /// not ask (no `bedrock:GetFoundationModelAvailability`) gets a warning, not a failure: the
 /// deploy itself does not need Bedrock, only the function does.
 pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
-    if cfg.emulator.is_some() {
+    if let Some(endpoint) = &clients.endpoint {
+        // Emulators (the `local` stage, or any stage with --endpoint / AWS_ENDPOINT_URL) have no
+        // model-access control plane to ask.
         progress(format!(
-            "skipping the Bedrock model-access check for {model}: the emulator does not implement it"
+            "skipping the Bedrock model-access check for {model}: {endpoint} is an emulator endpoint"
         ));
         return Ok(());
     }
