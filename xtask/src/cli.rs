@@ -123,6 +123,15 @@ enum ArchArg {
     Arm64,
 }
 
+impl ArchArg {
+    fn into_architecture(self) -> Architecture {
+        match self {
+            Self::X86_64 => Architecture::X86_64,
+            Self::Arm64 => Architecture::Arm64,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct DeployArgs {
     #[command(flatten)]
@@ -165,6 +174,9 @@ struct DiffArgs {
     /// Diff this zip instead of building the function.
     #[arg(long, value_name = "ZIP")]
     package: Option<PathBuf>,
+    /// Build for this architecture instead of the stage's (as `deploy --architecture`).
+    #[arg(long, value_enum)]
+    architecture: Option<ArchArg>,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -320,10 +332,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 stage: args.stage.stage,
                 yes: args.yes,
                 package: args.package,
-                architecture: args.architecture.map(|a| match a {
-                    ArchArg::X86_64 => Architecture::X86_64,
-                    ArchArg::Arm64 => Architecture::Arm64,
-                }),
+                architecture: args.architecture.map(ArchArg::into_architecture),
                 force: args.force,
                 hotswap: args.hotswap,
                 build_label: args.build_label,
@@ -366,6 +375,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             let opts = DeployOptions {
                 stage: args.stage.stage,
                 package: args.package,
+                architecture: args.architecture.map(ArchArg::into_architecture),
                 connect: args.connect.options(),
                 ..DeployOptions::default()
             };
