@@ -1,19 +1,21 @@
 //! Handler tests: API Gateway v2 fixtures from `tests/fixtures/apigw/` fed to the handler, with
 //! Bedrock and S3 mocked at the SDK edge by `aws-smithy-mocks`.
 
+#[path = "common/support.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseInput, ConverseOutput};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseInput};
 use aws_sdk_bedrockruntime::types::error::{
     AccessDeniedException, ModelTimeoutException, ResourceNotFoundException,
     ServiceUnavailableException, ThrottlingException, ValidationException,
 };
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, Message, StopReason, SystemContentBlock, TokenUsage,
+    ContentBlock, ConversationRole, StopReason, SystemContentBlock,
 };
 use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -29,22 +31,14 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::{Document, Number};
 use codegen_contract::{BUILD_HEADER, ErrorResponse, GenerateResponse, env};
-use codegen_function::{BUILD_LABEL, Config, Deps, handle};
-use lambda_runtime::{Context, LambdaEvent};
-use time::OffsetDateTime;
-use time::macros::datetime;
+use codegen_function::{BUILD_LABEL, Config};
+use support::{BUCKET, REQUEST_ID, converse_output};
 
-const BUCKET: &str = "codegen-test-bucket";
-const REQUEST_ID: &str = "8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b";
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
 const REPLY: &str = "Here is the function:\n\n```python\ndef is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n```\n\nIt ignores case and punctuation.";
 const CODE: &str = "def is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n";
-
-fn fixed_clock() -> OffsetDateTime {
-    datetime!(2026-11-25 16:30:12.123 UTC)
-}
 
 fn fixture(name: &str) -> ApiGatewayV2httpRequest {
     let path = format!(
@@ -79,29 +73,6 @@ struct PutSeen {
     content_type: String,
     metadata: HashMap<String, String>,
     body: Vec<u8>,
-}
-
-fn converse_output(text: &str, stop: StopReason) -> ConverseOutput {
-    let message = Message::builder()
-        .role(ConversationRole::Assistant)
-        .content(ContentBlock::Text(text.to_owned()))
-        .build()
-        .expect("message");
-    ConverseOutput::builder()
-        .output(aws_sdk_bedrockruntime::types::ConverseOutput::Message(
-            message,
-        ))
-        .stop_reason(stop)
-        .usage(
-            TokenUsage::builder()
-                .input_tokens(120)
-                .output_tokens(45)
-                .total_tokens(165)
-                .build()
-                .expect("usage"),
-        )
-        .build()
-        .expect("output")
 }
 
 fn converse_ok(reply: &'static str, seen: Arc<Mutex<Option<ConverseInput>>>) -> Rule {
@@ -162,23 +133,9 @@ async fn invoke(
     s3: &aws_sdk_s3::Client,
     config: &Config,
 ) -> Answer {
-    let deps = Deps {
-        bedrock,
-        s3,
-        config,
-        clock: fixed_clock,
-    };
-    let mut context = Context::default();
-    context.request_id = REQUEST_ID.to_owned();
-    let resp: ApiGatewayV2httpResponse = handle(&deps, LambdaEvent::new(event, context))
-        .await
-        .expect("the handler answers every expected failure with Ok");
+    let (resp, json) = support::call(bedrock, s3, config, event).await;
     assert_eq!(resp.headers["content-type"], "application/json");
     assert_eq!(resp.headers[BUILD_HEADER], BUILD_LABEL);
-    let json = match &resp.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    };
     Answer {
         status: resp.status_code,
         headers: resp.headers,

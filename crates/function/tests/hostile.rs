@@ -10,34 +10,23 @@
 )]
 #[path = "common/hostile_cases.rs"]
 mod hostile_cases;
+#[path = "common/support.rs"]
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
-use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, Message, StopReason, TokenUsage,
-};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_sdk_bedrockruntime::types::StopReason;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::retry::RetryConfig;
 use base64::Engine as _;
 use codegen_contract::{ErrorResponse, GenerateResponse, ROUTE_KEY, env};
-use codegen_function::{Config, Deps, handle};
+use codegen_function::Config;
 use hostile_cases::{AcceptedCase, HostileCase, MAX_BODY_BYTES, MAX_MESSAGE_BYTES};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-use time::OffsetDateTime;
-use time::macros::datetime;
-
-const BUCKET: &str = "codegen-test-bucket";
-const REQUEST_ID: &str = "8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b";
-
-fn fixed_clock() -> OffsetDateTime {
-    datetime!(2026-11-25 16:30:12.123 UTC)
-}
+use support::{BUCKET, REQUEST_ID, converse_output};
 
 fn config() -> Config {
     Config::from_lookup(|name| (name == env::BUCKET).then(|| BUCKET.to_owned()))
@@ -98,33 +87,10 @@ fn event(case: &HostileCase) -> ApiGatewayV2httpRequest {
     serde_json::from_value(v).unwrap_or_else(|e| panic!("{}: invalid event: {e}", case.name))
 }
 
-fn converse_reply(text: String) -> ConverseOutput {
-    let message = Message::builder()
-        .role(ConversationRole::Assistant)
-        .content(ContentBlock::Text(text))
-        .build()
-        .expect("message");
-    ConverseOutput::builder()
-        .output(aws_sdk_bedrockruntime::types::ConverseOutput::Message(
-            message,
-        ))
-        .stop_reason(StopReason::EndTurn)
-        .usage(
-            TokenUsage::builder()
-                .input_tokens(10)
-                .output_tokens(5)
-                .total_tokens(15)
-                .build()
-                .expect("usage"),
-        )
-        .build()
-        .expect("output")
-}
-
 fn converse_rule(language: &str) -> Rule {
     let reply = format!("```{language}\nreturn 1\n```");
     mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_compute_output(move |_| converse_reply(reply.clone()))
+        .then_compute_output(move |_| converse_output(&reply, StopReason::EndTurn))
 }
 
 fn put_rule(keys: Arc<Mutex<Vec<String>>>) -> Rule {
@@ -158,21 +124,7 @@ async fn run(event: ApiGatewayV2httpRequest, language: &str) -> Outcome {
         .retry_config(RetryConfig::disabled())
         .force_path_style(true));
     let cfg = config();
-    let deps = Deps {
-        bedrock: &bedrock,
-        s3: &s3,
-        config: &cfg,
-        clock: fixed_clock,
-    };
-    let mut context = Context::default();
-    context.request_id = REQUEST_ID.to_owned();
-    let resp: ApiGatewayV2httpResponse = handle(&deps, LambdaEvent::new(event, context))
-        .await
-        .expect("the handler answers every expected failure with Ok");
-    let json = match &resp.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    };
+    let (resp, json) = support::call(&bedrock, &s3, &cfg, event).await;
     assert_eq!(put.num_calls(), keys.lock().expect("lock").len());
     let put_keys = keys.lock().expect("lock").clone();
     Outcome {
