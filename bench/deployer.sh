@@ -33,8 +33,9 @@ line "synth --stage dev, in-process (median)" "$(printf '%s\n' "${inproc[@]}" | 
 [[ $SMOKE == 1 ]] && exit 0
 
 zip="$(rust_zip)"
+bash tools/install.sh bench
 start_ministack
-AWS=(aws --endpoint-url "$ENDPOINT" --region us-east-1)
+AWS=("$ROOT/.venv-bench/bin/aws" --endpoint-url "$ENDPOINT" --region us-east-1)
 XTD=("$XT" deploy --stage local --yes --endpoint "$ENDPOINT")
 
 # Distinct packages for code-only changes without recompiling: the same binary with bytes appended

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's pinned Python-side tools into project-local virtual environments:
 #   ./.venv       ministack (AWS emulator), cargo-lambda (+ zig), microburst  (tools/requirements.txt)
-#   ./.venv-lint  cfn-lint, checkov                                           (tools/requirements-lint.txt)
+#   ./.venv-lint  cfn-lint, checkov, actionlint                               (tools/requirements-lint.txt)
+#   ./.venv-bench awscli, for bench/deployer.sh only (not in `all`)             (tools/requirements-bench.txt)
 # Idempotent: a venv whose requirements file has not changed since the last install is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,10 @@ install_venv() {
 case "${1:-all}" in
   runtime) install_venv .venv tools/requirements.txt ;;
   lint) install_venv .venv-lint tools/requirements-lint.txt ;;
+  bench) install_venv .venv-bench tools/requirements-bench.txt ;;
   all)
     install_venv .venv tools/requirements.txt
     install_venv .venv-lint tools/requirements-lint.txt
     ;;
-  *) echo "usage: tools/install.sh [runtime|lint|all]" >&2; exit 2 ;;
+  *) echo "usage: tools/install.sh [runtime|lint|bench|all]" >&2; exit 2 ;;
 esac

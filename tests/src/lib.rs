@@ -13,6 +13,7 @@ use xtask::aws::{Clients, ConnectOptions};
 use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
 use xtask::destroy::{DestroyOptions, DestroyOutcome, DestroyReport};
 
+pub mod faults;
 pub mod hostile;
 
 /// The workspace root.
@@ -35,11 +36,20 @@ pub struct Emulator {
 impl Emulator {
     /// Starts ministack on a free loopback port; `auth` turns on IAM enforcement.
     pub fn start(auth: bool) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let dir = scratch().join(format!("ministack-{port}"));
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        Self::start_advertising(addr, auth, &format!("http://{addr}"))
+    }
+
+    /// Starts ministack on `addr`, telling the Lambda functions it runs to reach AWS at
+    /// `advertised` (a fault proxy in front of it; see [`faults::FaultyEmulator`]).
+    pub fn start_advertising(
+        addr: SocketAddr,
+        auth: bool,
+        advertised: &str,
+    ) -> anyhow::Result<Self> {
+        let dir = scratch().join(format!("ministack-{}", addr.port()));
         std::fs::create_dir_all(&dir)?;
-        let em = xtask::local::start_ministack(&root(), addr, auth, &dir)?;
+        let em = xtask::local::start_ministack_advertising(&root(), addr, auth, &dir, advertised)?;
         Ok(Self {
             endpoint: format!("http://{addr}"),
             pgid: em.pid,
@@ -69,36 +79,52 @@ impl Emulator {
 impl Emulator {
     /// Deploys the `local` stage with `package` (approving IAM changes, as `--yes` does).
     pub async fn deploy(&self, package: &Path, hotswap: bool) -> anyhow::Result<DeployReport> {
-        let opts = DeployOptions {
-            stage: "local".into(),
-            yes: true,
-            package: Some(package.to_path_buf()),
-            hotswap,
-            connect: self.connect_options(),
-            ..DeployOptions::default()
-        };
-        match xtask::deploy::deploy(&root(), &opts).await? {
-            DeployOutcome::Done(r) => Ok(*r),
-            DeployOutcome::NeedsApproval { reason, .. } => {
-                anyhow::bail!("unexpected approval request: {reason}")
-            }
-        }
+        deploy_via(self.connect_options(), package, hotswap).await
     }
 
     /// Destroys the `local` stage (`all`: the asset bucket too), as `destroy --yes` does.
     pub async fn destroy(&self, all: bool) -> anyhow::Result<DestroyReport> {
-        let opts = DestroyOptions {
-            stage: "local".into(),
-            yes: true,
-            all,
-            connect: self.connect_options(),
-            stack_name_override: None,
-        };
-        match xtask::destroy::destroy(&root(), &opts).await? {
-            DestroyOutcome::Done(r) => Ok(r),
-            DestroyOutcome::NeedsApproval(reason) => {
-                anyhow::bail!("unexpected approval request: {reason}")
-            }
+        destroy_via(self.connect_options(), all).await
+    }
+}
+
+/// Deploys the `local` stage with `package` to wherever `connect` points (approving IAM changes,
+/// as `--yes` does).
+pub async fn deploy_via(
+    connect: ConnectOptions,
+    package: &Path,
+    hotswap: bool,
+) -> anyhow::Result<DeployReport> {
+    let opts = DeployOptions {
+        stage: "local".into(),
+        yes: true,
+        package: Some(package.to_path_buf()),
+        hotswap,
+        connect,
+        ..DeployOptions::default()
+    };
+    match xtask::deploy::deploy(&root(), &opts).await? {
+        DeployOutcome::Done(r) => Ok(*r),
+        DeployOutcome::NeedsApproval { reason, .. } => {
+            anyhow::bail!("unexpected approval request: {reason}")
+        }
+    }
+}
+
+/// Destroys the `local` stage at wherever `connect` points (`all`: the asset bucket too), as
+/// `destroy --yes` does.
+pub async fn destroy_via(connect: ConnectOptions, all: bool) -> anyhow::Result<DestroyReport> {
+    let opts = DestroyOptions {
+        stage: "local".into(),
+        yes: true,
+        all,
+        connect,
+        stack_name_override: None,
+    };
+    match xtask::destroy::destroy(&root(), &opts).await? {
+        DestroyOutcome::Done(r) => Ok(r),
+        DestroyOutcome::NeedsApproval(reason) => {
+            anyhow::bail!("unexpected approval request: {reason}")
         }
     }
 }
@@ -160,7 +186,7 @@ pub fn lambda_process_credentials(
     )
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
@@ -192,6 +218,25 @@ pub async fn default_package() -> anyhow::Result<PathBuf> {
         .get_or_try_init(|| build_package(None))
         .await
         .cloned()
+}
+
+/// A package whose code differs from the default one without recompiling: the default
+/// `bootstrap` with `tag` appended after the ELF image (the loader ignores trailing bytes), zipped
+/// as the deployer zips. A code-only change, as far as Lambda and CloudFormation can tell.
+pub async fn variant_package(tag: &str) -> anyhow::Result<PathBuf> {
+    default_package().await?;
+    let binary_path = root()
+        .join("target")
+        .join("lambda")
+        .join(Architecture::X86_64.as_str())
+        .join(xtask::package::FUNCTION_PACKAGE)
+        .join("bootstrap");
+    let mut binary = std::fs::read(&binary_path)
+        .with_context(|| format!("failed to read {}", binary_path.display()))?;
+    binary.extend_from_slice(format!("\0codegen-variant:{tag}").as_bytes());
+    let path = scratch().join(format!("variant-{tag}.zip"));
+    std::fs::write(&path, xtask::package::zip_bootstrap(&binary)?)?;
+    Ok(path)
 }
 
 /// Prints a timing line for the test log.

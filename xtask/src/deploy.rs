@@ -126,15 +126,26 @@ fn state_key(stack: &str) -> String {
     format!("deployments/{stack}.json")
 }
 
-/// Loads the stage, connects (starting the emulator for emulator stages), builds or reads the
-/// package, uploads it if its hash is new, and synthesises the template.
-pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
+/// What every deploy path starts from: the stage, the clients and the package.
+pub struct Loaded {
+    /// Stage.
+    pub cfg: StageConfig,
+    /// Clients.
+    pub clients: Clients,
+    /// The package.
+    pub package: Package,
+    /// Phase timings so far.
+    pub timings: BTreeMap<String, u128>,
+}
+
+/// Loads the stage, connects (starting the emulator for emulator stages), and builds or reads the
+/// package.
+pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     let mut timings = BTreeMap::new();
     let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
-    let t = Instant::now();
     let clients = connect(&cfg, &opts.connect).await;
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
@@ -154,6 +165,24 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
             p
         }
     };
+    Ok(Loaded {
+        cfg,
+        clients,
+        package,
+        timings,
+    })
+}
+
+/// [`load`]s, then checks the caller and model access, uploads the package if its hash is new,
+/// and synthesises the template.
+pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
+    let t = Instant::now();
+    let Loaded {
+        cfg,
+        clients,
+        package,
+        mut timings,
+    } = load(root, opts).await?;
     let t_aws = Instant::now();
     let (account, _arn) = caller_identity(&clients).await?;
     crate::preflight::check_model_access(&clients, &cfg).await?;
@@ -361,10 +390,10 @@ pub fn approve(summary: &ChangeSummary, yes: bool) -> anyhow::Result<Option<Stri
 /// Runs `deploy`.
 pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployOutcome> {
     let started = Instant::now();
-    let mut p = prepare(root, opts).await?;
     if opts.hotswap {
-        return crate::deploy::hotswap(&mut p, started).await;
+        return hotswap(load(root, opts).await?, started).await;
     }
+    let mut p = prepare(root, opts).await?;
     let stack_name = p.cfg.stack_name.clone();
 
     if !opts.force
@@ -431,7 +460,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
     let t = Instant::now();
     let api_deployment_id =
         deploy_api_stage(&p, &stack_outputs, create || summary.touches_api()).await?;
-    verify_function(&p, &stack_outputs).await?;
+    verify_function(&p.clients, &p.package, &stack_outputs).await?;
     p.timings
         .insert("post_deploy".to_owned(), t.elapsed().as_millis());
     record_success(&p, api_deployment_id.as_deref()).await?;
@@ -515,11 +544,14 @@ async fn deploy_api_stage(
     Ok(Some(id))
 }
 
-/// Post-deploy checks: the function runs the uploaded package, is active, and has its role.
-async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> anyhow::Result<()> {
+/// Post-deploy checks: the function runs the deployed package, is active, and has its role.
+async fn verify_function(
+    clients: &Clients,
+    package: &Package,
+    outputs: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     let name = outputs::require(outputs, out_names::FUNCTION_NAME)?;
-    let f = p
-        .clients
+    let f = clients
         .lambda
         .get_function()
         .function_name(name)
@@ -528,12 +560,11 @@ async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> an
         .with_context(|| format!("failed to read function {name}"))?;
     let config = f.configuration().context("function has no configuration")?;
     let deployed = config.code_sha256().unwrap_or_default();
-    if deployed != p.package.sha256_base64 {
+    if deployed != package.sha256_base64 {
         bail!(
-            "function {name} runs code {deployed}, not the package {} that was deployed (s3://{}/{})",
-            p.package.sha256_base64,
-            p.asset_bucket,
-            p.package.asset_key()
+            "function {name} runs code {deployed}, not the package {} that was deployed ({})",
+            package.sha256_base64,
+            package.path.display()
         );
     }
     if config.state().is_some_and(|s| s.as_str() == "Failed") {
@@ -544,7 +575,7 @@ async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> an
     }
     let role_arn = outputs::require(outputs, out_names::ROLE_ARN)?;
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-    p.clients
+    clients
         .iam
         .get_role()
         .role_name(role_name)
@@ -554,16 +585,27 @@ async fn verify_function(p: &Prepared, outputs: &BTreeMap<String, String>) -> an
     Ok(())
 }
 
+/// The largest zip Lambda accepts inline in `UpdateFunctionCode` (larger ones go through S3).
+const INLINE_ZIP_LIMIT: usize = 50 * 1024 * 1024;
+
 /// `deploy --hotswap`: updates the function code directly (no CloudFormation), for dev loops.
+/// The zip goes straight to Lambda (`ZipFile`), so nothing is uploaded to the asset bucket and no
+/// template is synthesised: the whole path is four Lambda/CloudFormation reads and one write.
 /// The stack's `CodeS3Key` parameter is then out of date (drift) until the next normal deploy.
-pub async fn hotswap(p: &mut Prepared, started: Instant) -> anyhow::Result<DeployOutcome> {
-    let stack_name = p.cfg.stack_name.clone();
-    let stack = cfn::describe_stack(&p.clients.cfn, &stack_name)
+pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
+    let Loaded {
+        cfg,
+        clients,
+        package,
+        mut timings,
+    } = loaded;
+    let stack_name = cfg.stack_name.clone();
+    let stack = cfn::describe_stack(&clients.cfn, &stack_name)
         .await?
         .with_context(|| {
             format!(
                 "--hotswap needs an existing stack: run `cargo xtask deploy --stage {}` first",
-                p.cfg.name
+                cfg.name
             )
         })?;
     let outputs = cfn::outputs_of(&stack);
@@ -572,31 +614,36 @@ pub async fn hotswap(p: &mut Prepared, started: Instant) -> anyhow::Result<Deplo
         "hotswap: updating the code of {name} directly; the stack now drifts from its template until the next `deploy` without --hotswap"
     ));
     let t = Instant::now();
-    let current = p
-        .clients
+    let current = clients
         .lambda
-        .get_function()
+        .get_function_configuration()
         .function_name(name)
         .send()
         .await
         .with_context(|| format!("failed to read function {name}"))?;
-    let same = current.configuration().and_then(|c| c.code_sha256())
-        == Some(p.package.sha256_base64.as_str());
+    let same = current.code_sha256() == Some(package.sha256_base64.as_str());
+    let mut uri = format!("lambda:{name}");
     let result = if same {
         "unchanged"
     } else {
-        p.clients
-            .lambda
-            .update_function_code()
-            .function_name(name)
-            .s3_bucket(&p.asset_bucket)
-            .s3_key(p.package.asset_key())
+        let update = clients.lambda.update_function_code().function_name(name);
+        let update = if package.bytes.len() <= INLINE_ZIP_LIMIT {
+            update.zip_file(aws_smithy_types::Blob::new(package.bytes.clone()))
+        } else {
+            let (account, _) = caller_identity(&clients).await?;
+            let bucket = assets::bucket_name(&account, &clients.region);
+            assets::ensure_bucket(&clients.s3, &bucket, &clients.region).await?;
+            assets::upload_if_missing(&clients.s3, &bucket, &package).await?;
+            uri = format!("s3://{bucket}/{}", package.asset_key());
+            update.s3_bucket(&bucket).s3_key(package.asset_key())
+        };
+        update
             .send()
             .await
             .with_context(|| format!("failed to update the code of {name}"))?;
         let waiter_deadline = std::time::Duration::from_secs(300);
         use aws_sdk_lambda::client::Waiters;
-        p.clients
+        clients
             .lambda
             .wait_until_function_updated_v2()
             .function_name(name)
@@ -605,18 +652,25 @@ pub async fn hotswap(p: &mut Prepared, started: Instant) -> anyhow::Result<Deplo
             .with_context(|| format!("function {name} did not finish updating"))?;
         "hotswapped"
     };
-    p.timings
-        .insert("hotswap".to_owned(), t.elapsed().as_millis());
-    verify_function(p, &outputs).await?;
-    let all = outputs::with_invoke_url(&p.clients, &p.cfg, outputs);
-    p.timings
-        .insert("total".to_owned(), started.elapsed().as_millis());
-    Ok(DeployOutcome::Done(Box::new(report(
-        p,
-        result,
-        cfn::status_of(&stack),
-        ChangeSummary::default(),
-        None,
-        all,
-    ))))
+    timings.insert("hotswap".to_owned(), t.elapsed().as_millis());
+    verify_function(&clients, &package, &outputs).await?;
+    let all = outputs::with_invoke_url(&clients, &cfg, outputs);
+    timings.insert("total".to_owned(), started.elapsed().as_millis());
+    Ok(DeployOutcome::Done(Box::new(DeployReport {
+        stack: stack_name,
+        stage: cfg.name.clone(),
+        result: result.to_owned(),
+        stack_status: cfn::status_of(&stack).to_owned(),
+        changes: ChangeSummary::default(),
+        package: PackageReport {
+            uri,
+            sha256: package.sha256_hex.clone(),
+            size: package.bytes.len(),
+            uploaded: !same,
+            architecture: package.architecture.as_str().to_owned(),
+        },
+        api_deployment_id: None,
+        outputs: all,
+        timings_ms: timings,
+    })))
 }

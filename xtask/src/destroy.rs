@@ -11,6 +11,7 @@ use codegen_infra::stack::outputs as out_names;
 use serde::Serialize;
 
 use crate::aws::{ConnectOptions, caller_identity, connect};
+use crate::plan::{self, StackState};
 use crate::report::progress;
 use crate::{assets, cfn, local};
 
@@ -145,6 +146,27 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
     Ok((deleted, aborted))
 }
 
+/// Waits for an operation that is still running on the stack (a deploy or destroy that was
+/// interrupted, or one started elsewhere): CloudFormation refuses to delete a stack in the middle
+/// of an update. Returns the stack as it is afterwards, `None` if that operation deleted it.
+async fn settle(
+    cfn_client: &aws_sdk_cloudformation::Client,
+    name: &str,
+    stack: aws_sdk_cloudformation::types::Stack,
+) -> anyhow::Result<Option<aws_sdk_cloudformation::types::Stack>> {
+    let status = cfn::status_of(&stack).to_owned();
+    if plan::classify(&status) != StackState::InProgress {
+        return Ok(Some(stack));
+    }
+    progress(format!(
+        "stack {name} is {status} (an earlier operation); waiting for it to finish before deleting"
+    ));
+    let since = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    // Whatever it ends in (complete, rolled back, failed), the stack is then deletable.
+    let _ = cfn::wait_for_stack(cfn_client, name, since).await;
+    cfn::describe_stack(cfn_client, name).await
+}
+
 /// Runs `destroy`.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {
     let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
@@ -191,6 +213,10 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         objects_deleted: 0,
         uploads_aborted: 0,
         asset_bucket_deleted: false,
+    };
+    let stack = match stack {
+        Some(s) => settle(&clients.cfn, &cfg.stack_name, s).await?,
+        None => None,
     };
     if let Some(stack) = stack {
         let outputs = cfn::outputs_of(&stack);

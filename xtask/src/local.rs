@@ -56,6 +56,11 @@ pub fn cargo_lambda(root: &Path) -> anyhow::Result<PathBuf> {
     venv_tool(root, "cargo-lambda")
 }
 
+/// The pinned microburst (AWS fault-injection proxy), for the fault suites.
+pub fn microburst(root: &Path) -> anyhow::Result<PathBuf> {
+    venv_tool(root, "microburst")
+}
+
 /// Host and port of a loopback `http://127.x.x.x:port` endpoint.
 pub fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
     let rest = endpoint
@@ -113,6 +118,19 @@ pub fn start_ministack(
     auth: bool,
     dir: &Path,
 ) -> anyhow::Result<Emulator> {
+    start_ministack_advertising(root, addr, auth, dir, &format!("http://{addr}"))
+}
+
+/// Like [`start_ministack`], but the Lambda functions it runs are told to reach AWS at
+/// `advertised` (their `AWS_ENDPOINT_URL`) instead of at ministack itself: the fault-injection
+/// suites put a proxy there that forwards to ministack.
+pub fn start_ministack_advertising(
+    root: &Path,
+    addr: SocketAddr,
+    auth: bool,
+    dir: &Path,
+    advertised: &str,
+) -> anyhow::Result<Emulator> {
     let binary = venv_tool(root, "ministack")?;
     let tmp = dir.join(format!("tmp-{}", addr.port()));
     std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
@@ -123,7 +141,7 @@ pub fn start_ministack(
     let mut cmd = Command::new(&binary);
     cmd.env("BIND_HOST", addr.ip().to_string())
         .env("GATEWAY_PORT", addr.port().to_string())
-        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ENDPOINT_URL", advertised)
         .env("TMPDIR", &tmp)
         .env("PATH", path_with_venv(root))
         .env("AUTH", if auth { "true" } else { "false" })

@@ -1,0 +1,222 @@
+//! The microburst fault-injection proxy in front of ministack: started on a free loopback port in
+//! its own process group (stopped on drop), with its control API (`/_microburst/rules`,
+//! `/_microburst/fired`) wrapped for the fault suites. Touches only 127.0.0.1.
+//!
+//! Two ways traffic goes through it: ministack is started with the proxy as the `AWS_ENDPOINT_URL`
+//! it hands to the Lambda processes it runs (so the function's Bedrock and S3 calls cross it), and
+//! the deployer is pointed at it with `--endpoint` (so CloudFormation, S3, Lambda and API Gateway
+//! calls cross it). Faults are microburst rules: AWS-shaped error envelopes, latency, holds.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use xtask::aws::ConnectOptions;
+
+use crate::{Emulator, free_port, root, scratch};
+
+/// A running microburst proxy.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:<port>`: an AWS endpoint that forwards to ministack.
+    pub endpoint: String,
+    pgid: u32,
+    http: reqwest::Client,
+}
+
+/// One fault microburst injected (an entry of `/_microburst/fired`).
+#[derive(Debug, Clone)]
+pub struct Fired {
+    /// SigV4 service name (`bedrock`, `s3`, `cloudformation`, ...).
+    pub service: String,
+    /// Operation, where microburst resolved it.
+    pub operation: Option<String>,
+    /// What it did: `error:<code>`, `latency:<ms>`, `timeout:<ms>`, ...
+    pub action: String,
+}
+
+impl FaultProxy {
+    /// Starts microburst on `addr`, forwarding to `upstream`, and waits until its control API
+    /// answers. Requests are never re-signed: ministack checks the client's own signature.
+    pub fn start(addr: SocketAddr, upstream: &str) -> anyhow::Result<Self> {
+        let binary = xtask::local::microburst(&root())?;
+        let log_path = scratch().join(format!("microburst-{}.log", addr.port()));
+        std::fs::create_dir_all(scratch())?;
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new(&binary)
+            .args(["--upstream", upstream, "--no-resign"])
+            .args(["--host", &addr.ip().to_string()])
+            .args(["--port", &addr.port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("failed to start {}", binary.display()))?;
+        let pgid = child.id();
+        let proxy = Self {
+            endpoint: format!("http://{addr}"),
+            pgid,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !xtask::local::is_listening(addr) {
+            if Instant::now() > deadline {
+                bail!(
+                    "microburst did not answer on {addr} within 30 s; see {}",
+                    log_path.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(proxy)
+    }
+
+    /// Process-group id of the proxy.
+    pub fn pgid(&self) -> u32 {
+        self.pgid
+    }
+
+    /// Connection options that send the deployer's calls through the proxy.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            endpoint: Some(self.endpoint.clone()),
+            ..ConnectOptions::default()
+        }
+    }
+
+    fn control(&self, path: &str) -> String {
+        format!("{}/_microburst/{path}", self.endpoint)
+    }
+
+    /// Replaces every rule with `rules` (a JSON array of microburst rules) and clears the log of
+    /// fired faults, so [`Self::fired`] reports only what these rules did.
+    pub async fn set_rules(&self, rules: Value) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .post(self.control("rules"))
+            .body(rules.to_string())
+            .send()
+            .await
+            .context("failed to set microburst rules")?;
+        if !resp.status().is_success() {
+            bail!(
+                "microburst refused the rules ({}): {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            );
+        }
+        self.http
+            .delete(self.control("fired"))
+            .send()
+            .await
+            .context("failed to clear microburst's fired log")?;
+        Ok(())
+    }
+
+    /// Removes every rule: the proxy then forwards everything untouched.
+    pub async fn clear(&self) -> anyhow::Result<()> {
+        self.set_rules(Value::Array(Vec::new())).await
+    }
+
+    /// The faults injected since the rules were last set.
+    pub async fn fired(&self) -> anyhow::Result<Vec<Fired>> {
+        let list: Value = self
+            .http
+            .get(self.control("fired"))
+            .send()
+            .await
+            .context("failed to read microburst's fired log")?
+            .json()
+            .await?;
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(list
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| Fired {
+                service: text(f, "service").unwrap_or_default(),
+                operation: text(f, "operation"),
+                action: text(f, "action").unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// How many times the current rules have matched so far. Unlike [`Self::fired`] (written when
+    /// a fault completes), this counts a hold as soon as it has caught its request.
+    pub async fn hits(&self) -> anyhow::Result<u64> {
+        let rules: Value = self
+            .http
+            .get(self.control("rules"))
+            .send()
+            .await
+            .context("failed to read microburst rules")?
+            .json()
+            .await?;
+        Ok(rules
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.get("fired_count").and_then(Value::as_u64))
+            .sum())
+    }
+
+    /// Waits until the current rules have matched at least `n` times (a hold has caught its
+    /// request, say).
+    pub async fn wait_for_hits(&self, n: u64, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let hits = self.hits().await?;
+            if hits >= n {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("expected {n} rule matches within {within:?}, saw {hits}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        xtask::local::stop_group(self.pgid);
+    }
+}
+
+/// ministack with microburst in front of it: the Lambda functions ministack runs reach AWS
+/// through the proxy, and so does any client given [`FaultProxy::connect_options`].
+pub struct FaultyEmulator {
+    /// ministack itself (direct, fault-free access for the test's own checks).
+    pub emulator: Emulator,
+    /// The proxy.
+    pub proxy: FaultProxy,
+}
+
+impl FaultyEmulator {
+    /// Starts both on free loopback ports.
+    pub fn start(auth: bool) -> anyhow::Result<Self> {
+        let ms_port = free_port()?;
+        let mut mb_port = free_port()?;
+        while mb_port == ms_port {
+            mb_port = free_port()?;
+        }
+        let ms_addr = SocketAddr::from(([127, 0, 0, 1], ms_port));
+        let mb_addr = SocketAddr::from(([127, 0, 0, 1], mb_port));
+        let emulator = Emulator::start_advertising(ms_addr, auth, &format!("http://{mb_addr}"))?;
+        let proxy = FaultProxy::start(mb_addr, &emulator.endpoint)?;
+        Ok(Self { emulator, proxy })
+    }
+
+    /// An invoke URL that reached the deployer through the proxy, pointed at ministack directly,
+    /// so the test's own requests to the API are never faulted.
+    pub fn direct_url(&self, url: &str) -> String {
+        url.replacen(&self.proxy.endpoint, &self.emulator.endpoint, 1)
+    }
+}
