@@ -679,7 +679,9 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
             .send()
             .await
             .with_context(|| format!("failed to update the code of {name}"))?;
+        let waited = Instant::now();
         wait_for_function_update(&clients.lambda, name).await?;
+        timings.insert("hotswap_wait".to_owned(), waited.elapsed().as_millis());
         "hotswapped"
     };
     timings.insert("hotswap".to_owned(), t.elapsed().as_millis());

@@ -86,6 +86,9 @@ pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut zip = zip::ZipWriter::new(&mut cursor);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
+            // Level 9 (zlib-rs): 3 % smaller than the default level for ~0.4 s more, paid only
+            // when the binary changed (the zip is cached next to it).
+            .compression_level(Some(9))
             .unix_permissions(0o755)
             .last_modified_time(zip::DateTime::default());
         zip.start_file("bootstrap", options)
