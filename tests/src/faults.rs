@@ -93,6 +93,18 @@ impl FaultProxy {
         format!("{}/_microburst/{path}", self.endpoint)
     }
 
+    /// A control-API document (`rules`, `fired`) as JSON.
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.http
+            .get(self.control(path))
+            .send()
+            .await
+            .with_context(|| format!("failed to read microburst's {path}"))?
+            .json()
+            .await
+            .with_context(|| format!("microburst's {path} is not JSON"))
+    }
+
     /// Replaces every rule with `rules` (a JSON array of microburst rules) and clears the log of
     /// fired faults, so [`Self::fired`] reports only what these rules did.
     pub async fn set_rules(&self, rules: Value) -> anyhow::Result<()> {
@@ -125,14 +137,7 @@ impl FaultProxy {
 
     /// The faults injected since the rules were last set.
     pub async fn fired(&self) -> anyhow::Result<Vec<Fired>> {
-        let list: Value = self
-            .http
-            .get(self.control("fired"))
-            .send()
-            .await
-            .context("failed to read microburst's fired log")?
-            .json()
-            .await?;
+        let list = self.get("fired").await?;
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         Ok(list
             .as_array()
@@ -150,14 +155,7 @@ impl FaultProxy {
     /// How many times the current rules have matched so far. Unlike [`Self::fired`] (written when
     /// a fault completes), this counts a hold as soon as it has caught its request.
     pub async fn hits(&self) -> anyhow::Result<u64> {
-        let rules: Value = self
-            .http
-            .get(self.control("rules"))
-            .send()
-            .await
-            .context("failed to read microburst rules")?
-            .json()
-            .await?;
+        let rules = self.get("rules").await?;
         Ok(rules
             .as_array()
             .map(Vec::as_slice)

@@ -239,6 +239,18 @@ pub async fn variant_package(tag: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// A request with the service's default sampling.
+pub fn request(message: &str, language: &str) -> codegen_contract::GenerateRequest {
+    codegen_contract::GenerateRequest {
+        message: message.to_owned(),
+        key: language.to_owned(),
+        temperature: None,
+        top_k: None,
+        top_p: None,
+        max_tokens: None,
+    }
+}
+
 /// Prints a timing line for the test log.
 #[allow(clippy::print_stderr)] // Test output: the timings are the point.
 pub fn report(what: &str, started: Instant) {

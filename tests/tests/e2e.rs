@@ -5,25 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use codegen_contract::{GenerateRequest, OUTPUT_PREFIX};
+use codegen_contract::OUTPUT_PREFIX;
 use codegen_infra::config::AuthMode;
 use codegen_infra::stack::outputs as out;
-use e2e_tests::{Emulator, build_package, count_objects, default_package, leftovers, note, report};
+use e2e_tests::{
+    Emulator, build_package, count_objects, default_package, leftovers, note, report, request,
+};
 use xtask::deploy::DeployOptions;
 use xtask::outputs::RESOLVED_INVOKE_URL;
 
 const STACK: &str = "codegen-local";
-
-fn request(message: &str, language: &str) -> GenerateRequest {
-    GenerateRequest {
-        message: message.to_owned(),
-        key: language.to_owned(),
-        temperature: None,
-        top_k: None,
-        top_p: None,
-        max_tokens: None,
-    }
-}
 
 fn url(outputs: &BTreeMap<String, String>) -> &str {
     outputs

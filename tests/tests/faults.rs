@@ -15,12 +15,13 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::client::Waiters;
-use codegen_contract::{GenerateRequest, OUTPUT_PREFIX};
+use codegen_contract::OUTPUT_PREFIX;
 use codegen_infra::config::{Architecture, AuthMode};
 use codegen_infra::stack::outputs as out;
 use e2e_tests::faults::{FaultProxy, FaultyEmulator};
 use e2e_tests::{
-    count_objects, default_package, deploy_via, destroy_via, leftovers, note, variant_package,
+    count_objects, default_package, deploy_via, destroy_via, leftovers, note, request,
+    variant_package,
 };
 use serde_json::{Value, json};
 use xtask::aws::Clients;
@@ -33,17 +34,6 @@ const STACK: &str = "codegen-local";
 const FUNCTION_ATTEMPTS: usize = 3;
 /// How long a hold keeps a request before answering 504: longer than any test waits for it.
 const HOLD_MS: u64 = 120_000;
-
-fn request(message: &str, language: &str) -> GenerateRequest {
-    GenerateRequest {
-        message: message.to_owned(),
-        key: language.to_owned(),
-        temperature: None,
-        top_k: None,
-        top_p: None,
-        max_tokens: None,
-    }
-}
 
 #[allow(
     clippy::print_stderr,

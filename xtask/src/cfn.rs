@@ -332,6 +332,23 @@ pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyho
     }
 }
 
+/// Waits for an operation already running on the stack (a deploy or destroy that was killed, or
+/// one started by another pipeline) to end, whatever it ends in, and returns the stack as it is
+/// then (`None`: that operation deleted it). `status` is the in-progress status it was found in.
+pub async fn await_running_operation(
+    cfn: &Client,
+    stack: &str,
+    status: &str,
+) -> anyhow::Result<Option<Stack>> {
+    progress(format!(
+        "stack {stack} is {status} (an earlier operation); waiting for it to finish"
+    ));
+    let since = DateTime::from(std::time::SystemTime::now());
+    // A failed or rolled-back ending is the caller's to handle, from the stack's status.
+    let _ = wait_for_stack(cfn, stack, since).await;
+    describe_stack(cfn, stack).await
+}
+
 async fn new_events(
     cfn: &Client,
     stack: &str,

@@ -85,6 +85,18 @@ pub struct PackageReport {
     pub architecture: String,
 }
 
+impl PackageReport {
+    fn new(package: &Package, bucket: &str, uploaded: bool) -> Self {
+        Self {
+            uri: format!("s3://{bucket}/{}", package.asset_key()),
+            sha256: package.sha256_hex.clone(),
+            size: package.bytes.len(),
+            uploaded,
+            architecture: package.architecture.as_str().to_owned(),
+        }
+    }
+}
+
 /// The outcome of `deploy`.
 #[derive(Debug, Clone)]
 pub enum DeployOutcome {
@@ -237,12 +249,8 @@ pub async fn recover(clients: &Clients, stack: &str) -> anyhow::Result<bool> {
             StackState::Stable => return Ok(false),
             StackState::ReviewInProgress => return Ok(true),
             StackState::InProgress => {
-                progress(format!(
-                    "stack {stack} is {status} (an earlier operation); waiting for it to finish"
-                ));
-                let since = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-                // The earlier operation may end in a rollback; the loop classifies whatever it ends in.
-                let _ = cfn::wait_for_stack(&clients.cfn, stack, since).await;
+                // It may end in a rollback; the loop classifies whatever it ends in.
+                cfn::await_running_operation(&clients.cfn, stack, &status).await?;
             }
             StackState::RollbackComplete => {
                 progress(format!(
@@ -491,13 +499,7 @@ fn report(
         result: result.to_owned(),
         stack_status: status.to_owned(),
         changes,
-        package: PackageReport {
-            uri: format!("s3://{}/{}", p.asset_bucket, p.package.asset_key()),
-            sha256: p.package.sha256_hex.clone(),
-            size: p.package.bytes.len(),
-            uploaded: p.uploaded,
-            architecture: p.package.architecture.as_str().to_owned(),
-        },
+        package: PackageReport::new(&p.package, &p.asset_bucket, p.uploaded),
         api_deployment_id,
         outputs,
         timings_ms: p.timings.clone(),
@@ -694,13 +696,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         result: result.to_owned(),
         stack_status: cfn::status_of(&stack).to_owned(),
         changes: ChangeSummary::default(),
-        package: PackageReport {
-            uri: format!("s3://{bucket}/{}", package.asset_key()),
-            sha256: package.sha256_hex.clone(),
-            size: package.bytes.len(),
-            uploaded,
-            architecture: package.architecture.as_str().to_owned(),
-        },
+        package: PackageReport::new(&package, &bucket, uploaded),
         api_deployment_id: None,
         outputs: all,
         timings_ms: timings,

@@ -158,13 +158,8 @@ async fn settle(
     if plan::classify(&status) != StackState::InProgress {
         return Ok(Some(stack));
     }
-    progress(format!(
-        "stack {name} is {status} (an earlier operation); waiting for it to finish before deleting"
-    ));
-    let since = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
     // Whatever it ends in (complete, rolled back, failed), the stack is then deletable.
-    let _ = cfn::wait_for_stack(cfn_client, name, since).await;
-    cfn::describe_stack(cfn_client, name).await
+    cfn::await_running_operation(cfn_client, name, &status).await
 }
 
 /// Runs `destroy`.
