@@ -225,12 +225,7 @@ pub async fn default_package() -> anyhow::Result<PathBuf> {
 /// as the deployer zips. A code-only change, as far as Lambda and CloudFormation can tell.
 pub async fn variant_package(tag: &str) -> anyhow::Result<PathBuf> {
     default_package().await?;
-    let binary_path = root()
-        .join("target")
-        .join("lambda")
-        .join(Architecture::X86_64.as_str())
-        .join(xtask::package::FUNCTION_PACKAGE)
-        .join("bootstrap");
+    let binary_path = xtask::package::bootstrap_path(&root(), Architecture::X86_64);
     let mut binary = std::fs::read(&binary_path)
         .with_context(|| format!("failed to read {}", binary_path.display()))?;
     binary.extend_from_slice(format!("\0codegen-variant:{tag}").as_bytes());

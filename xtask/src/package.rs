@@ -216,6 +216,18 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where cargo-lambda puts its output for `arch`: `target/lambda/<arch>`.
+fn lambda_dir(root: &Path, arch: Architecture) -> PathBuf {
+    root.join("target").join("lambda").join(arch.as_str())
+}
+
+/// The `bootstrap` binary [`build`] packages for `arch`.
+pub fn bootstrap_path(root: &Path, arch: Architecture) -> PathBuf {
+    lambda_dir(root, arch)
+        .join(FUNCTION_PACKAGE)
+        .join("bootstrap")
+}
+
 /// Builds the function with cargo-lambda for `arch` and returns its deterministic zip.
 /// `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
 /// `x-codegen-build` response header; `None` keeps the crate version.
@@ -225,9 +237,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// other release build of the crate in between (with different settings) would make it relink
 /// with fat LTO for minutes. A changed input never reuses the binary.
 pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Result<Package> {
-    let lambda_dir = root.join("target").join("lambda").join(arch.as_str());
+    let lambda_dir = lambda_dir(root, arch);
+    let binary_path = bootstrap_path(root, arch);
     let out_dir = lambda_dir.join(FUNCTION_PACKAGE);
-    let binary_path = out_dir.join("bootstrap");
     let stamp_path = out_dir.join("bootstrap.inputs-sha256");
     let fingerprint = source_fingerprint(root, arch, label)?;
     let up_to_date = binary_path.is_file()
