@@ -598,7 +598,6 @@ async fn wait_for_function_update(
     name: &str,
 ) -> anyhow::Result<()> {
     use aws_sdk_lambda::types::LastUpdateStatus;
-    let deadline = Instant::now() + std::time::Duration::from_secs(300);
     let started = Instant::now();
     let mut delay = std::time::Duration::from_millis(50);
     loop {
@@ -616,7 +615,7 @@ async fn wait_for_function_update(
             ),
             _ => return Ok(()),
         }
-        if Instant::now() > deadline {
+        if started.elapsed() > std::time::Duration::from_secs(300) {
             bail!("function {name} was still updating after 5 minutes");
         }
         tokio::time::sleep(delay).await;
