@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cfn_constructs::logs::RETENTION_DAYS;
+use codegen_contract::models::{self, Lifecycle, ModelSpec};
 use serde::Deserialize;
 
 /// API Gateway's hard limit for a synchronous integration, in seconds. The function must finish
@@ -107,17 +108,49 @@ pub enum Emulator {
     Ministack,
 }
 
-/// Model settings.
+/// Model settings as written in the stage file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ModelFile {
+    /// Model or inference-profile id passed to Converse.
+    id: String,
+    /// Foundation model behind `id`: derived from the model catalogue; only for models the
+    /// catalogue does not know yet.
+    #[serde(default)]
+    foundation_model: Option<String>,
+    /// Regions a geographic profile routes to from the stage's region: derived from the
+    /// catalogue; only for models it does not know yet.
+    #[serde(default)]
+    regions: Option<Vec<String>>,
+}
+
+/// How the function reaches its model, and so what the IAM grant must name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRoute {
+    /// The base model id, on demand in the stage's region.
+    Direct,
+    /// A geographic inference profile (`us.`, `eu.`, ...) and the regions it routes to from the
+    /// stage's region.
+    Geographic {
+        /// Destination regions from this source region.
+        regions: Vec<String>,
+    },
+    /// A global inference profile (`global.`): any commercial region.
+    Global,
+}
+
+/// Validated model settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     /// Model or inference-profile id passed to Converse.
     pub id: String,
-    /// Foundation model id behind `id` (the same as `id` when there is no profile).
+    /// Foundation model id behind `id`.
     pub foundation_model: String,
-    /// Regions an inference profile routes to (empty: the stack's region only).
-    #[serde(default)]
-    pub regions: Vec<String>,
+    /// How it is reached.
+    pub route: ModelRoute,
+    /// The catalogue row, when the model is known (`None`: the function sends no optional
+    /// sampling parameter and warns).
+    pub spec: Option<&'static ModelSpec>,
 }
 
 /// Default sampling settings (callers may override per request).
@@ -200,7 +233,9 @@ struct StageFile {
     endpoint: Option<String>,
     #[serde(default)]
     emulator: Option<Emulator>,
-    model: ModelConfig,
+    #[serde(default)]
+    bedrock_endpoint: Option<String>,
+    model: ModelFile,
     sampling: SamplingConfig,
     function: FunctionConfig,
     api: ApiConfig,
@@ -225,6 +260,10 @@ pub struct StageConfig {
     pub endpoint: Option<String>,
     /// The emulator behind `endpoint`, whose differences from AWS the stack accounts for.
     pub emulator: Option<Emulator>,
+    /// Emulator stages only: where the function sends its Bedrock Runtime calls (a Bedrock test
+    /// double on loopback), through the SDK's `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. Unset: the
+    /// emulator's own Bedrock mock.
+    pub bedrock_endpoint: Option<String>,
     /// Model.
     pub model: ModelConfig,
     /// Sampling defaults.
@@ -326,7 +365,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         ));
     }
     if let Some(endpoint) = &raw.endpoint
-        && !(endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost"))
+        && !is_loopback_http(endpoint)
     {
         return Err(invalid(
             "endpoint",
@@ -342,36 +381,18 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
                 .into(),
         ));
     }
-    if !raw.model.id.contains("anthropic.claude") {
+    if let Some(endpoint) = &raw.bedrock_endpoint
+        && (raw.emulator.is_none() || !is_loopback_http(endpoint))
+    {
         return Err(invalid(
-            "model.id",
+            "bedrock_endpoint",
             format!(
-                "is `{}`: expected an Anthropic Claude model or inference profile id",
-                raw.model.id
+                "is `{endpoint}`: only emulator stages may redirect Bedrock, and only to a \
+                 loopback address (http://127.x.x.x:port)"
             ),
         ));
     }
-    if raw.model.id == "anthropic.claude-v2" || raw.model.id.starts_with("anthropic.claude-v2:") {
-        return Err(invalid(
-            "model.id",
-            "is the legacy Claude v2: choose a current Claude model".into(),
-        ));
-    }
-    if !raw.model.id.ends_with(&raw.model.foundation_model) {
-        return Err(invalid(
-            "model.foundation_model",
-            format!(
-                "is `{}` but model.id `{}` does not route to it",
-                raw.model.foundation_model, raw.model.id
-            ),
-        ));
-    }
-    if let Some(bad) = raw.model.regions.iter().find(|r| !is_region(r)) {
-        return Err(invalid(
-            "model.regions",
-            format!("contains `{bad}`: expected region names"),
-        ));
-    }
+    let model = validate_model(&raw.model, &raw.region, &invalid)?;
     let s = &raw.sampling;
     check_range(&invalid, "sampling.temperature", s.temperature, 0.0, 1.0)?;
     check_range(&invalid, "sampling.top_p", s.top_p, 0.0, 1.0)?;
@@ -383,6 +404,17 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         1.0,
         8192.0,
     )?;
+    if let Some(spec) = model.spec
+        && s.max_tokens > spec.max_output_tokens
+    {
+        return Err(invalid(
+            "sampling.max_tokens",
+            format!(
+                "is {}: {} writes at most {} output tokens",
+                s.max_tokens, spec.name, spec.max_output_tokens
+            ),
+        ));
+    }
     let f = &raw.function;
     check_range(
         &invalid,
@@ -483,7 +515,8 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         region: raw.region,
         endpoint: raw.endpoint,
         emulator: raw.emulator,
-        model: raw.model,
+        bedrock_endpoint: raw.bedrock_endpoint,
+        model,
         sampling: raw.sampling,
         function: raw.function,
         api: raw.api,
@@ -492,6 +525,205 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         permissions_boundary: raw.permissions_boundary,
         tags: raw.tags,
     })
+}
+
+/// Resolves `model.id` against the model catalogue: the foundation model behind it, and the
+/// regions a geographic profile routes to from `region`. A model the catalogue does not know must
+/// name both itself; a known one must not contradict the catalogue.
+fn validate_model(
+    file: &ModelFile,
+    region: &str,
+    invalid: &impl Fn(&str, String) -> StageError,
+) -> Result<ModelConfig, StageError> {
+    let id = file.id.trim();
+    if !id.contains("anthropic.claude") {
+        return Err(invalid(
+            "model.id",
+            format!("is `{id}`: expected an Anthropic Claude model or inference profile id"),
+        ));
+    }
+    if id == "anthropic.claude-v2" || id.starts_with("anthropic.claude-v2:") {
+        return Err(invalid(
+            "model.id",
+            "is the legacy Claude v2: choose a current Claude model".into(),
+        ));
+    }
+    let resolved = models::resolve(id);
+    if let Some(bad) = file.regions.iter().flatten().find(|r| !is_region(r)) {
+        return Err(invalid(
+            "model.regions",
+            format!("contains `{bad}`: expected region names"),
+        ));
+    }
+    let Some(spec) = resolved.spec else {
+        return unknown_model(file, &resolved, invalid);
+    };
+    if let Lifecycle::Retired { since } = spec.lifecycle {
+        return Err(invalid(
+            "model.id",
+            format!(
+                "is {} (`{}`), past its end of life on Bedrock since {since}: choose a current \
+                 model (see README, \"Models\")",
+                spec.name, spec.base_id
+            ),
+        ));
+    }
+    if let Some(f) = &file.foundation_model
+        && f != spec.base_id
+    {
+        return Err(invalid(
+            "model.foundation_model",
+            format!("is `{f}` but model.id `{id}` routes to `{}`", spec.base_id),
+        ));
+    }
+    let route = match resolved.prefix {
+        None if spec.on_demand => ModelRoute::Direct,
+        None => {
+            return Err(invalid(
+                "model.id",
+                format!(
+                    "is the base id of {}, which Bedrock serves only through an inference \
+                     profile: use one of {}",
+                    spec.name,
+                    profile_ids(spec)
+                ),
+            ));
+        }
+        Some(prefix) => {
+            let Some(profile) = resolved.profile() else {
+                return Err(invalid(
+                    "model.id",
+                    format!(
+                        "is `{id}`: the model catalogue has no `{prefix}.` profile for {} (known: {})",
+                        spec.name,
+                        profile_ids(spec)
+                    ),
+                ));
+            };
+            let Some(destinations) = profile.destinations(region) else {
+                return Err(invalid(
+                    "model.id",
+                    format!(
+                        "is `{id}`, whose destinations from region {region} are not documented in \
+                         the model catalogue (documented source regions: {}); choose one of those \
+                         regions or another profile",
+                        profile.sources().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            if profile.is_global() {
+                ModelRoute::Global
+            } else {
+                let regions: Vec<String> = destinations.iter().map(|r| (*r).to_owned()).collect();
+                if let Some(given) = &file.regions
+                    && given != &regions
+                {
+                    return Err(invalid(
+                        "model.regions",
+                        format!(
+                            "is {given:?} but the catalogue says `{id}` routes from {region} to \
+                             {regions:?}: remove the key (it is derived)"
+                        ),
+                    ));
+                }
+                ModelRoute::Geographic { regions }
+            }
+        }
+    };
+    Ok(ModelConfig {
+        id: id.to_owned(),
+        foundation_model: spec.base_id.to_owned(),
+        route,
+        spec: Some(spec),
+    })
+}
+
+/// A model the catalogue does not know: accepted only when the stage names the foundation model
+/// and, for a geographic profile, the regions it routes to (the IAM grant needs both).
+fn unknown_model(
+    file: &ModelFile,
+    resolved: &models::Resolved<'_>,
+    invalid: &impl Fn(&str, String) -> StageError,
+) -> Result<ModelConfig, StageError> {
+    let Some(foundation_model) = &file.foundation_model else {
+        return Err(invalid(
+            "model.id",
+            format!(
+                "is `{}`, which is not in the model catalogue (crates/contract/src/models/data.rs): \
+                 add a row with its source, or set model.foundation_model (and model.regions for a \
+                 geographic profile) to deploy it with the safest sampling (none sent)",
+                resolved.id
+            ),
+        ));
+    };
+    if foundation_model != resolved.base_id {
+        return Err(invalid(
+            "model.foundation_model",
+            format!(
+                "is `{foundation_model}` but model.id `{}` does not route to it",
+                resolved.id
+            ),
+        ));
+    }
+    let route = match (resolved.prefix, &file.regions) {
+        (None, _) => ModelRoute::Direct,
+        (Some(models::GLOBAL_PREFIX), _) => ModelRoute::Global,
+        (Some(_), Some(regions)) if !regions.is_empty() => ModelRoute::Geographic {
+            regions: regions.clone(),
+        },
+        (Some(prefix), _) => {
+            return Err(invalid(
+                "model.regions",
+                format!(
+                    "is required: `{}` is a `{prefix}.` profile the catalogue does not know, and \
+                     the grant must name every region it routes to",
+                    resolved.id
+                ),
+            ));
+        }
+    };
+    Ok(ModelConfig {
+        id: resolved.id.to_owned(),
+        foundation_model: foundation_model.clone(),
+        route,
+        spec: None,
+    })
+}
+
+fn profile_ids(spec: &ModelSpec) -> String {
+    spec.profiles
+        .iter()
+        .map(|p| format!("`{}.{}`", p.prefix, spec.base_id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An `http://` URL whose host is a loopback address (127.0.0.0/8, `localhost` or `[::1]`), with
+/// nothing after the port but an optional `/`. Parsed, not prefix-matched: `http://localhost.evil`
+/// and `http://127.0.0.1@evil` are refused.
+pub fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '@', '?', '#']) {
+        return false;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    if let Some(p) = port
+        && p.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return false;
+    }
+    match host {
+        "localhost" | "[::1]" => true,
+        h => h
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+    }
 }
 
 fn check_range(
@@ -587,7 +819,7 @@ mod tests {
             ("architecture: arm64", "architecture: sparc", "architecture"),
             ("auth: aws_iam", "auth: open", "auth"),
             (
-                "id: us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "id: us.anthropic.claude-sonnet-4-6",
                 "id: anthropic.claude-v2",
                 "model.id",
             ),
@@ -597,6 +829,143 @@ mod tests {
             assert!(err.contains(key), "`{to}` -> {err}");
             assert!(err.contains("infra/stages/dev.yaml"), "{err}");
         }
+    }
+
+    #[test]
+    fn models_resolve_through_the_catalogue() {
+        let dev = parse(DEV).expect("dev parses");
+        assert_eq!(dev.model.foundation_model, "anthropic.claude-sonnet-4-6");
+        assert_eq!(
+            dev.model.route,
+            ModelRoute::Geographic {
+                regions: vec!["us-east-1".into(), "us-east-2".into(), "us-west-2".into()]
+            }
+        );
+        let global = parse(&DEV.replace(
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: global.anthropic.claude-opus-4-8",
+        ))
+        .expect("global profile");
+        assert_eq!(global.model.route, ModelRoute::Global);
+        assert_eq!(global.model.foundation_model, "anthropic.claude-opus-4-8");
+    }
+
+    #[test]
+    fn model_errors_name_the_key_and_the_way_out() {
+        let cases = [
+            // A source region whose destinations the catalogue does not know.
+            (
+                DEV.replace("region: us-east-1", "region: us-west-1"),
+                "model.id",
+                "not documented",
+            ),
+            (
+                DEV.replace("region: us-east-1", "region: ca-central-1"),
+                "model.id",
+                "us-east-1, us-east-2, us-west-2",
+            ),
+            // A profile the model does not have, a base id that needs a profile.
+            (
+                DEV.replace("id: us.anthropic.claude-sonnet-4-6", "id: apac.anthropic.claude-sonnet-4-6"),
+                "model.id",
+                "no `apac.` profile",
+            ),
+            (
+                DEV.replace("id: us.anthropic.claude-sonnet-4-6", "id: anthropic.claude-sonnet-4-6"),
+                "model.id",
+                "only through an inference profile",
+            ),
+            // Past end of life.
+            (
+                DEV.replace(
+                    "id: us.anthropic.claude-sonnet-4-6",
+                    "id: us.anthropic.claude-3-haiku-20240307-v1:0",
+                )
+                .replace("region: us-east-1", "region: us-east-2"),
+                "model.id",
+                "end of life",
+            ),
+            // Contradicting the catalogue.
+            (
+                DEV.replace(
+                    "id: us.anthropic.claude-sonnet-4-6",
+                    "id: us.anthropic.claude-sonnet-4-6\n  regions: [us-east-1]",
+                ),
+                "model.regions",
+                "derived",
+            ),
+            // Unknown model without the keys the grant needs.
+            (
+                DEV.replace("id: us.anthropic.claude-sonnet-4-6", "id: us.anthropic.claude-mystery-9"),
+                "model.id",
+                "not in the model catalogue",
+            ),
+            (
+                DEV.replace(
+                    "id: us.anthropic.claude-sonnet-4-6",
+                    "id: us.anthropic.claude-mystery-9\n  foundation_model: anthropic.claude-mystery-9",
+                ),
+                "model.regions",
+                "is required",
+            ),
+        ];
+        for (text, key, needle) in cases {
+            let err = parse(&text).expect_err(key).to_string();
+            assert!(err.contains(key) && err.contains(needle), "{err}");
+        }
+        let unknown = parse(&DEV.replace(
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: us.anthropic.claude-mystery-9\n  foundation_model: anthropic.claude-mystery-9\n  regions: [us-east-1, us-west-2]",
+        ))
+        .expect("an unknown model with its routes is accepted");
+        assert_eq!(unknown.model.spec, None);
+    }
+
+    #[test]
+    fn loopback_urls_are_parsed_not_prefix_matched() {
+        for ok in [
+            "http://127.0.0.1:4566",
+            "http://127.1.2.3:80/",
+            "http://localhost:4566",
+            "http://[::1]:4566",
+        ] {
+            assert!(is_loopback_http(ok), "{ok}");
+        }
+        for bad in [
+            "http://localhost.evil.tld:4566",
+            "http://127.0.0.1.evil.tld",
+            "http://127.0.0.1@evil.tld",
+            "http://127.0.0.1:4566/../x",
+            "https://127.0.0.1:4566",
+            "http://10.0.0.1:4566",
+            "http://127.0.0.1:0",
+            "http://127.0.0.1:99999",
+        ] {
+            assert!(!is_loopback_http(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bedrock_endpoint_only_on_emulator_stages() {
+        let local = include_str!("../stages/local.yaml");
+        let with = format!("{local}\nbedrock_endpoint: http://127.0.0.1:9999\n");
+        let cfg = parse_stage("local", "local.yaml", &with).expect("emulator stage");
+        assert_eq!(
+            cfg.bedrock_endpoint.as_deref(),
+            Some("http://127.0.0.1:9999")
+        );
+        let err = parse(&format!("{DEV}\nbedrock_endpoint: http://127.0.0.1:9999\n"))
+            .expect_err("not on AWS stages")
+            .to_string();
+        assert!(err.contains("bedrock_endpoint"), "{err}");
+        let err = parse_stage(
+            "local",
+            "local.yaml",
+            &format!("{local}\nbedrock_endpoint: http://localhost.evil.tld:9999\n"),
+        )
+        .expect_err("loopback only")
+        .to_string();
+        assert!(err.contains("bedrock_endpoint"), "{err}");
     }
 
     #[test]

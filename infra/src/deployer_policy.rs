@@ -14,7 +14,7 @@ use codegen_contract::{ROUTE_METHOD, ROUTE_PATH};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::StageConfig;
+use crate::config::{ModelRoute, StageConfig};
 
 /// Placeholder for the account id when the policy is rendered without one (the committed file).
 pub const ACCOUNT_PLACEHOLDER: &str = "ACCOUNT_ID";
@@ -75,6 +75,16 @@ pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
         "deploy's preflight asks Bedrock whether the stage's model is usable \
          (GetFoundationModelAvailability); the action takes no resource ARN in the IAM reference, \
          it only reads the account's own model-access status, and a denial only skips the check",
+    ),
+    (
+        "ModelPreflight",
+        "deploy's preflight reads the stage's model lifecycle (GetFoundationModel, LEGACY -> \
+         warning); scoped to that foundation model in this region",
+    ),
+    (
+        "ModelProfilePreflight",
+        "deploy's preflight compares the inference profile's destinations with the function's \
+         grant (GetInferenceProfile); scoped to that profile in this region",
     ),
     (
         "CallerIdentity",
@@ -402,7 +412,25 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
             &["bedrock:GetFoundationModelAvailability"],
             vec!["*".to_owned()],
         ),
+        Statement::allow(
+            "ModelPreflight",
+            &["bedrock:GetFoundationModel"],
+            vec![format!(
+                "arn:aws:bedrock:{region}::foundation-model/{}",
+                cfg.model.foundation_model
+            )],
+        ),
     ];
+    if cfg.model.route != ModelRoute::Direct {
+        statements.push(Statement::allow(
+            "ModelProfilePreflight",
+            &["bedrock:GetInferenceProfile"],
+            vec![format!(
+                "arn:aws:bedrock:{region}:{account}:inference-profile/{}",
+                cfg.model.id
+            )],
+        ));
+    }
     if let Some(boundary) = &cfg.permissions_boundary {
         // The role may only be created or changed with the stage's boundary attached.
         statements.push(
@@ -562,7 +590,10 @@ mod tests {
                 if !resource.starts_with("arn:aws:iam::") {
                     assert!(resource.contains(":us-east-1:"), "{resource}: no region");
                 }
-                if !resource.starts_with("arn:aws:apigateway:") {
+                // API Gateway ARNs and AWS-owned foundation models carry no account.
+                if !resource.starts_with("arn:aws:apigateway:")
+                    && !resource.contains("::foundation-model/")
+                {
                     assert!(resource.contains("123456789012"), "{resource}: no account");
                 }
             }
@@ -608,6 +639,8 @@ mod tests {
                 &[
                     "sts:GetCallerIdentity",
                     "bedrock:GetFoundationModelAvailability",
+                    "bedrock:GetFoundationModel",
+                    "bedrock:GetInferenceProfile",
                     "s3:ListBucket",
                     "s3:CreateBucket",
                     "s3:PutObject",

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use cfn_constructs::apigw::{Authorization, HttpApi, LambdaRoute, StageProps};
-use cfn_constructs::bedrock::BedrockModel;
+use cfn_constructs::bedrock::{Access, BedrockModel};
 use cfn_constructs::iam::Role;
 use cfn_constructs::lambda::{Function, FunctionProps};
 use cfn_constructs::logs::LogGroup;
@@ -16,7 +16,7 @@ use cfn_constructs::template::DuplicateId;
 use cfn_constructs::{Expr, Parameter, Stack, Template};
 use codegen_contract::{OUTPUT_PREFIX, ROUTE_METHOD, ROUTE_PATH, env};
 
-use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, StageConfig};
+use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, ModelRoute, StageConfig};
 
 /// Logical id of the output bucket.
 pub const CODE_BUCKET: &str = "CodeBucket";
@@ -123,10 +123,17 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     .with_tags(tags);
     bucket.grant_put(&mut role, &format!("{OUTPUT_PREFIX}*"));
     let model = BedrockModel {
-        inference_profile_id: (cfg.model.id != cfg.model.foundation_model)
-            .then(|| cfg.model.id.clone()),
         foundation_model_id: cfg.model.foundation_model.clone(),
-        regions: cfg.model.regions.clone(),
+        access: match &cfg.model.route {
+            ModelRoute::Direct => Access::Direct,
+            ModelRoute::Geographic { regions } => Access::Geographic {
+                profile_id: cfg.model.id.clone(),
+                regions: regions.clone(),
+            },
+            ModelRoute::Global => Access::Global {
+                profile_id: cfg.model.id.clone(),
+            },
+        },
     };
     match cfg.emulator {
         // Emulator difference: ministack checks Converse as `bedrock:Converse`.
@@ -158,6 +165,11 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     set(env::MODEL_TIMEOUT_MS, model_timeout_ms.to_string().into());
     // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
     set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
+    if let Some(endpoint) = &cfg.bedrock_endpoint {
+        // Emulator stages only (validated): the SDK's service-specific endpoint variable sends
+        // Bedrock Runtime calls to a test double and everything else to the emulator.
+        set(env::BEDROCK_RUNTIME_ENDPOINT, endpoint.clone().into());
+    }
 
     let function = Function::new(
         FUNCTION,

@@ -20,11 +20,11 @@ const LOCAL_TEXT: &str = include_str!("../stages/local.yaml");
 const DEV_FILE: &str = "infra/stages/dev.yaml";
 
 /// The dev model's inference profile and the foundation model it routes to.
-const PROFILE_ARN: &str = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const PROFILE_ARN: &str = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/us.anthropic.claude-sonnet-4-6";
 const FOUNDATION_MODEL_ARNS: [&str; 3] = [
-    "arn:${AWS::Partition}:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
-    "arn:${AWS::Partition}:bedrock:us-east-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
-    "arn:${AWS::Partition}:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "arn:${AWS::Partition}:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-6",
+    "arn:${AWS::Partition}:bedrock:us-east-2::foundation-model/anthropic.claude-sonnet-4-6",
+    "arn:${AWS::Partition}:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-6",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -278,6 +278,81 @@ fn routed_foundation_models_are_conditioned_on_the_inference_profile() {
     }
 }
 
+/// A `global.` profile: AWS's three statements (profile; regional foundation model through the
+/// profile; region-less foundation model with `aws:RequestedRegion = unspecified` through the
+/// profile), and nothing else for Bedrock.
+/// <https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html>
+#[test]
+fn global_profile_synthesises_the_documented_statements() {
+    let cfg = stage_from_text(
+        "dev",
+        &dev_text_with(
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: global.anthropic.claude-opus-4-8",
+        ),
+    );
+    let t = synth(&cfg);
+    let profile = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/global.anthropic.claude-opus-4-8";
+    let bedrock: Vec<&Value> = role_statements(&t)
+        .into_iter()
+        .filter(|s| str_of(&s["Sid"]).starts_with("Bedrock"))
+        .collect();
+    assert_eq!(bedrock.len(), 3, "{bedrock:?}");
+    assert_eq!(bedrock[0]["Resource"], json!([{ "Fn::Sub": profile }]));
+    assert!(bedrock[0].get("Condition").is_none());
+    assert_eq!(
+        bedrock[1]["Resource"],
+        json!([{ "Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/anthropic.claude-opus-4-8" }])
+    );
+    assert_eq!(
+        bedrock[1]["Condition"],
+        json!({ "StringEquals": { "bedrock:InferenceProfileArn": { "Fn::Sub": profile } } })
+    );
+    assert_eq!(
+        bedrock[2]["Resource"],
+        json!([{ "Fn::Sub": "arn:${AWS::Partition}:bedrock:::foundation-model/anthropic.claude-opus-4-8" }])
+    );
+    assert_eq!(
+        bedrock[2]["Condition"],
+        json!({ "StringEquals": {
+            "aws:RequestedRegion": "unspecified",
+            "bedrock:InferenceProfileArn": { "Fn::Sub": profile }
+        } })
+    );
+    for s in &bedrock {
+        assert_eq!(s["Action"], json!(["bedrock:InvokeModel"]), "{s}");
+    }
+}
+
+/// A geographic profile from another source region names that region's documented destinations.
+#[test]
+fn geographic_profile_follows_the_source_region() {
+    let cfg = stage_from_text(
+        "dev",
+        &dev_text_with("region: us-east-1", "region: eu-west-1").replace(
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: eu.anthropic.claude-sonnet-4-6",
+        ),
+    );
+    let t = synth(&cfg);
+    let routed = role_statements(&t)
+        .into_iter()
+        .find(|s| str_of(&s["Sid"]) == "BedrockInvokeRoutedFoundationModel")
+        .expect("routed statement");
+    let regions: Vec<String> = as_list(&routed["Resource"])
+        .iter()
+        .map(|r| {
+            let arn = r["Fn::Sub"].as_str().unwrap_or_default();
+            let after = arn.split_once(":bedrock:").map_or("", |(_, rest)| rest);
+            after.split(':').next().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        regions,
+        ["eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"]
+    );
+}
+
 #[test]
 fn local_role_adds_only_the_emulator_converse_grant() {
     let t = synth(&local());
@@ -301,7 +376,7 @@ fn local_role_adds_only_the_emulator_converse_grant() {
         vec![(
             "bedrock:Converse".to_owned(),
             sub(
-                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/us.anthropic.claude-sonnet-4-6"
             ),
         )]
     );
@@ -1139,25 +1214,26 @@ fn invalid_stages_name_the_file_and_the_key() {
             "endpoint",
         ),
         (
-            "id: us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "id: us.anthropic.claude-sonnet-4-6",
             "id: amazon.titan-text-express-v1",
             "model.id",
         ),
         (
-            "id: us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "id: us.anthropic.claude-sonnet-4-6",
             "id: anthropic.claude-v2",
             "model.id",
         ),
         (
-            "foundation_model: anthropic.claude-sonnet-4-5-20250929-v1:0",
-            "foundation_model: anthropic.claude-3-haiku-20240307-v1:0",
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: us.anthropic.claude-sonnet-4-6\n  foundation_model: anthropic.claude-3-haiku-20240307-v1:0",
             "model.foundation_model",
         ),
         (
-            "regions: [us-east-1, us-east-2, us-west-2]",
-            "regions: [us-east-1, Mars]",
+            "id: us.anthropic.claude-sonnet-4-6",
+            "id: us.anthropic.claude-sonnet-4-6\n  regions: [us-east-1, Mars]",
             "model.regions",
         ),
+        ("region: us-east-1", "region: ap-south-1", "model.id"),
         (
             "temperature: 0.1",
             "temperature: 1.5",

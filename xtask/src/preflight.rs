@@ -1,11 +1,19 @@
 //! Checks before a deploy changes anything: that the stage's Bedrock model can be used in the
-//! region (model access granted, agreement accepted), with a message that says what to enable.
-//! One Bedrock control-plane call (`GetFoundationModelAvailability`).
+//! region (access granted, Marketplace agreement in place), that its inference profile routes
+//! where the IAM grant allows, and whether it is a legacy model. Three Bedrock control-plane calls
+//! (`GetFoundationModelAvailability`, `GetInferenceProfile`, `GetFoundationModel`); the deployer
+//! policy grants exactly these.
+
+use std::collections::BTreeSet;
 
 use anyhow::bail;
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
+use aws_sdk_bedrock::types::{
+    FoundationModelLifecycle, FoundationModelLifecycleStatus, InferenceProfileStatus,
+};
 use codegen_infra::StageConfig;
+use codegen_infra::config::ModelRoute;
 
 use crate::aws::Clients;
 use crate::report::progress;
@@ -47,21 +55,136 @@ pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
     }
 }
 
-/// Fails the deploy when the stage's model cannot be used, before anything is changed.
+/// The remedy for a model the account cannot use yet. AWS retired the console's "Model access"
+/// page: "Access to all Amazon Bedrock foundation models is enabled by default with the correct AWS
+/// Marketplace permissions"; what remains is Anthropic's one-time use-case form and the Marketplace
+/// subscription that the first call creates, which needs `aws-marketplace:Subscribe`,
+/// `aws-marketplace:Unsubscribe` and `aws-marketplace:ViewSubscriptions` and can take up to 15
+/// minutes (<https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html>).
+pub fn access_remedy(model: &str, region: &str, stage: &str) -> String {
+    format!(
+        "Bedrock model access is automatic, with two one-time steps per account: (1) for Anthropic \
+         models, submit the use-case form (Bedrock console, model catalog, the model's page); (2) \
+         make the first call to {model} in {region} as a principal allowed \
+         aws-marketplace:Subscribe, aws-marketplace:Unsubscribe and \
+         aws-marketplace:ViewSubscriptions, which creates the Marketplace subscription (up to 15 \
+         minutes). Or choose another model in infra/stages/{stage}.yaml"
+    )
+}
+
+/// What Bedrock says of the stage's inference profile, compared with the grant the stack writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteCheck {
+    /// The profile routes to exactly the granted regions (or, global, to the granted model).
+    Matches,
+    /// Bedrock routes to regions the grant does not name: every call served there is denied.
+    Missing(Vec<String>),
+    /// The grant names regions Bedrock does not list (wider than needed, not failing).
+    Extra(Vec<String>),
+    /// The profile serves another foundation model than the stage expects.
+    OtherModel(String),
+}
+
+/// Compares a profile's `models[].modelArn` list with the stage's route. Pure.
+pub fn compare_route(
+    route: &ModelRoute,
+    foundation_model: &str,
+    model_arns: &[String],
+) -> RouteCheck {
+    let mut listed = BTreeSet::new();
+    for arn in model_arns {
+        // arn:aws:bedrock:<region>::foundation-model/<id>; the global profile lists region-less ARNs.
+        let (head, id) = arn.rsplit_once('/').unwrap_or((arn.as_str(), ""));
+        if id != foundation_model {
+            return RouteCheck::OtherModel(id.to_owned());
+        }
+        if let Some(region) = head.split(':').nth(3).filter(|r| !r.is_empty()) {
+            listed.insert(region.to_owned());
+        }
+    }
+    let ModelRoute::Geographic { regions } = route else {
+        return RouteCheck::Matches;
+    };
+    let granted: BTreeSet<String> = regions.iter().cloned().collect();
+    let missing: Vec<String> = listed.difference(&granted).cloned().collect();
+    if !missing.is_empty() {
+        return RouteCheck::Missing(missing);
+    }
+    let extra: Vec<String> = granted.difference(&listed).cloned().collect();
+    if extra.is_empty() {
+        RouteCheck::Matches
+    } else {
+        RouteCheck::Extra(extra)
+    }
+}
+
+/// A warning for a model in its legacy phase, with the end-of-life date when Bedrock gives one.
+pub fn lifecycle_warning(
+    model: &str,
+    lifecycle: Option<&FoundationModelLifecycle>,
+) -> Option<String> {
+    let lifecycle = lifecycle?;
+    if *lifecycle.status() != FoundationModelLifecycleStatus::Legacy {
+        return None;
+    }
+    let eol = lifecycle
+        .end_of_life_time()
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .map_or_else(
+            || "no end-of-life date published yet".to_owned(),
+            |t| format!("end of life {t}"),
+        );
+    Some(format!(
+        "warning: Bedrock lists {model} as LEGACY ({eol}): plan the move to a current model \
+         (README, \"Models\")"
+    ))
+}
+
+/// Fails the deploy when the stage's model cannot be used, before anything is changed: model
+/// access (`GetFoundationModelAvailability`), the profile's real destinations against the grant
+/// (`GetInferenceProfile`), and the model's lifecycle (`GetFoundationModel`, a warning).
 ///
-/// Emulator endpoints do not implement this API: the check is skipped there, visibly. A caller that may
-/// not ask (no `bedrock:GetFoundationModelAvailability`) gets a warning, not a failure: the
-/// deploy itself does not need Bedrock, only the function does.
+/// Emulator endpoints do not implement these APIs: the checks are skipped there, visibly. A caller
+/// that may not ask gets a warning, not a failure: the deploy itself does not need Bedrock, only
+/// the function does.
 pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
     if let Some(endpoint) = &clients.endpoint {
         // Emulators (the `local` stage, or any stage with --endpoint / AWS_ENDPOINT_URL) have no
         // model-access control plane to ask.
         progress(format!(
-            "skipping the Bedrock model-access check for {model}: {endpoint} is an emulator endpoint"
+            "skipping the Bedrock model checks for {model}: {endpoint} is an emulator endpoint"
         ));
         return Ok(());
     }
+    check_availability(clients, cfg).await?;
+    if cfg.model.route != ModelRoute::Direct {
+        check_profile(clients, cfg).await?;
+    }
+    match clients
+        .bedrock
+        .get_foundation_model()
+        .model_identifier(model)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            if let Some(w) =
+                lifecycle_warning(model, out.model_details().and_then(|d| d.model_lifecycle()))
+            {
+                progress(w);
+            }
+        }
+        Err(err) => progress(format!(
+            "warning: could not read the lifecycle of {model}: {}",
+            err.code().unwrap_or("unknown error")
+        )),
+    }
+    Ok(())
+}
+
+async fn check_availability(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+    let model = &cfg.model.foundation_model;
     let answer = clients
         .bedrock
         .get_foundation_model_availability()
@@ -72,20 +195,10 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
         Ok(out) => match classify(&out) {
             ModelAccess::Ready => Ok(()),
             ModelAccess::Missing(reasons) => bail!(
-                "Bedrock model {model} cannot be used in {}: {}. Enable it in the Bedrock console \
-                 (Model access) for this account and region{}, or choose another model in \
-                 infra/stages/{}.yaml",
+                "Bedrock model {model} cannot be used in {}: {}. {}",
                 clients.region,
                 reasons.join("; "),
-                if cfg.model.regions.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " and the regions its inference profile routes to ({})",
-                        cfg.model.regions.join(", ")
-                    )
-                },
-                cfg.name
+                access_remedy(model, &clients.region, &cfg.name)
             ),
         },
         Err(err) => {
@@ -98,7 +211,7 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
                 Ok(())
             } else if code == "ResourceNotFoundException" || code == "ValidationException" {
                 bail!(
-                    "Bedrock does not know model {model} in {}: check model.foundation_model in infra/stages/{}.yaml",
+                    "Bedrock does not know model {model} in {}: check model.id in infra/stages/{}.yaml",
                     clients.region,
                     cfg.name
                 )
@@ -109,6 +222,71 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
                 Ok(())
             }
         }
+    }
+}
+
+async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+    let id = &cfg.model.id;
+    let out = match clients
+        .bedrock
+        .get_inference_profile()
+        .inference_profile_identifier(id)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(err) => {
+            let code = err.code().unwrap_or("unknown error");
+            if code == "ResourceNotFoundException" || code == "ValidationException" {
+                bail!(
+                    "Bedrock has no inference profile {id} in {}: check model.id in \
+                     infra/stages/{}.yaml (profiles exist per region; see README \"Models\")",
+                    clients.region,
+                    cfg.name
+                );
+            }
+            progress(format!(
+                "warning: could not read inference profile {id}: {code}; the grant follows the model \
+                 catalogue unchecked"
+            ));
+            return Ok(());
+        }
+    };
+    if *out.status() != InferenceProfileStatus::Active {
+        bail!(
+            "inference profile {id} is {} in {}",
+            out.status().as_str(),
+            clients.region
+        );
+    }
+    let arns: Vec<String> = out
+        .models()
+        .iter()
+        .filter_map(|m| m.model_arn().map(str::to_owned))
+        .collect();
+    match compare_route(&cfg.model.route, &cfg.model.foundation_model, &arns) {
+        RouteCheck::Matches => Ok(()),
+        RouteCheck::Extra(regions) => {
+            progress(format!(
+                "note: the grant for {id} names regions Bedrock does not list from {}: {} \
+                 (harmless; the model catalogue may be ahead of this region)",
+                clients.region,
+                regions.join(", ")
+            ));
+            Ok(())
+        }
+        RouteCheck::Missing(regions) => bail!(
+            "inference profile {id} routes from {} to {} as well, which the model catalogue \
+             (crates/contract/src/models/data.rs) does not list: calls served there would be \
+             denied. Add the regions to the catalogue row (with its source) and deploy again",
+            clients.region,
+            regions.join(", ")
+        ),
+        RouteCheck::OtherModel(other) => bail!(
+            "inference profile {id} serves {other}, not {}: check model.id in infra/stages/{}.yaml",
+            cfg.model.foundation_model,
+            cfg.name
+        ),
     }
 }
 
@@ -137,6 +315,60 @@ mod tests {
             )
             .build()
             .expect("output")
+    }
+
+    #[test]
+    fn profile_destinations_are_compared_with_the_grant() {
+        let route = ModelRoute::Geographic {
+            regions: vec!["us-east-1".into(), "us-east-2".into(), "us-west-2".into()],
+        };
+        let arn = |r: &str| format!("arn:aws:bedrock:{r}::foundation-model/m");
+        let all = [arn("us-east-1"), arn("us-east-2"), arn("us-west-2")];
+        assert_eq!(compare_route(&route, "m", &all), RouteCheck::Matches);
+        let more = [arn("us-east-1"), arn("us-west-1")];
+        assert_eq!(
+            compare_route(&route, "m", &more),
+            RouteCheck::Missing(vec!["us-west-1".into()])
+        );
+        assert_eq!(
+            compare_route(&route, "m", &all[..2]),
+            RouteCheck::Extra(vec!["us-west-2".into()])
+        );
+        assert_eq!(
+            compare_route(&route, "m", &[arn("us-east-1").replace("/m", "/other")]),
+            RouteCheck::OtherModel("other".into())
+        );
+        let global = ["arn:aws:bedrock:::foundation-model/m".to_owned()];
+        assert_eq!(
+            compare_route(&ModelRoute::Global, "m", &global),
+            RouteCheck::Matches
+        );
+    }
+
+    #[test]
+    fn legacy_models_warn_with_their_end_of_life() {
+        let legacy = FoundationModelLifecycle::builder()
+            .status(FoundationModelLifecycleStatus::Legacy)
+            .end_of_life_time(aws_smithy_types::DateTime::from_secs(1_799_452_800))
+            .build()
+            .expect("lifecycle");
+        let w = lifecycle_warning("m", Some(&legacy)).expect("warning");
+        assert!(w.contains("LEGACY") && w.contains("2027-01-09"), "{w}");
+        let active = FoundationModelLifecycle::builder()
+            .status(FoundationModelLifecycleStatus::Active)
+            .build()
+            .expect("lifecycle");
+        assert_eq!(lifecycle_warning("m", Some(&active)), None);
+    }
+
+    #[test]
+    fn remedy_is_current() {
+        let r = access_remedy("anthropic.claude-sonnet-4-6", "us-east-1", "dev");
+        assert!(
+            r.contains("aws-marketplace:Subscribe") && r.contains("use-case form"),
+            "{r}"
+        );
+        assert!(!r.contains("Model access"), "AWS retired that page: {r}");
     }
 
     #[test]

@@ -1,9 +1,18 @@
 //! The Bedrock model a function may invoke, and its grant.
 //!
 //! The Converse API is authorised as `bedrock:InvokeModel` (there is no `bedrock:Converse` IAM
-//! action). A cross-region inference profile needs two permissions: on the profile itself, and on
-//! the foundation model in every region the profile routes to, conditioned on the call going
-//! through that profile.
+//! action: "This operation requires permission for the bedrock:InvokeModel action",
+//! <https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html>). What the
+//! grant names depends on how the model is reached:
+//! - directly: the foundation model in the stack's region;
+//! - through a geographic inference profile (`us.`, `eu.`, ...): the profile, and the foundation
+//!   model in every region the profile routes to from the stack's region, the latter only through
+//!   that profile (`bedrock:InferenceProfileArn`)
+//!   (<https://docs.aws.amazon.com/bedrock/latest/userguide/geographic-cross-region-inference.html>);
+//! - through a global profile (`global.`): the profile, the foundation model in the stack's region,
+//!   and the region-less `arn:aws:bedrock:::foundation-model/<id>` with
+//!   `aws:RequestedRegion = "unspecified"`, both only through the profile
+//!   (<https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html>).
 
 use serde_json::json;
 
@@ -17,72 +26,130 @@ pub const INVOKE_ACTIONS: &[&str] = &["bedrock:InvokeModel"];
 /// only ever granted by [`BedrockModel::grant_invoke_on_ministack`], in emulator stages.
 pub const MINISTACK_CONVERSE_ACTION: &str = "bedrock:Converse";
 
-/// A Bedrock model, called either through a cross-region inference profile or directly.
+/// Condition key naming the inference profile a foundation-model call came through.
+pub const INFERENCE_PROFILE_ARN_KEY: &str = "bedrock:InferenceProfileArn";
+
+/// How a function reaches its model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The foundation model in the stack's region, on demand.
+    Direct,
+    /// A geographic cross-region inference profile and the regions it routes to from the stack's
+    /// region.
+    Geographic {
+        /// Profile id (`us.anthropic.claude-...`).
+        profile_id: String,
+        /// Destination regions.
+        regions: Vec<String>,
+    },
+    /// A global cross-region inference profile (any commercial region).
+    Global {
+        /// Profile id (`global.anthropic.claude-...`).
+        profile_id: String,
+    },
+}
+
+/// A Bedrock model a function may invoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BedrockModel {
-    /// Inference profile id (`us.anthropic.claude-...`), if the model is reached through one.
-    pub inference_profile_id: Option<String>,
     /// Foundation model id (`anthropic.claude-...`).
     pub foundation_model_id: String,
-    /// Regions the profile routes to (the stack's own region when called directly).
-    pub regions: Vec<String>,
+    /// How it is reached.
+    pub access: Access,
 }
 
 impl BedrockModel {
-    /// ARN of the inference profile in the stack's account and region.
-    pub fn inference_profile_arn(&self) -> Option<Expr> {
-        self.inference_profile_id.as_ref().map(|id| {
-            Expr::sub(format!(
-                "arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{id}"
-            ))
-        })
+    /// The id the function passes to Converse.
+    pub fn invoked_id(&self) -> &str {
+        match &self.access {
+            Access::Direct => &self.foundation_model_id,
+            Access::Geographic { profile_id, .. } | Access::Global { profile_id } => profile_id,
+        }
     }
 
-    /// ARNs of the foundation model in every routed region (or the stack's region).
-    pub fn foundation_model_arns(&self) -> Vec<Expr> {
-        let id = &self.foundation_model_id;
-        if self.regions.is_empty() {
-            return vec![Expr::sub(format!(
-                "arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{id}"
-            ))];
+    /// ARN of the inference profile in the stack's account and region.
+    pub fn inference_profile_arn(&self) -> Option<Expr> {
+        match &self.access {
+            Access::Direct => None,
+            Access::Geographic { profile_id, .. } | Access::Global { profile_id } => {
+                Some(Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{profile_id}"
+                )))
+            }
         }
-        self.regions
-            .iter()
-            .map(|r| {
-                Expr::sub(format!(
-                    "arn:${{AWS::Partition}}:bedrock:{r}::foundation-model/{id}"
-                ))
-            })
-            .collect()
+    }
+
+    fn foundation_model_arn(&self, region: &str) -> Expr {
+        Expr::sub(format!(
+            "arn:${{AWS::Partition}}:bedrock:{region}::foundation-model/{}",
+            self.foundation_model_id
+        ))
     }
 
     /// Lets `role` invoke this model (and only this model).
     pub fn grant_invoke(&self, role: &mut Role) {
-        match self.inference_profile_arn() {
-            Some(profile) => {
-                role.add_to_policy(Statement::allow(
-                    "BedrockInvokeInferenceProfile",
+        let Some(profile) = self.inference_profile_arn() else {
+            role.add_to_policy(Statement::allow(
+                "BedrockInvokeFoundationModel",
+                INVOKE_ACTIONS,
+                vec![self.foundation_model_arn("${AWS::Region}")],
+            ));
+            return;
+        };
+        role.add_to_policy(Statement::allow(
+            "BedrockInvokeInferenceProfile",
+            INVOKE_ACTIONS,
+            vec![profile.clone()],
+        ));
+        match &self.access {
+            Access::Direct => {}
+            Access::Geographic { regions, .. } => role.add_to_policy(
+                Statement::allow(
+                    "BedrockInvokeRoutedFoundationModel",
                     INVOKE_ACTIONS,
-                    vec![profile.clone()],
-                ));
+                    regions
+                        .iter()
+                        .map(|r| self.foundation_model_arn(r))
+                        .collect(),
+                )
+                .with_condition(
+                    "StringEquals",
+                    INFERENCE_PROFILE_ARN_KEY,
+                    json!(profile),
+                ),
+            ),
+            Access::Global { .. } => {
                 role.add_to_policy(
                     Statement::allow(
-                        "BedrockInvokeRoutedFoundationModel",
+                        "BedrockInvokeRegionalFoundationModel",
                         INVOKE_ACTIONS,
-                        self.foundation_model_arns(),
+                        vec![self.foundation_model_arn("${AWS::Region}")],
                     )
                     .with_condition(
                         "StringEquals",
-                        "bedrock:InferenceProfileArn",
+                        INFERENCE_PROFILE_ARN_KEY,
+                        json!(profile),
+                    ),
+                );
+                // Requests a global profile routes elsewhere are authorised against the
+                // region-less ARN, with "unspecified" as the requested region.
+                role.add_to_policy(
+                    Statement::allow(
+                        "BedrockInvokeGlobalFoundationModel",
+                        INVOKE_ACTIONS,
+                        vec![Expr::sub(format!(
+                            "arn:${{AWS::Partition}}:bedrock:::foundation-model/{}",
+                            self.foundation_model_id
+                        ))],
+                    )
+                    .with_condition("StringEquals", "aws:RequestedRegion", json!("unspecified"))
+                    .with_condition(
+                        "StringEquals",
+                        INFERENCE_PROFILE_ARN_KEY,
                         json!(profile),
                     ),
                 );
             }
-            None => role.add_to_policy(Statement::allow(
-                "BedrockInvokeFoundationModel",
-                INVOKE_ACTIONS,
-                self.foundation_model_arns(),
-            )),
         }
     }
 }
@@ -95,10 +162,7 @@ impl BedrockModel {
     /// other model are still denied there; the AWS statements are unchanged.
     pub fn grant_invoke_on_ministack(&self, role: &mut Role) {
         self.grant_invoke(role);
-        let called = self
-            .inference_profile_id
-            .as_deref()
-            .unwrap_or(&self.foundation_model_id);
+        let called = self.invoked_id();
         role.add_to_policy(Statement::allow(
             "EmulatorOnlyMinistackConverse",
             &[MINISTACK_CONVERSE_ACTION],
@@ -119,9 +183,11 @@ mod tests {
 
     fn profile() -> BedrockModel {
         BedrockModel {
-            inference_profile_id: Some("us.anthropic.claude-x-v1:0".into()),
             foundation_model_id: "anthropic.claude-x-v1:0".into(),
-            regions: vec!["us-east-1".into(), "us-west-2".into()],
+            access: Access::Geographic {
+                profile_id: "us.anthropic.claude-x-v1:0".into(),
+                regions: vec!["us-east-1".into(), "us-west-2".into()],
+            },
         }
     }
 
@@ -134,6 +200,42 @@ mod tests {
         assert!(stmts.iter().all(|s| s.actions == INVOKE_ACTIONS));
         assert_eq!(stmts[1].resources.len(), 2);
         assert!(stmts[1].conditions.contains_key("StringEquals"));
+    }
+
+    #[test]
+    fn global_grant_has_the_three_documented_statements() {
+        let mut role = Role::for_service("R", "lambda.amazonaws.com", "d");
+        BedrockModel {
+            foundation_model_id: "anthropic.claude-x".into(),
+            access: Access::Global {
+                profile_id: "global.anthropic.claude-x".into(),
+            },
+        }
+        .grant_invoke(&mut role);
+        let stmts = &role.policy().statements;
+        assert_eq!(stmts.len(), 3);
+        let profile = json!(Expr::sub(
+            "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/global.anthropic.claude-x"
+        ));
+        assert_eq!(
+            stmts[1].resources,
+            vec![Expr::sub(
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/anthropic.claude-x"
+            )]
+        );
+        assert_eq!(
+            stmts[1].conditions["StringEquals"][INFERENCE_PROFILE_ARN_KEY],
+            profile
+        );
+        assert_eq!(
+            stmts[2].resources,
+            vec![Expr::sub(
+                "arn:${AWS::Partition}:bedrock:::foundation-model/anthropic.claude-x"
+            )]
+        );
+        let cond = &stmts[2].conditions["StringEquals"];
+        assert_eq!(cond["aws:RequestedRegion"], json!("unspecified"));
+        assert_eq!(cond[INFERENCE_PROFILE_ARN_KEY], profile);
     }
 
     #[test]
@@ -159,8 +261,7 @@ mod tests {
     fn direct_model_grant() {
         let mut role = Role::for_service("R", "lambda.amazonaws.com", "d");
         BedrockModel {
-            inference_profile_id: None,
-            regions: vec![],
+            access: Access::Direct,
             ..profile()
         }
         .grant_invoke(&mut role);

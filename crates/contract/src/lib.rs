@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod models;
+
 /// HTTP method of the one route the API serves.
 pub const ROUTE_METHOD: &str = "PUT";
 /// Path of the one route the API serves.
@@ -44,7 +46,12 @@ pub mod env {
     /// `true` to address S3 path-style (needed by local emulators reached via `AWS_ENDPOINT_URL`).
     pub const S3_FORCE_PATH_STYLE: &str = "CODEGEN_S3_FORCE_PATH_STYLE";
 
-    /// Every variable above, for templates and tests that must cover all of them.
+    /// The AWS SDK's own service-specific endpoint variable for Bedrock Runtime. Set only in
+    /// emulator stages that route Bedrock to a test double (`bedrock_endpoint` in the stage file).
+    pub const BEDROCK_RUNTIME_ENDPOINT: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
+
+    /// Every variable above that the function reads, for templates and tests that must cover all
+    /// of them.
     pub const ALL: [&str; 10] = [
         BUCKET,
         PREFIX,
@@ -103,6 +110,20 @@ pub struct Usage {
     pub total_tokens: u32,
 }
 
+/// The sampling parameters actually sent to the model (`null`: not sent, the model's own default
+/// applied). Which ones a model accepts is in [`models::CATALOGUE`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SentSampling {
+    /// Temperature sent.
+    pub temperature: Option<f64>,
+    /// top_p sent.
+    pub top_p: Option<f64>,
+    /// top_k sent (as the additional model request field `top_k`).
+    pub top_k: Option<u32>,
+    /// max_tokens sent.
+    pub max_tokens: u32,
+}
+
 /// Successful answer (HTTP 200).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateResponse {
@@ -118,6 +139,8 @@ pub struct GenerateResponse {
     pub s3: Option<S3Location>,
     /// Token usage.
     pub usage: Usage,
+    /// The sampling parameters sent to the model; `warnings` says what was not sent and why.
+    pub sampling: SentSampling,
     /// Lambda request id, also part of the S3 key and the logs.
     pub request_id: String,
     /// Non-fatal problems (e.g. why the code was not stored).
@@ -184,13 +207,15 @@ pub enum ErrorCode {
     ModelTimeout,
     /// The model answered without any code.
     EmptyGeneration,
+    /// The model declined the request (stop reason `refusal`, or a content filter).
+    ModelRefused,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -211,6 +236,7 @@ impl ErrorCode {
         Self::ModelError,
         Self::ModelTimeout,
         Self::EmptyGeneration,
+        Self::ModelRefused,
         Self::Internal,
     ];
 
@@ -237,6 +263,7 @@ impl ErrorCode {
             Self::ModelError => "model_error",
             Self::ModelTimeout => "model_timeout",
             Self::EmptyGeneration => "empty_generation",
+            Self::ModelRefused => "model_refused",
             Self::Internal => "internal_error",
         }
     }
@@ -257,6 +284,9 @@ impl ErrorCode {
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge | Self::MessageTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            // The request was well formed, and the model declined to answer it: rephrasing is the
+            // caller's remedy, retrying the same request is not.
+            Self::ModelRefused => 422,
             Self::Throttled => 429,
             Self::ModelAccess | Self::ModelError | Self::EmptyGeneration => 502,
             Self::ModelUnavailable => 503,

@@ -8,8 +8,9 @@ use codegen_contract::{OUTPUT_PREFIX, env};
 
 use crate::sampling::{Sampling, SamplingError};
 
-/// Default Bedrock model: the cross-region inference profile of Claude Sonnet 4.5.
-pub const DEFAULT_MODEL_ID: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+/// Default Bedrock model: the US cross-region inference profile of Claude Sonnet 4.6 (why: see
+/// `infra/stages/dev.yaml`).
+pub const DEFAULT_MODEL_ID: &str = "us.anthropic.claude-sonnet-4-6";
 /// Default largest accepted `message`, in bytes (8 KiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 * 1024;
 /// Upper bound for `CODEGEN_MAX_MESSAGE_BYTES`; well below Lambda's 6 MB synchronous payload.

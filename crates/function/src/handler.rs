@@ -74,6 +74,17 @@ pub async fn handle(
     }
 }
 
+/// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
+/// the SDK has no variant for it yet, so it arrives as an unknown value), or a content filter or
+/// guardrail that stopped it.
+/// <https://docs.anthropic.com/en/docs/test-and-evaluate/strengthen-guardrails/handle-streaming-refusals>
+pub fn is_refusal(stop: &StopReason) -> bool {
+    matches!(
+        stop,
+        StopReason::ContentFiltered | StopReason::GuardrailIntervened
+    ) || stop.as_str() == "refusal"
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -89,11 +100,13 @@ async fn run(
     let language = req.language;
     let model_id = config.model_id.as_str();
 
-    let plan = sampling::plan(model_id, config.defaults, &req.overrides);
+    let plan = sampling::plan(model_id, config.defaults, &req.overrides)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     if !plan.dropped.is_empty() {
         info!(
             request_id,
             model = model_id,
+            rule = plan.rule.map_or("unknown model", |r| r.as_str()),
             dropped = ?plan.dropped,
             "sampling parameters not sent: the model does not accept them in this combination"
         );
@@ -121,6 +134,23 @@ async fn run(
         e.to_api_error(model_id, &region)
     })?;
 
+    if is_refusal(&generation.stop_reason) {
+        warn!(
+            request_id,
+            model = model_id,
+            stop_reason = generation.stop_reason.as_str(),
+            output_tokens = generation.usage.output_tokens,
+            "the model declined the request"
+        );
+        return Err(ApiError::new(
+            ErrorCode::ModelRefused,
+            format!(
+                "the model declined this request (stop reason `{}`): rephrase it as a concrete \
+                 programming task",
+                generation.stop_reason.as_str()
+            ),
+        ));
+    }
     let Some(code) = extract::extract_code(&generation.text, language) else {
         warn!(
             request_id,
@@ -190,6 +220,7 @@ async fn run(
         stored: s3.is_some(),
         s3,
         usage: generation.usage,
+        sampling: plan.sent(),
         request_id: request_id.to_owned(),
         warnings,
     })

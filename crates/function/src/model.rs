@@ -8,6 +8,7 @@ use aws_sdk_bedrockruntime::operation::converse::ConverseError;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message, StopReason, SystemContentBlock,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::{Document, Number};
 use codegen_contract::{ErrorCode, Usage};
@@ -18,8 +19,10 @@ use crate::sampling::Plan;
 
 /// Seconds a throttled caller is asked to wait.
 pub const THROTTLED_RETRY_AFTER_SECS: u32 = 5;
-/// Seconds a caller is asked to wait when the model is temporarily unavailable.
+/// Seconds a caller is asked to wait when the model is temporarily unavailable or overloaded.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 10;
+/// Seconds a caller is asked to wait while the account's model agreement is being created.
+pub const AGREEMENT_RETRY_AFTER_SECS: u32 = 60;
 
 /// A model reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,9 +44,19 @@ pub enum ModelError {
     /// Temporarily unavailable (model not ready, service unavailable, internal error): retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The model is overloaded (Anthropic's `overloaded_error`, HTTP 529): retry later.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
+    /// The account's Marketplace agreement for the model is still being created (first use of
+    /// the model); it clears within minutes.
+    #[error("agreement pending: {0}")]
+    AgreementPending(String),
     /// The model id is wrong, or the account/role may not use it in this region.
     #[error("model access: {0}")]
     Access(String),
+    /// Bedrock refused a parameter value the caller chose (max_tokens above the model's limit).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
     /// Bedrock rejected the request for a reason that is not about model access.
     #[error("rejected: {0}")]
     Rejected(String),
@@ -73,15 +86,24 @@ impl ModelError {
                 "the model is temporarily unavailable: retry after the Retry-After delay",
             )
             .retry_after(UNAVAILABLE_RETRY_AFTER_SECS),
-            Self::Access(_) => ApiError::new(
-                ErrorCode::ModelAccess,
+            Self::Overloaded(_) => ApiError::new(
+                ErrorCode::ModelUnavailable,
+                "the model is overloaded right now: retry after the Retry-After delay",
+            )
+            .retry_after(UNAVAILABLE_RETRY_AFTER_SECS),
+            Self::AgreementPending(_) => ApiError::new(
+                ErrorCode::ModelUnavailable,
                 format!(
-                    "Bedrock refused model `{model_id}` in region {region}. Check that model access \
-                     is enabled in the Bedrock console for this model id in this region, that the \
-                     model id or inference profile id (CODEGEN_MODEL_ID) is correct and available \
-                     in {region}, and that the function's role may call bedrock:InvokeModel on the \
-                     inference profile and the foundation models it routes to"
+                    "the AWS Marketplace agreement for model `{model_id}` is still being created for \
+                     this account (first use of the model); it usually completes within minutes: \
+                     retry after the Retry-After delay"
                 ),
+            )
+            .retry_after(AGREEMENT_RETRY_AFTER_SECS),
+            Self::Access(_) => ApiError::new(ErrorCode::ModelAccess, access_remedy(model_id, region)),
+            Self::InvalidParameter(detail) => ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("Bedrock rejected a parameter: {}", truncate(detail, 300)),
             ),
             Self::Rejected(detail) => ApiError::new(
                 ErrorCode::ModelError,
@@ -91,17 +113,37 @@ impl ModelError {
                 ErrorCode::ModelError,
                 "the model failed while generating: try again, or rephrase the message",
             ),
-            Self::Timeout(_) => ApiError::new(
-                ErrorCode::ModelTimeout,
-                "the model did not answer within the time budget: ask for smaller code, lower \
-                 max_tokens, or try again",
-            ),
+            Self::Timeout(_) => ApiError::new(ErrorCode::ModelTimeout, TIMEOUT_REMEDY),
             Self::Internal(_) => ApiError::new(
                 ErrorCode::Internal,
                 "the function could not build the model request; this is a bug",
             ),
         }
     }
+}
+
+/// What a caller can do about a timeout. API Gateway HTTP APIs end every integration at 30 s, and
+/// Claude writes roughly 40-60 output tokens per second, so about 1,200 tokens is what fits.
+pub const TIMEOUT_REMEDY: &str = "the model did not answer within the synchronous route's time \
+    budget (API Gateway allows 30 s; at typical model speeds that is about 1,200 output tokens): \
+    lower max_tokens or ask for less code, or submit long generations to the asynchronous route \
+    POST /code-generation/jobs";
+
+/// What to check when Bedrock refuses the model. Model access on Bedrock is automatic since AWS
+/// retired the "Model access" page; what remains per account is Anthropic's one-time use-case form
+/// and the AWS Marketplace agreement that the first call creates (the caller needs
+/// `aws-marketplace:Subscribe` for that).
+/// <https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html>
+pub fn access_remedy(model_id: &str, region: &str) -> String {
+    format!(
+        "Bedrock refused model `{model_id}` in region {region}. Check that CODEGEN_MODEL_ID is a \
+         model or inference profile offered in {region}; that the account has submitted \
+         Anthropic's one-time use-case form (Bedrock console, model catalog) and has the model's \
+         AWS Marketplace agreement (created on the first call by a principal allowed \
+         aws-marketplace:Subscribe, `cargo xtask deploy` checks it); and that the \
+         function's role may call bedrock:InvokeModel on the inference profile and the foundation \
+         models it routes to"
+    )
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -114,9 +156,12 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// HTTP status Anthropic uses for `overloaded_error`; Bedrock passes it through unmodeled.
+pub const OVERLOADED_STATUS: u16 = 529;
+
 /// Classifies a Converse failure by its typed variant (error code for errors the SDK version does
-/// not model, such as ServiceQuotaExceededException).
-pub fn classify<R>(err: &SdkError<ConverseError, R>) -> ModelError {
+/// not model), and by HTTP status for the unmodeled 529 overloaded answer.
+pub fn classify(err: &SdkError<ConverseError, HttpResponse>) -> ModelError {
     match err {
         SdkError::TimeoutError(_) => return ModelError::Timeout("operation timeout".to_owned()),
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -136,6 +181,11 @@ pub fn classify<R>(err: &SdkError<ConverseError, R>) -> ModelError {
     let Some(service) = err.as_service_error() else {
         return ModelError::Failed("unknown SDK error".to_owned());
     };
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    if status == Some(OVERLOADED_STATUS) {
+        let message = message_of(service).unwrap_or_default();
+        return ModelError::Overloaded(format!("HTTP {OVERLOADED_STATUS}: {message}"));
+    }
     classify_service_error(service)
 }
 
@@ -143,7 +193,12 @@ pub fn classify<R>(err: &SdkError<ConverseError, R>) -> ModelError {
 pub fn classify_service_error(err: &ConverseError) -> ModelError {
     let message = message_of(err).unwrap_or_default();
     let detail = format!("{}: {message}", err.code().unwrap_or("Unknown"));
-    if err.is_throttling_exception() || err.code() == Some("ServiceQuotaExceededException") {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("mpagreementbeingcreated") || lower.contains("agreement is being created") {
+        ModelError::AgreementPending(detail)
+    } else if lower.contains("overloaded") {
+        ModelError::Overloaded(detail)
+    } else if err.is_throttling_exception() || err.code() == Some("ServiceQuotaExceededException") {
         ModelError::Throttled(detail)
     } else if err.is_model_not_ready_exception()
         || err.is_service_unavailable_exception()
@@ -155,7 +210,9 @@ pub fn classify_service_error(err: &ConverseError) -> ModelError {
     } else if err.is_model_timeout_exception() {
         ModelError::Timeout(detail)
     } else if err.is_validation_exception() {
-        if is_about_the_model(message) {
+        if is_about_max_tokens(&lower) {
+            ModelError::InvalidParameter(message.to_owned())
+        } else if is_about_the_model(message) {
             ModelError::Access(detail)
         } else if message.is_empty() {
             ModelError::Rejected("validation failed".to_owned())
@@ -165,6 +222,17 @@ pub fn classify_service_error(err: &ConverseError) -> ModelError {
     } else {
         ModelError::Failed(detail)
     }
+}
+
+/// Whether a ValidationException is about the output-token limit: Bedrock's "The maximum tokens
+/// you requested exceeds the model limit of 4096. Try again with a maximum tokens value that is
+/// lower than 4096." (seen on Claude 3.5 Haiku and 3.5 Sonnet; AWS's troubleshooting page lists
+/// ValidationException as 400, <https://docs.aws.amazon.com/bedrock/latest/userguide/troubleshooting-api-error-codes.html>),
+/// or Anthropic's own `max_tokens: 8000 > 4096, ...`. The caller's value, so a 400.
+fn is_about_max_tokens(lower_message: &str) -> bool {
+    lower_message.contains("maximum tokens")
+        || lower_message.contains("max_tokens")
+        || lower_message.contains("maxtokens")
 }
 
 /// The service's message: the modeled field, else the error metadata.
@@ -229,11 +297,14 @@ pub async fn generate(
         .map_err(|e| ModelError::Internal(e.to_string()))?;
     let mut inference = InferenceConfiguration::builder()
         .max_tokens(i32::try_from(plan.max_tokens).unwrap_or(i32::MAX));
+    // The SDK takes f32; the values are within 0..=1, so narrowing only rounds.
+    #[allow(clippy::cast_possible_truncation)]
     if let Some(t) = plan.temperature {
-        inference = inference.temperature(t);
+        inference = inference.temperature(t as f32);
     }
+    #[allow(clippy::cast_possible_truncation)]
     if let Some(p) = plan.top_p {
-        inference = inference.top_p(p);
+        inference = inference.top_p(p as f32);
     }
     let output = client
         .converse()
@@ -396,8 +467,9 @@ mod tests {
     fn access_message_says_what_to_check_without_aws_detail() {
         let e = ModelError::Access("User: arn:aws:sts::123456789012:assumed-role/x".to_owned())
             .to_api_error("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu-west-1");
-        assert!(e.message.contains("model access"));
-        assert!(e.message.contains("Bedrock console"));
+        assert!(e.message.contains("use-case form"));
+        assert!(e.message.contains("aws-marketplace:Subscribe"));
+        assert!(!e.message.contains("Model access"), "AWS retired that page");
         assert!(
             e.message
                 .contains("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
@@ -409,15 +481,17 @@ mod tests {
 
     #[test]
     fn transport_errors_are_classified() {
-        let timeout: SdkError<ConverseError, ()> = SdkError::timeout_error("slow");
+        let timeout: SdkError<ConverseError, HttpResponse> = SdkError::timeout_error("slow");
         assert!(matches!(classify(&timeout), ModelError::Timeout(_)));
-        let construction: SdkError<ConverseError, ()> = SdkError::construction_failure("bad");
+        let construction: SdkError<ConverseError, HttpResponse> =
+            SdkError::construction_failure("bad");
         assert!(matches!(classify(&construction), ModelError::Internal(_)));
     }
 
     #[test]
     fn top_k_goes_into_additional_fields() {
         let plan = Plan {
+            rule: None,
             temperature: Some(0.1),
             top_p: None,
             top_k: Some(250),

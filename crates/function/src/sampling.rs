@@ -1,9 +1,14 @@
-//! Sampling parameters: their ranges, and which combinations each Bedrock model accepts.
+//! Sampling parameters: their ranges, and the exact set sent to each model.
 //!
-//! Current Claude models (Opus 4.1, Sonnet 4.5, Haiku 4.5 and later) reject a request that sets
-//! both `temperature` and `top_p`; Claude 3.x accepts both, plus `top_k` as an additional model
-//! request field. [`plan`] turns the requested values into the exact set sent to the model, so the
-//! function never sends a combination the model rejects. Pure: no IO.
+//! What a model accepts comes from the model catalogue ([`codegen_contract::models`]): Claude 3.x
+//! takes `temperature`, `top_p` and `top_k` together; Opus 4.1 through 4.6 and Sonnet 4.5/4.6 reject
+//! `temperature` with `top_p`; Opus 4.7 and later fix their sampling and reject any of them. A
+//! model the catalogue does not know gets none of them. [`plan`] turns the configured defaults and
+//! the caller's explicit values into what is sent, and says in `warnings` what was not sent and
+//! why, so no explicit value is ever changed silently. Pure: no IO.
+
+use codegen_contract::SentSampling;
+use codegen_contract::models::{self, SamplingRule};
 
 /// Valid `temperature` range.
 pub const TEMPERATURE_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
@@ -11,7 +16,7 @@ pub const TEMPERATURE_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 pub const TOP_P_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 /// Valid `top_k` range.
 pub const TOP_K_RANGE: std::ops::RangeInclusive<u32> = 1..=500;
-/// Valid `max_tokens` range.
+/// Valid `max_tokens` range (the service's own cap; each model's limit is checked in [`plan`]).
 pub const MAX_TOKENS_RANGE: std::ops::RangeInclusive<u32> = 1..=8192;
 
 /// A full set of sampling parameters (the configured defaults, or defaults merged with a request).
@@ -134,283 +139,289 @@ pub struct Overrides {
     pub max_tokens: Option<u32>,
 }
 
-/// Which sampling parameters a model accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Support {
-    /// temperature, top_p and (Anthropic) top_k, in any combination: Claude 3.x and older.
-    All,
-    /// temperature or top_p but not both, plus top_k: Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and
-    /// later (and, conservatively, the Claude 4.0 models).
-    TemperatureXorTopP,
-    /// An Anthropic model this table does not know: temperature and top_k only.
-    AnthropicUnknown,
-    /// Amazon Nova: temperature and top_p (its top_k has a different request shape; not sent).
-    TemperatureAndTopP,
-    /// Any other model: temperature only.
-    TemperatureOnly,
+/// What the caller asked for cannot be sent to this model at all (the request is refused with a
+/// 400 before any model call).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("max_tokens {requested} is above the limit of model {model} ({limit} output tokens)")]
+pub struct OverLimit {
+    /// The model id as configured.
+    pub model: String,
+    /// What was asked.
+    pub requested: u32,
+    /// The model's largest output.
+    pub limit: u32,
 }
 
-impl Support {
-    fn top_p(self) -> bool {
-        matches!(self, Self::All | Self::TemperatureAndTopP)
-    }
-
-    fn top_k(self) -> bool {
-        matches!(
-            self,
-            Self::All | Self::TemperatureXorTopP | Self::AnthropicUnknown
-        )
-    }
-}
-
-/// Geographic prefixes of cross-region inference profiles (`us.anthropic...`).
-const REGION_PREFIXES: [&str; 9] = [
-    "us", "eu", "apac", "global", "us-gov", "jp", "au", "ca", "ap",
-];
-
-/// The base model id of a model id, inference-profile id or ARN: `anthropic.claude-sonnet-4-5-...`.
-/// Lowercased; the ARN part and any geographic prefix are stripped.
-pub fn base_model_id(model_id: &str) -> String {
-    let id = model_id.trim().to_ascii_lowercase();
-    let id = match id.rsplit_once('/') {
-        Some((_, tail)) if id.starts_with("arn:") => tail.to_owned(),
-        _ => id,
-    };
-    match id.split_once('.') {
-        Some((region, rest)) if REGION_PREFIXES.contains(&region) && rest.contains('.') => {
-            rest.to_owned()
-        }
-        _ => id,
-    }
-}
-
-/// Looks up what a model accepts from its id (see [`base_model_id`]).
-pub fn support_for(model_id: &str) -> Support {
-    let base = base_model_id(model_id);
-    let Some((provider, model)) = base.split_once('.') else {
-        return Support::TemperatureOnly;
-    };
-    match provider {
-        "anthropic" => anthropic_support(model),
-        "amazon" if model.starts_with("nova") => Support::TemperatureAndTopP,
-        _ => Support::TemperatureOnly,
-    }
-}
-
-fn anthropic_support(model: &str) -> Support {
-    // Legacy and Claude 3.x names: claude-v2, claude-instant-v1, claude-3-haiku, claude-3-5-sonnet,
-    // claude-3-7-sonnet.
-    if model.starts_with("claude-v2")
-        || model.starts_with("claude-instant")
-        || model.starts_with("claude-3-")
-    {
-        return Support::All;
-    }
-    // Claude 4 and later: claude-<family>-<major>[-<minor>]-<date>.
-    let mut parts = model.split('-');
-    let family = (parts.next(), parts.next());
-    if let (Some("claude"), Some("opus" | "sonnet" | "haiku")) = family
-        && let Some(major) = parts.next().and_then(|p| p.parse::<u32>().ok())
-        && major >= 4
-    {
-        return Support::TemperatureXorTopP;
-    }
-    Support::AnthropicUnknown
-}
-
-/// The parameters actually sent to the model, plus what was dropped and why.
+/// The parameters actually sent to the model, plus what was not sent and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The catalogue's rule for the model (`None`: not in the catalogue).
+    pub rule: Option<SamplingRule>,
     /// Temperature to send.
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     /// top_p to send.
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
     /// top_k to send as the additional model request field `{"top_k": N}`.
     pub top_k: Option<u32>,
     /// max_tokens to send.
     pub max_tokens: u32,
-    /// Warnings for the caller: explicitly set values that were not sent.
+    /// Warnings for the caller: explicit values that were not sent, unknown models, clamping.
     pub warnings: Vec<String>,
     /// Every parameter not sent (explicit or default), for the logs.
     pub dropped: Vec<&'static str>,
 }
 
+impl Plan {
+    /// What was sent, as the response reports it.
+    pub fn sent(&self) -> SentSampling {
+        SentSampling {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            top_k: self.top_k,
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
 /// Decides which parameters to send to `model_id`, given the configured defaults and what the
-/// caller set explicitly. Never yields a combination [`support_for`] says the model rejects.
-pub fn plan(model_id: &str, defaults: Sampling, overrides: &Overrides) -> Plan {
-    let support = support_for(model_id);
+/// caller set explicitly. Never yields a combination the catalogue says the model rejects; a
+/// `max_tokens` the caller set above the model's limit is an error, a configured default above it
+/// is lowered to the limit with a warning.
+pub fn plan(model_id: &str, defaults: Sampling, overrides: &Overrides) -> Result<Plan, OverLimit> {
+    let spec = models::resolve(model_id).spec;
     let merged = defaults.merged(overrides);
     let mut plan = Plan {
-        // Narrowing to f32 is what the SDK accepts; values are within 0..=1.
-        temperature: Some(merged.temperature as f32),
-        top_p: Some(merged.top_p as f32),
+        rule: spec.map(|s| s.sampling),
+        temperature: Some(merged.temperature),
+        top_p: Some(merged.top_p),
         top_k: Some(merged.top_k),
         max_tokens: merged.max_tokens,
         warnings: Vec::new(),
         dropped: Vec::new(),
     };
-    if !support.top_p() {
-        plan.top_p = None;
-        plan.dropped.push("top_p");
-        if overrides.top_p.is_some() {
-            let why = if support == Support::TemperatureXorTopP {
-                "does not accept temperature and top_p together; temperature was sent"
-            } else {
-                "does not support it"
-            };
-            plan.warnings
-                .push(format!("top_p was ignored: model {model_id} {why}"));
+    if let Some(spec) = spec
+        && merged.max_tokens > spec.max_output_tokens
+    {
+        if overrides.max_tokens.is_some() {
+            return Err(OverLimit {
+                model: model_id.to_owned(),
+                requested: merged.max_tokens,
+                limit: spec.max_output_tokens,
+            });
         }
+        plan.max_tokens = spec.max_output_tokens;
+        plan.warnings.push(format!(
+            "max_tokens was lowered from the configured {} to {}, the limit of model {model_id}",
+            merged.max_tokens, spec.max_output_tokens
+        ));
     }
-    if !support.top_k() {
-        plan.top_k = None;
-        plan.dropped.push("top_k");
-        if overrides.top_k.is_some() {
+    match plan.rule {
+        Some(SamplingRule::Any) => {}
+        Some(SamplingRule::TemperatureXorTopP) => {
+            // One of the two: top_p when the caller asked for top_p alone, else temperature.
+            let why = format!("model {model_id} does not accept temperature and top_p together");
+            if overrides.top_p.is_some() && overrides.temperature.is_none() {
+                plan.temperature = None;
+                plan.dropped.push("temperature");
+            } else {
+                plan.top_p = None;
+                plan.dropped.push("top_p");
+                if overrides.top_p.is_some() {
+                    plan.warnings
+                        .push(format!("top_p was not sent: {why}; temperature was sent"));
+                }
+            }
+        }
+        Some(SamplingRule::Fixed) => {
+            let why = format!(
+                "model {model_id} fixes its sampling (it rejects temperature other than 1, top_p \
+                 below 0.99 and any top_k)"
+            );
+            plan.temperature = None;
+            plan.top_p = None;
+            plan.top_k = None;
+            plan.dropped.extend(["temperature", "top_p", "top_k"]);
+            // An explicit value equal to the model's own setting loses nothing by not being sent.
+            let explicit = [
+                (
+                    "temperature",
+                    overrides.temperature.filter(|t| *t != 1.0).is_some(),
+                ),
+                ("top_p", overrides.top_p.filter(|p| *p != 1.0).is_some()),
+                ("top_k", overrides.top_k.is_some()),
+            ];
+            for (name, set) in explicit {
+                if set {
+                    plan.warnings.push(format!("{name} was not sent: {why}"));
+                }
+            }
+        }
+        None => {
+            plan.temperature = None;
+            plan.top_p = None;
+            plan.top_k = None;
+            plan.dropped.extend(["temperature", "top_p", "top_k"]);
             plan.warnings.push(format!(
-                "top_k was ignored: model {model_id} does not support it"
+                "model {model_id} is not in the model catalogue: no temperature, top_p or top_k was \
+                 sent (the model's own defaults apply), because an unknown model may reject them"
             ));
         }
     }
-    plan
+    Ok(plan)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CURRENT: [&str; 8] = [
-        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    /// Models of the `temperature xor top_p` class, in every id form.
+    const XOR: [&str; 6] = [
+        "us.anthropic.claude-sonnet-4-6",
         "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
         "global.anthropic.claude-haiku-4-5-20251001-v1:0",
-        "apac.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        "anthropic.claude-opus-4-1-20250805-v1:0",
+        "us.anthropic.claude-opus-4-6-v1",
         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-1-20250805-v1:0",
         "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
-        "US.Anthropic.Claude-Opus-4-5-20251101-v1:0",
     ];
-
-    const CLAUDE_3: [&str; 5] = [
-        "anthropic.claude-3-haiku-20240307-v1:0",
-        "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
-        "anthropic.claude-3-5-haiku-20241022-v1:0",
-        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
-        "anthropic.claude-3-opus-20240229-v1:0",
+    const FIXED: [&str; 3] = [
+        "us.anthropic.claude-opus-4-7",
+        "global.anthropic.claude-opus-4-8",
+        "anthropic.claude-opus-4-7",
     ];
+    const ANY: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
-    #[test]
-    fn base_model_id_strips_region_prefix_and_arn() {
-        assert_eq!(
-            base_model_id("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-            "anthropic.claude-sonnet-4-5-20250929-v1:0"
-        );
-        assert_eq!(
-            base_model_id(
-                "arn:aws:bedrock:eu-west-1:1:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0"
-            ),
-            "anthropic.claude-3-haiku-20240307-v1:0"
-        );
-        assert_eq!(
-            base_model_id("anthropic.claude-v2"),
-            "anthropic.claude-v2",
-            "no prefix to strip"
-        );
-    }
-
-    #[test]
-    fn current_claude_never_gets_temperature_and_top_p_together() {
-        let all_explicit = Overrides {
+    fn all_explicit() -> Overrides {
+        Overrides {
             temperature: Some(0.3),
             top_k: Some(10),
             top_p: Some(0.5),
             max_tokens: Some(100),
-        };
-        for id in CURRENT {
-            assert_eq!(support_for(id), Support::TemperatureXorTopP, "{id}");
-            for overrides in [Overrides::default(), all_explicit] {
-                let p = plan(id, Sampling::default(), &overrides);
+        }
+    }
+
+    fn planned(id: &str, overrides: &Overrides) -> Plan {
+        plan(id, Sampling::default(), overrides).expect("within the model's limit")
+    }
+
+    #[test]
+    fn xor_models_never_get_temperature_and_top_p_together() {
+        for id in XOR {
+            for overrides in [Overrides::default(), all_explicit()] {
+                let p = planned(id, &overrides);
+                assert_eq!(p.rule, Some(SamplingRule::TemperatureXorTopP), "{id}");
                 assert!(
                     !(p.temperature.is_some() && p.top_p.is_some()),
                     "{id}: {p:?}"
                 );
-                assert!(p.temperature.is_some(), "{id}");
+                assert_eq!(p.temperature, overrides.temperature.or(Some(0.1)), "{id}");
                 assert!(p.top_k.is_some(), "{id}: top_k is still sent");
             }
             // Dropping an explicit top_p is reported; dropping the default is not.
-            assert_eq!(
-                plan(id, Sampling::default(), &all_explicit).warnings.len(),
-                1
-            );
-            assert!(
-                plan(id, Sampling::default(), &Overrides::default())
-                    .warnings
-                    .is_empty()
-            );
-        }
-    }
-
-    #[test]
-    fn claude_3_gets_all_three() {
-        for id in CLAUDE_3 {
-            assert_eq!(support_for(id), Support::All, "{id}");
-            let p = plan(id, Sampling::default(), &Overrides::default());
-            assert_eq!(p.temperature, Some(0.1));
-            assert_eq!(p.top_p, Some(0.2));
-            assert_eq!(p.top_k, Some(250));
-            assert_eq!(p.max_tokens, 2048);
-            assert!(p.warnings.is_empty() && p.dropped.is_empty());
-        }
-        assert_eq!(support_for("anthropic.claude-v2"), Support::All);
-    }
-
-    #[test]
-    fn unknown_models_are_conservative() {
-        let p = plan(
-            "anthropic.claude-mystery-1",
-            Sampling::default(),
-            &Overrides::default(),
-        );
-        assert_eq!(
-            (p.temperature.is_some(), p.top_p, p.top_k),
-            (true, None, Some(250))
-        );
-
-        for id in [
-            "meta.llama3-70b-instruct-v1:0",
-            "mistral.mistral-large",
-            "nonsense",
-        ] {
-            assert_eq!(support_for(id), Support::TemperatureOnly, "{id}");
-            let explicit = Overrides {
-                top_k: Some(5),
-                top_p: Some(0.5),
+            assert_eq!(planned(id, &all_explicit()).warnings.len(), 1, "{id}");
+            assert!(planned(id, &Overrides::default()).warnings.is_empty());
+            // top_p alone is honoured: temperature (a default) is what is left out, silently.
+            let top_p_only = Overrides {
+                top_p: Some(0.9),
                 ..Overrides::default()
             };
-            let p = plan(id, Sampling::default(), &explicit);
-            assert_eq!((p.top_p, p.top_k), (None, None));
-            assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+            let p = planned(id, &top_p_only);
+            assert_eq!((p.temperature, p.top_p), (None, Some(0.9)), "{id}");
+            assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         }
+    }
+
+    #[test]
+    fn fixed_models_get_no_sampling_parameter_and_explicit_values_are_reported() {
+        for id in FIXED {
+            let p = planned(id, &Overrides::default());
+            assert_eq!(p.rule, Some(SamplingRule::Fixed), "{id}");
+            assert_eq!(
+                (p.temperature, p.top_p, p.top_k),
+                (None, None, None),
+                "{id}"
+            );
+            assert!(
+                p.warnings.is_empty(),
+                "defaults are dropped silently: {:?}",
+                p.warnings
+            );
+            assert_eq!(p.max_tokens, 2048);
+            let p = planned(id, &all_explicit());
+            assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
+            assert!(p.warnings.iter().all(|w| w.contains("fixes its sampling")));
+            // The model's own values lose nothing by not being sent.
+            let own = Overrides {
+                temperature: Some(1.0),
+                top_p: Some(1.0),
+                ..Overrides::default()
+            };
+            assert!(planned(id, &own).warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn any_models_get_all_three() {
+        let p = planned(ANY, &Overrides::default());
+        assert_eq!(p.rule, Some(SamplingRule::Any));
         assert_eq!(
-            support_for("us.amazon.nova-pro-v1:0"),
-            Support::TemperatureAndTopP
+            (p.temperature, p.top_p, p.top_k, p.max_tokens),
+            (Some(0.1), Some(0.2), Some(250), 2048)
+        );
+        assert!(p.warnings.is_empty() && p.dropped.is_empty());
+        let p = planned(ANY, &all_explicit());
+        assert_eq!(
+            (p.temperature, p.top_p, p.top_k),
+            (Some(0.3), Some(0.5), Some(10))
+        );
+        assert_eq!(
+            p.sent(),
+            SentSampling {
+                temperature: Some(0.3),
+                top_p: Some(0.5),
+                top_k: Some(10),
+                max_tokens: 100
+            }
         );
     }
 
     #[test]
-    fn overrides_replace_defaults() {
-        let p = plan(
-            CLAUDE_3[0],
-            Sampling::default(),
-            &Overrides {
-                temperature: Some(1.0),
-                top_k: Some(1),
-                top_p: Some(0.0),
-                max_tokens: Some(8192),
-            },
-        );
-        assert_eq!(p.temperature, Some(1.0));
-        assert_eq!(p.top_p, Some(0.0));
-        assert_eq!(p.top_k, Some(1));
-        assert_eq!(p.max_tokens, 8192);
+    fn unknown_models_get_nothing_optional_and_a_warning() {
+        for id in [
+            "anthropic.claude-mystery-1",
+            "us.anthropic.claude-sonnet-9",
+            "meta.llama3-70b-instruct-v1:0",
+            "nonsense",
+        ] {
+            let p = planned(id, &Overrides::default());
+            assert_eq!(p.rule, None);
+            assert_eq!(
+                (p.temperature, p.top_p, p.top_k),
+                (None, None, None),
+                "{id}"
+            );
+            assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+            assert!(p.warnings[0].contains("not in the model catalogue"));
+        }
+    }
+
+    #[test]
+    fn max_tokens_above_the_model_limit() {
+        let over = Overrides {
+            max_tokens: Some(8000),
+            ..Overrides::default()
+        };
+        let err = plan(ANY, Sampling::default(), &over).expect_err("explicit: refused");
+        assert_eq!((err.requested, err.limit), (8000, 4096));
+        assert!(err.to_string().contains("4096"), "{err}");
+        let defaults = Sampling {
+            max_tokens: 8000,
+            ..Sampling::default()
+        };
+        let p = plan(ANY, defaults, &Overrides::default()).expect("configured: lowered");
+        assert_eq!(p.max_tokens, 4096);
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        // Unknown models have no known limit: the service cap (range check) is all that applies.
+        assert!(plan("anthropic.claude-mystery", Sampling::default(), &over).is_ok());
     }
 
     #[test]

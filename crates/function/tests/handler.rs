@@ -36,6 +36,8 @@ use support::{BUCKET, REQUEST_ID, converse_output};
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+const SONNET_46: &str = "us.anthropic.claude-sonnet-4-6";
+const OPUS_47: &str = "global.anthropic.claude-opus-4-7";
 
 const REPLY: &str = "Here is the function:\n\n```python\ndef is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n```\n\nIt ignores case and punctuation.";
 const CODE: &str = "def is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n";
@@ -787,4 +789,174 @@ async fn invalid_requests_never_reach_bedrock_or_s3() {
             assert_eq!(answer.headers["allow"], "PUT");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What real Bedrock answers that the emulator's mock never does (model catalogue issue).
+// ---------------------------------------------------------------------------------------------
+
+/// A raw Bedrock error response, parsed by the SDK's own deserialiser.
+fn bedrock_http_error(status: u16, error_type: Option<&'static str>, body: &'static str) -> Rule {
+    mock!(aws_sdk_bedrockruntime::Client::converse).then_http_response(move || {
+        let mut resp = HttpResponse::new(
+            StatusCode::try_from(status).expect("status"),
+            SdkBody::from(body),
+        );
+        if let Some(t) = error_type {
+            resp.headers_mut().insert("x-amzn-errortype", t);
+        }
+        resp.headers_mut()
+            .insert("content-type", "application/json");
+        resp
+    })
+}
+
+#[tokio::test]
+async fn overloaded_529_is_503_with_retry_after() {
+    // Anthropic's `overloaded_error` (HTTP 529) has no Bedrock exception type: the SDK sees an
+    // unmodeled error, and the status is what tells.
+    let answer = bedrock_failure(bedrock_http_error(
+        529,
+        None,
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    ))
+    .await;
+    let e = answer.err(503, "model_unavailable");
+    assert!(
+        e.error.message.contains("overloaded"),
+        "{}",
+        e.error.message
+    );
+    assert_eq!(answer.headers["retry-after"], "10");
+}
+
+#[tokio::test]
+async fn agreement_being_created_is_503_retry_later_not_model_access() {
+    // "MPAgreementBeingCreated": 403 while the account's Marketplace subscription is processed;
+    // it clears within minutes.
+    let answer = bedrock_failure(bedrock_http_error(
+        403,
+        Some("AccessDeniedException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        r#"{"message":"MPAgreementBeingCreated: Your account is not authorized to access this model because your AWS Marketplace subscription for the model is still being processed."}"#,
+    ))
+    .await;
+    let e = answer.err(503, "model_unavailable");
+    assert!(
+        e.error.message.contains("Marketplace"),
+        "{}",
+        e.error.message
+    );
+    assert_eq!(answer.headers["retry-after"], "60");
+}
+
+#[tokio::test]
+async fn bedrock_max_tokens_validation_is_400_invalid_parameter() {
+    // For a model the catalogue does not know, Bedrock itself refuses the limit.
+    let rule = bedrock_http_error(
+        400,
+        Some("ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        r#"{"message":"The maximum tokens you requested exceeds the model limit of 4096. Try again with a maximum tokens value that is lower than 4096."}"#,
+    );
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&rule]), s3_client(&[&put]));
+    let ev = with_body(
+        "put-code-generation.json",
+        r#"{"message":"palindrome","key":"py","max_tokens":8000}"#,
+    );
+    let answer = invoke(ev, &bedrock, &s3, &config("anthropic.claude-mystery-1")).await;
+    let e = answer.err(400, "invalid_parameter");
+    assert!(e.error.message.contains("4096"), "{}", e.error.message);
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn max_tokens_above_a_known_limit_is_400_before_any_model_call() {
+    let converse = converse_ok(REPLY, Arc::default());
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ev = with_body(
+        "put-code-generation.json",
+        r#"{"message":"palindrome","key":"py","max_tokens":8000}"#,
+    );
+    let answer = invoke(ev, &bedrock, &s3, &config(HAIKU_3)).await;
+    let e = answer.err(400, "invalid_parameter");
+    assert!(
+        e.error.message.contains("8000") && e.error.message.contains("4096"),
+        "{}",
+        e.error.message
+    );
+    assert_eq!((converse.num_calls(), put.num_calls()), (0, 0));
+}
+
+#[tokio::test]
+async fn refusal_is_422_and_nothing_is_stored() {
+    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
+        .then_output(|| converse_output("I can't help with that.", StopReason::from("refusal")));
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_46),
+    )
+    .await;
+    let e = answer.err(422, "model_refused");
+    assert!(e.error.message.contains("refusal"), "{}", e.error.message);
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn fixed_sampling_models_get_no_sampling_parameter_and_the_response_says_so() {
+    let converse_seen = Arc::new(Mutex::new(None));
+    let converse = converse_ok(REPLY, converse_seen.clone());
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ev = with_body(
+        "put-code-generation.json",
+        r#"{"message":"palindrome","key":"py","temperature":0.2,"top_k":5}"#,
+    );
+    let ok = invoke(ev, &bedrock, &s3, &config(OPUS_47)).await.ok();
+    let input = converse_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("converse");
+    let inference = input.inference_config().expect("inference config");
+    assert_eq!((inference.temperature(), inference.top_p()), (None, None));
+    assert_eq!(inference.max_tokens(), Some(2048));
+    assert!(input.additional_model_request_fields().is_none());
+    assert_eq!(ok.sampling.temperature, None);
+    assert_eq!(ok.sampling.top_k, None);
+    assert_eq!(ok.sampling.max_tokens, 2048);
+    assert_eq!(ok.warnings.len(), 2, "{:?}", ok.warnings);
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.starts_with("temperature was not sent"))
+    );
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.starts_with("top_k was not sent"))
+    );
+}
+
+#[tokio::test]
+async fn the_response_reports_what_was_sent() {
+    let converse = converse_ok(REPLY, Arc::default());
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config(SONNET_46),
+    )
+    .await
+    .ok();
+    assert_eq!(ok.sampling.temperature, Some(0.1));
+    assert_eq!(ok.sampling.top_p, None);
+    assert_eq!(ok.sampling.top_k, Some(250));
+    assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
 }
