@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use tokio::sync::{Mutex, OnceCell};
 use xtask::aws::{Clients, ConnectOptions};
 use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
 use xtask::destroy::{DestroyOptions, DestroyOutcome, DestroyReport};
 
+pub mod bedrock_double;
 pub mod faults;
 pub mod hostile;
 
@@ -82,6 +84,23 @@ impl Emulator {
         deploy_via(self.connect_options(), package, hotswap).await
     }
 
+    /// Deploys a variant of the `local` stage (see [`local_stage_with`]) with `package`.
+    pub async fn deploy_stage(
+        &self,
+        package: &Path,
+        stage: StageConfig,
+    ) -> anyhow::Result<DeployReport> {
+        deploy_with(DeployOptions {
+            stage: "local".into(),
+            yes: true,
+            package: Some(package.to_path_buf()),
+            stage_config: Some(stage),
+            connect: self.connect_options(),
+            ..DeployOptions::default()
+        })
+        .await
+    }
+
     /// Destroys the `local` stage (`all`: the asset bucket too), as `destroy --yes` does.
     pub async fn destroy(&self, all: bool) -> anyhow::Result<DestroyReport> {
         destroy_via(self.connect_options(), all).await
@@ -95,20 +114,36 @@ pub async fn deploy_via(
     package: &Path,
     hotswap: bool,
 ) -> anyhow::Result<DeployReport> {
-    let opts = DeployOptions {
+    deploy_with(DeployOptions {
         stage: "local".into(),
         yes: true,
         package: Some(package.to_path_buf()),
         hotswap,
         connect,
         ..DeployOptions::default()
-    };
+    })
+    .await
+}
+
+async fn deploy_with(opts: DeployOptions) -> anyhow::Result<DeployReport> {
     match xtask::deploy::deploy(&root(), &opts).await? {
         DeployOutcome::Done(r) => Ok(*r),
         DeployOutcome::NeedsApproval { reason, .. } => {
             anyhow::bail!("unexpected approval request: {reason}")
         }
     }
+}
+
+/// The `local` stage with its file's text changed by `edit`, validated exactly as a stage file is
+/// (so a test cannot deploy a stage the validation would refuse).
+pub fn local_stage_with(edit: impl FnOnce(String) -> String) -> anyhow::Result<StageConfig> {
+    let text =
+        std::fs::read_to_string(codegen_infra::config::stages_dir(&root()).join("local.yaml"))?;
+    Ok(codegen_infra::config::parse_stage(
+        "local",
+        "infra/stages/local.yaml (edited by a test)",
+        &edit(text),
+    )?)
 }
 
 /// Destroys the `local` stage at wherever `connect` points (`all`: the asset bucket too), as

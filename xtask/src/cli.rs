@@ -239,10 +239,11 @@ struct InvokeArgs {
 struct LogsArgs {
     #[command(flatten)]
     stage: StageArg,
-    /// Keep printing new events until interrupted.
+    /// Keep reading every 2 s and print each new event once, until interrupted.
     #[arg(long, short)]
     follow: bool,
-    /// How far back to start: 30s, 10m, 2h, 1d.
+    /// How far back to start: a whole number and s, m, h or d (30s, 10m, 2h, 1d). Timestamps
+    /// are printed in UTC.
     #[arg(long, default_value = "1h")]
     since: String,
     #[command(flatten)]
@@ -337,6 +338,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 hotswap: args.hotswap,
                 build_label: args.build_label,
                 stack_name_override: None,
+                stage_config: None,
                 connect: args.connect.options(),
             };
             if opts.hotswap && opts.stage.contains("prod") {
@@ -491,9 +493,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 .ok_or_else(|| anyhow::anyhow!("the stack has no log group output"))?;
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                 .unwrap_or_default();
-            logs::print_events(&clients, group, now_ms - since, args.follow).await?;
+            let mut stdout = std::io::stdout();
+            logs::print_events(
+                &clients.logs,
+                group,
+                now_ms.saturating_sub(since),
+                args.follow,
+                &mut stdout,
+            )
+            .await?;
             Ok(Exit::Success)
         }
         Command::DeployerPolicy(args) => {

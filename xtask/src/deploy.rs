@@ -10,7 +10,6 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
-use codegen_infra::render::Format;
 use codegen_infra::stack::{
     PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, outputs as out_names,
 };
@@ -43,6 +42,9 @@ pub struct DeployOptions {
     /// Deploy under this stack name instead of the stage's (per-run stacks in tests); the
     /// function and log group names follow it.
     pub stack_name_override: Option<String>,
+    /// Use this validated stage instead of reading `infra/stages/<stage>.yaml` (tests that deploy
+    /// a variant of a stage, e.g. another model or a Bedrock test double's endpoint).
+    pub stage_config: Option<StageConfig>,
     /// Where to connect.
     pub connect: ConnectOptions,
 }
@@ -154,7 +156,10 @@ pub struct Loaded {
 /// package.
 pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     let mut timings = BTreeMap::new();
-    let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    let mut cfg = match &opts.stage_config {
+        Some(cfg) => cfg.clone(),
+        None => codegen_infra::load_stage(root, &opts.stage)?,
+    };
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
@@ -211,8 +216,6 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
     let template = codegen_infra::stack(&cfg);
     let template_body =
         serde_json::to_string(&template).context("failed to serialise the template")?;
-    // Keep a copy of what is deployed next to the committed YAML, for inspection.
-    let _ = crate::synth::synth_to_file(root, &cfg.name, Format::Yaml, false);
     let parameters = vec![
         (
             PARAM_ARCHITECTURE.to_owned(),

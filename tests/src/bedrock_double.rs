@@ -1,0 +1,712 @@
+//! A Bedrock Runtime test double that behaves like the real service for the one API the function
+//! uses (Converse), reached by the function through the SDK's own service-specific endpoint
+//! variable (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, set by an emulator stage's `bedrock_endpoint`), so
+//! ministack's Lambda sends Bedrock calls here and everything else to ministack.
+//!
+//! What makes it worth having: it is at least as strict as Bedrock. It refuses what Bedrock
+//! refuses, with Bedrock's error shapes (status, `x-amzn-ErrorType`, `{"message": ...}`):
+//! - a model id Bedrock would not serve: unknown, retired, a base id that needs an inference
+//!   profile, a profile the model has not got ("The provided model identifier is invalid.",
+//!   "Invocation of model ID ... with on-demand throughput isn't supported ...");
+//! - sampling parameters the model's class rejects, by the catalogue's documented rules
+//!   (`codegen_contract::models`), and values out of range;
+//! - `maxTokens` above the model's output limit ("The maximum tokens you requested exceeds the
+//!   model limit of N ...");
+//! - unknown `additionalModelRequestFields` keys.
+//!
+//! It paces its answer like a model: time to first token plus output tokens at a rate (Converse is
+//! not streamed, so the whole answer arrives at the end), and it can answer realistic replies
+//! (prose around a fenced block, several blocks, a reply cut at `max_tokens`, a refusal) or inject
+//! errors (429 throttling, 503, 529 overloaded). Models the catalogue does not know are refused
+//! unless the test allows them, and then get the strictest rules (no sampling parameter at all).
+//!
+//! A hand-written HTTP/1.1 server on tokio (keep-alive, `Content-Length` bodies: what the SDK
+//! sends), listening on 127.0.0.1 only, stopped on drop.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use codegen_contract::models::{self, Lifecycle, SamplingRule};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// How fast the double "generates".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    /// Time before the first token.
+    pub first_token: Duration,
+    /// Output tokens per second after that.
+    pub tokens_per_second: f64,
+}
+
+impl Pacing {
+    /// Instant answers, for tests about what is sent rather than how long it takes.
+    pub const INSTANT: Self = Self {
+        first_token: Duration::ZERO,
+        tokens_per_second: f64::INFINITY,
+    };
+    /// Roughly what a current Claude Sonnet does on Bedrock: about 1.8 s to the first token and 50
+    /// output tokens per second (third-party measurements put Sonnet 4.x at 40-120 tokens/s; no
+    /// official figure is published, so the slower end is used).
+    pub const SONNET: Self = Self {
+        first_token: Duration::from_millis(1800),
+        tokens_per_second: 50.0,
+    };
+
+    /// How long an answer of `tokens` output tokens takes.
+    pub fn duration(&self, tokens: u32) -> Duration {
+        let generate = if self.tokens_per_second.is_finite() && self.tokens_per_second > 0.0 {
+            Duration::from_secs_f64(f64::from(tokens) / self.tokens_per_second)
+        } else {
+            Duration::ZERO
+        };
+        self.first_token + generate
+    }
+}
+
+/// What the model "says".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A sentence, a fenced block of code in the request's language of about `tokens` output
+    /// tokens, and a closing sentence. Cut (unclosed fence, `max_tokens` stop reason) when
+    /// `tokens` exceeds the request's maxTokens.
+    Code {
+        /// Output tokens of the whole reply.
+        tokens: u32,
+    },
+    /// Prose, then two fenced blocks (the first one is the answer).
+    SeveralBlocks,
+    /// Claude declining (`stopReason: refusal`).
+    Refusal,
+}
+
+/// An error answer, as Bedrock sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// HTTP status.
+    pub status: u16,
+    /// Exception name for `x-amzn-ErrorType` (none: Anthropic's unmodeled 529).
+    pub error_type: Option<&'static str>,
+    /// The body's message.
+    pub message: String,
+}
+
+impl Fault {
+    fn validation(message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            error_type: Some("ValidationException"),
+            message: message.into(),
+        }
+    }
+
+    /// 429 ThrottlingException.
+    pub fn throttling() -> Self {
+        Self {
+            status: 429,
+            error_type: Some("ThrottlingException"),
+            message: "Too many requests, please wait before trying again.".into(),
+        }
+    }
+
+    /// 503 ServiceUnavailableException.
+    pub fn unavailable() -> Self {
+        Self {
+            status: 503,
+            error_type: Some("ServiceUnavailableException"),
+            message: "Too many connections, please wait before trying again.".into(),
+        }
+    }
+
+    /// Anthropic's `overloaded_error`, HTTP 529, which Bedrock does not model.
+    pub fn overloaded() -> Self {
+        Self {
+            status: 529,
+            error_type: None,
+            message: "Overloaded".into(),
+        }
+    }
+}
+
+/// What the double is told to do.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    /// Pacing of successful answers.
+    pub pacing: Pacing,
+    /// The reply.
+    pub reply: Reply,
+    /// Errors answered before any reply, one per request, in order.
+    pub faults: VecDeque<Fault>,
+    /// Serve model ids the catalogue does not know (with the strictest rules) instead of
+    /// refusing them as an unknown id.
+    pub allow_unknown_models: bool,
+    /// The region the double pretends to be (profiles are checked against it).
+    pub region: String,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            pacing: Pacing::INSTANT,
+            reply: Reply::Code { tokens: 60 },
+            faults: VecDeque::new(),
+            allow_unknown_models: false,
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+/// One request the double answered.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The model id from the path (URL-decoded).
+    pub model_id: String,
+    /// The request body.
+    pub body: Value,
+    /// The status answered.
+    pub status: u16,
+    /// The error message answered, if any.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    behaviour: Behaviour,
+    seen: Vec<Seen>,
+}
+
+/// A running double.
+pub struct BedrockDouble {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+    server: JoinHandle<()>,
+}
+
+impl BedrockDouble {
+    /// Starts the double on a free loopback port, on the current tokio runtime.
+    pub async fn start(behaviour: Behaviour) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("no free loopback port for the Bedrock double")?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(Mutex::new(State {
+            behaviour,
+            seen: Vec::new(),
+        }));
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(stream, shared.clone()));
+            }
+        });
+        Ok(Self {
+            endpoint,
+            state,
+            server,
+        })
+    }
+
+    /// Changes what the double does from the next request on.
+    pub fn set(&self, change: impl FnOnce(&mut Behaviour)) {
+        if let Ok(mut s) = self.state.lock() {
+            change(&mut s.behaviour);
+        }
+    }
+
+    /// Every request answered so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state
+            .lock()
+            .map(|s| s.seen.clone())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.seen.clear();
+        }
+    }
+}
+
+impl Drop for BedrockDouble {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let Ok(Some(request)) = read_request(&mut reader).await else {
+            return;
+        };
+        let (status, error_type, body) = answer(&request, &state).await;
+        let mut head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-amzn-requestid: double-{}\r\n",
+            reason(status),
+            body.len(),
+            std::process::id()
+        );
+        if let Some(t) = error_type {
+            head.push_str(&format!(
+                "x-amzn-errortype: {t}:http://internal.amazon.com/coral/com.amazon.bedrock/\r\n"
+            ));
+        }
+        head.push_str("\r\n");
+        if write.write_all(head.as_bytes()).await.is_err()
+            || write.write_all(body.as_bytes()).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+async fn read_request<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+) -> anyhow::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).await? == 0 {
+            return Ok(None);
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().context("bad content-length")?;
+        }
+    }
+    anyhow::ensure!(length <= 10 * 1024 * 1024, "body too large");
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    Ok(Some(Request { method, path, body }))
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+/// `/model/{modelId}/converse`, modelId percent-decoded.
+fn model_from_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/model/")?;
+    let encoded = rest.strip_suffix("/converse")?;
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 1 {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn answer(
+    request: &Request,
+    state: &Arc<Mutex<State>>,
+) -> (u16, Option<&'static str>, String) {
+    let model_id = model_from_path(&request.path).unwrap_or_default();
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let (behaviour, fault) = {
+        let Ok(mut s) = state.lock() else {
+            return (
+                500,
+                Some("InternalServerException"),
+                r#"{"message":"poisoned"}"#.into(),
+            );
+        };
+        let fault = s.behaviour.faults.pop_front();
+        (s.behaviour.clone(), fault)
+    };
+    let outcome = if request.method != "POST" || model_id.is_empty() {
+        Err(Fault {
+            status: 404,
+            error_type: Some("UnknownOperationException"),
+            message: format!(
+                "{} {} is not an operation of this double",
+                request.method, request.path
+            ),
+        })
+    } else if let Some(fault) = fault {
+        Err(fault)
+    } else {
+        validate(&model_id, &body, &behaviour)
+    };
+    let result = match outcome {
+        Ok(limits) => {
+            let reply = reply(&behaviour.reply, &body, limits.max_tokens);
+            tokio::time::sleep(behaviour.pacing.duration(reply.output_tokens)).await;
+            (200, None, reply.json.to_string())
+        }
+        Err(f) => (
+            f.status,
+            f.error_type,
+            json!({ "message": f.message }).to_string(),
+        ),
+    };
+    if let Ok(mut s) = state.lock() {
+        s.seen.push(Seen {
+            model_id,
+            body,
+            status: result.0,
+            error: (result.0 != 200).then(|| result.2.clone()),
+        });
+    }
+    result
+}
+
+struct Limits {
+    max_tokens: u32,
+}
+
+/// Bedrock's checks, in the order it applies them: the model id, the request shape, the model's
+/// sampling rules, the output limit.
+fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limits, Fault> {
+    const INVALID_ID: &str = "The provided model identifier is invalid.";
+    let resolved = models::resolve(model_id);
+    let (rule, limit) = match resolved.spec {
+        Some(spec) => {
+            if matches!(spec.lifecycle, Lifecycle::Retired { .. }) {
+                return Err(Fault::validation(INVALID_ID));
+            }
+            match resolved.prefix {
+                None if !spec.on_demand => {
+                    return Err(Fault::validation(format!(
+                        "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+                    )));
+                }
+                None => {}
+                Some(_) => {
+                    let serves_here = resolved
+                        .profile()
+                        .is_some_and(|p| p.destinations(&behaviour.region).is_some());
+                    if !serves_here {
+                        return Err(Fault::validation(INVALID_ID));
+                    }
+                }
+            }
+            (Some(spec.sampling), spec.max_output_tokens)
+        }
+        None if behaviour.allow_unknown_models => (None, 4096),
+        None => return Err(Fault::validation(INVALID_ID)),
+    };
+
+    let messages = body["messages"].as_array().filter(|m| !m.is_empty());
+    let Some(messages) = messages else {
+        return Err(Fault::validation(
+            "messages: at least one message is required",
+        ));
+    };
+    if messages[0]["role"] != "user" {
+        return Err(Fault::validation(
+            "A conversation must start with a user message.",
+        ));
+    }
+    let config = &body["inferenceConfig"];
+    let temperature = config.get("temperature").and_then(Value::as_f64);
+    let top_p = config.get("topP").and_then(Value::as_f64);
+    let max_tokens = match config.get("maxTokens") {
+        None => limit.min(4096),
+        Some(v) => {
+            let n = v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                Fault::validation("maxTokens: must be a whole number of at least 1")
+            })?;
+            u32::try_from(n).unwrap_or(u32::MAX)
+        }
+    };
+    let extra = body
+        .get("additionalModelRequestFields")
+        .and_then(Value::as_object);
+    let mut top_k = None;
+    for (key, value) in extra.into_iter().flatten() {
+        if key != "top_k" {
+            return Err(Fault::validation(format!(
+                "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
+            )));
+        }
+        top_k = Some(
+            value
+                .as_u64()
+                .ok_or_else(|| Fault::validation("top_k: Input should be a valid integer"))?,
+        );
+    }
+    if temperature.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+        return Err(Fault::validation("temperature: range: 0..1"));
+    }
+    if top_p.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return Err(Fault::validation("top_p: range: 0..1"));
+    }
+    if top_k.is_some_and(|k| k > 500) {
+        return Err(Fault::validation("top_k: range: 0..500"));
+    }
+    match rule {
+        Some(SamplingRule::Any) => {}
+        Some(SamplingRule::TemperatureXorTopP) => {
+            if temperature.is_some() && top_p.is_some() {
+                return Err(Fault::validation(
+                    "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
+                ));
+            }
+        }
+        // Fixed sampling; an unknown model gets the same, strictest treatment: it may reject any
+        // of them, so a double that accepted them would hide a function that sends them.
+        Some(SamplingRule::Fixed) | None => {
+            let unknown = rule.is_none();
+            if temperature.is_some_and(|t| unknown || t != 1.0) {
+                return Err(Fault::validation(
+                    "`temperature` is deprecated for this model.",
+                ));
+            }
+            if top_p.is_some_and(|p| unknown || p < 0.99) {
+                return Err(Fault::validation("`top_p` is deprecated for this model."));
+            }
+            if top_k.is_some() {
+                return Err(Fault::validation("`top_k` is deprecated for this model."));
+            }
+        }
+    }
+    if max_tokens > limit {
+        return Err(Fault::validation(format!(
+            "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
+        )));
+    }
+    Ok(Limits { max_tokens })
+}
+
+struct Generated {
+    json: Value,
+    output_tokens: u32,
+}
+
+/// About four characters per token, as for English text and code.
+const CHARS_PER_TOKEN: usize = 4;
+
+fn reply(reply: &Reply, body: &Value, max_tokens: u32) -> Generated {
+    let prompt = body["messages"][0]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    let input_tokens = u32::try_from(prompt.len() / CHARS_PER_TOKEN + 20).unwrap_or(u32::MAX);
+    let fence = fence_for(prompt);
+    let (text, wanted, stop) = match reply {
+        Reply::Refusal => ("I can't help with that request.".to_owned(), 8, "refusal"),
+        Reply::SeveralBlocks => (
+            format!(
+                "Here is the implementation:\n\n```{fence}\n{}\n```\n\nAnd a usage example:\n\n```{fence}\n{}\n```\n",
+                code_lines(fence, 4),
+                code_lines(fence, 1)
+            ),
+            90,
+            "end_turn",
+        ),
+        Reply::Code { tokens } => {
+            let body_tokens = tokens.saturating_sub(20).max(1);
+            let lines = usize::try_from(body_tokens).unwrap_or(1) * CHARS_PER_TOKEN / 20 + 1;
+            (
+                format!(
+                    "Here is the implementation:\n\n```{fence}\n{}\n```\n\nIt handles the empty case.",
+                    code_lines(fence, lines)
+                ),
+                *tokens,
+                "end_turn",
+            )
+        }
+    };
+    let (text, output_tokens, stop) = if wanted > max_tokens {
+        // Cut where the budget ends: the fence stays open, as a real truncated reply's does.
+        let keep = usize::try_from(max_tokens).unwrap_or(usize::MAX) * CHARS_PER_TOKEN;
+        let cut: String = text.chars().take(keep).collect();
+        (cut, max_tokens, "max_tokens")
+    } else {
+        (text, wanted, stop)
+    };
+    Generated {
+        output_tokens,
+        json: json!({
+            "output": { "message": { "role": "assistant", "content": [ { "text": text } ] } },
+            "stopReason": stop,
+            "usage": {
+                "inputTokens": input_tokens,
+                "outputTokens": output_tokens,
+                "totalTokens": input_tokens + output_tokens
+            },
+            "metrics": { "latencyMs": 0 }
+        }),
+    }
+}
+
+/// The fence tag for the language the prompt asks for (the function's prompt names it).
+fn fence_for(prompt: &str) -> &'static str {
+    let p = prompt.to_ascii_lowercase();
+    if p.contains("rust") {
+        "rust"
+    } else if p.contains("typescript") {
+        "typescript"
+    } else if p.contains("go ") || p.contains("golang") {
+        "go"
+    } else {
+        "python"
+    }
+}
+
+/// `n` lines of syntactically plain code in the fence's language (about 20 characters each).
+fn code_lines(fence: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| match fence {
+            "rust" => format!("let value_{i} = {i};"),
+            "typescript" => format!("const value{i} = {i};"),
+            "go" => format!("value{i} := {i}"),
+            _ => format!("value_{i} = {i}  # step"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(model: &str, inference: Value, extra: Option<Value>) -> (String, Value) {
+        let mut body = json!({
+            "messages": [{ "role": "user", "content": [{ "text": "Write python code" }] }],
+            "inferenceConfig": inference,
+        });
+        if let Some(e) = extra {
+            body["additionalModelRequestFields"] = e;
+        }
+        (model.to_owned(), body)
+    }
+
+    fn check(model: &str, inference: Value, extra: Option<Value>) -> Result<u32, String> {
+        let (m, body) = request(model, inference, extra);
+        validate(&m, &body, &Behaviour::default())
+            .map(|l| l.max_tokens)
+            .map_err(|f| f.message)
+    }
+
+    #[test]
+    fn rejects_what_bedrock_rejects() {
+        let sonnet = "us.anthropic.claude-sonnet-4-6";
+        assert!(
+            check(
+                sonnet,
+                json!({"maxTokens": 100, "temperature": 0.1}),
+                Some(json!({"top_k": 250}))
+            )
+            .is_ok()
+        );
+        let both = check(
+            sonnet,
+            json!({"maxTokens": 100, "temperature": 0.1, "topP": 0.2}),
+            None,
+        );
+        assert!(both.expect_err("xor").contains("cannot both be specified"));
+        let opus = "global.anthropic.claude-opus-4-8";
+        assert!(check(opus, json!({"maxTokens": 100}), None).is_ok());
+        let t = check(opus, json!({"maxTokens": 100, "temperature": 0.1}), None);
+        assert!(
+            t.expect_err("fixed")
+                .contains("`temperature` is deprecated")
+        );
+        let k = check(opus, json!({"maxTokens": 100}), Some(json!({"top_k": 5})));
+        assert!(k.expect_err("fixed").contains("`top_k` is deprecated"));
+        let limit = check(
+            "us.anthropic.claude-opus-4-1-20250805-v1:0",
+            json!({"maxTokens": 40000}),
+            None,
+        );
+        assert!(limit.expect_err("limit").contains("model limit of 32000"));
+        for bad in [
+            "anthropic.claude-sonnet-4-6",
+            "apac.anthropic.claude-sonnet-4-6",
+            "us.anthropic.claude-3-haiku-20240307-v1:0",
+            "anthropic.claude-mystery",
+        ] {
+            assert!(
+                check(bad, json!({"maxTokens": 100}), None).is_err(),
+                "{bad}"
+            );
+        }
+        let extra = check(sonnet, json!({"maxTokens": 100}), Some(json!({"topK": 5})));
+        assert!(extra.expect_err("key").contains("extraneous key [topK]"));
+    }
+
+    #[test]
+    fn unknown_models_get_the_strictest_rules_when_allowed() {
+        let behaviour = Behaviour {
+            allow_unknown_models: true,
+            ..Behaviour::default()
+        };
+        let (m, ok) = request("anthropic.claude-mystery", json!({"maxTokens": 100}), None);
+        assert!(validate(&m, &ok, &behaviour).is_ok());
+        let (m, bad) = request(
+            "anthropic.claude-mystery",
+            json!({"maxTokens": 100, "temperature": 0.5}),
+            None,
+        );
+        assert!(validate(&m, &bad, &behaviour).is_err());
+    }
+
+    #[test]
+    fn paths_are_decoded_and_replies_cut_at_max_tokens() {
+        assert_eq!(
+            model_from_path("/model/us.anthropic.claude-opus-4-6-v1%3A0/converse").as_deref(),
+            Some("us.anthropic.claude-opus-4-6-v1:0")
+        );
+        let (_, body) = request("m", json!({}), None);
+        let r = reply(&Reply::Code { tokens: 2048 }, &body, 100);
+        assert_eq!(r.output_tokens, 100);
+        assert_eq!(r.json["stopReason"], "max_tokens");
+        let r = reply(&Reply::Code { tokens: 2048 }, &body, 4096);
+        assert_eq!(r.json["stopReason"], "end_turn");
+        let text = r.json["output"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        let tokens = text.len() / CHARS_PER_TOKEN;
+        assert!(
+            (1500..2600).contains(&tokens),
+            "{tokens} tokens of text for 2048"
+        );
+        assert_eq!(
+            Pacing::SONNET.duration(2048).as_secs(),
+            42,
+            "1.8 s + 2048 tokens at 50/s"
+        );
+    }
+}
