@@ -10,11 +10,14 @@
 
 use std::collections::BTreeMap;
 
-use codegen_contract::{ROUTE_METHOD, ROUTE_PATH};
+use codegen_contract::{
+    JOB_STATUS_METHOD, JOBS_PATH, JOBS_SUBMIT_METHOD, ROUTE_METHOD, ROUTE_PATH,
+};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{ModelRoute, StageConfig};
+use crate::stack;
 
 /// Placeholder for the account id when the policy is rendered without one (the committed file).
 pub const ACCOUNT_PLACEHOLDER: &str = "ACCOUNT_ID";
@@ -75,6 +78,12 @@ pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
         "deploy's preflight asks Bedrock whether the stage's model is usable \
          (GetFoundationModelAvailability); the action takes no resource ARN in the IAM reference, \
          it only reads the account's own model-access status, and a denial only skips the check",
+    ),
+    (
+        "JobsEventSources",
+        "CreateEventSourceMapping has no resource type in the IAM reference (a mapping gets its id \
+         at creation); the condition lambda:FunctionArn limits every mapping action to the jobs \
+         worker",
     ),
     (
         "ModelPreflight",
@@ -239,6 +248,27 @@ const LOG_DELIVERY_ACTIONS: &[&str] = &[
     "logs:UpdateLogDelivery",
 ];
 
+/// The jobs queue and its dead-letter queue (named `<stack>-jobs` and `<stack>-jobs-dlq`):
+/// CloudFormation's create, read-back, update and delete.
+const QUEUE_ACTIONS: &[&str] = &[
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ListQueueTags",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+];
+
+/// The worker's two SQS event source mappings.
+const EVENT_SOURCE_ACTIONS: &[&str] = &[
+    "lambda:CreateEventSourceMapping",
+    "lambda:DeleteEventSourceMapping",
+    "lambda:GetEventSourceMapping",
+    "lambda:UpdateEventSourceMapping",
+];
+
 /// API Gateway management: HTTP verbs on resource paths.
 const API_ACTIONS: &[&str] = &[
     "apigateway:DELETE",
@@ -296,11 +326,26 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
     let stack = cfg.stack_name.as_str();
     // CloudFormation lower-cases the stack name in generated bucket names.
     let bucket_prefix = format!("{}-codebucket-", stack.to_ascii_lowercase());
-    let role_arn = format!("arn:aws:iam::{account}:role/{stack}-FunctionRole-*");
+    // CloudFormation names each role `<stack>-<logical id>-<suffix>`.
+    let role_arns: Vec<String> = [
+        stack::FUNCTION_ROLE.to_owned(),
+        format!("{}Role", stack::JOBS_SUBMIT),
+        format!("{}Role", stack::JOBS_STATUS),
+        format!("{}Role", stack::JOBS_WORKER),
+    ]
+    .iter()
+    .map(|id| format!("arn:aws:iam::{account}:role/{stack}-{id}-*"))
+    .collect();
     let function_name = cfg.function_name();
+    let function_names = [
+        function_name.clone(),
+        cfg.jobs_function_name("submit"),
+        cfg.jobs_function_name("status"),
+        cfg.jobs_function_name("worker"),
+    ];
+    let queue_arn = format!("arn:aws:sqs:{region}:{account}:{}*", cfg.jobs_queue_name());
     let asset_bucket = asset_bucket_name(account, region);
     let log_group = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
-    let function_logs = format!("/aws/lambda/{function_name}");
     let access_logs = format!("/aws/apigateway/{stack}-access");
 
     let mut statements = vec![
@@ -346,14 +391,9 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
             EMPTY_OBJECT_ACTIONS,
             vec![format!("arn:aws:s3:::{bucket_prefix}*/*")],
         ),
-        Statement::allow("FunctionRole", ROLE_ACTIONS, vec![role_arn.clone()]),
-        // Only Lambda may receive the role: the deployer cannot hand it to anything else.
-        Statement::allow(
-            "PassFunctionRole",
-            &["iam:PassRole"],
-            vec![role_arn.clone()],
-        )
-        .when(
+        Statement::allow("FunctionRole", ROLE_ACTIONS, role_arns.clone()),
+        // Only Lambda may receive the roles: the deployer cannot hand them to anything else.
+        Statement::allow("PassFunctionRole", &["iam:PassRole"], role_arns.clone()).when(
             "StringEquals",
             "iam:PassedToService",
             "lambda.amazonaws.com",
@@ -361,19 +401,36 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
         Statement::allow(
             "Function",
             FUNCTION_ACTIONS,
-            vec![format!(
-                "arn:aws:lambda:{region}:{account}:function:{function_name}"
-            )],
+            function_names
+                .iter()
+                .map(|f| format!("arn:aws:lambda:{region}:{account}:function:{f}"))
+                .collect(),
         ),
         Statement::allow(
             "LogGroups",
             LOG_GROUP_ACTIONS,
-            vec![
-                log_group(&function_logs),
-                log_group(&format!("{function_logs}:*")),
-                log_group(&access_logs),
-                log_group(&format!("{access_logs}:*")),
-            ],
+            function_names
+                .iter()
+                .map(|f| format!("/aws/lambda/{f}"))
+                .chain([access_logs.clone()])
+                .flat_map(|g| [log_group(&g), log_group(&format!("{g}:*"))])
+                .collect(),
+        ),
+        Statement::allow("JobsQueues", QUEUE_ACTIONS, vec![queue_arn]),
+        // Event source mappings have no name: CreateEventSourceMapping is authorised on `*`, and
+        // every mapping action is limited to the worker function by `lambda:FunctionArn`.
+        Statement::allow(
+            "JobsEventSources",
+            EVENT_SOURCE_ACTIONS,
+            vec!["*".to_owned()],
+        )
+        .when(
+            "ArnLike",
+            "lambda:FunctionArn",
+            &format!(
+                "arn:aws:lambda:{region}:{account}:function:{}",
+                cfg.jobs_function_name("worker")
+            ),
         ),
         Statement::allow(
             "DescribeLogGroups",
@@ -397,10 +454,20 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
         Statement::allow(
             "InvokeRoute",
             &["execute-api:Invoke"],
-            vec![format!(
-                "arn:aws:execute-api:{region}:{account}:*/{}/{ROUTE_METHOD}{ROUTE_PATH}",
-                cfg.name
-            )],
+            vec![
+                format!(
+                    "arn:aws:execute-api:{region}:{account}:*/{}/{ROUTE_METHOD}{ROUTE_PATH}",
+                    cfg.name
+                ),
+                format!(
+                    "arn:aws:execute-api:{region}:{account}:*/{}/{JOBS_SUBMIT_METHOD}{JOBS_PATH}",
+                    cfg.name
+                ),
+                format!(
+                    "arn:aws:execute-api:{region}:{account}:*/{}/{JOB_STATUS_METHOD}{JOBS_PATH}/*",
+                    cfg.name
+                ),
+            ],
         ),
         Statement::allow(
             "CallerIdentity",
@@ -434,7 +501,7 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
     if let Some(boundary) = &cfg.permissions_boundary {
         // The role may only be created or changed with the stage's boundary attached.
         statements.push(
-            Statement::allow("FunctionRoleBoundary", BOUNDARY_ACTIONS, vec![role_arn]).when(
+            Statement::allow("FunctionRoleBoundary", BOUNDARY_ACTIONS, role_arns).when(
                 "StringEquals",
                 "iam:PermissionsBoundary",
                 boundary,

@@ -9,12 +9,16 @@ use std::collections::BTreeMap;
 use cfn_constructs::apigw::{Authorization, HttpApi, LambdaRoute, StageProps};
 use cfn_constructs::bedrock::{Access, BedrockModel};
 use cfn_constructs::iam::Role;
-use cfn_constructs::lambda::{Function, FunctionProps};
+use cfn_constructs::lambda::{Function, FunctionProps, SqsEventSource};
 use cfn_constructs::logs::LogGroup;
 use cfn_constructs::s3::Bucket;
+use cfn_constructs::sqs::Queue;
 use cfn_constructs::template::DuplicateId;
 use cfn_constructs::{Expr, Parameter, Stack, Template};
-use codegen_contract::{OUTPUT_PREFIX, ROUTE_METHOD, ROUTE_PATH, env};
+use codegen_contract::{
+    JOB_STATUS_METHOD, JOB_STATUS_PATH, JOBS_PATH, JOBS_PREFIX, JOBS_SUBMIT_METHOD, OUTPUT_PREFIX,
+    ROUTE_METHOD, ROUTE_PATH, env,
+};
 
 use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, ModelRoute, StageConfig};
 
@@ -30,6 +34,20 @@ pub const FUNCTION_LOGS: &str = "FunctionLogGroup";
 pub const ACCESS_LOGS: &str = "ApiAccessLogGroup";
 /// Logical id of the HTTP API.
 pub const API: &str = "Api";
+/// Logical id of the jobs queue.
+pub const JOBS_QUEUE: &str = "JobsQueue";
+/// Logical id of the jobs dead-letter queue.
+pub const JOBS_DEAD_LETTER_QUEUE: &str = "JobsDeadLetterQueue";
+/// Logical ids of the jobs functions' parts: `<prefix>Function`, `<prefix>Role`, `<prefix>LogGroup`.
+pub const JOBS_SUBMIT: &str = "JobsSubmit";
+/// See [`JOBS_SUBMIT`].
+pub const JOBS_STATUS: &str = "JobsStatus";
+/// See [`JOBS_SUBMIT`].
+pub const JOBS_WORKER: &str = "JobsWorker";
+/// Seconds the submit and status functions may take (two or three small S3/SQS calls).
+pub const JOBS_API_TIMEOUT_SECONDS: u32 = 10;
+/// How long the dead-letter queue keeps a message: SQS's maximum, 14 days.
+pub const DEAD_LETTER_RETENTION_SECONDS: u32 = 1_209_600;
 
 /// Parameter: bucket holding the function package (the deployer's asset bucket).
 pub const PARAM_CODE_BUCKET: &str = "CodeS3Bucket";
@@ -56,6 +74,10 @@ pub mod outputs {
     pub const STAGE_NAME: &str = "StageName";
     /// Function log group name.
     pub const LOG_GROUP: &str = "FunctionLogGroupName";
+    /// URL of the jobs queue.
+    pub const JOBS_QUEUE_URL: &str = "JobsQueueUrl";
+    /// Name of the jobs worker function.
+    pub const JOBS_WORKER_FUNCTION: &str = "JobsWorkerFunctionName";
 }
 
 /// Synthesises the stack for a stage.
@@ -95,18 +117,16 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             OUTPUT_PREFIX,
             cfg.bucket.code_expiry_days,
         )
+        .with_expiry(
+            "expire-job-records",
+            JOBS_PREFIX,
+            cfg.bucket.code_expiry_days,
+        )
         .with_tags(tags);
     if cfg.emulator == Some(Emulator::Ministack) {
         // Emulator difference: ministack serves plain HTTP, so a TLS-only policy denies everything.
         bucket = bucket.without_tls_enforcement_for_plain_http_emulator();
     }
-    let function_name = cfg.function_name();
-    let function_logs = LogGroup::new(
-        FUNCTION_LOGS,
-        &format!("/aws/lambda/{function_name}"),
-        cfg.logs.retention_days,
-    )
-    .with_tags(tags);
     let access_logs = LogGroup::new(
         ACCESS_LOGS,
         &format!("/aws/apigateway/{}-access", cfg.stack_name),
@@ -114,14 +134,18 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     )
     .with_tags(tags);
 
-    let mut role = Role::for_service(
-        FUNCTION_ROLE,
-        "lambda.amazonaws.com",
-        "Execution role of the code-generation function: write generated code, call one model, write its own logs.",
+    let jobs_queue_name = cfg.jobs_queue_name();
+    let dead_letter = Queue::new(
+        JOBS_DEAD_LETTER_QUEUE,
+        &format!("{jobs_queue_name}-dlq"),
+        DEAD_LETTER_RETENTION_SECONDS,
     )
-    .with_permissions_boundary(cfg.permissions_boundary.clone())
     .with_tags(tags);
-    bucket.grant_put(&mut role, &format!("{OUTPUT_PREFIX}*"));
+    let jobs_queue = Queue::new(JOBS_QUEUE, &jobs_queue_name, cfg.jobs.give_up_after_seconds)
+        .with_visibility_timeout(cfg.jobs.visibility_timeout())
+        .with_dead_letter_queue(&dead_letter, cfg.jobs.max_attempts)
+        .with_tags(tags);
+
     let model = BedrockModel {
         foundation_model_id: cfg.model.foundation_model.clone(),
         access: match &cfg.model.route {
@@ -135,59 +159,124 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             },
         },
     };
-    match cfg.emulator {
+    let grant_model = |role: &mut Role| match cfg.emulator {
         // Emulator difference: ministack checks Converse as `bedrock:Converse`.
-        Some(Emulator::Ministack) => model.grant_invoke_on_ministack(&mut role),
-        None => model.grant_invoke(&mut role),
-    }
-    function_logs.grant_write(&mut role);
-
-    let mut environment = BTreeMap::new();
-    let mut set = |k: &str, v: Expr| {
-        environment.insert(k.to_owned(), v);
+        Some(Emulator::Ministack) => model.grant_invoke_on_ministack(role),
+        None => model.grant_invoke(role),
     };
-    set(env::BUCKET, bucket.name());
-    set(env::PREFIX, OUTPUT_PREFIX.into());
-    set(env::MODEL_ID, cfg.model.id.clone().into());
-    set(
-        env::TEMPERATURE,
-        cfg.sampling.temperature.to_string().into(),
-    );
-    set(env::TOP_K, cfg.sampling.top_k.to_string().into());
-    set(env::TOP_P, cfg.sampling.top_p.to_string().into());
-    set(env::MAX_TOKENS, cfg.sampling.max_tokens.to_string().into());
-    set(
-        env::MAX_MESSAGE_BYTES,
-        cfg.function.max_message_bytes.to_string().into(),
-    );
-    // Validation guarantees at least 1 s remains for the model (MIN_FUNCTION_TIMEOUT_SECONDS).
-    let model_timeout_ms = cfg.function.timeout_seconds * 1000 - AFTER_MODEL_BUDGET_MS;
-    set(env::MODEL_TIMEOUT_MS, model_timeout_ms.to_string().into());
-    // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
-    set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
-    if let Some(endpoint) = &cfg.bedrock_endpoint {
-        // Emulator stages only (validated): the SDK's service-specific endpoint variable sends
-        // Bedrock Runtime calls to a test double and everything else to the emulator.
-        set(env::BEDROCK_RUNTIME_ENDPOINT, endpoint.clone().into());
-    }
+    let common = Common {
+        cfg,
+        code_bucket: &code_bucket,
+        code_key: &code_key,
+        architecture: &architecture,
+        bucket_name: bucket.name(),
+    };
 
-    let function = Function::new(
-        FUNCTION,
-        FunctionProps {
-            function_name: function_name.clone(),
+    // PUT /code-generation: generate inside the request.
+    let sync = common.part(
+        Part {
+            function_id: FUNCTION,
+            role_id: FUNCTION_ROLE,
+            log_group_id: FUNCTION_LOGS,
+            function_name: cfg.function_name(),
+            role_description: "Execution role of the code-generation function: write generated code, call one model, write its own logs.",
             description: format!("Generates code with {} and stores it in S3", cfg.model.id),
-            role_arn: role.arn(),
-            code_bucket,
-            code_key,
-            architecture,
-            memory_mb: cfg.function.memory_mb,
+            role: "sync",
             timeout_seconds: cfg.function.timeout_seconds,
             reserved_concurrency: cfg.function.reserved_concurrency,
-            environment,
-            log_group: Some(function_logs.name_ref()),
-            tags: tags.clone(),
         },
+        |role| {
+            bucket.grant_put(role, &format!("{OUTPUT_PREFIX}*"));
+            grant_model(role);
+        },
+        BTreeMap::new(),
     );
+    // POST /code-generation/jobs: record the job, enqueue it. No code, no model.
+    let submit = common.part(
+        Part {
+            function_id: &format!("{JOBS_SUBMIT}Function"),
+            role_id: &format!("{JOBS_SUBMIT}Role"),
+            log_group_id: &format!("{JOBS_SUBMIT}LogGroup"),
+            function_name: cfg.jobs_function_name("submit"),
+            role_description: "Jobs submission: create and read job records, enqueue jobs, write its own logs.",
+            description: "Accepts code-generation jobs (POST /code-generation/jobs)".to_owned(),
+            role: "submit",
+            timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
+            reserved_concurrency: None,
+        },
+        |role| {
+            bucket.grant_put_named(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
+            bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
+            jobs_queue.grant_send(role);
+        },
+        BTreeMap::from([(env::JOBS_QUEUE_URL.to_owned(), jobs_queue.url())]),
+    );
+    // GET /code-generation/jobs/{job_id}: read records and the code they point to. No writes.
+    let stale_after = cfg.jobs.give_up_after_seconds.to_string();
+    let status = common.part(
+        Part {
+            function_id: &format!("{JOBS_STATUS}Function"),
+            role_id: &format!("{JOBS_STATUS}Role"),
+            log_group_id: &format!("{JOBS_STATUS}LogGroup"),
+            function_name: cfg.jobs_function_name("status"),
+            role_description: "Jobs status: read job records and generated code, write its own logs.",
+            description: "Answers job status (GET /code-generation/jobs/{job_id})".to_owned(),
+            role: "status",
+            timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
+            reserved_concurrency: None,
+        },
+        |role| {
+            bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
+            bucket.grant_read(role, &format!("{OUTPUT_PREFIX}*"), "Code");
+        },
+        BTreeMap::from([(
+            env::JOB_STALE_AFTER_SECONDS.to_owned(),
+            stale_after.clone().into(),
+        )]),
+    );
+    // The worker: the generation pipeline outside any request, fed by the queue.
+    let worker_timeout = cfg.jobs.worker_timeout_seconds;
+    let worker = common.part(
+        Part {
+            function_id: &format!("{JOBS_WORKER}Function"),
+            role_id: &format!("{JOBS_WORKER}Role"),
+            log_group_id: &format!("{JOBS_WORKER}LogGroup"),
+            function_name: cfg.jobs_function_name("worker"),
+            role_description: "Jobs worker: consume the jobs queues, read and write job records, write generated code, call one model, write its own logs.",
+            description: format!("Runs code-generation jobs with {}", cfg.model.id),
+            role: "worker",
+            timeout_seconds: worker_timeout,
+            reserved_concurrency: Some(cfg.jobs.max_concurrency),
+        },
+        |role| {
+            bucket.grant_put(role, &format!("{OUTPUT_PREFIX}*"));
+            bucket.grant_put_named(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
+            bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
+            grant_model(role);
+            jobs_queue.grant_consume(role);
+            dead_letter.grant_consume(role);
+        },
+        BTreeMap::from([
+            (
+                env::MODEL_TIMEOUT_MS.to_owned(),
+                (worker_timeout * 1000 - AFTER_MODEL_BUDGET_MS).to_string().into(),
+            ),
+            (env::JOBS_DEAD_LETTER_ARN.to_owned(), dead_letter.arn()),
+            (env::JOB_STALE_AFTER_SECONDS.to_owned(), stale_after.into()),
+        ]),
+    );
+    let worker_source = SqsEventSource::new(
+        &format!("{JOBS_WORKER}QueueSource"),
+        worker.function.name(),
+        jobs_queue.arn(),
+    )
+    .with_maximum_concurrency(cfg.jobs.max_concurrency);
+    let dead_letter_source = SqsEventSource::new(
+        &format!("{JOBS_WORKER}DeadLetterSource"),
+        worker.function.name(),
+        dead_letter.arn(),
+    )
+    .with_maximum_concurrency(2);
 
     let mut api = HttpApi::new(
         API,
@@ -201,21 +290,34 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         },
     )
     .with_tags(tags);
-    api.add_lambda_route(LambdaRoute {
-        method: ROUTE_METHOD.into(),
-        path: ROUTE_PATH.into(),
-        function_arn: function.arn(),
-        authorization: match cfg.api.auth {
-            AuthMode::AwsIam => Authorization::AwsIam,
-            AuthMode::None => Authorization::None,
-        },
-    });
+    let authorization = match cfg.api.auth {
+        AuthMode::AwsIam => Authorization::AwsIam,
+        AuthMode::None => Authorization::None,
+    };
+    for (method, path, function) in [
+        (ROUTE_METHOD, ROUTE_PATH, &sync.function),
+        (JOBS_SUBMIT_METHOD, JOBS_PATH, &submit.function),
+        (JOB_STATUS_METHOD, JOB_STATUS_PATH, &status.function),
+    ] {
+        api.add_lambda_route(LambdaRoute {
+            method: method.into(),
+            path: path.into(),
+            function_arn: function.arn(),
+            authorization,
+        });
+    }
 
     stack.add(&bucket)?;
-    stack.add(&function_logs)?;
     stack.add(&access_logs)?;
-    stack.add(&role)?;
-    stack.add(&function)?;
+    stack.add(&dead_letter)?;
+    stack.add(&jobs_queue)?;
+    for part in [&sync, &submit, &status, &worker] {
+        stack.add(&part.log_group)?;
+        stack.add(&part.role)?;
+        stack.add(&part.function)?;
+    }
+    stack.add(&worker_source)?;
+    stack.add(&dead_letter_source)?;
     stack.add(&api)?;
 
     stack.add_output(
@@ -236,9 +338,19 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     stack.add_output(
         outputs::FUNCTION_NAME,
         "Code-generation function",
-        function.name(),
+        sync.function.name(),
     );
-    stack.add_output(outputs::ROLE_ARN, "Function execution role", role.arn());
+    stack.add_output(
+        outputs::ROLE_ARN,
+        "Function execution role",
+        sync.role.arn(),
+    );
+    stack.add_output(outputs::JOBS_QUEUE_URL, "Jobs queue", jobs_queue.url());
+    stack.add_output(
+        outputs::JOBS_WORKER_FUNCTION,
+        "Jobs worker function",
+        worker.function.name(),
+    );
     stack.add_output(outputs::API_ID, "HTTP API id", api.id());
     stack.add_output(
         outputs::STAGE_NAME,
@@ -248,7 +360,117 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     stack.add_output(
         outputs::LOG_GROUP,
         "Function log group",
-        function_logs.name_ref(),
+        sync.log_group.name_ref(),
     );
     Ok(stack.synth())
+}
+
+/// What every function of the stack shares: the package, the bucket, the stage's settings.
+struct Common<'a> {
+    cfg: &'a StageConfig,
+    code_bucket: &'a Expr,
+    code_key: &'a Expr,
+    architecture: &'a Expr,
+    bucket_name: Expr,
+}
+
+/// One function's own settings.
+struct Part<'a> {
+    function_id: &'a str,
+    role_id: &'a str,
+    log_group_id: &'a str,
+    function_name: String,
+    role_description: &'a str,
+    description: String,
+    /// `CODEGEN_ROLE`.
+    role: &'static str,
+    timeout_seconds: u32,
+    reserved_concurrency: Option<u32>,
+}
+
+/// A function with its own role (written only by `grants`) and log group.
+struct FunctionParts {
+    log_group: LogGroup,
+    role: Role,
+    function: Function,
+}
+
+impl Common<'_> {
+    /// A function of this stack: its log group, its role (the log-write grant plus `grants`), and
+    /// the function with the stage's environment, `CODEGEN_ROLE` and `extra_env` on top.
+    fn part(
+        &self,
+        part: Part<'_>,
+        grants: impl FnOnce(&mut Role),
+        extra_env: BTreeMap<String, Expr>,
+    ) -> FunctionParts {
+        let cfg = self.cfg;
+        let tags = &cfg.tags;
+        let log_group = LogGroup::new(
+            part.log_group_id,
+            &format!("/aws/lambda/{}", part.function_name),
+            cfg.logs.retention_days,
+        )
+        .with_tags(tags);
+        let mut role =
+            Role::for_service(part.role_id, "lambda.amazonaws.com", part.role_description)
+                .with_permissions_boundary(cfg.permissions_boundary.clone())
+                .with_tags(tags);
+        grants(&mut role);
+        log_group.grant_write(&mut role);
+
+        let mut environment = BTreeMap::new();
+        let mut set = |k: &str, v: Expr| {
+            environment.insert(k.to_owned(), v);
+        };
+        set(env::BUCKET, self.bucket_name.clone());
+        set(env::PREFIX, OUTPUT_PREFIX.into());
+        set(env::MODEL_ID, cfg.model.id.clone().into());
+        set(
+            env::TEMPERATURE,
+            cfg.sampling.temperature.to_string().into(),
+        );
+        set(env::TOP_K, cfg.sampling.top_k.to_string().into());
+        set(env::TOP_P, cfg.sampling.top_p.to_string().into());
+        set(env::MAX_TOKENS, cfg.sampling.max_tokens.to_string().into());
+        set(
+            env::MAX_MESSAGE_BYTES,
+            cfg.function.max_message_bytes.to_string().into(),
+        );
+        // Validation guarantees at least 1 s remains for the model (MIN_FUNCTION_TIMEOUT_SECONDS).
+        let model_timeout_ms = part.timeout_seconds * 1000 - AFTER_MODEL_BUDGET_MS;
+        set(env::MODEL_TIMEOUT_MS, model_timeout_ms.to_string().into());
+        // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
+        set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
+        if let Some(endpoint) = &cfg.bedrock_endpoint {
+            // Emulator stages only (validated): the SDK's service-specific endpoint variable
+            // sends Bedrock Runtime calls to a test double and everything else to the emulator.
+            set(env::BEDROCK_RUNTIME_ENDPOINT, endpoint.clone().into());
+        }
+        set(env::ROLE, part.role.into());
+        environment.extend(extra_env);
+
+        let function = Function::new(
+            part.function_id,
+            FunctionProps {
+                function_name: part.function_name,
+                description: part.description,
+                role_arn: role.arn(),
+                code_bucket: self.code_bucket.clone(),
+                code_key: self.code_key.clone(),
+                architecture: self.architecture.clone(),
+                memory_mb: cfg.function.memory_mb,
+                timeout_seconds: part.timeout_seconds,
+                reserved_concurrency: part.reserved_concurrency,
+                environment,
+                log_group: Some(log_group.name_ref()),
+                tags: tags.clone(),
+            },
+        );
+        FunctionParts {
+            log_group,
+            role,
+            function,
+        }
+    }
 }

@@ -151,10 +151,25 @@ impl HttpApi {
     }
 
     /// The `execute-api` ARN of one route on the stage (what a Lambda permission is scoped to).
+    /// A path parameter (`{job_id}`) becomes `*`, as in the ARNs API Gateway invokes with.
     pub fn route_arn(&self, route: &LambdaRoute) -> Expr {
+        let path: Vec<&str> = route
+            .path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') && segment.ends_with('}') {
+                    "*"
+                } else {
+                    segment
+                }
+            })
+            .collect();
         Expr::sub(format!(
             "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/{}/{}{}",
-            self.logical_id, self.stage.name, route.method, route.path
+            self.logical_id,
+            self.stage.name,
+            route.method,
+            path.join("/")
         ))
     }
 }

@@ -131,8 +131,9 @@ impl Construct for Function {
             .depends_on(&ids)
             .skip_checkov(
                 "CKV_AWS_116",
-                "Invoked synchronously by API Gateway: the caller gets the error, there is no \
-                 asynchronous event to send to a dead-letter queue.",
+                "Invoked synchronously by API Gateway, or by an SQS event source mapping whose \
+                 queue has its own dead-letter queue: there is no asynchronous invocation for a \
+                 function dead-letter queue to catch.",
             )
             .skip_checkov(
                 "CKV_AWS_117",
@@ -178,6 +179,54 @@ impl Construct for Permission {
         vec![(
             self.logical_id.clone(),
             Resource::new("AWS::Lambda::Permission", &props),
+        )]
+    }
+}
+
+/// Polls an SQS queue and invokes a function with its messages (one at a time, reporting failed
+/// messages individually so only those are delivered again).
+#[derive(Debug, Clone)]
+pub struct SqsEventSource {
+    logical_id: String,
+    function: Expr,
+    queue_arn: Expr,
+    maximum_concurrency: Option<u32>,
+}
+
+impl SqsEventSource {
+    /// `function` consumes the queue `queue_arn`, batch size 1, partial batch responses.
+    pub fn new(logical_id: &str, function: Expr, queue_arn: Expr) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            function,
+            queue_arn,
+            maximum_concurrency: None,
+        }
+    }
+
+    /// At most this many concurrent invocations from this queue (2 to 1000).
+    #[must_use]
+    pub fn with_maximum_concurrency(mut self, n: u32) -> Self {
+        self.maximum_concurrency = Some(n);
+        self
+    }
+}
+
+impl Construct for SqsEventSource {
+    fn resources(&self) -> Vec<(String, Resource)> {
+        let mut props = json!({
+            "EventSourceArn": self.queue_arn,
+            "FunctionName": self.function,
+            "BatchSize": 1,
+            "Enabled": true,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        });
+        if let Some(n) = self.maximum_concurrency {
+            props["ScalingConfig"] = json!({ "MaximumConcurrency": n });
+        }
+        vec![(
+            self.logical_id.clone(),
+            Resource::new("AWS::Lambda::EventSourceMapping", &props),
         )]
     }
 }

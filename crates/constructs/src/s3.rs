@@ -11,6 +11,8 @@ use crate::{Tags, tag_list};
 
 /// Actions [`Bucket::grant_put`] grants: writing objects, nothing else (no read, no delete, no ACLs).
 pub const PUT_ACTIONS: &[&str] = &["s3:PutObject"];
+/// Actions [`Bucket::grant_read`] grants (GetObject also authorises HeadObject).
+pub const READ_ACTIONS: &[&str] = &["s3:GetObject"];
 
 /// A lifecycle rule that expires current objects under a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,24 @@ impl Bucket {
     pub fn grant_put(&self, role: &mut Role, key_pattern: &str) {
         role.add_to_policy(Statement::allow(
             &format!("{}PutObjects", self.logical_id),
+            PUT_ACTIONS,
+            vec![self.arn_for_objects(key_pattern)],
+        ));
+    }
+
+    /// Lets `role` read objects whose keys match `key_pattern`, and nothing else.
+    pub fn grant_read(&self, role: &mut Role, key_pattern: &str, sid_suffix: &str) {
+        role.add_to_policy(Statement::allow(
+            &format!("{}Read{sid_suffix}", self.logical_id),
+            READ_ACTIONS,
+            vec![self.arn_for_objects(key_pattern)],
+        ));
+    }
+
+    /// [`Self::grant_put`] with a distinguishing statement id, for a second prefix.
+    pub fn grant_put_named(&self, role: &mut Role, key_pattern: &str, sid_suffix: &str) {
+        role.add_to_policy(Statement::allow(
+            &format!("{}Put{sid_suffix}", self.logical_id),
             PUT_ACTIONS,
             vec![self.arn_for_objects(key_pattern)],
         ));

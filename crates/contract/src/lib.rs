@@ -17,6 +17,88 @@ pub const ROUTE_PATH: &str = "/code-generation";
 pub const ROUTE_KEY: &str = "PUT /code-generation";
 /// Prefix under which generated code is stored. The IAM grant is scoped to `<prefix>*`.
 pub const OUTPUT_PREFIX: &str = "code-output/";
+
+/// Path of the asynchronous route: `POST` submits a job.
+pub const JOBS_PATH: &str = "/code-generation/jobs";
+/// Method that submits a job.
+pub const JOBS_SUBMIT_METHOD: &str = "POST";
+/// Route key of the submission route.
+pub const JOBS_SUBMIT_ROUTE_KEY: &str = "POST /code-generation/jobs";
+/// Method that reads a job.
+pub const JOB_STATUS_METHOD: &str = "GET";
+/// Path pattern of the status route (API Gateway path parameter `job_id`).
+pub const JOB_STATUS_PATH: &str = "/code-generation/jobs/{job_id}";
+/// Route key of the status route.
+pub const JOB_STATUS_ROUTE_KEY: &str = "GET /code-generation/jobs/{job_id}";
+/// Header that makes a retried submission return the same job.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// Prefix of the job records in the code bucket (one JSON object per job).
+pub const JOBS_PREFIX: &str = "jobs/";
+/// Length of a job id: 32 lowercase hex digits (128 bits).
+pub const JOB_ID_LEN: usize = 32;
+
+/// Whether `id` has the shape of a job id. Anything else is refused before any lookup.
+pub fn is_job_id(id: &str) -> bool {
+    id.len() == JOB_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepted, waiting for a worker.
+    Queued,
+    /// A worker is generating.
+    Running,
+    /// Done: `result` holds what the synchronous route would have answered.
+    Succeeded,
+    /// Given up: `error` holds what the synchronous route would have answered.
+    Failed,
+}
+
+impl JobStatus {
+    /// Whether the job will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+/// Answer to `POST /code-generation/jobs` (HTTP 202, with a `Location` header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    /// The job's id (unguessable; 32 hex digits).
+    pub job_id: String,
+    /// Where it stands (a replayed submission answers the job's current status).
+    pub status: JobStatus,
+    /// Path to poll, relative to the stage (`/code-generation/jobs/<id>`), also in `Location`.
+    pub status_url: String,
+}
+
+/// Answer to `GET /code-generation/jobs/{job_id}` (HTTP 200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResponse {
+    /// The job's id.
+    pub job_id: String,
+    /// Where it stands.
+    pub status: JobStatus,
+    /// When it was submitted (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// How many times a worker started it.
+    pub attempts: u32,
+    /// Once `succeeded`: exactly the synchronous route's success body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<GenerateResponse>,
+    /// Once `failed`: exactly the synchronous route's error object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
 /// Response header carrying the build label of the running function (see [`BUILD_LABEL_ENV`]).
 pub const BUILD_HEADER: &str = "x-codegen-build";
 /// Build-time environment variable whose value is compiled into the function and reported in
@@ -45,6 +127,18 @@ pub mod env {
     pub const MODEL_TIMEOUT_MS: &str = "CODEGEN_MODEL_TIMEOUT_MS";
     /// `true` to address S3 path-style (needed by local emulators reached via `AWS_ENDPOINT_URL`).
     pub const S3_FORCE_PATH_STYLE: &str = "CODEGEN_S3_FORCE_PATH_STYLE";
+
+    /// What this function instance serves: `sync` (PUT /code-generation, the default), `submit`
+    /// (POST /code-generation/jobs), `status` (GET /code-generation/jobs/{job_id}) or `worker`
+    /// (the jobs queue).
+    pub const ROLE: &str = "CODEGEN_ROLE";
+    /// URL of the jobs queue (`submit` only).
+    pub const JOBS_QUEUE_URL: &str = "CODEGEN_JOBS_QUEUE_URL";
+    /// ARN of the jobs dead-letter queue (`worker`): its messages mark their jobs failed.
+    pub const JOBS_DEAD_LETTER_ARN: &str = "CODEGEN_JOBS_DEAD_LETTER_ARN";
+    /// Seconds after which a job still `queued` or `running` is reported `failed` (`status`): the
+    /// worker's timeout times its bounded attempts, plus the queue's delays.
+    pub const JOB_STALE_AFTER_SECONDS: &str = "CODEGEN_JOB_STALE_AFTER_SECONDS";
 
     /// The AWS SDK's own service-specific endpoint variable for Bedrock Runtime. Set only in
     /// emulator stages that route Bedrock to a test double (`bedrock_endpoint` in the stage file).
@@ -209,13 +303,21 @@ pub enum ErrorCode {
     EmptyGeneration,
     /// The model declined the request (stop reason `refusal`, or a content filter).
     ModelRefused,
+    /// A job id that cannot exist (wrong shape).
+    InvalidJobId,
+    /// No job with that id (never existed, or expired).
+    JobNotFound,
+    /// An `Idempotency-Key` reused with a different request body.
+    IdempotencyConflict,
+    /// The job could not be recorded or queued (S3 or SQS unavailable): retry.
+    JobsUnavailable,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 26] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -237,6 +339,10 @@ impl ErrorCode {
         Self::ModelTimeout,
         Self::EmptyGeneration,
         Self::ModelRefused,
+        Self::InvalidJobId,
+        Self::JobNotFound,
+        Self::IdempotencyConflict,
+        Self::JobsUnavailable,
         Self::Internal,
     ];
 
@@ -264,6 +370,10 @@ impl ErrorCode {
             Self::ModelTimeout => "model_timeout",
             Self::EmptyGeneration => "empty_generation",
             Self::ModelRefused => "model_refused",
+            Self::InvalidJobId => "invalid_job_id",
+            Self::JobNotFound => "job_not_found",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::JobsUnavailable => "jobs_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -279,8 +389,10 @@ impl ErrorCode {
             | Self::UnsupportedLanguage
             | Self::InvalidParameter
             | Self::UnknownField
-            | Self::MissingBody => 400,
-            Self::NotFound => 404,
+            | Self::MissingBody
+            | Self::InvalidJobId => 400,
+            Self::NotFound | Self::JobNotFound => 404,
+            Self::IdempotencyConflict => 409,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge | Self::MessageTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -289,7 +401,7 @@ impl ErrorCode {
             Self::ModelRefused => 422,
             Self::Throttled => 429,
             Self::ModelAccess | Self::ModelError | Self::EmptyGeneration => 502,
-            Self::ModelUnavailable => 503,
+            Self::ModelUnavailable | Self::JobsUnavailable => 503,
             Self::ModelTimeout => 504,
             Self::Internal => 500,
         }
@@ -327,5 +439,30 @@ mod tests {
     #[test]
     fn route_key_matches_method_and_path() {
         assert_eq!(ROUTE_KEY, format!("{ROUTE_METHOD} {ROUTE_PATH}"));
+        assert_eq!(
+            JOBS_SUBMIT_ROUTE_KEY,
+            format!("{JOBS_SUBMIT_METHOD} {JOBS_PATH}")
+        );
+        assert_eq!(
+            JOB_STATUS_ROUTE_KEY,
+            format!("{JOB_STATUS_METHOD} {JOB_STATUS_PATH}")
+        );
+        assert!(JOB_STATUS_PATH.starts_with(JOBS_PATH));
+    }
+
+    #[test]
+    fn job_ids_have_one_shape() {
+        assert!(is_job_id("0123456789abcdef0123456789abcdef"));
+        for bad in [
+            "",
+            "0123456789ABCDEF0123456789abcdef",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "../../../../etc/passwd",
+            "0123456789abcdef0123456789abcde/",
+            "0123456789abcdef0123456789abcdeé",
+        ] {
+            assert!(!is_job_id(bad), "{bad}");
+        }
     }
 }

@@ -266,6 +266,7 @@ async fn run(o: Options) -> ExitCode {
     let deps = Deps {
         bedrock: &bedrock,
         s3: &mocked_s3,
+        sqs: None,
         config: &config,
         clock: time::OffsetDateTime::now_utc,
     };
@@ -297,6 +298,7 @@ async fn run(o: Options) -> ExitCode {
         let deps = Deps {
             bedrock: &bedrock,
             s3: &s3,
+            sqs: None,
             config: &config,
             clock: time::OffsetDateTime::now_utc,
         };

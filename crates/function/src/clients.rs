@@ -50,6 +50,20 @@ pub fn bedrock_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_bedrockruntim
     aws_sdk_bedrockruntime::Client::from_conf(conf)
 }
 
+/// Builds the SQS client (the jobs submitter's), with the same bounded retries.
+pub fn sqs_client(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_timeout(Duration::from_secs(3))
+                .build(),
+        )
+        .retry_config(retry_config())
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
 /// Builds the S3 client, path-style when configured (local emulators).
 pub fn s3_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(sdk)

@@ -24,8 +24,42 @@ pub const MIN_MODEL_TIMEOUT_MS: u64 = 1_000;
 /// Largest accepted model budget: API Gateway gives an integration 30 s, and the S3 write
 /// ([`S3_TIMEOUT`]) plus a safety margin must still fit after the model call.
 pub const MAX_MODEL_TIMEOUT_MS: u64 = 26_000;
+/// Largest model budget for the jobs worker: Lambda's 900 s limit less the S3 writes and margin.
+pub const MAX_WORKER_MODEL_TIMEOUT_MS: u64 = 890_000;
 /// Budget for the S3 PutObject call, retries included.
 pub const S3_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a function instance serves (`CODEGEN_ROLE`). One binary, one package; the stack gives
+/// each role its own function and its own least-privilege role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `PUT /code-generation`: generate and answer within API Gateway's 30 s.
+    Sync,
+    /// `POST /code-generation/jobs`: validate, record the job, enqueue it.
+    Submit,
+    /// `GET /code-generation/jobs/{job_id}`: read the job record (and its code).
+    Status,
+    /// The jobs queue: generate outside any HTTP request.
+    Worker,
+}
+
+impl Role {
+    /// The value of `CODEGEN_ROLE`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Submit => "submit",
+            Self::Status => "status",
+            Self::Worker => "worker",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Sync, Self::Submit, Self::Status, Self::Worker]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+}
 
 /// Typed function configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +82,18 @@ pub struct Config {
     pub s3_timeout: Duration,
     /// Address S3 path-style (`CODEGEN_S3_FORCE_PATH_STYLE=true`), for local emulators.
     pub s3_force_path_style: bool,
+    /// What this instance serves (`CODEGEN_ROLE`, default `sync`).
+    pub role: Role,
+    /// The jobs queue (`CODEGEN_JOBS_QUEUE_URL`; required for `submit`).
+    pub jobs_queue_url: Option<String>,
+    /// The jobs dead-letter queue (`CODEGEN_JOBS_DEAD_LETTER_ARN`; `worker`).
+    pub jobs_dead_letter_arn: Option<String>,
+    /// When an unfinished job counts as failed (`CODEGEN_JOB_STALE_AFTER_SECONDS`; `status`).
+    pub job_stale_after: Duration,
 }
+
+/// Default for [`Config::job_stale_after`]: an hour.
+pub const DEFAULT_JOB_STALE_AFTER_SECONDS: u64 = 3600;
 
 /// Why the configuration could not be read. The function refuses to start on any of these.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -103,14 +148,35 @@ impl Config {
             None => DEFAULT_MAX_MESSAGE_BYTES,
             Some(v) => parse_ranged(env::MAX_MESSAGE_BYTES, &v, 1, MAX_MAX_MESSAGE_BYTES)?,
         };
+        let role = match get(env::ROLE) {
+            None => Role::Sync,
+            Some(v) => Role::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                name: env::ROLE,
+                reason: format!("`{v}` is not one of sync, submit, status, worker"),
+            })?,
+        };
+        // Only the worker runs outside API Gateway's 30 s.
+        let max_model_timeout = if role == Role::Worker {
+            MAX_WORKER_MODEL_TIMEOUT_MS
+        } else {
+            MAX_MODEL_TIMEOUT_MS
+        };
         let model_timeout_ms = match get(env::MODEL_TIMEOUT_MS) {
             None => DEFAULT_MODEL_TIMEOUT_MS,
             Some(v) => parse_ranged(
                 env::MODEL_TIMEOUT_MS,
                 &v,
                 MIN_MODEL_TIMEOUT_MS,
-                MAX_MODEL_TIMEOUT_MS,
+                max_model_timeout,
             )?,
+        };
+        let jobs_queue_url = get(env::JOBS_QUEUE_URL);
+        if role == Role::Submit && jobs_queue_url.is_none() {
+            return Err(ConfigError::Missing(env::JOBS_QUEUE_URL));
+        }
+        let job_stale_after = match get(env::JOB_STALE_AFTER_SECONDS) {
+            None => DEFAULT_JOB_STALE_AFTER_SECONDS,
+            Some(v) => parse_ranged(env::JOB_STALE_AFTER_SECONDS, &v, 1, 14 * 24 * 3600)?,
         };
         let s3_force_path_style = match get(env::S3_FORCE_PATH_STYLE) {
             None => false,
@@ -127,6 +193,10 @@ impl Config {
             model_timeout: Duration::from_millis(model_timeout_ms),
             s3_timeout: S3_TIMEOUT,
             s3_force_path_style,
+            role,
+            jobs_queue_url,
+            jobs_dead_letter_arn: get(env::JOBS_DEAD_LETTER_ARN),
+            job_stale_after: Duration::from_secs(job_stale_after),
         })
     }
 }
@@ -280,6 +350,40 @@ mod tests {
                 other => panic!("{name}={value}: expected Invalid, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn roles_and_their_settings() {
+        let worker = from(&[
+            (env::BUCKET, "b"),
+            (env::ROLE, "worker"),
+            (env::MODEL_TIMEOUT_MS, "290000"),
+        ])
+        .expect("the worker may wait far beyond 30 s");
+        assert_eq!(worker.role, Role::Worker);
+        assert_eq!(worker.model_timeout, Duration::from_secs(290));
+        assert!(matches!(
+            from(&[(env::BUCKET, "b"), (env::MODEL_TIMEOUT_MS, "290000")]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert_eq!(
+            from(&[(env::BUCKET, "b"), (env::ROLE, "submit")]),
+            Err(ConfigError::Missing(env::JOBS_QUEUE_URL))
+        );
+        assert!(matches!(
+            from(&[(env::BUCKET, "b"), (env::ROLE, "admin")]),
+            Err(ConfigError::Invalid {
+                name: env::ROLE,
+                ..
+            })
+        ));
+        let status = from(&[
+            (env::BUCKET, "b"),
+            (env::ROLE, "status"),
+            (env::JOB_STALE_AFTER_SECONDS, "600"),
+        ])
+        .expect("valid");
+        assert_eq!(status.job_stale_after, Duration::from_secs(600));
     }
 
     #[test]

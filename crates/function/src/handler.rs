@@ -1,19 +1,20 @@
-//! The Lambda handler: validate the API Gateway v2 request, build the prompt, call Bedrock, extract
-//! the code, store it in S3 and answer. IO goes through the borrowed clients in [`Deps`]; every
+//! The Lambda handler for API Gateway v2 events: by the function's role, `PUT /code-generation`
+//! (validate, then the generation [`pipeline`](crate::pipeline) inside the request), or the jobs
+//! routes ([`jobs_api`](crate::jobs_api)). IO goes through the borrowed clients in [`Deps`]; every
 //! expected failure becomes an `Ok` JSON error response.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_sdk_bedrockruntime::types::StopReason;
-use codegen_contract::{ErrorCode, GenerateResponse};
+use codegen_contract::ErrorCode;
 use lambda_runtime::LambdaEvent;
 use time::OffsetDateTime;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::error::ApiError;
-use crate::{extract, model, prompt, request, response, sampling, storage};
+use crate::storage::Target;
+use crate::{jobs_api, pipeline, request, response, storage};
 
 /// Source of the current time (UTC); a plain function so tests can pin it.
 pub type Clock = fn() -> OffsetDateTime;
@@ -25,14 +26,16 @@ pub struct Deps<'a> {
     pub bedrock: &'a aws_sdk_bedrockruntime::Client,
     /// S3 client.
     pub s3: &'a aws_sdk_s3::Client,
+    /// SQS client (the `submit` role enqueues jobs with it).
+    pub sqs: Option<&'a aws_sdk_sqs::Client>,
     /// Function configuration.
     pub config: &'a Config,
     /// Current time, for object keys.
     pub clock: Clock,
 }
 
-/// Handles one `PUT /code-generation` invocation. Returns `Err` only for bugs; every expected
-/// failure is an `Ok` 4xx/5xx JSON response.
+/// Handles one API invocation. Returns `Err` only for bugs; every expected failure is an `Ok`
+/// 4xx/5xx JSON response.
 pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
@@ -49,7 +52,7 @@ pub async fn handle(
         event.context.request_id
     };
     match run(deps, &payload, &request_id, started).await {
-        Ok(body) => Ok(response::success(&body)),
+        Ok(response) => Ok(response),
         Err(err) => {
             let status = err.status();
             if status >= 500 {
@@ -57,7 +60,7 @@ pub async fn handle(
                     request_id = %request_id,
                     code = err.code.as_str(),
                     status,
-                    total_ms = millis(started.elapsed()),
+                    total_ms = pipeline::millis(started.elapsed()),
                     "request failed"
                 );
             } else {
@@ -74,154 +77,35 @@ pub async fn handle(
     }
 }
 
-/// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
-/// the SDK has no variant for it yet, so it arrives as an unknown value), or a content filter or
-/// guardrail that stopped it.
-/// <https://docs.anthropic.com/en/docs/test-and-evaluate/strengthen-guardrails/handle-streaming-refusals>
-pub fn is_refusal(stop: &StopReason) -> bool {
-    matches!(
-        stop,
-        StopReason::ContentFiltered | StopReason::GuardrailIntervened
-    ) || stop.as_str() == "refusal"
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 async fn run(
     deps: &Deps<'_>,
     payload: &ApiGatewayV2httpRequest,
     request_id: &str,
     started: Instant,
-) -> Result<GenerateResponse, ApiError> {
-    let config = deps.config;
-    let req = request::validate(payload, config)?;
-    let language = req.language;
-    let model_id = config.model_id.as_str();
-
-    let plan = sampling::plan(model_id, config.defaults, &req.overrides)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    if !plan.dropped.is_empty() {
-        info!(
-            request_id,
-            model = model_id,
-            rule = plan.rule.map_or("unknown model", |r| r.as_str()),
-            dropped = ?plan.dropped,
-            "sampling parameters not sent: the model does not accept them in this combination"
-        );
-    }
-    let mut warnings = plan.warnings.clone();
-    let prompt = prompt::build(language, &req.message);
-
-    let model_started = Instant::now();
-    let generation = model::generate(deps.bedrock, model_id, &prompt, &plan).await;
-    let model_ms = millis(model_started.elapsed());
-    let generation = generation.map_err(|e| {
-        let region = deps
-            .bedrock
-            .config()
-            .region()
-            .map_or_else(|| "(no region)".to_owned(), ToString::to_string);
-        error!(
-            request_id,
-            model = model_id,
-            language = language.name,
-            model_ms,
-            error = %e,
-            "Bedrock Converse failed"
-        );
-        e.to_api_error(model_id, &region)
-    })?;
-
-    if is_refusal(&generation.stop_reason) {
-        warn!(
-            request_id,
-            model = model_id,
-            stop_reason = generation.stop_reason.as_str(),
-            output_tokens = generation.usage.output_tokens,
-            "the model declined the request"
-        );
-        return Err(ApiError::new(
-            ErrorCode::ModelRefused,
-            format!(
-                "the model declined this request (stop reason `{}`): rephrase it as a concrete \
-                 programming task",
-                generation.stop_reason.as_str()
-            ),
-        ));
-    }
-    let Some(code) = extract::extract_code(&generation.text, language) else {
-        warn!(
-            request_id,
-            model = model_id,
-            reply_bytes = generation.text.len(),
-            stop_reason = generation.stop_reason.as_str(),
-            "model reply contained no code"
-        );
-        return Err(ApiError::new(
-            ErrorCode::EmptyGeneration,
-            "the model answered without any code: rephrase the message as a concrete programming \
-             task and try again",
-        ));
-    };
-    if generation.stop_reason == StopReason::MaxTokens {
-        warnings.push(format!(
-            "the model stopped at max_tokens ({}): the code may be incomplete; raise max_tokens or \
-             ask for less",
-            plan.max_tokens
-        ));
-    }
-
-    let now = (deps.clock)();
-    let key = storage::object_key(&config.prefix, now, request_id, language);
-    let s3_started = Instant::now();
-    let stored = storage::put_code(
-        deps.s3,
-        &config.bucket,
-        &key,
-        &code,
-        language,
-        model_id,
-        request_id,
-    )
-    .await;
-    let s3_ms = millis(s3_started.elapsed());
-    let s3 = match stored {
-        Ok(()) => Some(storage::location(&config.bucket, &key)),
-        Err(e) => {
-            warn!(request_id, bucket = %config.bucket, key = %key, s3_ms, error = %e, "could not store generated code");
-            warnings.push(format!("the code was not stored: {e}"));
-            None
+) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    match deps.config.role {
+        Role::Sync => {
+            let req = request::validate(payload, deps.config)?;
+            let key = storage::object_key(
+                &deps.config.prefix,
+                (deps.clock)(),
+                request_id,
+                req.language,
+            );
+            let target = Target {
+                bucket: &deps.config.bucket,
+                key: &key,
+                request_id,
+                create_only: false,
+            };
+            let body = pipeline::generate_and_store(deps, &req, &target, started).await?;
+            Ok(response::success(&body))
         }
-    };
-
-    info!(
-        request_id,
-        language = language.name,
-        model = model_id,
-        message_bytes = req.message.len(),
-        code_bytes = code.len(),
-        input_tokens = generation.usage.input_tokens,
-        output_tokens = generation.usage.output_tokens,
-        total_tokens = generation.usage.total_tokens,
-        stop_reason = generation.stop_reason.as_str(),
-        stored = s3.is_some(),
-        model_ms,
-        s3_ms,
-        total_ms = millis(started.elapsed()),
-        "code generated"
-    );
-
-    Ok(GenerateResponse {
-        code,
-        language: language.name.to_owned(),
-        model: model_id.to_owned(),
-        stored: s3.is_some(),
-        s3,
-        usage: generation.usage,
-        sampling: plan.sent(),
-        request_id: request_id.to_owned(),
-        warnings,
-    })
+        Role::Submit => jobs_api::submit(deps, payload, request_id).await,
+        Role::Status => jobs_api::status(deps, payload).await,
+        Role::Worker => Err(ApiError::new(
+            ErrorCode::Internal,
+            "this function is the jobs worker: it serves the queue, not HTTP",
+        )),
+    }
 }

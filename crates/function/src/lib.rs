@@ -1,23 +1,30 @@
-//! `codegen-function`: the code-generation Lambda behind `PUT /code-generation`.
+//! `codegen-function`: the code-generation Lambda behind `PUT /code-generation` and the jobs
+//! routes. One binary; `CODEGEN_ROLE` says which part a function instance serves.
 //!
-//! API Gateway v2 request -> validation ([`request`]) -> prompt ([`prompt`]) -> Bedrock Converse
-//! ([`model`], with sampling parameters each model accepts, [`sampling`]) -> code extraction
-//! ([`extract`]) -> S3 ([`storage`]) -> JSON response ([`response`]). [`handler`] composes them;
-//! [`clients`] builds the SDK clients and [`config`] reads the environment. Only `handler`,
-//! `model`, `storage` and `clients` touch IO.
+//! The [`pipeline`]: prompt ([`prompt`]) -> Bedrock Converse ([`model`], with the sampling
+//! parameters each model accepts, [`sampling`]) -> code extraction ([`extract`]) -> S3
+//! ([`storage`]). Its front doors: [`handler`] (API Gateway v2 events: validation in [`request`],
+//! `PUT /code-generation` inside the request, the jobs routes in [`jobs_api`]) and [`worker`]
+//! (the jobs queue). [`jobs`] keeps job records; [`response`] shapes JSON answers; [`clients`]
+//! builds the SDK clients and [`config`] reads the environment. Only `handler`, `jobs`,
+//! `jobs_api`, `worker`, `pipeline`, `model`, `storage` and `clients` touch IO.
 
 pub mod clients;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod handler;
+pub mod jobs;
+pub mod jobs_api;
 pub mod language;
 pub mod model;
+pub mod pipeline;
 pub mod prompt;
 pub mod request;
 pub mod response;
 pub mod sampling;
 pub mod storage;
+pub mod worker;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -2,8 +2,10 @@
 //! the runtime loop with the handler borrowing them.
 
 use aws_config::BehaviorVersion;
+use codegen_function::config::Role;
+use codegen_function::worker::{self, SqsEvent};
 use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle};
-use lambda_runtime::service_fn;
+use lambda_runtime::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let bedrock = clients::bedrock_client(&sdk, &config);
     let s3 = clients::s3_client(&sdk, &config);
+    let sqs = (config.role == Role::Submit).then(|| clients::sqs_client(&sdk));
     tracing::info!(
         build = BUILD_LABEL,
         model = %config.model_id,
@@ -37,14 +40,23 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         custom_endpoint = sdk.endpoint_url().is_some(),
         s3_force_path_style = config.s3_force_path_style,
         model_timeout_ms = u64::try_from(config.model_timeout.as_millis()).unwrap_or(u64::MAX),
+        role = config.role.as_str(),
         "cold start"
     );
 
     let deps = Deps {
         bedrock: &bedrock,
         s3: &s3,
+        sqs: sqs.as_ref(),
         config: &config,
         clock: OffsetDateTime::now_utc,
     };
-    lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+    if config.role == Role::Worker {
+        lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
+            Ok::<_, lambda_runtime::Error>(worker::handle(&deps, event.payload).await)
+        }))
+        .await
+    } else {
+        lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+    }
 }

@@ -7,7 +7,10 @@ use std::fmt;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
-use codegen_contract::{ErrorCode, ROUTE_KEY, ROUTE_METHOD, ROUTE_PATH};
+use codegen_contract::{
+    ErrorCode, JOBS_PATH, JOBS_SUBMIT_METHOD, JOBS_SUBMIT_ROUTE_KEY, ROUTE_KEY, ROUTE_METHOD,
+    ROUTE_PATH,
+};
 use http::{HeaderMap, Method};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -39,20 +42,48 @@ pub struct ValidRequest {
     pub overrides: Overrides,
 }
 
-/// Runs every check on an API Gateway v2 event, in the order a caller would fix them: route,
-/// method, content type, body presence, encoding and size, then the JSON fields.
+/// A route the function serves: method, path and API Gateway route key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path (without the stage prefix).
+    pub path: &'static str,
+    /// API Gateway route key.
+    pub key: &'static str,
+}
+
+/// `PUT /code-generation`.
+pub const SYNC_ROUTE: RouteSpec = RouteSpec {
+    method: ROUTE_METHOD,
+    path: ROUTE_PATH,
+    key: ROUTE_KEY,
+};
+
+/// `POST /code-generation/jobs`.
+pub const SUBMIT_ROUTE: RouteSpec = RouteSpec {
+    method: JOBS_SUBMIT_METHOD,
+    path: JOBS_PATH,
+    key: JOBS_SUBMIT_ROUTE_KEY,
+};
+
+/// Runs every check on an API Gateway v2 event for `PUT /code-generation`, in the order a caller
+/// would fix them: route, method, content type, body presence, encoding and size, then the JSON
+/// fields.
 pub fn validate(
     event: &ApiGatewayV2httpRequest,
     config: &Config,
 ) -> Result<ValidRequest, ApiError> {
-    let ctx = &event.request_context;
-    let path = event.raw_path.as_deref().or(ctx.http.path.as_deref());
-    check_route(
-        &ctx.http.method,
-        path,
-        ctx.stage.as_deref(),
-        event.route_key.as_deref().or(ctx.route_key.as_deref()),
-    )?;
+    validate_for(&SYNC_ROUTE, event, config)
+}
+
+/// [`validate`] for any route that takes the generation body (the jobs submission route too).
+pub fn validate_for(
+    route: &RouteSpec,
+    event: &ApiGatewayV2httpRequest,
+    config: &Config,
+) -> Result<ValidRequest, ApiError> {
+    check_event_route(route, event)?;
     check_content_type(&event.headers)?;
     let body = decode_body(
         event.body.as_deref(),
@@ -62,38 +93,69 @@ pub fn validate(
     parse_body(&body, config.max_message_bytes)
 }
 
-/// Checks the route (404) and then the method (405). The path may carry the stage prefix
-/// (`/dev/code-generation`); a route key equal to [`ROUTE_KEY`] means API Gateway already matched
-/// the route (for example behind a custom domain's base path).
+/// [`check_route`] on an event's method, path, stage and route key.
+pub fn check_event_route(
+    route: &RouteSpec,
+    event: &ApiGatewayV2httpRequest,
+) -> Result<(), ApiError> {
+    let ctx = &event.request_context;
+    let path = event.raw_path.as_deref().or(ctx.http.path.as_deref());
+    check_route_for(
+        route,
+        &ctx.http.method,
+        path,
+        ctx.stage.as_deref(),
+        event.route_key.as_deref().or(ctx.route_key.as_deref()),
+    )
+}
+
+/// Checks the route (404) and then the method (405) of `PUT /code-generation`. The path may carry
+/// the stage prefix (`/dev/code-generation`); a route key equal to [`ROUTE_KEY`] means API Gateway
+/// already matched the route (for example behind a custom domain's base path).
 pub fn check_route(
     method: &Method,
     raw_path: Option<&str>,
     stage: Option<&str>,
     route_key: Option<&str>,
 ) -> Result<(), ApiError> {
+    check_route_for(&SYNC_ROUTE, method, raw_path, stage, route_key)
+}
+
+/// [`check_route`] for any route with a fixed path.
+pub fn check_route_for(
+    route: &RouteSpec,
+    method: &Method,
+    raw_path: Option<&str>,
+    stage: Option<&str>,
+    route_key: Option<&str>,
+) -> Result<(), ApiError> {
     let path_matches = raw_path.is_some_and(|p| {
-        p == ROUTE_PATH
+        p == route.path
             || stage.is_some_and(|s| {
                 s != "$default"
                     && p.strip_prefix('/')
                         .and_then(|rest| rest.strip_prefix(s))
-                        .is_some_and(|rest| rest == ROUTE_PATH)
+                        .is_some_and(|rest| rest == route.path)
             })
     });
-    if !path_matches && route_key != Some(ROUTE_KEY) {
+    if !path_matches && route_key != Some(route.key) {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!(
-                "no route for {} {}: the only route is {ROUTE_KEY}",
+                "no route for {} {}: this function serves {}",
                 method,
-                raw_path.unwrap_or("(no path)")
+                raw_path.unwrap_or("(no path)"),
+                route.key
             ),
         ));
     }
-    if method.as_str() != ROUTE_METHOD {
+    if method.as_str() != route.method {
         return Err(ApiError::new(
             ErrorCode::MethodNotAllowed,
-            format!("method {method} is not allowed on {ROUTE_PATH}: use {ROUTE_METHOD}"),
+            format!(
+                "method {method} is not allowed on {}: use {}",
+                route.path, route.method
+            ),
         ));
     }
     Ok(())

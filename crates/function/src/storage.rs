@@ -6,6 +6,7 @@
 
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use codegen_contract::S3Location;
 use time::OffsetDateTime;
@@ -93,28 +94,71 @@ pub struct StorageError {
     pub reason: String,
 }
 
-/// Writes `code` to `bucket`/`key` with its content type and metadata.
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The object was written.
+    Written,
+    /// `create_only` and an object was already there (an earlier attempt of the same job wrote
+    /// it): nothing was overwritten.
+    AlreadyThere,
+}
+
+/// HTTP status of a conditional write that lost (`If-None-Match: *` on an existing key).
+pub const PRECONDITION_FAILED: u16 = 412;
+
+/// Writes `code` to `bucket`/`key` with its content type and metadata. `create_only` makes the
+/// write conditional on the key being free (`If-None-Match: *`, S3 conditional writes,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>), so a job
+/// delivered twice never replaces its code.
 pub async fn put_code(
     s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
+    target: &Target<'_>,
     code: &str,
     language: &Language,
     model_id: &str,
-    request_id: &str,
-) -> Result<(), StorageError> {
+) -> Result<Stored, StorageError> {
     let mut req = s3
         .put_object()
-        .bucket(bucket)
-        .key(key)
+        .bucket(target.bucket)
+        .key(target.key)
         .content_type(language.content_type)
         .body(ByteStream::from(code.as_bytes().to_vec()));
-    for (name, value) in metadata(language, model_id, request_id) {
+    if target.create_only {
+        req = req.if_none_match("*");
+    }
+    for (name, value) in metadata(language, model_id, target.request_id) {
         req = req.metadata(name, value);
     }
-    req.send().await.map(|_| ()).map_err(|e| StorageError {
-        reason: failure_reason(&e),
-    })
+    match req.send().await {
+        Ok(_) => Ok(Stored::Written),
+        Err(e) if target.create_only && is_precondition_failed(&e) => Ok(Stored::AlreadyThere),
+        Err(e) => Err(StorageError {
+            reason: failure_reason(&e),
+        }),
+    }
+}
+
+/// Where generated code goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Key.
+    pub key: &'a str,
+    /// The invocation (sync) or job (worker) the code belongs to, for the object metadata.
+    pub request_id: &'a str,
+    /// Never overwrite an existing object.
+    pub create_only: bool,
+}
+
+/// Whether a conditional write lost to an existing object (412 `PreconditionFailed`).
+pub fn is_precondition_failed<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == PRECONDITION_FAILED)
+        || err.code() == Some("PreconditionFailed")
 }
 
 /// A short, stable description of an SDK failure: the service error code when there is one.

@@ -46,8 +46,28 @@ pub fn converse_output(text: &str, stop: StopReason) -> ConverseOutput {
         .expect("output")
 }
 
+/// Runs `event` through the handler with `deps` and the fixed request id; returns the response and
+/// its body parsed as JSON.
+#[allow(dead_code)] // Not every test binary that includes this module uses it.
+pub async fn call_with(
+    deps: &Deps<'_>,
+    event: ApiGatewayV2httpRequest,
+) -> (ApiGatewayV2httpResponse, serde_json::Value) {
+    let mut context = Context::default();
+    context.request_id = REQUEST_ID.to_owned();
+    let resp: ApiGatewayV2httpResponse = handle(deps, LambdaEvent::new(event, context))
+        .await
+        .expect("the handler answers every expected failure with Ok");
+    let json = match &resp.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (resp, json)
+}
+
 /// Runs `event` through the handler with the fixed clock and request id; returns the response
 /// and its body parsed as JSON.
+#[allow(dead_code)] // Not every test binary that includes this module uses it.
 pub async fn call(
     bedrock: &aws_sdk_bedrockruntime::Client,
     s3: &aws_sdk_s3::Client,
@@ -57,17 +77,9 @@ pub async fn call(
     let deps = Deps {
         bedrock,
         s3,
+        sqs: None,
         config,
         clock: fixed_clock,
     };
-    let mut context = Context::default();
-    context.request_id = REQUEST_ID.to_owned();
-    let resp: ApiGatewayV2httpResponse = handle(&deps, LambdaEvent::new(event, context))
-        .await
-        .expect("the handler answers every expected failure with Ok");
-    let json = match &resp.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    };
-    (resp, json)
+    call_with(&deps, event).await
 }

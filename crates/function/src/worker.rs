@@ -1,0 +1,239 @@
+//! The jobs worker: consumes the jobs queue (SQS event source mapping, batch size 1, partial batch
+//! responses) and runs the same generation [`pipeline`](crate::pipeline) as
+//! `PUT /code-generation`, with a budget far above API Gateway's 30 s.
+//!
+//! Delivery is at least once, so every step is safe to repeat:
+//! - a job already `succeeded` or `failed` is acknowledged without a model call;
+//! - the code goes to the key fixed at submission, written only if free (`If-None-Match: *`), so
+//!   two deliveries never make two objects;
+//! - a retryable failure (throttling, model unavailable, timeout, S3 write failed) is reported as
+//!   a batch item failure: SQS delivers it again after the visibility timeout, at most
+//!   `maxReceiveCount` times, then moves it to the dead-letter queue;
+//! - the dead-letter queue is consumed by this same function, which marks the job `failed` with
+//!   its last error, so no job stays `running` forever (and the status route reports a job with
+//!   no progress past the stage's bound as failed even if that consumer never ran).
+//!
+//! The event and response shapes are SQS's (`Records[].messageId/body/eventSourceARN`,
+//! `batchItemFailures[].itemIdentifier`,
+//! <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>); they are
+//! written out here rather than taken from `aws_lambda_events`' `sqs` feature, which brings 20
+//! crates (serde_with, darling, jiff) into the function for four fields.
+
+use std::time::Instant;
+
+use codegen_contract::{ErrorBody, JobStatus};
+use serde::{Deserialize, Serialize};
+use tracing::{error, info, warn};
+
+use crate::error::ApiError;
+use crate::handler::Deps;
+use crate::jobs::{self, JobMessage, RecordError};
+use crate::pipeline;
+use crate::request;
+use crate::storage::Target;
+
+/// The SQS event (the fields the worker reads).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SqsEvent {
+    /// The messages (one: the mapping's batch size is 1).
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsRecord>,
+}
+
+/// One SQS message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsRecord {
+    /// Message id (what a batch item failure names).
+    #[serde(default)]
+    pub message_id: String,
+    /// Body: a [`JobMessage`].
+    #[serde(default)]
+    pub body: String,
+    /// Queue the message came from.
+    #[serde(rename = "eventSourceARN", default)]
+    pub event_source_arn: String,
+}
+
+/// The partial batch response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    /// Messages to deliver again.
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+/// A message to deliver again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    /// Its message id.
+    pub item_identifier: String,
+}
+
+/// What to do with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (or nothing to do): delete it.
+    Done,
+    /// Deliver it again later.
+    Retry,
+}
+
+/// Whether an error is worth another attempt: throttling, an unavailable or overloaded model, a
+/// timeout, the jobs store unavailable.
+pub fn is_retryable(err: &ApiError) -> bool {
+    matches!(err.status(), 429 | 503 | 504)
+}
+
+/// Handles one SQS event.
+pub async fn handle(deps: &Deps<'_>, event: SqsEvent) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    for record in event.records {
+        let dead_letter = deps
+            .config
+            .jobs_dead_letter_arn
+            .as_deref()
+            .is_some_and(|arn| arn == record.event_source_arn);
+        let outcome = match serde_json::from_str::<JobMessage>(&record.body) {
+            Ok(m) if codegen_contract::is_job_id(&m.job_id) => {
+                if dead_letter {
+                    give_up(deps, &m.job_id).await
+                } else {
+                    run_job(deps, &m.job_id).await
+                }
+            }
+            _ => {
+                // Not ours, or malformed: retrying cannot fix it.
+                warn!(message_id = %record.message_id, "dropping a message that is not a job");
+                Outcome::Done
+            }
+        };
+        if outcome == Outcome::Retry {
+            response.batch_item_failures.push(BatchItemFailure {
+                item_identifier: record.message_id,
+            });
+        }
+    }
+    response
+}
+
+async fn run_job(deps: &Deps<'_>, job_id: &str) -> Outcome {
+    let started = Instant::now();
+    let bucket = &deps.config.bucket;
+    let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
+        Ok(r) => r,
+        Err(RecordError::NotFound) => {
+            warn!(job_id, "no record for this job (expired?); dropping it");
+            return Outcome::Done;
+        }
+        Err(e) => {
+            warn!(job_id, error = %e, "could not read the job record");
+            return Outcome::Retry;
+        }
+    };
+    if record.status.is_final() {
+        info!(job_id, status = ?record.status, "job already finished; delivered again, skipped");
+        return Outcome::Done;
+    }
+    record.status = JobStatus::Running;
+    record.attempts += 1;
+    record.updated_at = jobs::timestamp((deps.clock)());
+    if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
+        warn!(job_id, error = %e, "could not mark the job running");
+        return Outcome::Retry;
+    }
+    info!(job_id, attempt = record.attempts, "job started");
+
+    let result = match request::parse_body(&record.request, deps.config.max_message_bytes) {
+        Ok(req) => {
+            let target = Target {
+                bucket,
+                key: &record.code_key,
+                request_id: job_id,
+                create_only: true,
+            };
+            pipeline::generate_and_store(deps, &req, &target, started).await
+        }
+        Err(e) => Err(e),
+    };
+    let now = jobs::timestamp((deps.clock)());
+    let outcome = match result {
+        Ok(mut body) if body.stored => {
+            body.code.clear();
+            record.status = JobStatus::Succeeded;
+            record.result = Some(body);
+            record.error = None;
+            Outcome::Done
+        }
+        Ok(body) => {
+            // The model answered but S3 refused the code: the job's answer *is* the stored code,
+            // so try again.
+            record.status = JobStatus::Queued;
+            record.last_error = Some(ErrorBody {
+                code: codegen_contract::ErrorCode::JobsUnavailable
+                    .as_str()
+                    .to_owned(),
+                message: body.warnings.join("; "),
+            });
+            Outcome::Retry
+        }
+        Err(e) if is_retryable(&e) => {
+            record.status = JobStatus::Queued;
+            record.last_error = Some(error_body(&e));
+            Outcome::Retry
+        }
+        Err(e) => {
+            record.status = JobStatus::Failed;
+            record.error = Some(error_body(&e));
+            Outcome::Done
+        }
+    };
+    record.updated_at = now;
+    if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
+        error!(job_id, error = %e, "could not record the job's outcome");
+        return Outcome::Retry;
+    }
+    info!(
+        job_id,
+        status = ?record.status,
+        attempt = record.attempts,
+        total_ms = pipeline::millis(started.elapsed()),
+        "job attempt finished"
+    );
+    outcome
+}
+
+/// A message that ran out of deliveries: the job failed with its last error.
+async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
+    let bucket = &deps.config.bucket;
+    let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
+        Ok(r) => r,
+        Err(RecordError::NotFound) => return Outcome::Done,
+        Err(_) => return Outcome::Retry,
+    };
+    if record.status.is_final() {
+        return Outcome::Done;
+    }
+    record.status = JobStatus::Failed;
+    record.error = Some(jobs::stalled_error(&record, deps.config.job_stale_after));
+    record.updated_at = jobs::timestamp((deps.clock)());
+    match jobs::put_record(deps.s3, bucket, &record, false).await {
+        Ok(()) => {
+            warn!(
+                job_id,
+                attempts = record.attempts,
+                "job gave up after its last delivery"
+            );
+            Outcome::Done
+        }
+        Err(_) => Outcome::Retry,
+    }
+}
+
+fn error_body(e: &ApiError) -> ErrorBody {
+    ErrorBody {
+        code: e.code.as_str().to_owned(),
+        message: e.message.clone(),
+    }
+}
