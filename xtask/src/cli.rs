@@ -228,6 +228,21 @@ struct InvokeArgs {
     /// Send the request without a SigV4 signature (to check that the route refuses it).
     #[arg(long)]
     unsigned: bool,
+    /// Use the asynchronous route: submit a job (POST /code-generation/jobs), poll it with
+    /// backoff until it succeeds or fails, then print the code. For answers longer than the
+    /// synchronous route's 30 s.
+    #[arg(long = "async")]
+    asynchronous: bool,
+    /// With --async: an Idempotency-Key, so that running the command again returns the same job
+    /// instead of starting (and paying for) a second one.
+    #[arg(long, requires = "asynchronous")]
+    idempotency_key: Option<String>,
+    /// With --async: read this job instead of submitting one.
+    #[arg(long, requires = "asynchronous")]
+    job: Option<String>,
+    /// With --async: give up waiting after this many seconds (the job goes on).
+    #[arg(long, default_value_t = 900, requires = "asynchronous")]
+    wait_seconds: u64,
     /// Print the raw JSON response on stdout.
     #[arg(long)]
     json: bool,
@@ -447,8 +462,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 .get(outputs::RESOLVED_INVOKE_URL)
                 .ok_or_else(|| anyhow::anyhow!("the stack has no invoke URL output"))?;
             let request = GenerateRequest {
-                message: args.message,
-                key: args.language,
+                message: args.message.clone(),
+                key: args.language.clone(),
                 temperature: args.temperature,
                 top_k: None,
                 top_p: None,
@@ -459,6 +474,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             } else {
                 cfg.api.auth
             };
+            if args.asynchronous {
+                return invoke_async(&clients, auth, url, &request, &args).await;
+            }
             let response = invoke::invoke(&clients, auth, url, &request).await?;
             if args.json {
                 result(&response.body);
@@ -545,6 +563,91 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Success)
         }
+    }
+}
+
+/// `invoke --async`: submit (or pick up `--job`), poll until the job is final, print the code.
+async fn invoke_async(
+    clients: &crate::aws::Clients,
+    auth: codegen_infra::config::AuthMode,
+    url: &str,
+    request: &codegen_contract::GenerateRequest,
+    args: &InvokeArgs,
+) -> anyhow::Result<Exit> {
+    let job_id = match &args.job {
+        Some(id) => id.clone(),
+        None => {
+            let submitted =
+                invoke::submit_job(clients, auth, url, request, args.idempotency_key.as_deref())
+                    .await?;
+            if submitted.status != 202 {
+                if args.json {
+                    result(&submitted.body);
+                    return Ok(Exit::Failure);
+                }
+                let detail = submitted
+                    .error()
+                    .map(|e| format!("{}: {}", e.error.code, e.error.message))
+                    .unwrap_or_else(|| submitted.body.clone());
+                anyhow::bail!("the API answered {}: {detail}", submitted.status);
+            }
+            let body: codegen_contract::SubmitResponse = serde_json::from_str(&submitted.body)
+                .map_err(|e| anyhow::anyhow!("unexpected submission answer: {e}"))?;
+            progress(format!("job {} {}", body.job_id, status_word(body.status)));
+            body.job_id
+        }
+    };
+    let started = std::time::Instant::now();
+    let job = invoke::wait_for_job(
+        clients,
+        auth,
+        url,
+        &job_id,
+        std::time::Duration::from_secs(args.wait_seconds),
+        |job| {
+            progress(format!(
+                "job {} {} (attempt {}, {:.1} s)",
+                job.job_id,
+                status_word(job.status),
+                job.attempts,
+                started.elapsed().as_secs_f64()
+            ));
+        },
+    )
+    .await?;
+    if args.json {
+        result(&serde_json::to_string(&job)?);
+        return Ok(if job.status == codegen_contract::JobStatus::Succeeded {
+            Exit::Success
+        } else {
+            Exit::Failure
+        });
+    }
+    match (job.result, job.error) {
+        (Some(generated), _) => {
+            result(&generated.code);
+            if let Some(loc) = &generated.s3 {
+                progress(format!(
+                    "stored at {} ({}, {})",
+                    loc.uri, generated.language, generated.model
+                ));
+            }
+            for w in &generated.warnings {
+                progress(format!("warning: {w}"));
+            }
+            Ok(Exit::Success)
+        }
+        (None, Some(e)) => anyhow::bail!("job {job_id} failed: {}: {}", e.code, e.message),
+        (None, None) => anyhow::bail!("job {job_id} ended without a result or an error"),
+    }
+}
+
+fn status_word(status: codegen_contract::JobStatus) -> &'static str {
+    match status {
+        codegen_contract::JobStatus::Queued => "queued",
+        codegen_contract::JobStatus::Running => "running",
+        codegen_contract::JobStatus::Succeeded => "succeeded",
+        codegen_contract::JobStatus::Failed => "failed",
     }
 }
 

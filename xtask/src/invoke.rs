@@ -8,7 +8,10 @@ use anyhow::{Context, bail};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use codegen_contract::{BUILD_HEADER, ErrorResponse, GenerateRequest, GenerateResponse};
+use codegen_contract::{
+    BUILD_HEADER, ErrorResponse, GenerateRequest, GenerateResponse, IDEMPOTENCY_HEADER,
+    JOB_STATUS_METHOD, JOBS_PATH, JOBS_SUBMIT_METHOD, JobResponse, JobStatus, ROUTE_PATH,
+};
 use codegen_infra::config::AuthMode;
 
 use crate::aws::Clients;
@@ -22,6 +25,8 @@ pub struct ApiResponse {
     pub retry_after: Option<String>,
     /// The function's build label header, if sent.
     pub build: Option<String>,
+    /// `Location`, if sent (a job's status URL).
+    pub location: Option<String>,
     /// Raw body.
     pub body: String,
 }
@@ -90,17 +95,38 @@ pub async fn send_raw(
     content_type: &str,
     signed: bool,
 ) -> anyhow::Result<ApiResponse> {
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", content_type)
-        .body(body)
-        .context("invalid request")?;
+    send(
+        clients,
+        url,
+        method,
+        body,
+        &[("content-type", content_type)],
+        signed,
+    )
+    .await
+}
+
+/// Sends a request with `headers` (signed with them unless `signed` is false). Redirects are not
+/// followed: a signed request goes to the URL it was signed for and nowhere else.
+pub async fn send(
+    clients: &Clients,
+    url: &str,
+    method: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+    signed: bool,
+) -> anyhow::Result<ApiResponse> {
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut request = builder.body(body).context("invalid request")?;
     if signed {
         sign_request(clients, &mut request).await?;
     }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(35))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("failed to build the HTTP client")?;
     let request =
@@ -119,6 +145,7 @@ pub async fn send_raw(
     };
     let retry_after = header("retry-after");
     let build = header(BUILD_HEADER);
+    let location = header("location");
     let body = response
         .text()
         .await
@@ -127,6 +154,7 @@ pub async fn send_raw(
         status,
         retry_after,
         build,
+        location,
         body,
     })
 }
@@ -162,4 +190,152 @@ pub fn expect_success(response: &ApiResponse) -> anyhow::Result<GenerateResponse
     response
         .success()
         .context("the API answered 200 with an unexpected body")
+}
+
+/// The jobs route's URL for a stage whose synchronous route is at `invoke_url`.
+pub fn jobs_url(invoke_url: &str) -> String {
+    format!(
+        "{}{}",
+        invoke_url
+            .trim_end_matches('/')
+            .strip_suffix(ROUTE_PATH)
+            .unwrap_or(invoke_url),
+        JOBS_PATH
+    )
+}
+
+/// Submits a generation job (`POST /code-generation/jobs`), with an `Idempotency-Key` if given.
+pub async fn submit_job(
+    clients: &Clients,
+    auth: AuthMode,
+    invoke_url: &str,
+    request: &GenerateRequest,
+    idempotency_key: Option<&str>,
+) -> anyhow::Result<ApiResponse> {
+    let body = serde_json::to_vec(request).context("failed to encode the request")?;
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(key) = idempotency_key {
+        headers.push((IDEMPOTENCY_HEADER, key));
+    }
+    send(
+        clients,
+        &jobs_url(invoke_url),
+        JOBS_SUBMIT_METHOD,
+        body,
+        &headers,
+        auth == AuthMode::AwsIam,
+    )
+    .await
+}
+
+/// Reads a job (`GET /code-generation/jobs/{job_id}`).
+pub async fn job_status(
+    clients: &Clients,
+    auth: AuthMode,
+    invoke_url: &str,
+    job_id: &str,
+) -> anyhow::Result<ApiResponse> {
+    send(
+        clients,
+        &format!("{}/{job_id}", jobs_url(invoke_url)),
+        JOB_STATUS_METHOD,
+        Vec::new(),
+        &[],
+        auth == AuthMode::AwsIam,
+    )
+    .await
+}
+
+/// The delay before the `attempt`-th poll (0-based): 1 s, growing by half each time, at most
+/// 10 s, or what the API asked for in `Retry-After`.
+pub fn poll_delay(attempt: u32, retry_after: Option<&str>) -> Duration {
+    if let Some(secs) = retry_after.and_then(|r| r.trim().parse::<u64>().ok()) {
+        return Duration::from_secs(secs.min(60));
+    }
+    let millis = 1000.0 * 1.5_f64.powi(i32::try_from(attempt.min(20)).unwrap_or(20));
+    Duration::from_millis(millis.min(10_000.0) as u64)
+}
+
+/// Polls a job until it succeeds or fails, calling `on_change` whenever its status changes.
+/// Gives up after `timeout`.
+pub async fn wait_for_job(
+    clients: &Clients,
+    auth: AuthMode,
+    invoke_url: &str,
+    job_id: &str,
+    timeout: Duration,
+    mut on_change: impl FnMut(&JobResponse),
+) -> anyhow::Result<JobResponse> {
+    let started = std::time::Instant::now();
+    let mut last = None;
+    let mut attempt = 0;
+    loop {
+        let response = job_status(clients, auth, invoke_url, job_id).await?;
+        let retry_after = response.retry_after.clone();
+        if response.status == 200 {
+            let job: JobResponse = serde_json::from_str(&response.body)
+                .context("the API answered 200 with an unexpected job body")?;
+            if last != Some(job.status) {
+                on_change(&job);
+                last = Some(job.status);
+            }
+            if job.status.is_final() {
+                return Ok(job);
+            }
+        } else if response.status != 429 && response.status < 500 {
+            let detail = response
+                .error()
+                .map(|e| format!("{}: {}", e.error.code, e.error.message))
+                .unwrap_or_else(|| response.body.clone());
+            bail!(
+                "reading job {job_id}: the API answered {}: {detail}",
+                response.status
+            );
+        }
+        let delay = poll_delay(attempt, retry_after.as_deref());
+        if started.elapsed() + delay > timeout {
+            bail!(
+                "job {job_id} did not finish within {} s (it is still {}): read it later with \
+                 the same command and --job {job_id}",
+                timeout.as_secs(),
+                last.map_or("unknown", |s| match s {
+                    JobStatus::Queued => "queued",
+                    JobStatus::Running => "running",
+                    JobStatus::Succeeded => "succeeded",
+                    JobStatus::Failed => "failed",
+                })
+            );
+        }
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_url_follows_the_invoke_url() {
+        assert_eq!(
+            jobs_url("https://a.execute-api.us-east-1.amazonaws.com/dev/code-generation"),
+            "https://a.execute-api.us-east-1.amazonaws.com/dev/code-generation/jobs"
+        );
+        assert_eq!(
+            jobs_url("http://127.0.0.1:4566/_aws/execute-api/x/local/code-generation/"),
+            "http://127.0.0.1:4566/_aws/execute-api/x/local/code-generation/jobs"
+        );
+    }
+
+    #[test]
+    fn polling_backs_off_and_honours_retry_after() {
+        let delays: Vec<u64> = (0..8)
+            .map(|a| poll_delay(a, None).as_millis() as u64)
+            .collect();
+        assert_eq!(delays[..4], [1000, 1500, 2250, 3375]);
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(delays[7], 10_000);
+        assert_eq!(poll_delay(0, Some("7")), Duration::from_secs(7));
+        assert_eq!(poll_delay(3, Some("soon")), poll_delay(3, None));
+    }
 }
