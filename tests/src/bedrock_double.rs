@@ -177,6 +177,7 @@ pub struct Seen {
 struct State {
     behaviour: Behaviour,
     seen: Vec<Seen>,
+    received: usize,
 }
 
 /// A running double.
@@ -197,6 +198,7 @@ impl BedrockDouble {
         let state = Arc::new(Mutex::new(State {
             behaviour,
             seen: Vec::new(),
+            received: 0,
         }));
         let shared = state.clone();
         let server = tokio::spawn(async move {
@@ -216,6 +218,11 @@ impl BedrockDouble {
         if let Ok(mut s) = self.state.lock() {
             change(&mut s.behaviour);
         }
+    }
+
+    /// How many requests arrived so far, answered or still being paced.
+    pub fn received(&self) -> usize {
+        self.state.lock().map(|s| s.received).unwrap_or_default()
     }
 
     /// Every request answered so far.
@@ -352,6 +359,7 @@ async fn answer(
                 r#"{"message":"poisoned"}"#.into(),
             );
         };
+        s.received += 1;
         let fault = s.behaviour.faults.pop_front();
         (s.behaviour.clone(), fault)
     };

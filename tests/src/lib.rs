@@ -170,15 +170,20 @@ impl Drop for Emulator {
     }
 }
 
-/// The credentials a warm Lambda worker of `function` runs with (its execution role's session),
-/// read from the environment of that process in the emulator's process group.
-pub fn lambda_process_credentials(
-    em: &Emulator,
-    function: &str,
-) -> anyhow::Result<aws_credential_types::Credentials> {
+/// The processes the emulator runs for `function` (its warm Lambda workers, in the emulator's
+/// process group), with their environments.
+pub fn lambda_processes(em: &Emulator, function: &str) -> Vec<(u32, Vec<String>)> {
     let wanted = format!("AWS_LAMBDA_FUNCTION_NAME={function}");
-    for entry in std::fs::read_dir("/proc")?.flatten() {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let dir = entry.path();
+        let Some(pid) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
         let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
             continue;
         };
@@ -197,28 +202,53 @@ pub fn lambda_process_credentials(
             .split(|b| *b == 0)
             .map(|v| String::from_utf8_lossy(v).into_owned())
             .collect();
-        if !vars.iter().any(|v| v == &wanted) {
-            continue;
+        if vars.iter().any(|v| v == &wanted) {
+            found.push((pid, vars));
         }
-        let get = |name: &str| {
-            vars.iter()
-                .find_map(|v| v.strip_prefix(&format!("{name}=")).map(str::to_owned))
-                .filter(|v| !v.is_empty())
-        };
-        let key = get("AWS_ACCESS_KEY_ID").context("worker has no AWS_ACCESS_KEY_ID")?;
-        let secret = get("AWS_SECRET_ACCESS_KEY").context("worker has no AWS_SECRET_ACCESS_KEY")?;
-        return Ok(aws_credential_types::Credentials::new(
-            key,
-            secret,
-            get("AWS_SESSION_TOKEN"),
-            None,
-            "lambda-worker",
-        ));
     }
-    anyhow::bail!(
-        "no warm Lambda worker for {function} in process group {}",
-        em.pgid
-    )
+    found
+}
+
+/// Kills (SIGKILL) every process the emulator runs for `function`, as a crash or an OOM would;
+/// returns how many it killed.
+pub fn kill_lambda_processes(em: &Emulator, function: &str) -> usize {
+    lambda_processes(em, function)
+        .into_iter()
+        .filter(|(pid, _)| {
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .count()
+}
+
+/// The credentials a warm Lambda worker of `function` runs with (its execution role's session),
+/// read from the environment of that process in the emulator's process group.
+pub fn lambda_process_credentials(
+    em: &Emulator,
+    function: &str,
+) -> anyhow::Result<aws_credential_types::Credentials> {
+    let Some((_, vars)) = lambda_processes(em, function).into_iter().next() else {
+        anyhow::bail!(
+            "no warm Lambda worker for {function} in process group {}",
+            em.pgid
+        );
+    };
+    let get = |name: &str| {
+        vars.iter()
+            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(str::to_owned))
+            .filter(|v| !v.is_empty())
+    };
+    let key = get("AWS_ACCESS_KEY_ID").context("worker has no AWS_ACCESS_KEY_ID")?;
+    let secret = get("AWS_SECRET_ACCESS_KEY").context("worker has no AWS_SECRET_ACCESS_KEY")?;
+    Ok(aws_credential_types::Credentials::new(
+        key,
+        secret,
+        get("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-worker",
+    ))
 }
 
 pub(crate) fn free_port() -> anyhow::Result<u16> {

@@ -175,6 +175,17 @@ impl JobRecord {
     }
 }
 
+/// Whether a job submitted at `record.created_at` is older than the give-up bound at `now`.
+pub fn is_past_give_up(
+    record: &JobRecord,
+    now: OffsetDateTime,
+    give_up_after: std::time::Duration,
+) -> bool {
+    OffsetDateTime::parse(&record.created_at, &Rfc3339).is_ok_and(|created| {
+        (now - created).whole_seconds() > i64::try_from(give_up_after.as_secs()).unwrap_or(i64::MAX)
+    })
+}
+
 /// The error of a job that stopped making progress (its worker timed out or crashed on every
 /// attempt, or the job was never picked up).
 pub fn stalled_error(record: &JobRecord, stale_after: std::time::Duration) -> ErrorBody {
@@ -348,6 +359,16 @@ mod tests {
         });
         let stale = r.to_response(t0 + Duration::from_secs(61), Duration::from_secs(60), None);
         assert_eq!(stale.error.map(|e| e.code), Some("throttled".to_owned()));
+        assert!(!is_past_give_up(
+            &r,
+            t0 + Duration::from_secs(60),
+            Duration::from_secs(60)
+        ));
+        assert!(is_past_give_up(
+            &r,
+            t0 + Duration::from_secs(61),
+            Duration::from_secs(60)
+        ));
     }
 
     #[test]

@@ -136,6 +136,10 @@ async fn run_job(deps: &Deps<'_>, job_id: &str) -> Outcome {
         info!(job_id, status = ?record.status, "job already finished; delivered again, skipped");
         return Outcome::Done;
     }
+    if jobs::is_past_give_up(&record, (deps.clock)(), deps.config.job_stale_after) {
+        // The status route already reports it failed: do not start (and pay for) it now.
+        return give_up(deps, job_id).await;
+    }
     record.status = JobStatus::Running;
     record.attempts += 1;
     record.updated_at = jobs::timestamp((deps.clock)());
