@@ -135,11 +135,14 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     .with_tags(tags);
 
     let jobs_queue_name = cfg.jobs_queue_name();
+    // The worker consumes the dead-letter queue too, and Lambda refuses a mapping from a queue whose
+    // visibility timeout is shorter than the function's timeout (cfn-lint E3505).
     let dead_letter = Queue::new(
         JOBS_DEAD_LETTER_QUEUE,
         &format!("{jobs_queue_name}-dlq"),
         DEAD_LETTER_RETENTION_SECONDS,
     )
+    .with_visibility_timeout(cfg.jobs.visibility_timeout())
     .with_tags(tags);
     let jobs_queue = Queue::new(JOBS_QUEUE, &jobs_queue_name, cfg.jobs.give_up_after_seconds)
         .with_visibility_timeout(cfg.jobs.visibility_timeout())
@@ -202,7 +205,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             description: "Accepts code-generation jobs (POST /code-generation/jobs)".to_owned(),
             role: "submit",
             timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
-            reserved_concurrency: None,
+            reserved_concurrency: cfg.function.reserved_concurrency,
         },
         |role| {
             bucket.grant_put_named(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
@@ -223,7 +226,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             description: "Answers job status (GET /code-generation/jobs/{job_id})".to_owned(),
             role: "status",
             timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
-            reserved_concurrency: None,
+            reserved_concurrency: cfg.function.reserved_concurrency,
         },
         |role| {
             bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
