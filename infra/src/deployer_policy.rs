@@ -673,7 +673,7 @@ mod tests {
     }
 
     #[test]
-    fn pass_role_is_for_lambda_only_and_on_the_function_role_only() {
+    fn pass_role_is_for_lambda_only_and_on_the_function_roles_only() {
         let policy = deployer_policy(&dev(), Some("123456789012"));
         let passing: Vec<&Value> = statements(&policy)
             .iter()
@@ -684,7 +684,12 @@ mod tests {
         assert_eq!(strings(&s["Action"]), ["iam:PassRole"]);
         assert_eq!(
             strings(&s["Resource"]),
-            ["arn:aws:iam::123456789012:role/codegen-dev-FunctionRole-*"]
+            [
+                "arn:aws:iam::123456789012:role/codegen-dev-FunctionRole-*",
+                "arn:aws:iam::123456789012:role/codegen-dev-JobsSubmitRole-*",
+                "arn:aws:iam::123456789012:role/codegen-dev-JobsStatusRole-*",
+                "arn:aws:iam::123456789012:role/codegen-dev-JobsWorkerRole-*",
+            ]
         );
         assert_eq!(
             s["Condition"]["StringEquals"]["iam:PassedToService"],

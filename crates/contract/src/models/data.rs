@@ -154,7 +154,9 @@ pub const CATALOGUE: &[ModelSpec] = &[
         name: "Claude Sonnet 4.6",
         base_id: "anthropic.claude-sonnet-4-6",
         sampling: SamplingRule::TemperatureXorTopP,
-        max_output_tokens: 128_000,
+        // Published figures disagree (64K in most model tables, 128K in one Anthropic overview);
+        // the lower one is kept, so no request the model could refuse is ever let through.
+        max_output_tokens: 64_000,
         streaming: true,
         lifecycle: Lifecycle::Active,
         on_demand: false,
