@@ -188,8 +188,8 @@ pub struct FunctionConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
-    /// The worker's timeout: how long one generation may take (31..=900 s; Lambda's maximum is
-    /// 900).
+    /// The worker's timeout: how long one generation may take (5..=900 s; Lambda's maximum is
+    /// 900). Anything at or below API Gateway's 30 s only makes sense in tests.
     pub worker_timeout_seconds: u32,
     /// Deliveries of a job before its message moves to the dead-letter queue and the job is
     /// marked failed (SQS `maxReceiveCount`, 1..=10).

@@ -2,17 +2,30 @@
 //!
 //! Every test works on the template as CloudFormation reads it (`to_json_value()`), not on the
 //! construct types, so a change in any construct that alters the deployed resources shows up here.
+//! Resources are picked by logical id (renaming one replaces the resource, so the ids are part of
+//! what is asserted); the CDK-like helpers are in `support/assertions.rs`.
 //! Stage files are read from `infra/stages/` (the committed ones) or derived from `dev.yaml` by
 //! text replacement; the only other IO is reading the committed templates in `infra/templates/`.
+
+#[path = "support/assertions.rs"]
+mod assertions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use codegen_contract::{OUTPUT_PREFIX, ROUTE_KEY, env};
-use codegen_infra::config::{API_GATEWAY_TIMEOUT_SECONDS, StageConfig, list_stages, parse_stage};
+use assertions::{
+    find_resources, find_resources_like, get_att, has_resource_properties, properties, reference,
+    resource, resource_count_is, resource_has_properties, resources, sub,
+};
+use codegen_contract::{
+    JOB_STATUS_ROUTE_KEY, JOBS_PREFIX, JOBS_SUBMIT_ROUTE_KEY, OUTPUT_PREFIX, ROUTE_KEY, env,
+};
+use codegen_infra::config::{
+    AFTER_MODEL_BUDGET_MS, API_GATEWAY_TIMEOUT_SECONDS, StageConfig, list_stages, parse_stage,
+};
 use codegen_infra::render::{Format, render, template_path};
-use codegen_infra::stack::outputs;
+use codegen_infra::stack::{JOBS_API_TIMEOUT_SECONDS, outputs};
 use serde_json::{Value, json};
 
 const DEV_TEXT: &str = include_str!("../stages/dev.yaml");
@@ -27,8 +40,81 @@ const FOUNDATION_MODEL_ARNS: [&str; 3] = [
     "arn:${AWS::Partition}:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-6",
 ];
 
+const ROLE: &str = "AWS::IAM::Role";
+const FUNCTION: &str = "AWS::Lambda::Function";
+const QUEUE: &str = "AWS::SQS::Queue";
+const EVENT_SOURCE: &str = "AWS::Lambda::EventSourceMapping";
+const JOBS_QUEUE: &str = "JobsQueue";
+const DEAD_LETTER_QUEUE: &str = "JobsDeadLetterQueue";
+
+/// One function of the stack with its own role and log group (`Common::part` in stack.rs).
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    function: &'static str,
+    role: &'static str,
+    logs: &'static str,
+    /// Its `CODEGEN_ROLE`.
+    name: &'static str,
+}
+
+/// `PUT /code-generation`: generates inside the request.
+const SYNC: Part = Part {
+    function: "Function",
+    role: "FunctionRole",
+    logs: "FunctionLogGroup",
+    name: "sync",
+};
+/// `POST /code-generation/jobs`: records a job and enqueues it.
+const SUBMIT: Part = Part {
+    function: "JobsSubmitFunction",
+    role: "JobsSubmitRole",
+    logs: "JobsSubmitLogGroup",
+    name: "submit",
+};
+/// `GET /code-generation/jobs/{job_id}`: reads a job and its code.
+const STATUS: Part = Part {
+    function: "JobsStatusFunction",
+    role: "JobsStatusRole",
+    logs: "JobsStatusLogGroup",
+    name: "status",
+};
+/// The queue's consumer: runs the generation pipeline outside any request.
+const WORKER: Part = Part {
+    function: "JobsWorkerFunction",
+    role: "JobsWorkerRole",
+    logs: "JobsWorkerLogGroup",
+    name: "worker",
+};
+const PARTS: [Part; 4] = [SYNC, SUBMIT, STATUS, WORKER];
+/// The parts that call the model.
+const MODEL_CALLERS: [Part; 2] = [SYNC, WORKER];
+
+/// The API's routes: (route key, the function it invokes, the invoke permission's logical id, the
+/// `<method>/<path>` its source ARN is scoped to).
+const ROUTES: [(&str, Part, &str, &str); 3] = [
+    (
+        ROUTE_KEY,
+        SYNC,
+        "ApiPutCodeGenerationPermission",
+        "PUT/code-generation",
+    ),
+    (
+        JOBS_SUBMIT_ROUTE_KEY,
+        SUBMIT,
+        "ApiPostCodeGenerationJobsPermission",
+        "POST/code-generation/jobs",
+    ),
+    (
+        JOB_STATUS_ROUTE_KEY,
+        STATUS,
+        "ApiGetCodeGenerationJobsJobIdPermission",
+        // The path parameter `{job_id}` becomes `*`, as in the ARNs API Gateway invokes with.
+        "GET/code-generation/jobs/*",
+    ),
+];
+
 // ---------------------------------------------------------------------------------------------
-// Helpers: stages, templates and CDK-like finders on the JSON template.
+// Helpers: stages, templates and IAM permission sets.
 // ---------------------------------------------------------------------------------------------
 
 fn workspace_root() -> PathBuf {
@@ -65,37 +151,6 @@ fn synth(cfg: &StageConfig) -> Value {
     codegen_infra::stack(cfg).to_json_value()
 }
 
-fn resources(t: &Value) -> &serde_json::Map<String, Value> {
-    t["Resources"]
-        .as_object()
-        .expect("template has a Resources object")
-}
-
-/// Resources of one type, by logical id (CDK's `findResources`).
-fn find_resources<'a>(t: &'a Value, type_name: &str) -> Vec<(&'a str, &'a Value)> {
-    resources(t)
-        .iter()
-        .filter(|(_, r)| r["Type"] == type_name)
-        .map(|(id, r)| (id.as_str(), r))
-        .collect()
-}
-
-/// The one resource of a type (CDK's `resourceCountIs(type, 1)` plus the lookup).
-fn only<'a>(t: &'a Value, type_name: &str) -> (&'a str, &'a Value) {
-    let found = find_resources(t, type_name);
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {type_name}, found {:?}",
-        found.iter().map(|(id, _)| id).collect::<Vec<_>>()
-    );
-    found[0]
-}
-
-fn props<'a>(t: &'a Value, type_name: &str) -> &'a Value {
-    &only(t, type_name).1["Properties"]
-}
-
 /// A value that IAM allows as a single item or a list, as a list.
 fn as_list(v: &Value) -> Vec<&Value> {
     match v {
@@ -110,22 +165,44 @@ fn str_of(v: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
-/// Statements of every inline policy of the function role.
-fn role_statements(t: &Value) -> Vec<&Value> {
-    let role = props(t, "AWS::IAM::Role");
-    let policies = role["Policies"].as_array().expect("role has Policies");
-    assert_eq!(policies.len(), 1, "one inline policy, written by grants");
+fn u64_of(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
+
+/// Logical ids, sorted, for set comparisons.
+fn ids<'a>(found: impl IntoIterator<Item = (&'a str, &'a Value)>) -> BTreeSet<&'a str> {
+    found.into_iter().map(|(id, _)| id).collect()
+}
+
+/// The logical id in a `Ref` or `Fn::GetAtt`.
+fn referenced_id(v: &Value) -> &str {
+    v.get("Ref")
+        .or_else(|| v.get("Fn::GetAtt").and_then(|a| a.get(0)))
+        .map_or_else(|| panic!("expected a Ref or Fn::GetAtt, got {v}"), str_of)
+}
+
+/// Statements of the one inline policy of role `role_id`.
+fn role_statements<'a>(t: &'a Value, role_id: &str) -> Vec<&'a Value> {
+    let policies = properties(t, role_id, ROLE)["Policies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{role_id} has Policies"));
+    assert_eq!(
+        policies.len(),
+        1,
+        "{role_id}: one inline policy, written by grants"
+    );
     policies
         .iter()
         .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
         .collect()
 }
 
-/// `(action, resource as JSON text)` for every action/resource pair the role's policy allows,
-/// sorted, so the comparison is independent of statement order.
-fn allowed_pairs(t: &Value) -> Vec<(String, String)> {
+/// `(action, resource as JSON text)` for every action/resource pair `statements` allow, sorted,
+/// so the comparison is independent of statement order.
+fn pairs_of(statements: &[&Value]) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    for stmt in role_statements(t) {
+    for stmt in statements {
         assert_eq!(
             stmt["Effect"], "Allow",
             "role statements are allows: {stmt}"
@@ -143,36 +220,103 @@ fn allowed_pairs(t: &Value) -> Vec<(String, String)> {
     pairs
 }
 
-fn sub(s: &str) -> String {
-    json!({ "Fn::Sub": s }).to_string()
+/// Every `(action, resource)` pair role `role_id` allows.
+fn allowed_pairs(t: &Value, role_id: &str) -> Vec<(String, String)> {
+    pairs_of(&role_statements(t, role_id))
+}
+
+fn pair(action: &str, resource: &Value) -> (String, String) {
+    (action.to_owned(), resource.to_string())
+}
+
+/// The ARN pattern of the code bucket's objects under `prefix`.
+fn objects_under(prefix: &str) -> Value {
+    sub(&format!("${{CodeBucket.Arn}}/{prefix}*"))
 }
 
 /// What the Bedrock grant writes for `action`: the profile plus the routed foundation models.
 fn bedrock_pairs(action: &str) -> Vec<(String, String)> {
     std::iter::once(PROFILE_ARN)
         .chain(FOUNDATION_MODEL_ARNS)
-        .map(|arn| (action.to_owned(), sub(arn)))
+        .map(|arn| pair(action, &sub(arn)))
         .collect()
 }
 
-/// The dev role's complete permission set.
-fn expected_dev_pairs() -> Vec<(String, String)> {
-    let log_group_arn = json!({ "Fn::GetAtt": ["FunctionLogGroup", "Arn"] }).to_string();
+/// The complete permission set of a part's role in dev (and what AWS evaluates in local).
+fn expected_pairs(part: Part) -> Vec<(String, String)> {
+    let code = objects_under(OUTPUT_PREFIX);
+    let job_records = objects_under(JOBS_PREFIX);
+    let consume = |queue: &str| {
+        [
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+        ]
+        .map(|action| pair(action, &get_att(queue, "Arn")))
+    };
+    let logs = get_att(part.logs, "Arn");
     let mut pairs = vec![
-        (
-            "s3:PutObject".to_owned(),
-            sub("${CodeBucket.Arn}/code-output/*"),
-        ),
-        ("logs:CreateLogStream".to_owned(), log_group_arn.clone()),
-        ("logs:PutLogEvents".to_owned(), log_group_arn),
+        pair("logs:CreateLogStream", &logs),
+        pair("logs:PutLogEvents", &logs),
     ];
-    pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
+    match part.name {
+        // Write generated code, call the model.
+        "sync" => {
+            pairs.push(pair("s3:PutObject", &code));
+            pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
+        }
+        // The front door may create job records and enqueue, not write code.
+        "submit" => {
+            pairs.push(pair("s3:PutObject", &job_records));
+            pairs.push(pair("s3:GetObject", &job_records));
+            pairs.push(pair("sqs:SendMessage", &get_att(JOBS_QUEUE, "Arn")));
+        }
+        // The status reader may read job records and the code objects they point to.
+        "status" => {
+            pairs.push(pair("s3:GetObject", &job_records));
+            pairs.push(pair("s3:GetObject", &code));
+        }
+        // The worker may write code and job records, call the model and consume both queues.
+        "worker" => {
+            pairs.push(pair("s3:PutObject", &code));
+            pairs.push(pair("s3:PutObject", &job_records));
+            pairs.push(pair("s3:GetObject", &job_records));
+            pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
+            pairs.extend(consume(JOBS_QUEUE));
+            pairs.extend(consume(DEAD_LETTER_QUEUE));
+        }
+        other => panic!("unknown part {other}"),
+    }
     pairs.sort();
     pairs
 }
 
+/// The roles in the template allowing at least one `(action, resource)` pair `holds` accepts.
+fn roles_allowing(t: &Value, holds: impl Fn(&str, &str) -> bool) -> BTreeSet<&str> {
+    find_resources(t, ROLE)
+        .into_iter()
+        .filter(|(id, _)| {
+            allowed_pairs(t, id)
+                .iter()
+                .any(|(action, resource)| holds(action.as_str(), resource.as_str()))
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+fn role_ids(parts: &[Part]) -> BTreeSet<&'static str> {
+    parts.iter().map(|p| p.role).collect()
+}
+
+/// The statements of `role_id` whose Sid marks them as emulator-only, and the others.
+fn split_emulator_only<'a>(t: &'a Value, role_id: &str) -> (Vec<&'a Value>, Vec<&'a Value>) {
+    role_statements(t, role_id)
+        .into_iter()
+        .partition(|s| str_of(&s["Sid"]).starts_with("EmulatorOnly"))
+}
+
 // ---------------------------------------------------------------------------------------------
-// 1. Resource counts.
+// 1. Resource counts and logical ids.
 // ---------------------------------------------------------------------------------------------
 
 fn type_counts(t: &Value) -> BTreeMap<String, usize> {
@@ -186,13 +330,16 @@ fn type_counts(t: &Value) -> BTreeMap<String, usize> {
 fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
     let mut expected: BTreeMap<String, usize> = [
         ("AWS::S3::Bucket", 1),
-        ("AWS::IAM::Role", 1),
-        ("AWS::Logs::LogGroup", 2),
-        ("AWS::Lambda::Function", 1),
-        ("AWS::Lambda::Permission", 1),
+        (ROLE, 4),
+        // One per function, plus the API's access logs.
+        ("AWS::Logs::LogGroup", 5),
+        (FUNCTION, 4),
+        ("AWS::Lambda::Permission", 3),
+        (EVENT_SOURCE, 2),
+        (QUEUE, 2),
         ("AWS::ApiGatewayV2::Api", 1),
-        ("AWS::ApiGatewayV2::Integration", 1),
-        ("AWS::ApiGatewayV2::Route", 1),
+        ("AWS::ApiGatewayV2::Integration", 3),
+        ("AWS::ApiGatewayV2::Route", 3),
         ("AWS::ApiGatewayV2::Stage", 1),
     ]
     .into_iter()
@@ -208,15 +355,16 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
 fn dev_has_exactly_the_expected_resources() {
     let t = synth(&dev());
     // An exact map also proves the absence of everything else: no ApiGatewayV2::Deployment (the
-    // deployer deploys explicitly), no IAM::Policy / ManagedPolicy / User.
+    // deployer deploys explicitly), no IAM::Policy / ManagedPolicy / User, no KMS key.
     assert_eq!(type_counts(&t), expected_counts(true));
     for absent in [
         "AWS::ApiGatewayV2::Deployment",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::User",
+        "AWS::KMS::Key",
     ] {
-        assert!(find_resources(&t, absent).is_empty(), "{absent} in dev");
+        resource_count_is(&t, absent, 0);
     }
 }
 
@@ -226,53 +374,205 @@ fn local_has_no_bucket_policy_and_otherwise_the_same_resources() {
     // (see infra/src/stack.rs).
     let t = synth(&local());
     assert_eq!(type_counts(&t), expected_counts(false));
-    assert!(find_resources(&t, "AWS::S3::BucketPolicy").is_empty());
-    assert!(find_resources(&t, "AWS::ApiGatewayV2::Deployment").is_empty());
+    resource_count_is(&t, "AWS::S3::BucketPolicy", 0);
+    resource_count_is(&t, "AWS::ApiGatewayV2::Deployment", 0);
+}
+
+/// A renamed logical id makes CloudFormation replace the resource: a new bucket (the old one
+/// deleted with its objects), new queues (queued jobs lost), new log groups. So the ids are pinned.
+#[test]
+fn logical_ids_are_stable() {
+    let t = synth(&dev());
+    let actual: BTreeSet<&str> = resources(&t).keys().map(String::as_str).collect();
+    let mut expected: BTreeSet<&str> = [
+        "Api",
+        "ApiAccessLogGroup",
+        "ApiStage",
+        "CodeBucket",
+        "CodeBucketPolicy",
+        JOBS_QUEUE,
+        DEAD_LETTER_QUEUE,
+        "JobsWorkerQueueSource",
+        "JobsWorkerDeadLetterSource",
+    ]
+    .into_iter()
+    .collect();
+    for part in PARTS {
+        expected.extend([part.function, part.role, part.logs]);
+    }
+    let route_ids: Vec<String> = [
+        "ApiPutCodeGeneration",
+        "ApiPostCodeGenerationJobs",
+        "ApiGetCodeGenerationJobsJobId",
+    ]
+    .into_iter()
+    .flat_map(|r| ["Integration", "Route", "Permission"].map(|s| format!("{r}{s}")))
+    .collect();
+    expected.extend(route_ids.iter().map(String::as_str));
+    assert_eq!(actual, expected);
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. The role's permissions.
+// 2. The roles' permissions: one role per function, each with exactly what it needs.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn dev_role_allows_exactly_put_invoke_and_log_writes() {
+fn each_function_runs_as_its_own_role() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let actual: BTreeMap<&str, &str> = find_resources(&t, FUNCTION)
+            .into_iter()
+            .map(|(id, f)| (id, referenced_id(&f["Properties"]["Role"])))
+            .collect();
+        let expected: BTreeMap<&str, &str> = PARTS.iter().map(|p| (p.function, p.role)).collect();
+        assert_eq!(actual, expected, "{}", cfg.name);
+    }
+}
+
+#[test]
+fn dev_sync_role_allows_exactly_put_invoke_and_log_writes() {
     let t = synth(&dev());
-    assert_eq!(allowed_pairs(&t), expected_dev_pairs());
+    assert_eq!(allowed_pairs(&t, SYNC.role), expected_pairs(SYNC));
+}
+
+/// The front door may create job records and enqueue, not write code or call the model.
+#[test]
+fn dev_submit_role_allows_exactly_job_records_enqueue_and_log_writes() {
+    let t = synth(&dev());
+    assert_eq!(allowed_pairs(&t, SUBMIT.role), expected_pairs(SUBMIT));
+}
+
+/// The status reader may read job records and the code objects they point to, nothing else.
+#[test]
+fn dev_status_role_allows_exactly_reads_of_job_records_and_code_and_log_writes() {
+    let t = synth(&dev());
+    assert_eq!(allowed_pairs(&t, STATUS.role), expected_pairs(STATUS));
+}
+
+/// The worker may write code and job records, read job records, call the model and consume the
+/// jobs queue and its dead-letter queue, nothing else.
+#[test]
+fn dev_worker_role_allows_exactly_code_job_records_model_queues_and_log_writes() {
+    let t = synth(&dev());
+    assert_eq!(allowed_pairs(&t, WORKER.role), expected_pairs(WORKER));
+}
+
+/// Whether a role's `(action, resource)` pair gives it a capability.
+type Holds = Box<dyn Fn(&str, &str) -> bool>;
+
+/// Each capability, across every role in the template (a new role is covered without editing
+/// this test), is held by exactly the roles that need it.
+#[test]
+fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
+    let code = objects_under(OUTPUT_PREFIX).to_string();
+    let cases: [(&str, Holds, Vec<Part>); 6] = [
+        (
+            "any Bedrock action",
+            Box::new(|a: &str, _: &str| a.starts_with("bedrock:")),
+            vec![SYNC, WORKER],
+        ),
+        (
+            "consuming SQS (any SQS action but SendMessage)",
+            Box::new(|a: &str, _: &str| a.starts_with("sqs:") && a != "sqs:SendMessage"),
+            vec![WORKER],
+        ),
+        (
+            "sqs:SendMessage",
+            Box::new(|a: &str, _: &str| a == "sqs:SendMessage"),
+            vec![SUBMIT],
+        ),
+        (
+            "writing generated code",
+            Box::new(move |a: &str, r: &str| a == "s3:PutObject" && r == code),
+            vec![SYNC, WORKER],
+        ),
+        (
+            "any S3 action but GetObject",
+            Box::new(|a: &str, _: &str| a.starts_with("s3:") && a != "s3:GetObject"),
+            vec![SYNC, SUBMIT, WORKER],
+        ),
+        (
+            "any action but S3 object reads/writes, logs, Bedrock and SQS",
+            Box::new(|a: &str, _: &str| {
+                !["s3:GetObject", "s3:PutObject"].contains(&a)
+                    && !["logs:", "bedrock:", "sqs:"]
+                        .iter()
+                        .any(|p| a.starts_with(p))
+            }),
+            vec![],
+        ),
+    ];
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        for (capability, holds, parts) in &cases {
+            assert_eq!(
+                roles_allowing(&t, holds),
+                role_ids(parts),
+                "{}: roles allowing {capability}",
+                cfg.name
+            );
+        }
+    }
+}
+
+#[test]
+fn each_role_writes_only_to_its_own_functions_log_group() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        for (function_id, function) in find_resources(&t, FUNCTION) {
+            let p = &function["Properties"];
+            let role_id = referenced_id(&p["Role"]);
+            let group = get_att(referenced_id(&p["LoggingConfig"]["LogGroup"]), "Arn").to_string();
+            let log_resources: BTreeSet<String> = allowed_pairs(&t, role_id)
+                .into_iter()
+                .filter(|(action, _)| action.starts_with("logs:"))
+                .map(|(_, resource)| resource)
+                .collect();
+            assert_eq!(
+                log_resources,
+                BTreeSet::from([group]),
+                "{}: {function_id}'s role {role_id}",
+                cfg.name
+            );
+        }
+    }
 }
 
 #[test]
 fn routed_foundation_models_are_conditioned_on_the_inference_profile() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        // The emulator-only statement is checked in `local_role_adds_only_the_emulator_converse_grant`.
-        for stmt in role_statements(&t)
-            .into_iter()
-            .filter(|s| !str_of(&s["Sid"]).starts_with("EmulatorOnly"))
-        {
-            let resources: Vec<String> = as_list(&stmt["Resource"])
-                .iter()
-                .map(|r| r.to_string())
-                .collect();
-            let on_foundation_models = resources.iter().any(|r| r.contains("foundation-model/"));
-            let condition = &stmt["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"];
-            if on_foundation_models {
-                assert_eq!(
-                    *condition,
-                    json!({ "Fn::Sub": PROFILE_ARN }),
-                    "{}: foundation models only through the profile: {stmt}",
-                    cfg.name
-                );
-                assert!(
-                    resources.iter().all(|r| r.contains("foundation-model/")),
-                    "{}: the condition must not leak onto other resources: {stmt}",
-                    cfg.name
-                );
-            } else {
-                assert!(
-                    stmt.get("Condition").is_none(),
-                    "{}: unexpected condition: {stmt}",
-                    cfg.name
-                );
+        for (role_id, _) in find_resources(&t, ROLE) {
+            // The emulator-only statement is checked in
+            // `local_model_callers_add_only_the_emulator_converse_grant`.
+            let (_, aws) = split_emulator_only(&t, role_id);
+            for stmt in aws {
+                let resources: Vec<String> = as_list(&stmt["Resource"])
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect();
+                let on_foundation_models =
+                    resources.iter().any(|r| r.contains("foundation-model/"));
+                let condition = &stmt["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"];
+                if on_foundation_models {
+                    assert_eq!(
+                        *condition,
+                        sub(PROFILE_ARN),
+                        "{} {role_id}: foundation models only through the profile: {stmt}",
+                        cfg.name
+                    );
+                    assert!(
+                        resources.iter().all(|r| r.contains("foundation-model/")),
+                        "{} {role_id}: the condition must not leak onto other resources: {stmt}",
+                        cfg.name
+                    );
+                } else {
+                    assert!(
+                        stmt.get("Condition").is_none(),
+                        "{} {role_id}: unexpected condition: {stmt}",
+                        cfg.name
+                    );
+                }
             }
         }
     }
@@ -280,7 +580,7 @@ fn routed_foundation_models_are_conditioned_on_the_inference_profile() {
 
 /// A `global.` profile: AWS's three statements (profile; regional foundation model through the
 /// profile; region-less foundation model with `aws:RequestedRegion = unspecified` through the
-/// profile), and nothing else for Bedrock.
+/// profile), and nothing else for Bedrock, in every role that calls the model.
 /// <https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html>
 #[test]
 fn global_profile_synthesises_the_documented_statements() {
@@ -293,34 +593,40 @@ fn global_profile_synthesises_the_documented_statements() {
     );
     let t = synth(&cfg);
     let profile = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/global.anthropic.claude-opus-4-8";
-    let bedrock: Vec<&Value> = role_statements(&t)
-        .into_iter()
-        .filter(|s| str_of(&s["Sid"]).starts_with("Bedrock"))
-        .collect();
-    assert_eq!(bedrock.len(), 3, "{bedrock:?}");
-    assert_eq!(bedrock[0]["Resource"], json!([{ "Fn::Sub": profile }]));
-    assert!(bedrock[0].get("Condition").is_none());
-    assert_eq!(
-        bedrock[1]["Resource"],
-        json!([{ "Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/anthropic.claude-opus-4-8" }])
-    );
-    assert_eq!(
-        bedrock[1]["Condition"],
-        json!({ "StringEquals": { "bedrock:InferenceProfileArn": { "Fn::Sub": profile } } })
-    );
-    assert_eq!(
-        bedrock[2]["Resource"],
-        json!([{ "Fn::Sub": "arn:${AWS::Partition}:bedrock:::foundation-model/anthropic.claude-opus-4-8" }])
-    );
-    assert_eq!(
-        bedrock[2]["Condition"],
-        json!({ "StringEquals": {
-            "aws:RequestedRegion": "unspecified",
-            "bedrock:InferenceProfileArn": { "Fn::Sub": profile }
-        } })
-    );
-    for s in &bedrock {
-        assert_eq!(s["Action"], json!(["bedrock:InvokeModel"]), "{s}");
+    for part in MODEL_CALLERS {
+        let bedrock: Vec<&Value> = role_statements(&t, part.role)
+            .into_iter()
+            .filter(|s| str_of(&s["Sid"]).starts_with("Bedrock"))
+            .collect();
+        assert_eq!(bedrock.len(), 3, "{}: {bedrock:?}", part.role);
+        assert_eq!(bedrock[0]["Resource"], json!([sub(profile)]));
+        assert!(bedrock[0].get("Condition").is_none());
+        assert_eq!(
+            bedrock[1]["Resource"],
+            json!([sub(
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/anthropic.claude-opus-4-8"
+            )])
+        );
+        assert_eq!(
+            bedrock[1]["Condition"],
+            json!({ "StringEquals": { "bedrock:InferenceProfileArn": sub(profile) } })
+        );
+        assert_eq!(
+            bedrock[2]["Resource"],
+            json!([sub(
+                "arn:${AWS::Partition}:bedrock:::foundation-model/anthropic.claude-opus-4-8"
+            )])
+        );
+        assert_eq!(
+            bedrock[2]["Condition"],
+            json!({ "StringEquals": {
+                "aws:RequestedRegion": "unspecified",
+                "bedrock:InferenceProfileArn": sub(profile)
+            } })
+        );
+        for s in &bedrock {
+            assert_eq!(s["Action"], json!(["bedrock:InvokeModel"]), "{s}");
+        }
     }
 }
 
@@ -335,71 +641,84 @@ fn geographic_profile_follows_the_source_region() {
         ),
     );
     let t = synth(&cfg);
-    let routed = role_statements(&t)
-        .into_iter()
-        .find(|s| str_of(&s["Sid"]) == "BedrockInvokeRoutedFoundationModel")
-        .expect("routed statement");
-    let regions: Vec<String> = as_list(&routed["Resource"])
-        .iter()
-        .map(|r| {
-            let arn = r["Fn::Sub"].as_str().unwrap_or_default();
-            let after = arn.split_once(":bedrock:").map_or("", |(_, rest)| rest);
-            after.split(':').next().unwrap_or_default().to_owned()
-        })
-        .collect();
-    assert_eq!(
-        regions,
-        ["eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"]
-    );
-}
-
-#[test]
-fn local_role_adds_only_the_emulator_converse_grant() {
-    let t = synth(&local());
-    let (emulator_only, aws): (Vec<&Value>, Vec<&Value>) = role_statements(&t)
-        .into_iter()
-        .partition(|s| str_of(&s["Sid"]).starts_with("EmulatorOnly"));
-
-    // What AWS would evaluate is exactly dev's permission set.
-    let mut aws_template = t.clone();
-    aws_template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] =
-        Value::Array(aws.into_iter().cloned().collect());
-    assert_eq!(allowed_pairs(&aws_template), expected_dev_pairs());
-
-    // ministack authorises Converse as `bedrock:Converse` on `foundation-model/<the id in the
-    // request>`, here the inference profile id: one statement naming exactly that id.
-    let mut emulator_template = t.clone();
-    emulator_template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"] = Value::Array(emulator_only.into_iter().cloned().collect());
-    assert_eq!(
-        allowed_pairs(&emulator_template),
-        vec![(
-            "bedrock:Converse".to_owned(),
-            sub(
-                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/us.anthropic.claude-sonnet-4-6"
-            ),
-        )]
-    );
-
-    for stmt in role_statements(&t) {
-        let sid = str_of(&stmt["Sid"]);
-        let is_converse = as_list(&stmt["Action"]).contains(&&json!("bedrock:Converse"));
+    for part in MODEL_CALLERS {
+        let routed = role_statements(&t, part.role)
+            .into_iter()
+            .find(|s| str_of(&s["Sid"]) == "BedrockInvokeRoutedFoundationModel")
+            .unwrap_or_else(|| panic!("{}: routed statement", part.role));
+        let regions: Vec<String> = as_list(&routed["Resource"])
+            .iter()
+            .map(|r| {
+                let arn = r["Fn::Sub"].as_str().unwrap_or_default();
+                let after = arn.split_once(":bedrock:").map_or("", |(_, rest)| rest);
+                after.split(':').next().unwrap_or_default().to_owned()
+            })
+            .collect();
         assert_eq!(
-            is_converse,
-            sid.starts_with("EmulatorOnly"),
-            "bedrock:Converse statements, and only they, are marked EmulatorOnly: {stmt}"
+            regions,
+            ["eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"],
+            "{}",
+            part.role
         );
     }
+}
 
-    let metadata = &only(&t, "AWS::IAM::Role").1["Metadata"];
-    assert_eq!(
-        metadata["cfn-lint"]["config"]["ignore_checks"],
-        json!(["W3037"])
-    );
-    let reason = metadata["Comments"]["cfn-lint W3037"]
-        .as_str()
-        .expect("the W3037 ignore has a reason");
-    assert!(reason.contains("ministack"), "{reason}");
+/// In local, the roles that call Bedrock (sync and worker) each get the ministack-only
+/// `bedrock:Converse` statement with its cfn-lint suppression; no other role does, and what AWS
+/// would evaluate is exactly dev's permission set for every role.
+#[test]
+fn local_model_callers_add_only_the_emulator_converse_grant() {
+    let t = synth(&local());
+    for part in PARTS {
+        let calls_model = MODEL_CALLERS.iter().any(|p| p.role == part.role);
+        let (emulator_only, aws) = split_emulator_only(&t, part.role);
+        assert_eq!(pairs_of(&aws), expected_pairs(part), "{}", part.role);
+
+        // ministack authorises Converse as `bedrock:Converse` on `foundation-model/<the id in the
+        // request>`, here the inference profile id: one statement naming exactly that id.
+        let expected_emulator_only = if calls_model {
+            vec![pair(
+                "bedrock:Converse",
+                &sub(
+                    "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/us.anthropic.claude-sonnet-4-6",
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(
+            pairs_of(&emulator_only),
+            expected_emulator_only,
+            "{}",
+            part.role
+        );
+
+        for stmt in role_statements(&t, part.role) {
+            let sid = str_of(&stmt["Sid"]);
+            let is_converse = as_list(&stmt["Action"]).contains(&&json!("bedrock:Converse"));
+            assert_eq!(
+                is_converse,
+                sid.starts_with("EmulatorOnly"),
+                "bedrock:Converse statements, and only they, are marked EmulatorOnly: {stmt}"
+            );
+        }
+
+        let metadata = &resource(&t, part.role, ROLE)["Metadata"];
+        if calls_model {
+            assert_eq!(
+                metadata["cfn-lint"]["config"]["ignore_checks"],
+                json!(["W3037"]),
+                "{}",
+                part.role
+            );
+            let reason = metadata["Comments"]["cfn-lint W3037"]
+                .as_str()
+                .expect("the W3037 ignore has a reason");
+            assert!(reason.contains("ministack"), "{reason}");
+        } else {
+            assert!(metadata.is_null(), "{}: {metadata}", part.role);
+        }
+    }
 }
 
 #[test]
@@ -411,7 +730,9 @@ fn dev_never_mentions_bedrock_converse_or_lint_ignores() {
         "dev grants only real IAM actions"
     );
     assert!(!text.contains("EmulatorOnly"));
-    assert!(only(&t, "AWS::IAM::Role").1.get("Metadata").is_none());
+    for (role_id, role) in find_resources(&t, ROLE) {
+        assert!(role.get("Metadata").is_none(), "{role_id}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,40 +740,57 @@ fn dev_never_mentions_bedrock_converse_or_lint_ignores() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn trust_policy_is_lambda_only_and_scoped_to_the_account() {
+fn trust_policies_are_lambda_only_and_scoped_to_the_account() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let role = props(&t, "AWS::IAM::Role");
-        assert_eq!(
-            role["AssumeRolePolicyDocument"],
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": { "Service": "lambda.amazonaws.com" },
-                    "Action": ["sts:AssumeRole"],
-                    "Condition": {
-                        "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } }
-                    }
-                }]
-            }),
-            "{}",
-            cfg.name
-        );
-        assert!(role.get("ManagedPolicyArns").is_none(), "{}", cfg.name);
-        assert!(role.get("PermissionsBoundary").is_none(), "{}", cfg.name);
+        resource_count_is(&t, ROLE, PARTS.len());
+        for (role_id, role) in find_resources(&t, ROLE) {
+            let role = &role["Properties"];
+            assert_eq!(
+                role["AssumeRolePolicyDocument"],
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": { "Service": "lambda.amazonaws.com" },
+                        "Action": ["sts:AssumeRole"],
+                        "Condition": {
+                            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } }
+                        }
+                    }]
+                }),
+                "{} {role_id}",
+                cfg.name
+            );
+            assert!(
+                role.get("ManagedPolicyArns").is_none(),
+                "{} {role_id}",
+                cfg.name
+            );
+            assert!(
+                role.get("PermissionsBoundary").is_none(),
+                "{} {role_id}",
+                cfg.name
+            );
+        }
     }
 }
 
 #[test]
-fn permissions_boundary_is_set_iff_the_stage_sets_it() {
+fn permissions_boundary_is_set_on_every_role_iff_the_stage_sets_it() {
     let arn = "arn:aws:iam::123456789012:policy/codegen-boundary";
     let text = format!("{DEV_TEXT}permissions_boundary: {arn}\n");
     let t = synth(&stage_from_text("dev", &text));
-    let role = props(&t, "AWS::IAM::Role");
-    assert_eq!(role["PermissionsBoundary"], arn);
-    // The boundary changes nothing else about the role's permissions.
-    assert_eq!(allowed_pairs(&t), expected_dev_pairs());
+    for part in PARTS {
+        assert_eq!(
+            properties(&t, part.role, ROLE)["PermissionsBoundary"],
+            arn,
+            "{}",
+            part.role
+        );
+        // The boundary changes nothing else about the role's permissions.
+        assert_eq!(allowed_pairs(&t, part.role), expected_pairs(part));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -566,13 +904,13 @@ fn no_statement_in_any_stage_grants_a_wildcard() {
 #[test]
 fn the_checker_sees_the_bucket_policy_and_its_allowance_is_narrow() {
     let t = synth(&dev());
-    // The checker must actually reach the documents: the dev template has three (trust, inline
-    // policy, bucket policy).
+    // The checker must actually reach the documents: the dev template has two per role (trust,
+    // inline policy) and the bucket policy.
     let mut docs = Vec::new();
     for r in resources(&t).values() {
         collect_policy_documents(&r["Properties"], &mut docs);
     }
-    assert_eq!(docs.len(), 3);
+    assert_eq!(docs.len(), 2 * PARTS.len() + 1);
 
     // The same deny without its TLS condition is no longer the allowed exception.
     let mut tampered = t.clone();
@@ -672,32 +1010,31 @@ fn the_checker_reports_deliberately_bad_templates() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn bucket_is_private_encrypted_versioned_and_expires_generated_code() {
+fn bucket_is_private_encrypted_versioned_and_expires_code_and_job_records() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let (id, bucket) = only(&t, "AWS::S3::Bucket");
-        assert_eq!(id, "CodeBucket");
+        resource_count_is(&t, "AWS::S3::Bucket", 1);
+        let bucket = resource(&t, "CodeBucket", "AWS::S3::Bucket");
         assert_eq!(bucket["DeletionPolicy"], "Delete", "{}", cfg.name);
+        resource_has_properties(
+            &t,
+            "CodeBucket",
+            "AWS::S3::Bucket",
+            &json!({
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": true,
+                    "BlockPublicPolicy": true,
+                    "IgnorePublicAcls": true,
+                    "RestrictPublicBuckets": true,
+                },
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
+                    "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" }
+                }] },
+                "VersioningConfiguration": { "Status": "Enabled" },
+            }),
+        );
         let p = &bucket["Properties"];
-        assert_eq!(
-            p["PublicAccessBlockConfiguration"],
-            json!({
-                "BlockPublicAcls": true,
-                "BlockPublicPolicy": true,
-                "IgnorePublicAcls": true,
-                "RestrictPublicBuckets": true,
-            })
-        );
-        assert_eq!(
-            p["OwnershipControls"],
-            json!({ "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] })
-        );
-        assert_eq!(
-            p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
-                ["SSEAlgorithm"],
-            "AES256"
-        );
-        assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled");
         assert!(p.get("BucketName").is_none(), "name is generated");
         assert!(p.get("AccessControl").is_none(), "no ACLs");
 
@@ -705,13 +1042,28 @@ fn bucket_is_private_encrypted_versioned_and_expires_generated_code() {
             .as_array()
             .expect("lifecycle rules");
         assert!(rules.iter().all(|r| r["Status"] == "Enabled"));
-        let expiry: Vec<&Value> = rules
+        // Exactly two expiry rules: generated code and the job records that point to it.
+        let expiry: Vec<(&str, &str, u64)> = rules
             .iter()
             .filter(|r| r.get("ExpirationInDays").is_some())
+            .map(|r| {
+                (
+                    str_of(&r["Id"]),
+                    str_of(&r["Prefix"]),
+                    u64_of(&r["ExpirationInDays"]),
+                )
+            })
             .collect();
-        assert_eq!(expiry.len(), 1, "{}: {rules:?}", cfg.name);
-        assert_eq!(expiry[0]["Prefix"], OUTPUT_PREFIX);
-        assert_eq!(expiry[0]["ExpirationInDays"], cfg.bucket.code_expiry_days);
+        let days = u64::from(cfg.bucket.code_expiry_days);
+        assert_eq!(
+            expiry,
+            [
+                ("expire-generated-code", OUTPUT_PREFIX, days),
+                ("expire-job-records", JOBS_PREFIX, days),
+            ],
+            "{}",
+            cfg.name
+        );
         assert!(
             rules
                 .iter()
@@ -733,8 +1085,9 @@ fn bucket_is_private_encrypted_versioned_and_expires_generated_code() {
 #[test]
 fn dev_bucket_policy_denies_plain_http_on_bucket_and_objects() {
     let t = synth(&dev());
-    let policy = props(&t, "AWS::S3::BucketPolicy");
-    assert_eq!(policy["Bucket"], json!({ "Ref": "CodeBucket" }));
+    resource_count_is(&t, "AWS::S3::BucketPolicy", 1);
+    let policy = properties(&t, "CodeBucketPolicy", "AWS::S3::BucketPolicy");
+    assert_eq!(policy["Bucket"], reference("CodeBucket"));
     assert_eq!(
         policy["PolicyDocument"],
         json!({
@@ -744,10 +1097,7 @@ fn dev_bucket_policy_denies_plain_http_on_bucket_and_objects() {
                 "Effect": "Deny",
                 "Principal": { "AWS": "*" },
                 "Action": ["s3:*"],
-                "Resource": [
-                    { "Fn::GetAtt": ["CodeBucket", "Arn"] },
-                    { "Fn::Sub": "${CodeBucket.Arn}/*" }
-                ],
+                "Resource": [get_att("CodeBucket", "Arn"), sub("${CodeBucket.Arn}/*")],
                 "Condition": { "Bool": { "aws:SecureTransport": "false" } }
             }]
         })
@@ -755,49 +1105,95 @@ fn dev_bucket_policy_denies_plain_http_on_bucket_and_objects() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6. Route and integration.
+// 6. Routes and integrations.
 // ---------------------------------------------------------------------------------------------
 
+/// The one route with `route_key`, by logical id.
+fn route<'a>(t: &'a Value, route_key: &str) -> (&'a str, &'a Value) {
+    let found = find_resources_like(
+        t,
+        "AWS::ApiGatewayV2::Route",
+        &json!({ "RouteKey": route_key }),
+    );
+    assert_eq!(
+        found.len(),
+        1,
+        "one route {route_key}: {:?}",
+        ids(found.iter().copied())
+    );
+    found[0]
+}
+
+/// The logical id of the integration a route targets (`integrations/${Id}`).
+fn integration_of(route: &Value) -> &str {
+    let target = str_of(&route["Properties"]["Target"]["Fn::Sub"]);
+    target
+        .strip_prefix("integrations/${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("unexpected route target {target}"))
+}
+
 #[test]
-fn route_requires_iam_auth_in_the_committed_stages() {
+fn routes_require_iam_auth_in_the_committed_stages() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let route = props(&t, "AWS::ApiGatewayV2::Route");
-        assert_eq!(route["AuthorizationType"], "AWS_IAM", "{}", cfg.name);
-        assert_eq!(route["RouteKey"], ROUTE_KEY);
-        assert_eq!(route["ApiId"], json!({ "Ref": "Api" }));
-        let (integration_id, _) = only(&t, "AWS::ApiGatewayV2::Integration");
+        resource_count_is(&t, "AWS::ApiGatewayV2::Route", ROUTES.len());
+        for (route_key, part, _, _) in ROUTES {
+            has_resource_properties(
+                &t,
+                "AWS::ApiGatewayV2::Route",
+                &json!({
+                    "RouteKey": route_key,
+                    "AuthorizationType": "AWS_IAM",
+                    "ApiId": reference("Api"),
+                }),
+            );
+            // The route reaches its own function and no other.
+            let (_, r) = route(&t, route_key);
+            resource_has_properties(
+                &t,
+                integration_of(r),
+                "AWS::ApiGatewayV2::Integration",
+                &json!({ "IntegrationUri": get_att(part.function, "Arn") }),
+            );
+        }
+    }
+}
+
+#[test]
+fn routes_are_open_only_when_the_stage_says_auth_none() {
+    let cfg = stage_from_text("dev", &dev_text_with("auth: aws_iam", "auth: none"));
+    let t = synth(&cfg);
+    for (route_key, ..) in ROUTES {
         assert_eq!(
-            route["Target"],
-            json!({ "Fn::Sub": format!("integrations/${{{integration_id}}}") })
+            route(&t, route_key).1["Properties"]["AuthorizationType"],
+            "NONE",
+            "{route_key}"
         );
     }
 }
 
 #[test]
-fn route_is_open_only_when_the_stage_says_auth_none() {
-    let cfg = stage_from_text("dev", &dev_text_with("auth: aws_iam", "auth: none"));
-    let t = synth(&cfg);
-    assert_eq!(
-        props(&t, "AWS::ApiGatewayV2::Route")["AuthorizationType"],
-        "NONE"
-    );
-}
-
-#[test]
-fn integration_proxies_to_the_function_within_the_api_gateway_limit() {
+fn integrations_proxy_to_the_functions_within_the_api_gateway_limit() {
     let t = synth(&dev());
-    let integration = props(&t, "AWS::ApiGatewayV2::Integration");
-    assert_eq!(integration["IntegrationType"], "AWS_PROXY");
-    assert_eq!(integration["PayloadFormatVersion"], "2.0");
+    resource_count_is(&t, "AWS::ApiGatewayV2::Integration", ROUTES.len());
+    let targets: BTreeSet<&str> = find_resources(&t, "AWS::ApiGatewayV2::Integration")
+        .into_iter()
+        .map(|(id, integration)| {
+            let p = &integration["Properties"];
+            assert_eq!(p["IntegrationType"], "AWS_PROXY", "{id}");
+            assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
+            assert_eq!(p["ApiId"], reference("Api"), "{id}");
+            let timeout = u64_of(&p["TimeoutInMillis"]);
+            assert!((50..=30_000).contains(&timeout), "{id}: {timeout}");
+            referenced_id(&p["IntegrationUri"])
+        })
+        .collect();
+    // The worker is reached only through its queues.
     assert_eq!(
-        integration["IntegrationUri"],
-        json!({ "Fn::GetAtt": ["Function", "Arn"] })
+        targets,
+        BTreeSet::from([SYNC.function, SUBMIT.function, STATUS.function])
     );
-    let timeout = integration["TimeoutInMillis"]
-        .as_u64()
-        .expect("TimeoutInMillis is an integer");
-    assert!((50..=30_000).contains(&timeout), "{timeout}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,10 +1204,11 @@ fn integration_proxies_to_the_function_within_the_api_gateway_limit() {
 fn stage_is_deployed_explicitly_throttled_and_access_logged() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let stage = props(&t, "AWS::ApiGatewayV2::Stage");
+        let stage_resource = resource(&t, "ApiStage", "AWS::ApiGatewayV2::Stage");
+        let stage = &stage_resource["Properties"];
         assert_eq!(stage["StageName"], cfg.name.as_str());
         assert_eq!(stage["AutoDeploy"], false);
-        assert_eq!(stage["ApiId"], json!({ "Ref": "Api" }));
+        assert_eq!(stage["ApiId"], reference("Api"));
         let settings = &stage["DefaultRouteSettings"];
         assert_eq!(
             settings["ThrottlingRateLimit"].as_f64(),
@@ -820,6 +1217,17 @@ fn stage_is_deployed_explicitly_throttled_and_access_logged() {
         assert_eq!(
             settings["ThrottlingBurstLimit"],
             cfg.api.throttling.burst_limit
+        );
+        // The stage waits for every route.
+        let depends_on: BTreeSet<&str> = as_list(&stage_resource["DependsOn"])
+            .into_iter()
+            .map(str_of)
+            .collect();
+        assert_eq!(
+            depends_on,
+            ids(find_resources(&t, "AWS::ApiGatewayV2::Route")),
+            "{}",
+            cfg.name
         );
 
         let (access_logs_id, _) = find_resources(&t, "AWS::Logs::LogGroup")
@@ -832,9 +1240,9 @@ fn stage_is_deployed_explicitly_throttled_and_access_logged() {
             .expect("an access log group");
         assert_eq!(
             stage["AccessLogSettings"]["DestinationArn"],
-            json!({ "Fn::Sub": format!(
+            sub(&format!(
                 "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{access_logs_id}}}"
-            ) })
+            ))
         );
         let format = str_of(&stage["AccessLogSettings"]["Format"]);
         let parsed: Value = serde_json::from_str(format).expect("access log format is JSON");
@@ -843,56 +1251,83 @@ fn stage_is_deployed_explicitly_throttled_and_access_logged() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 8. Lambda permission.
+// 8. Lambda permissions.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn invoke_permission_is_scoped_to_this_api_stage_method_and_path() {
+fn invoke_permissions_are_scoped_to_this_api_stage_method_and_path() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let permission = props(&t, "AWS::Lambda::Permission");
-        assert_eq!(permission["Action"], "lambda:InvokeFunction");
-        assert_eq!(permission["Principal"], "apigateway.amazonaws.com");
-        assert_eq!(
-            permission["FunctionName"],
-            json!({ "Fn::GetAtt": ["Function", "Arn"] })
-        );
-        let source_arn = str_of(&permission["SourceArn"]["Fn::Sub"]);
-        assert_eq!(
-            source_arn,
-            format!(
-                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{Api}}/{}/PUT/code-generation",
+        resource_count_is(&t, "AWS::Lambda::Permission", ROUTES.len());
+        for (route_key, part, permission_id, method_and_path) in ROUTES {
+            let source_arn = format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{Api}}/{}/{method_and_path}",
                 cfg.name
-            )
-        );
-        assert!(!source_arn.contains('*'), "no wildcards: {source_arn}");
+            );
+            resource_has_properties(
+                &t,
+                permission_id,
+                "AWS::Lambda::Permission",
+                &json!({
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "apigateway.amazonaws.com",
+                    "FunctionName": get_att(part.function, "Arn"),
+                    "SourceArn": sub(&source_arn),
+                }),
+            );
+            // The only wildcard is the status route's `{job_id}`, one whole last path segment.
+            let wildcards = source_arn.matches('*').count();
+            if route_key == JOB_STATUS_ROUTE_KEY {
+                assert!(
+                    source_arn.ends_with("/jobs/*") && wildcards == 1,
+                    "{source_arn}"
+                );
+            } else {
+                assert_eq!(wildcards, 0, "no wildcards: {source_arn}");
+            }
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 9. Function.
+// 9. Functions.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn function_runs_the_bootstrap_from_the_package_parameters() {
+fn functions_run_the_bootstrap_from_the_package_parameters() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let f = props(&t, "AWS::Lambda::Function");
-        assert_eq!(f["Runtime"], "provided.al2023");
-        assert_eq!(f["Handler"], "bootstrap");
-        assert_eq!(f["Architectures"], json!([{ "Ref": "Architecture" }]));
+        resource_count_is(&t, FUNCTION, PARTS.len());
         assert_eq!(
             t["Parameters"]["Architecture"]["Default"],
             cfg.function.architecture.as_str()
         );
-        assert_eq!(
-            f["Code"],
-            json!({ "S3Bucket": { "Ref": "CodeS3Bucket" }, "S3Key": { "Ref": "CodeS3Key" } })
-        );
-        assert_eq!(f["Role"], json!({ "Fn::GetAtt": ["FunctionRole", "Arn"] }));
+        for part in PARTS {
+            resource_has_properties(
+                &t,
+                part.function,
+                FUNCTION,
+                &json!({
+                    "Runtime": "provided.al2023",
+                    "Handler": "bootstrap",
+                    "Architectures": [reference("Architecture")],
+                    "Code": { "S3Bucket": reference("CodeS3Bucket"), "S3Key": reference("CodeS3Key") },
+                    "Role": get_att(part.role, "Arn"),
+                    "MemorySize": cfg.function.memory_mb,
+                    "LoggingConfig": { "LogGroup": reference(part.logs) },
+                }),
+            );
+        }
+    }
+}
+
+#[test]
+fn sync_function_finishes_before_api_gateway_gives_up() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let f = properties(&t, SYNC.function, FUNCTION);
         assert_eq!(f["FunctionName"], cfg.function_name());
-        assert_eq!(f["MemorySize"], cfg.function.memory_mb);
-        let timeout = f["Timeout"].as_u64().expect("Timeout is an integer");
+        let timeout = u64_of(&f["Timeout"]);
         assert_eq!(timeout, u64::from(cfg.function.timeout_seconds));
         assert!(
             timeout < u64::from(API_GATEWAY_TIMEOUT_SECONDS),
@@ -902,71 +1337,358 @@ fn function_runs_the_bootstrap_from_the_package_parameters() {
             f["ReservedConcurrentExecutions"].as_u64(),
             cfg.function.reserved_concurrency.map(u64::from)
         );
-        assert_eq!(
-            f["LoggingConfig"]["LogGroup"],
-            json!({ "Ref": "FunctionLogGroup" })
-        );
     }
 }
 
 #[test]
-fn function_environment_sets_every_contract_variable() {
-    for (cfg, path_style) in [(dev(), "false"), (local(), "true")] {
+fn jobs_api_functions_are_short_capped_and_named_after_their_role() {
+    for cfg in [dev(), local()] {
         let t = synth(&cfg);
-        let vars = props(&t, "AWS::Lambda::Function")["Environment"]["Variables"]
-            .as_object()
-            .expect("environment variables");
-        let names: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
-        let expected: BTreeSet<&str> = env::ALL.into_iter().collect();
-        assert_eq!(
-            names, expected,
-            "{}: set every contract variable, no others",
+        for part in [SUBMIT, STATUS] {
+            let f = properties(&t, part.function, FUNCTION);
+            assert_eq!(f["FunctionName"], cfg.jobs_function_name(part.name));
+            let timeout = u64_of(&f["Timeout"]);
+            assert_eq!(timeout, u64::from(JOBS_API_TIMEOUT_SECONDS));
+            assert!(
+                timeout < u64::from(API_GATEWAY_TIMEOUT_SECONDS),
+                "{}: {timeout}",
+                part.function
+            );
+            // The same cost ceiling as the synchronous route (checkov CKV_AWS_115).
+            assert_eq!(
+                f["ReservedConcurrentExecutions"].as_u64(),
+                cfg.function.reserved_concurrency.map(u64::from),
+                "{}",
+                part.function
+            );
+        }
+    }
+}
+
+/// The worker exists for generations longer than API Gateway allows; its reserved concurrency is
+/// the ceiling on parallel model calls.
+#[test]
+fn worker_outlasts_api_gateway_within_lambdas_limit_and_is_capped() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let f = properties(&t, WORKER.function, FUNCTION);
+        assert_eq!(f["FunctionName"], cfg.jobs_function_name("worker"));
+        let timeout = u64_of(&f["Timeout"]);
+        assert_eq!(timeout, u64::from(cfg.jobs.worker_timeout_seconds));
+        assert!(
+            timeout > u64::from(API_GATEWAY_TIMEOUT_SECONDS) && timeout <= 900,
+            "{}: {timeout}",
             cfg.name
         );
-        for (name, value) in vars {
-            let set = match value {
-                Value::String(s) => !s.is_empty(),
-                Value::Object(_) => true,
-                _ => false,
+        assert_eq!(
+            f["ReservedConcurrentExecutions"], cfg.jobs.max_concurrency,
+            "{}",
+            cfg.name
+        );
+    }
+}
+
+/// The variables each part gets on top of `env::ALL`.
+fn extra_env(part: Part) -> Vec<&'static str> {
+    let mut names = vec![env::ROLE];
+    match part.name {
+        "submit" => names.push(env::JOBS_QUEUE_URL),
+        "status" => names.push(env::JOB_STALE_AFTER_SECONDS),
+        "worker" => names.extend([env::JOBS_DEAD_LETTER_ARN, env::JOB_STALE_AFTER_SECONDS]),
+        _ => {}
+    }
+    names
+}
+
+#[test]
+fn function_environments_set_every_contract_variable_and_their_role() {
+    for (cfg, path_style) in [(dev(), "false"), (local(), "true")] {
+        let t = synth(&cfg);
+        for part in PARTS {
+            let f = properties(&t, part.function, FUNCTION);
+            let at = format!("{} {}", cfg.name, part.function);
+            let vars = f["Environment"]["Variables"]
+                .as_object()
+                .expect("environment variables");
+            let names: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
+            let expected: BTreeSet<&str> = env::ALL.into_iter().chain(extra_env(part)).collect();
+            assert_eq!(names, expected, "{at}: set these variables, no others");
+            for (name, value) in vars {
+                let set = match value {
+                    Value::String(s) => !s.is_empty(),
+                    Value::Object(_) => true,
+                    _ => false,
+                };
+                assert!(set, "{at}: {name} is unset or not a string: {value}");
+            }
+
+            assert_eq!(vars[env::ROLE], part.name, "{at}");
+            assert_eq!(vars[env::BUCKET], reference("CodeBucket"), "{at}");
+            assert_eq!(vars[env::PREFIX], OUTPUT_PREFIX, "{at}");
+            assert_eq!(vars[env::MODEL_ID], cfg.model.id.as_str(), "{at}");
+            assert_eq!(vars[env::S3_FORCE_PATH_STYLE], path_style, "{at}");
+            assert_eq!(vars[env::TOP_K], cfg.sampling.top_k.to_string(), "{at}");
+            assert_eq!(
+                vars[env::MAX_TOKENS],
+                cfg.sampling.max_tokens.to_string(),
+                "{at}"
+            );
+            assert_eq!(
+                vars[env::MAX_MESSAGE_BYTES],
+                cfg.function.max_message_bytes.to_string(),
+                "{at}"
+            );
+            let parse_f64 = |name: &str| -> f64 {
+                str_of(&vars[name])
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{at}: {name} is a number: {e}"))
             };
+            assert_eq!(parse_f64(env::TEMPERATURE), cfg.sampling.temperature);
+            assert_eq!(parse_f64(env::TOP_P), cfg.sampling.top_p);
+
+            // The model call must end early enough for S3 and the response before Lambda (and,
+            // for the routes, API Gateway) give up.
+            let timeout_ms = u64_of(&f["Timeout"]) * 1000;
+            let model_timeout_ms: u64 = str_of(&vars[env::MODEL_TIMEOUT_MS])
+                .parse()
+                .expect("model timeout is an integer");
+            assert_eq!(
+                model_timeout_ms,
+                timeout_ms - u64::from(AFTER_MODEL_BUDGET_MS),
+                "{at}"
+            );
+            let headroom_ms = 3000;
             assert!(
-                set,
-                "{}: {name} is unset or not a string: {value}",
-                cfg.name
+                model_timeout_ms + headroom_ms < timeout_ms,
+                "{at}: model timeout {model_timeout_ms} ms leaves under {headroom_ms} ms of {timeout_ms} ms"
             );
         }
 
-        assert_eq!(vars[env::BUCKET], json!({ "Ref": "CodeBucket" }));
-        assert_eq!(vars[env::PREFIX], OUTPUT_PREFIX);
-        assert_eq!(vars[env::MODEL_ID], cfg.model.id.as_str());
-        assert_eq!(vars[env::S3_FORCE_PATH_STYLE], path_style, "{}", cfg.name);
-        assert_eq!(vars[env::TOP_K], cfg.sampling.top_k.to_string());
-        assert_eq!(vars[env::MAX_TOKENS], cfg.sampling.max_tokens.to_string());
-        let parse_f64 = |name: &str| -> f64 {
-            str_of(&vars[name])
-                .parse()
-                .unwrap_or_else(|e| panic!("{name} is a number: {e}"))
+        let var = |part: Part, name: &str| {
+            properties(&t, part.function, FUNCTION)["Environment"]["Variables"][name].clone()
         };
-        assert_eq!(parse_f64(env::TEMPERATURE), cfg.sampling.temperature);
-        assert_eq!(parse_f64(env::TOP_P), cfg.sampling.top_p);
+        let stale_after = cfg.jobs.give_up_after_seconds.to_string();
+        assert_eq!(var(SUBMIT, env::JOBS_QUEUE_URL), reference(JOBS_QUEUE));
+        assert_eq!(var(STATUS, env::JOB_STALE_AFTER_SECONDS), stale_after);
+        assert_eq!(var(WORKER, env::JOB_STALE_AFTER_SECONDS), stale_after);
+        assert_eq!(
+            var(WORKER, env::JOBS_DEAD_LETTER_ARN),
+            get_att(DEAD_LETTER_QUEUE, "Arn")
+        );
+        assert_eq!(
+            var(WORKER, env::MODEL_TIMEOUT_MS),
+            (cfg.jobs.worker_timeout_seconds * 1000 - 4000).to_string()
+        );
+    }
+}
 
-        // The model call must end early enough for S3 and the response before Lambda (and API
-        // Gateway) give up.
-        let model_timeout_ms: u32 = str_of(&vars[env::MODEL_TIMEOUT_MS])
-            .parse()
-            .expect("model timeout is an integer");
-        let headroom_ms = 3000;
-        assert!(
-            model_timeout_ms + headroom_ms < cfg.function.timeout_seconds * 1000,
-            "{}: model timeout {model_timeout_ms} ms leaves under {headroom_ms} ms of a {} s function",
-            cfg.name,
-            cfg.function.timeout_seconds
+/// What a function is told to use is what its role may use and what feeds it.
+#[test]
+fn functions_are_told_about_the_queues_their_roles_and_event_sources_use() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let var = |part: Part, name: &str| {
+            properties(&t, part.function, FUNCTION)["Environment"]["Variables"][name].clone()
+        };
+        // The queue submit writes to (by URL) is the one its role may send to (by ARN) and the one
+        // the worker's main event source reads.
+        let submit_queue = referenced_id(&var(SUBMIT, env::JOBS_QUEUE_URL)).to_owned();
+        let sends_to: Vec<String> = allowed_pairs(&t, SUBMIT.role)
+            .into_iter()
+            .filter(|(action, _)| action == "sqs:SendMessage")
+            .map(|(_, resource)| resource)
+            .collect();
+        assert_eq!(sends_to, [get_att(&submit_queue, "Arn").to_string()]);
+        assert_eq!(
+            properties(&t, "JobsWorkerQueueSource", EVENT_SOURCE)["EventSourceArn"],
+            get_att(&submit_queue, "Arn")
+        );
+        // The dead-letter ARN the worker recognises is where the queue redrives to and what its
+        // dead-letter event source reads.
+        let dead_letter_arn = var(WORKER, env::JOBS_DEAD_LETTER_ARN);
+        assert_eq!(
+            properties(&t, &submit_queue, QUEUE)["RedrivePolicy"]["deadLetterTargetArn"],
+            dead_letter_arn
+        );
+        assert_eq!(
+            properties(&t, "JobsWorkerDeadLetterSource", EVENT_SOURCE)["EventSourceArn"],
+            dead_letter_arn
         );
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 10. Log groups.
+// 10. Jobs queues and the worker's event sources.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn jobs_queue_is_encrypted_bounded_and_redrives_to_the_dead_letter_queue() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        resource_count_is(&t, QUEUE, 2);
+        resource_has_properties(
+            &t,
+            JOBS_QUEUE,
+            QUEUE,
+            &json!({
+                "QueueName": cfg.jobs_queue_name(),
+                // Encrypted at rest with SQS-owned keys: no KMS key, so no KMS grants either.
+                "SqsManagedSseEnabled": true,
+                "VisibilityTimeout": cfg.jobs.visibility_timeout(),
+                "MessageRetentionPeriod": cfg.jobs.give_up_after_seconds,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": get_att(DEAD_LETTER_QUEUE, "Arn"),
+                    "maxReceiveCount": cfg.jobs.max_attempts,
+                },
+            }),
+        );
+        let queue = properties(&t, JOBS_QUEUE, QUEUE);
+        assert!(queue.get("KmsMasterKeyId").is_none(), "{}", cfg.name);
+        assert!(queue.get("FifoQueue").is_none(), "{}: standard", cfg.name);
+    }
+}
+
+/// The dead-letter queue keeps its messages longer than the jobs queue: SQS keeps a message's
+/// original enqueue time when it moves it, so a shorter retention would drop failed jobs unseen.
+#[test]
+fn dead_letter_queue_is_encrypted_and_keeps_messages_longest() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        resource_has_properties(
+            &t,
+            DEAD_LETTER_QUEUE,
+            QUEUE,
+            &json!({
+                "QueueName": format!("{}-dlq", cfg.jobs_queue_name()),
+                "SqsManagedSseEnabled": true,
+                // SQS's maximum, 14 days.
+                "MessageRetentionPeriod": 1_209_600,
+            }),
+        );
+        let dead_letter = properties(&t, DEAD_LETTER_QUEUE, QUEUE);
+        assert!(dead_letter.get("RedrivePolicy").is_none(), "{}", cfg.name);
+        assert!(dead_letter.get("KmsMasterKeyId").is_none(), "{}", cfg.name);
+        assert!(
+            u64_of(&dead_letter["MessageRetentionPeriod"])
+                > u64_of(&properties(&t, JOBS_QUEUE, QUEUE)["MessageRetentionPeriod"]),
+            "{}",
+            cfg.name
+        );
+    }
+}
+
+/// A delivered job must stay hidden for as long as the worker may run on it, or SQS hands it to a
+/// second worker mid-generation (and Lambda refuses such a mapping).
+#[test]
+fn jobs_queue_hides_a_job_longer_than_the_worker_may_run() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let visibility = u64_of(&properties(&t, JOBS_QUEUE, QUEUE)["VisibilityTimeout"]);
+        let worker_timeout = u64_of(&properties(&t, WORKER.function, FUNCTION)["Timeout"]);
+        assert!(
+            visibility >= worker_timeout,
+            "{}: visibility timeout {visibility} s < worker timeout {worker_timeout} s",
+            cfg.name
+        );
+    }
+}
+
+#[test]
+fn worker_consumes_both_queues_one_job_at_a_time_with_partial_batch_responses() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        resource_count_is(&t, EVENT_SOURCE, 2);
+        let one_at_a_time = json!({
+            "FunctionName": reference(WORKER.function),
+            "BatchSize": 1,
+            "Enabled": true,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        });
+        let sources = [
+            ("JobsWorkerQueueSource", JOBS_QUEUE),
+            ("JobsWorkerDeadLetterSource", DEAD_LETTER_QUEUE),
+        ];
+        for (source_id, queue_id) in sources {
+            resource_has_properties(&t, source_id, EVENT_SOURCE, &one_at_a_time);
+            resource_has_properties(
+                &t,
+                source_id,
+                EVENT_SOURCE,
+                &json!({ "EventSourceArn": get_att(queue_id, "Arn") }),
+            );
+            // No batching window: a job starts as soon as it is queued, and the visibility
+            // timeout needs no allowance for one.
+            assert!(
+                properties(&t, source_id, EVENT_SOURCE)
+                    .get("MaximumBatchingWindowInSeconds")
+                    .is_none(),
+                "{source_id}"
+            );
+        }
+        // The worker's parallelism on the jobs queue is the stage's ceiling.
+        resource_has_properties(
+            &t,
+            "JobsWorkerQueueSource",
+            EVENT_SOURCE,
+            &json!({ "ScalingConfig": { "MaximumConcurrency": cfg.jobs.max_concurrency } }),
+        );
+        // Nothing else is fed by a queue.
+        let fed: BTreeSet<&str> = find_resources(&t, EVENT_SOURCE)
+            .into_iter()
+            .map(|(_, s)| referenced_id(&s["Properties"]["FunctionName"]))
+            .collect();
+        assert_eq!(fed, BTreeSet::from([WORKER.function]), "{}", cfg.name);
+    }
+}
+
+/// Both queues the worker reads, not only the jobs queue: Lambda refuses a mapping from a queue
+/// that hides messages for less than the function's timeout ("Queue visibility timeout: 30
+/// seconds is less than Function timeout"; cfn-lint E3505), and SQS's default is 30 s.
+#[test]
+fn every_queue_an_event_source_reads_hides_messages_longer_than_its_function_runs() {
+    const SQS_DEFAULT_VISIBILITY_TIMEOUT: u64 = 30;
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        for (source_id, source) in find_resources(&t, EVENT_SOURCE) {
+            let p = &source["Properties"];
+            let queue_id = referenced_id(&p["EventSourceArn"]);
+            let visibility = properties(&t, queue_id, QUEUE)["VisibilityTimeout"]
+                .as_u64()
+                .unwrap_or(SQS_DEFAULT_VISIBILITY_TIMEOUT);
+            let function_id = referenced_id(&p["FunctionName"]);
+            let timeout = u64_of(&properties(&t, function_id, FUNCTION)["Timeout"]);
+            assert!(
+                visibility >= timeout,
+                "{}: {source_id}: {queue_id} hides messages {visibility} s, {function_id} runs up to {timeout} s",
+                cfg.name
+            );
+        }
+    }
+}
+
+/// The worker's reserved concurrency covers the total maximum concurrency of its SQS event
+/// sources: otherwise Lambda throttles, and a throttled delivery counts towards `maxReceiveCount`
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html>).
+#[test]
+fn worker_reserved_concurrency_covers_all_its_event_sources() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let total: u64 = find_resources(&t, EVENT_SOURCE)
+            .into_iter()
+            .map(|(_, s)| u64_of(&s["Properties"]["ScalingConfig"]["MaximumConcurrency"]))
+            .sum();
+        let reserved =
+            u64_of(&properties(&t, WORKER.function, FUNCTION)["ReservedConcurrentExecutions"]);
+        assert!(
+            total <= reserved,
+            "{}: event sources may run {total} workers, reserved concurrency is {reserved}",
+            cfg.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Log groups.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -974,7 +1696,7 @@ fn log_groups_are_owned_retained_and_named_after_their_source() {
     for cfg in [dev(), local()] {
         let t = synth(&cfg);
         let groups = find_resources(&t, "AWS::Logs::LogGroup");
-        assert_eq!(groups.len(), 2);
+        assert_eq!(groups.len(), PARTS.len() + 1);
         for (id, group) in &groups {
             assert_eq!(group["DeletionPolicy"], "Delete", "{id}");
             assert_eq!(
@@ -982,23 +1704,24 @@ fn log_groups_are_owned_retained_and_named_after_their_source() {
                 "{id}"
             );
         }
-        let function_group = &resources(&t)["FunctionLogGroup"];
         assert_eq!(
-            function_group["Properties"]["LogGroupName"],
+            properties(&t, SYNC.logs, "AWS::Logs::LogGroup")["LogGroupName"],
             format!("/aws/lambda/{}", cfg.function_name())
         );
-        assert_eq!(
-            function_group["Properties"]["LogGroupName"],
-            format!(
-                "/aws/lambda/{}",
-                str_of(&props(&t, "AWS::Lambda::Function")["FunctionName"])
-            )
-        );
+        for part in PARTS {
+            let function_name = str_of(&properties(&t, part.function, FUNCTION)["FunctionName"]);
+            assert_eq!(
+                properties(&t, part.logs, "AWS::Logs::LogGroup")["LogGroupName"],
+                format!("/aws/lambda/{function_name}"),
+                "{}",
+                part.logs
+            );
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 11. Outputs.
+// 12. Outputs.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1020,27 +1743,36 @@ fn outputs_are_exactly_what_the_deployer_reads() {
             outputs::API_ID,
             outputs::STAGE_NAME,
             outputs::LOG_GROUP,
+            outputs::JOBS_QUEUE_URL,
+            outputs::JOBS_WORKER_FUNCTION,
         ]
         .into_iter()
         .collect();
         assert_eq!(names, expected);
         let value = |name: &str| &t["Outputs"][name]["Value"];
         assert_eq!(*value(outputs::STAGE_NAME), cfg.name.as_str());
-        assert_eq!(*value(outputs::BUCKET_NAME), json!({ "Ref": "CodeBucket" }));
-        assert_eq!(*value(outputs::FUNCTION_NAME), json!({ "Ref": "Function" }));
-        assert_eq!(
-            *value(outputs::LOG_GROUP),
-            json!({ "Ref": "FunctionLogGroup" })
-        );
+        assert_eq!(*value(outputs::BUCKET_NAME), reference("CodeBucket"));
+        assert_eq!(*value(outputs::FUNCTION_NAME), reference(SYNC.function));
+        assert_eq!(*value(outputs::ROLE_ARN), get_att(SYNC.role, "Arn"));
+        assert_eq!(*value(outputs::LOG_GROUP), reference(SYNC.logs));
+        assert_eq!(*value(outputs::API_ID), reference("Api"));
         assert_eq!(
             *value(outputs::INVOKE_URL),
-            json!({ "Fn::Sub": format!("${{Api.ApiEndpoint}}/{}/code-generation", cfg.name) })
+            sub(&format!(
+                "${{Api.ApiEndpoint}}/{}/code-generation",
+                cfg.name
+            ))
+        );
+        assert_eq!(*value(outputs::JOBS_QUEUE_URL), reference(JOBS_QUEUE));
+        assert_eq!(
+            *value(outputs::JOBS_WORKER_FUNCTION),
+            reference(WORKER.function)
         );
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 12. Checkov skips.
+// 13. Checkov skips.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1063,23 +1795,28 @@ fn every_checkov_skip_is_expected_and_justified() {
                 );
             }
         }
-        let expected: BTreeSet<(String, String)> = [
-            ("ApiAccessLogGroup", "CKV_AWS_158"),
-            ("CodeBucket", "CKV_AWS_18"),
-            ("Function", "CKV_AWS_116"),
-            ("Function", "CKV_AWS_117"),
-            ("Function", "CKV_AWS_173"),
-            ("FunctionLogGroup", "CKV_AWS_158"),
-        ]
-        .into_iter()
-        .map(|(id, check)| (id.to_owned(), check.to_owned()))
-        .collect();
+        // Per function: no function DLQ (CKV_AWS_116), no VPC (117), no KMS for the
+        // environment (173); per log group: no KMS key (158); per queue: SSE-SQS rather than a
+        // KMS key (27); the bucket: no access logs (18). Nothing is skipped on the event
+        // sources, roles or API.
+        let mut expected: BTreeSet<(String, String)> = BTreeSet::from([
+            ("ApiAccessLogGroup".to_owned(), "CKV_AWS_158".to_owned()),
+            ("CodeBucket".to_owned(), "CKV_AWS_18".to_owned()),
+            (JOBS_QUEUE.to_owned(), "CKV_AWS_27".to_owned()),
+            (DEAD_LETTER_QUEUE.to_owned(), "CKV_AWS_27".to_owned()),
+        ]);
+        for part in PARTS {
+            for check in ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"] {
+                expected.insert((part.function.to_owned(), check.to_owned()));
+            }
+            expected.insert((part.logs.to_owned(), "CKV_AWS_158".to_owned()));
+        }
         assert_eq!(skipped, expected, "{}", cfg.name);
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 13. Committed templates are fresh.
+// 14. Committed templates are fresh.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1118,7 +1855,7 @@ fn first_difference(a: &str, b: &str) -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 14. Determinism and YAML fidelity.
+// 15. Determinism and YAML fidelity.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1190,7 +1927,7 @@ fn rendered_yaml_uses_no_short_form_tags() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 15. Stage validation.
+// 16. Stage validation.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1280,6 +2017,40 @@ fn invalid_stages_name_the_file_and_the_key() {
             "api.throttling.burst_limit",
         ),
         (
+            "worker_timeout_seconds: 300",
+            "worker_timeout_seconds: 901",
+            "jobs.worker_timeout_seconds",
+        ),
+        ("max_attempts: 3", "max_attempts: 0", "jobs.max_attempts"),
+        ("max_attempts: 3", "max_attempts: 11", "jobs.max_attempts"),
+        (
+            "max_concurrency: 5",
+            "max_concurrency: 1",
+            "jobs.max_concurrency",
+        ),
+        (
+            // Lambda refuses a queue that hides a job for less than the worker may run.
+            "max_attempts: 3",
+            "max_attempts: 3\n  visibility_timeout_seconds: 299",
+            "jobs.visibility_timeout_seconds",
+        ),
+        (
+            // 6 x 300 s visibility x 3 attempts + 300 s = 5700 s at least.
+            "give_up_after_seconds: 7200",
+            "give_up_after_seconds: 5699",
+            "jobs.give_up_after_seconds",
+        ),
+        (
+            "give_up_after_seconds: 7200",
+            "give_up_after_seconds: 1209601",
+            "jobs.give_up_after_seconds",
+        ),
+        (
+            "max_concurrency: 5",
+            "max_concurrency: 5\n  max_concurency: 3",
+            "max_concurency",
+        ),
+        (
             "retention_days: 30",
             "retention_days: 31",
             "logs.retention_days",
@@ -1316,6 +2087,24 @@ fn invalid_stages_name_the_file_and_the_key() {
             "`{to}`: error must name the file: {err}"
         );
         assert!(err.contains(key), "`{to}`: error must name `{key}`: {err}");
+    }
+}
+
+/// The jobs bounds are inclusive: the smallest give-up time that lets every attempt run its
+/// course, and a visibility timeout equal to the worker's timeout, are accepted.
+#[test]
+fn jobs_bounds_accept_their_limits() {
+    for (from, to) in [
+        ("give_up_after_seconds: 7200", "give_up_after_seconds: 5700"),
+        (
+            "max_attempts: 3",
+            "max_attempts: 3\n  visibility_timeout_seconds: 300",
+        ),
+    ] {
+        let text = dev_text_with(from, to);
+        if let Err(e) = parse_stage("dev", DEV_FILE, &text) {
+            panic!("`{to}` must be accepted: {e}");
+        }
     }
 }
 

@@ -309,9 +309,9 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
             )
             .send()
     };
-    let own = converse("us.anthropic.claude-sonnet-4-5-20250929-v1:0").await;
+    let own = converse("us.anthropic.claude-sonnet-4-6").await;
     results.push(("bedrock Converse, configured model", own.is_ok(), true));
-    let other = converse("us.anthropic.claude-3-haiku-20240307-v1:0").await;
+    let other = converse("us.anthropic.claude-sonnet-4-5-20250929-v1:0").await;
     results.push(("bedrock Converse, another model", other.is_ok(), false));
     let other_direct = converse("anthropic.claude-3-5-sonnet-20241022-v2:0").await;
     results.push((

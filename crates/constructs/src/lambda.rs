@@ -137,7 +137,7 @@ impl Construct for Function {
             )
             .skip_checkov(
                 "CKV_AWS_117",
-                "Calls only public AWS endpoints (Bedrock, S3); a VPC would add NAT cost and cold-start latency.",
+                "Calls only public AWS endpoints (Bedrock, S3, SQS); a VPC would add NAT cost and cold-start latency.",
             )
             .skip_checkov(
                 "CKV_AWS_173",

@@ -144,8 +144,10 @@ pub mod env {
     /// emulator stages that route Bedrock to a test double (`bedrock_endpoint` in the stage file).
     pub const BEDROCK_RUNTIME_ENDPOINT: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
 
-    /// Every variable above that the function reads, for templates and tests that must cover all
-    /// of them.
+    /// The variables every function instance gets from the template (the role-specific ones,
+    /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
+    /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover
+    /// all of them.
     pub const ALL: [&str; 10] = [
         BUCKET,
         PREFIX,

@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_bedrockruntime::types::StopReason;
 use aws_sdk_bedrockruntime::types::error::{ThrottlingException, ValidationException};
-use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_sqs::operation::send_message::SendMessageOutput;
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -30,7 +29,8 @@ const REPLY: &str = "```python\ndef is_palindrome(s):\n    return s == s[::-1]\n
 const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/codegen-dev-jobs";
 const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:codegen-dev-jobs-dlq";
 
-/// S3 as a map from key to bytes, with S3's answer to a lost conditional write.
+/// S3 as a map from key to bytes, with S3's answer to a lost conditional write, and to a missing
+/// key for a caller without `s3:ListBucket` (403 AccessDenied, which the function's roles get).
 #[derive(Clone, Default)]
 struct Store(Arc<Mutex<HashMap<String, Vec<u8>>>>);
 
@@ -60,8 +60,16 @@ impl Store {
                         .body(ByteStream::from(bytes.clone()))
                         .build(),
                 ),
+                // What real S3 answers the function's roles (no s3:ListBucket) for a missing key.
                 None => {
-                    MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
+                    let mut resp = HttpResponse::new(
+                        StatusCode::try_from(403).expect("status"),
+                        SdkBody::from(
+                            "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                        ),
+                    );
+                    resp.headers_mut().insert("content-type", "application/xml");
+                    MockResponse::Http(resp)
                 }
             }
         });
