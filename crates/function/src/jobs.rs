@@ -279,13 +279,22 @@ pub async fn get_text(
     String::from_utf8(bytes.to_vec()).map_err(|e| RecordError::Failed(e.to_string()))
 }
 
+/// Whether a GetObject failed because there is no such object. S3 answers a missing key with 404
+/// only to a caller allowed `s3:ListBucket`, and with 403 AccessDenied to everyone else ("If you
+/// don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>). The roles reading job
+/// records and code may read their prefix and may not list it (listing would reveal every job
+/// id), so a 403 on a key under that prefix means "missing"; the AUTH=true suite proves the
+/// roles can read what exists.
 fn is_missing(
     err: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, HttpResponse>,
 ) -> bool {
+    use aws_sdk_s3::error::ProvideErrorMetadata as _;
     err.as_service_error().is_some_and(|e| e.is_no_such_key())
         || err
             .raw_response()
-            .is_some_and(|r| r.status().as_u16() == 404)
+            .is_some_and(|r| matches!(r.status().as_u16(), 403 | 404))
+        || err.code() == Some("AccessDenied")
 }
 
 /// The message a job's queue entry carries: only the id (the record holds the rest).
