@@ -223,6 +223,27 @@ pub fn kill_lambda_processes(em: &Emulator, function: &str) -> usize {
         .count()
 }
 
+/// The emulator's SDK configuration, signing as `function`'s own execution role (its warm
+/// process's credentials, see [`lambda_process_credentials`]), with a path-style S3 client.
+pub fn as_function_role(
+    em: &Emulator,
+    admin: &Clients,
+    function: &str,
+) -> anyhow::Result<(aws_config::SdkConfig, aws_sdk_s3::Client)> {
+    let creds = lambda_process_credentials(em, function)?;
+    let sdk = admin
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    Ok((sdk, s3))
+}
+
 /// The credentials a warm Lambda worker of `function` runs with (its execution role's session),
 /// read from the environment of that process in the emulator's process group.
 pub fn lambda_process_credentials(

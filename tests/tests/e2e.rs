@@ -256,18 +256,8 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
         role_creds.session_token().is_some(),
         "a role session, not long-lived keys"
     );
-    let role_sdk = admin
-        .sdk
-        .to_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(role_creds),
-        )
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&role_sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let (role_sdk, s3) =
+        e2e_tests::as_function_role(&em, &admin, &deployed.outputs[out::FUNCTION_NAME])?;
     let bedrock = aws_sdk_bedrockruntime::Client::new(&role_sdk);
 
     let key = format!("{OUTPUT_PREFIX}e2e/probe.py");

@@ -478,19 +478,7 @@ async fn each_jobs_role_can_do_its_part_and_nothing_else() -> anyhow::Result<()>
     let cfg = codegen_infra::load_stage(&e2e_tests::root(), "local")?;
     let mut results = Vec::new();
     for role in ["submit", "status", "worker"] {
-        let creds = e2e_tests::lambda_process_credentials(&em, &cfg.jobs_function_name(role))?;
-        let sdk = admin
-            .sdk
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(creds),
-            )
-            .build();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let (sdk, s3) = e2e_tests::as_function_role(&em, &admin, &cfg.jobs_function_name(role))?;
         let q = aws_sdk_sqs::Client::new(&sdk);
         let put = |key: String| {
             let s3 = s3.clone();
