@@ -202,6 +202,12 @@ async fn long_generation_succeeds_as_a_job_and_is_stored_once() -> anyhow::Resul
         "destroy leaves no queue: {:?}",
         queues.queue_urls()
     );
+    let mappings = admin.lambda.list_event_source_mappings().send().await?;
+    assert!(
+        mappings.event_source_mappings().is_empty(),
+        "destroy leaves no event source mapping: {:?}",
+        mappings.event_source_mappings()
+    );
     Ok(())
 }
 
