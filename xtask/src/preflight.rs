@@ -157,12 +157,21 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
         ));
         return Ok(());
     }
-    check_availability(clients, cfg).await?;
+    run_checks(&clients.bedrock, &clients.region, cfg).await
+}
+
+/// The checks against one Bedrock control-plane client (what the mock tests drive).
+pub async fn run_checks(
+    bedrock: &aws_sdk_bedrock::Client,
+    region: &str,
+    cfg: &StageConfig,
+) -> anyhow::Result<()> {
+    let model = &cfg.model.foundation_model;
+    check_availability(bedrock, region, cfg).await?;
     if cfg.model.route != ModelRoute::Direct {
-        check_profile(clients, cfg).await?;
+        check_profile(bedrock, region, cfg).await?;
     }
-    match clients
-        .bedrock
+    match bedrock
         .get_foundation_model()
         .model_identifier(model)
         .send()
@@ -183,10 +192,13 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
     Ok(())
 }
 
-async fn check_availability(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+async fn check_availability(
+    bedrock: &aws_sdk_bedrock::Client,
+    region: &str,
+    cfg: &StageConfig,
+) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
-    let answer = clients
-        .bedrock
+    let answer = bedrock
         .get_foundation_model_availability()
         .model_id(model)
         .send()
@@ -196,9 +208,9 @@ async fn check_availability(clients: &Clients, cfg: &StageConfig) -> anyhow::Res
             ModelAccess::Ready => Ok(()),
             ModelAccess::Missing(reasons) => bail!(
                 "Bedrock model {model} cannot be used in {}: {}. {}",
-                clients.region,
+                region,
                 reasons.join("; "),
-                access_remedy(model, &clients.region, &cfg.name)
+                access_remedy(model, region, &cfg.name)
             ),
         },
         Err(err) => {
@@ -212,7 +224,7 @@ async fn check_availability(clients: &Clients, cfg: &StageConfig) -> anyhow::Res
             } else if code == "ResourceNotFoundException" || code == "ValidationException" {
                 bail!(
                     "Bedrock does not know model {model} in {}: check model.id in infra/stages/{}.yaml",
-                    clients.region,
+                    region,
                     cfg.name
                 )
             } else {
@@ -225,10 +237,13 @@ async fn check_availability(clients: &Clients, cfg: &StageConfig) -> anyhow::Res
     }
 }
 
-async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+async fn check_profile(
+    bedrock: &aws_sdk_bedrock::Client,
+    region: &str,
+    cfg: &StageConfig,
+) -> anyhow::Result<()> {
     let id = &cfg.model.id;
-    let out = match clients
-        .bedrock
+    let out = match bedrock
         .get_inference_profile()
         .inference_profile_identifier(id)
         .send()
@@ -241,7 +256,7 @@ async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<(
                 bail!(
                     "Bedrock has no inference profile {id} in {}: check model.id in \
                      infra/stages/{}.yaml (profiles exist per region; see README \"Models\")",
-                    clients.region,
+                    region,
                     cfg.name
                 );
             }
@@ -256,7 +271,7 @@ async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<(
         bail!(
             "inference profile {id} is {} in {}",
             out.status().as_str(),
-            clients.region
+            region
         );
     }
     let arns: Vec<String> = out
@@ -270,7 +285,7 @@ async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<(
             progress(format!(
                 "note: the grant for {id} names regions Bedrock does not list from {}: {} \
                  (harmless; the model catalogue may be ahead of this region)",
-                clients.region,
+                region,
                 regions.join(", ")
             ));
             Ok(())
@@ -279,7 +294,7 @@ async fn check_profile(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<(
             "inference profile {id} routes from {} to {} as well, which the model catalogue \
              (crates/contract/src/models/data.rs) does not list: calls served there would be \
              denied. Add the regions to the catalogue row (with its source) and deploy again",
-            clients.region,
+            region,
             regions.join(", ")
         ),
         RouteCheck::OtherModel(other) => bail!(
@@ -369,6 +384,141 @@ mod tests {
             "{r}"
         );
         assert!(!r.contains("Model access"), "AWS retired that page: {r}");
+    }
+
+    mod against_mocks {
+        use super::super::*;
+        use super::answer;
+        use aws_sdk_bedrock::operation::get_foundation_model::GetFoundationModelOutput;
+        use aws_sdk_bedrock::operation::get_inference_profile::{
+            GetInferenceProfileError, GetInferenceProfileOutput,
+        };
+        use aws_sdk_bedrock::types::{
+            AgreementStatus, AuthorizationStatus, FoundationModelDetails, InferenceProfileModel,
+            InferenceProfileType,
+        };
+        use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+        use aws_smithy_types::error::ErrorMetadata;
+
+        fn dev() -> StageConfig {
+            codegen_infra::load_stage(&crate::project_root(), "dev").expect("dev stage")
+        }
+
+        fn profile(regions: &[&str]) -> Rule {
+            let arns: Vec<String> = regions
+                .iter()
+                .map(|r| {
+                    format!("arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-4-6")
+                })
+                .collect();
+            mock!(aws_sdk_bedrock::Client::get_inference_profile).then_output(move || {
+                GetInferenceProfileOutput::builder()
+                    .inference_profile_name("US Claude Sonnet 4.6")
+                    .inference_profile_arn("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-6")
+                    .inference_profile_id("us.anthropic.claude-sonnet-4-6")
+                    .status(InferenceProfileStatus::Active)
+                    .r#type(InferenceProfileType::SystemDefined)
+                    .set_models(Some(
+                        arns.iter()
+                            .map(|a| InferenceProfileModel::builder().model_arn(a).build())
+                            .collect(),
+                    ))
+                    .build()
+                    .expect("output")
+            })
+        }
+
+        fn available(auth: AuthorizationStatus) -> Rule {
+            mock!(aws_sdk_bedrock::Client::get_foundation_model_availability)
+                .then_output(move || answer(auth.clone(), AgreementStatus::Available))
+        }
+
+        fn lifecycle(status: FoundationModelLifecycleStatus) -> Rule {
+            mock!(aws_sdk_bedrock::Client::get_foundation_model).then_output(move || {
+                GetFoundationModelOutput::builder()
+                    .model_details(
+                        FoundationModelDetails::builder()
+                            .model_arn("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-6")
+                            .model_id("anthropic.claude-sonnet-4-6")
+                            .model_lifecycle(
+                                FoundationModelLifecycle::builder()
+                                    .status(status.clone())
+                                    .build()
+                                    .expect("lifecycle"),
+                            )
+                            .build()
+                            .expect("details"),
+                    )
+                    .build()
+            })
+        }
+
+        async fn run(rules: &[&Rule]) -> anyhow::Result<()> {
+            let bedrock = mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, rules);
+            run_checks(&bedrock, "us-east-1", &dev()).await
+        }
+
+        #[tokio::test]
+        async fn a_profile_routing_where_the_grant_does_not_stops_the_deploy() {
+            let ok = [
+                available(AuthorizationStatus::Authorized),
+                profile(&["us-east-1", "us-east-2", "us-west-2"]),
+                lifecycle(FoundationModelLifecycleStatus::Legacy),
+            ];
+            run(&ok.iter().collect::<Vec<_>>())
+                .await
+                .expect("matching routes pass");
+            let wider = [
+                available(AuthorizationStatus::Authorized),
+                profile(&["us-east-1", "us-east-2", "us-west-1", "us-west-2"]),
+                lifecycle(FoundationModelLifecycleStatus::Active),
+            ];
+            let err = run(&wider.iter().collect::<Vec<_>>())
+                .await
+                .expect_err("an unlisted destination");
+            assert!(format!("{err:#}").contains("us-west-1"), "{err:#}");
+        }
+
+        #[tokio::test]
+        async fn missing_access_names_the_current_remedy() {
+            let rules = [
+                available(AuthorizationStatus::NotAuthorized),
+                profile(&["us-east-1"]),
+                lifecycle(FoundationModelLifecycleStatus::Active),
+            ];
+            let err = run(&rules.iter().collect::<Vec<_>>())
+                .await
+                .expect_err("no access");
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("use-case form") && text.contains("aws-marketplace:Subscribe"),
+                "{text}"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_profile_bedrock_does_not_have_stops_the_deploy() {
+            let missing = mock!(aws_sdk_bedrock::Client::get_inference_profile).then_error(|| {
+                GetInferenceProfileError::generic(
+                    ErrorMetadata::builder()
+                        .code("ResourceNotFoundException")
+                        .message("not found")
+                        .build(),
+                )
+            });
+            let rules = [
+                available(AuthorizationStatus::Authorized),
+                missing,
+                lifecycle(FoundationModelLifecycleStatus::Active),
+            ];
+            let err = run(&rules.iter().collect::<Vec<_>>())
+                .await
+                .expect_err("no profile");
+            assert!(
+                format!("{err:#}").contains("no inference profile"),
+                "{err:#}"
+            );
+        }
     }
 
     #[test]
