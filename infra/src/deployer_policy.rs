@@ -29,23 +29,28 @@ pub fn asset_bucket_name(account: &str, region: &str) -> String {
     format!("codegen-assets-{account}-{region}")
 }
 
+/// Where a stack's function packages live in the asset bucket: `codegen-function/<stack>/`. Each
+/// stage's deployer may write only under its own stack's prefix, so one stage cannot replace the
+/// package another stage deploys.
+pub fn package_prefix(stack: &str) -> String {
+    format!("codegen-function/{stack}/")
+}
+
+/// Prefix of the deploy records in the asset bucket (one per stack, see [`deployment_record_key`]).
+pub const DEPLOYMENT_RECORDS_PREFIX: &str = "deployments/";
+
+/// Key of the record of a stack's last fully successful deploy, in the asset bucket.
+pub fn deployment_record_key(stack: &str) -> String {
+    format!("{DEPLOYMENT_RECORDS_PREFIX}{stack}.json")
+}
+
 /// Statements whose resources are not named after the stack, by `Sid`, with the reason. A test
 /// fails when any other statement names a resource without the stack name, or uses `*`.
 pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
     (
-        "CloudFormationChangeSets",
-        "change sets are named `codegen-<time>-<pid>` by the deployer, so their ARNs do not carry \
-         the stack name; the statement is limited to those names in this account and region",
-    ),
-    (
         "AssetBucket",
         "the asset bucket is shared by every stage in the account and region (like CDK's \
          bootstrap bucket); it is named after the account and region",
-    ),
-    (
-        "AssetBucketPackages",
-        "function packages are content-addressed and shared by every stage in the account and \
-         region",
     ),
     (
         "AssetBucketEmpty",
@@ -103,23 +108,26 @@ pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// CloudFormation actions on the stack: change sets, execution with events, rollback recovery,
-/// deletion. `ListStacks` is not used by the deployer and not granted.
+/// CloudFormation actions on the stack: execution with events, rollback recovery, deletion, and
+/// `destroy` finding the code bucket through the stack's resources (DescribeStackResource, whose
+/// IAM resource type is the stack: Service Authorization Reference, "Actions, resources, and
+/// condition keys for AWS CloudFormation"). `ListStacks` is not used by the deployer and not
+/// granted.
 const STACK_ACTIONS: &[&str] = &[
     "cloudformation:ContinueUpdateRollback",
-    "cloudformation:CreateChangeSet",
-    "cloudformation:DeleteChangeSet",
     "cloudformation:DeleteStack",
-    "cloudformation:DescribeChangeSet",
     "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource",
     "cloudformation:DescribeStacks",
-    "cloudformation:ExecuteChangeSet",
     "cloudformation:GetTemplate",
     // Stack tags (the stage's tags and the deploy fingerprint) are set through the change set.
     "cloudformation:TagResource",
 ];
 
-/// Change set actions, also checked against the change set's own ARN.
+/// Change set actions. IAM authorises them against the stack (the Service Authorization
+/// Reference lists `CreateChangeSet` with the required resource type `stack*`, the change set's
+/// name being only a condition key, `cloudformation:ChangeSetName`), so a statement on a
+/// `changeSet/...` ARN pattern grants nothing; they are granted on the stack's ARN.
 const CHANGE_SET_ACTIONS: &[&str] = &[
     "cloudformation:CreateChangeSet",
     "cloudformation:DeleteChangeSet",
@@ -128,19 +136,28 @@ const CHANGE_SET_ACTIONS: &[&str] = &[
 ];
 
 /// The asset bucket: created on first use (`assets::ensure_bucket`), checked with HeadBucket
-/// (authorised as ListBucket), emptied and deleted by `destroy --all`.
+/// (authorised as ListBucket), versioned (GetBucketVersioning / PutBucketVersioning, authorised
+/// as `s3:GetBucketVersioning` / `s3:PutBucketVersioning` in the Service Authorization Reference
+/// for Amazon S3) so that the template can pin the package's object version, its deploy records
+/// listed by `destroy --all` (ListObjectsV2, authorised as ListBucket), emptied and deleted by
+/// `destroy --all`.
 const ASSET_BUCKET_ACTIONS: &[&str] = &[
     "s3:CreateBucket",
     "s3:DeleteBucket",
+    "s3:GetBucketVersioning",
     "s3:ListBucket",
     "s3:ListBucketMultipartUploads",
     "s3:ListBucketVersions",
     "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
     "s3:PutEncryptionConfiguration",
 ];
 
 /// Packages and deploy records in the asset bucket. GetObject also authorises HeadObject;
-/// CloudFormation (as the caller) has Lambda read the package with these permissions.
+/// GetObjectVersion a read of one version (the deployer's HeadObject/GetObject with a version id,
+/// and Lambda's read of the pinned `S3ObjectVersion`: the AWS::Lambda::Function create and update
+/// handlers list both `s3:GetObject` and `s3:GetObjectVersion`). CloudFormation (as the caller)
+/// has Lambda read the package with these permissions.
 const ASSET_OBJECT_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
 
 /// Emptying a bucket: every version, delete marker and unfinished upload.
@@ -153,6 +170,12 @@ const EMPTY_OBJECT_ACTIONS: &[&str] = &[
 /// The stack's code bucket: what CloudFormation needs to create, configure, read back and delete
 /// it (its properties: encryption, lifecycle, ownership, public access block, versioning, tags,
 /// the TLS-only bucket policy), and what `destroy` needs to empty it first.
+///
+/// Tags: the AWS::S3::Bucket resource schema's handlers (CloudFormation registry; the copy cfn-lint
+/// ships in `data/schemas`) list `s3:TagResource` for create and update, `s3:UntagResource` for
+/// update and `s3:ListTagsForResource` for read, besides the older `s3:PutBucketTagging` /
+/// `s3:GetBucketTagging`; the S3 API reference (TagResource, ListTagsForResource) says general
+/// purpose buckets need exactly these permissions.
 const CODE_BUCKET_ACTIONS: &[&str] = &[
     "s3:CreateBucket",
     "s3:DeleteBucket",
@@ -167,6 +190,7 @@ const CODE_BUCKET_ACTIONS: &[&str] = &[
     "s3:ListBucket",
     "s3:ListBucketMultipartUploads",
     "s3:ListBucketVersions",
+    "s3:ListTagsForResource",
     "s3:PutBucketOwnershipControls",
     "s3:PutBucketPolicy",
     "s3:PutBucketPublicAccessBlock",
@@ -174,6 +198,8 @@ const CODE_BUCKET_ACTIONS: &[&str] = &[
     "s3:PutBucketVersioning",
     "s3:PutEncryptionConfiguration",
     "s3:PutLifecycleConfiguration",
+    "s3:TagResource",
+    "s3:UntagResource",
 ];
 
 /// The function's execution role (generated name `<stack>-FunctionRole-<suffix>`), created,
@@ -201,7 +227,12 @@ const BOUNDARY_ACTIONS: &[&str] = &[
 ];
 
 /// The function: CloudFormation's create/update/delete and read-back, `deploy`'s post-deploy
-/// check, `deploy --hotswap` (UpdateFunctionCode and the GetFunction waiter).
+/// check, `deploy --hotswap` (UpdateFunctionCode and the GetFunction waiter). The read-back is the
+/// AWS::Lambda::Function schema's read handler (CloudFormation registry; cfn-lint's copy):
+/// `lambda:GetFunction`, `lambda:GetFunctionCodeSigningConfig`,
+/// `lambda:GetFunctionRecursionConfig`, `lambda:GetRuntimeManagementConfig` and
+/// `lambda:GetFunctionScalingConfig` (plus `kms:Decrypt`, used only with a customer managed key,
+/// which this stack does not configure).
 const FUNCTION_ACTIONS: &[&str] = &[
     "lambda:AddPermission",
     "lambda:CreateFunction",
@@ -211,6 +242,7 @@ const FUNCTION_ACTIONS: &[&str] = &[
     "lambda:GetFunctionCodeSigningConfig",
     "lambda:GetFunctionConfiguration",
     "lambda:GetFunctionRecursionConfig",
+    "lambda:GetFunctionScalingConfig",
     "lambda:GetPolicy",
     "lambda:GetRuntimeManagementConfig",
     "lambda:ListTags",
@@ -222,12 +254,20 @@ const FUNCTION_ACTIONS: &[&str] = &[
     "lambda:UpdateFunctionConfiguration",
 ];
 
-/// The two log groups: CloudFormation's lifecycle, and `logs` reading the function's events.
+/// The log groups: CloudFormation's lifecycle, and `logs` reading the function's events. The
+/// AWS::Logs::LogGroup schema's read handler (CloudFormation registry; cfn-lint's copy) also reads
+/// each group's data protection policy (`logs:GetDataProtectionPolicy`, which the CloudWatch Logs
+/// guide, "IAM permissions required to create or work with a data protection policy", lists for
+/// a single log group on that group) and field index policies (`logs:DescribeIndexPolicies`,
+/// which takes the log group's identifier); create and update read the data protection policy
+/// too.
 const LOG_GROUP_ACTIONS: &[&str] = &[
     "logs:CreateLogGroup",
     "logs:DeleteLogGroup",
     "logs:DeleteRetentionPolicy",
+    "logs:DescribeIndexPolicies",
     "logs:FilterLogEvents",
+    "logs:GetDataProtectionPolicy",
     "logs:ListTagsForResource",
     "logs:ListTagsLogGroup",
     "logs:PutRetentionPolicy",
@@ -360,7 +400,7 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
             "CloudFormationChangeSets",
             CHANGE_SET_ACTIONS,
             vec![format!(
-                "arn:aws:cloudformation:{region}:{account}:changeSet/codegen-*/*"
+                "arn:aws:cloudformation:{region}:{account}:stack/{stack}/*"
             )],
         ),
         Statement::allow(
@@ -372,8 +412,11 @@ pub fn deployer_policy(cfg: &StageConfig, account: Option<&str>) -> Value {
             "AssetBucketPackages",
             ASSET_OBJECT_ACTIONS,
             vec![
-                format!("arn:aws:s3:::{asset_bucket}/codegen-function/*"),
-                format!("arn:aws:s3:::{asset_bucket}/deployments/{stack}.json"),
+                format!("arn:aws:s3:::{asset_bucket}/{}*", package_prefix(stack)),
+                format!(
+                    "arn:aws:s3:::{asset_bucket}/{}",
+                    deployment_record_key(stack)
+                ),
             ],
         ),
         Statement::allow(
@@ -748,6 +791,7 @@ mod tests {
                     "s3:ListBucketMultipartUploads",
                     "s3:AbortMultipartUpload",
                     "s3:DeleteBucket",
+                    "cloudformation:DescribeStackResource",
                 ],
             ),
             ("logs", &["logs:FilterLogEvents"]),
@@ -762,6 +806,78 @@ mod tests {
             !granted.contains("cloudformation:ListStacks"),
             "the deployer never lists stacks"
         );
+    }
+
+    fn actions_of<'a>(policy: &'a Value, sid: &str) -> Vec<&'a str> {
+        strings(&by_sid(policy, sid)["Action"])
+    }
+
+    #[test]
+    fn change_set_actions_are_granted_on_the_stack_not_on_change_set_names() {
+        let policy = deployer_policy(&dev(), Some("123456789012"));
+        let stack_arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/codegen-dev/*";
+        assert_eq!(
+            strings(&by_sid(&policy, "CloudFormationChangeSets")["Resource"]),
+            [stack_arn]
+        );
+        for s in statements(&policy) {
+            for action in CHANGE_SET_ACTIONS {
+                if strings(&s["Action"]).contains(action) {
+                    assert_eq!(strings(&s["Resource"]), [stack_arn], "{}", s["Sid"]);
+                }
+            }
+            for resource in strings(&s["Resource"]) {
+                assert!(!resource.contains(":changeSet/"), "{resource}");
+            }
+        }
+    }
+
+    #[test]
+    fn packages_are_written_only_under_the_stacks_own_prefix() {
+        let policy = deployer_policy(&dev(), Some("123456789012"));
+        let writers: Vec<&Value> = statements(&policy)
+            .iter()
+            .filter(|s| strings(&s["Action"]).contains(&"s3:PutObject"))
+            .collect();
+        assert_eq!(writers.len(), 1, "one statement may write the asset bucket");
+        assert_eq!(
+            strings(&writers[0]["Resource"]),
+            [
+                "arn:aws:s3:::codegen-assets-123456789012-us-east-1/codegen-function/codegen-dev/*",
+                "arn:aws:s3:::codegen-assets-123456789012-us-east-1/deployments/codegen-dev.json",
+            ]
+        );
+        assert_eq!(
+            package_prefix("codegen-dev"),
+            "codegen-function/codegen-dev/"
+        );
+        assert_eq!(
+            deployment_record_key("codegen-dev"),
+            "deployments/codegen-dev.json"
+        );
+        assert!(deployment_record_key("x").starts_with(DEPLOYMENT_RECORDS_PREFIX));
+    }
+
+    #[test]
+    fn grants_what_the_cloudformation_handlers_read_back() {
+        let policy = deployer_policy(&dev(), None);
+        let bucket = actions_of(&policy, "CodeBucket");
+        for action in [
+            "s3:TagResource",
+            "s3:UntagResource",
+            "s3:ListTagsForResource",
+        ] {
+            assert!(bucket.contains(&action), "code bucket needs {action}");
+        }
+        let logs = actions_of(&policy, "LogGroups");
+        for action in ["logs:GetDataProtectionPolicy", "logs:DescribeIndexPolicies"] {
+            assert!(logs.contains(&action), "log groups need {action}");
+        }
+        assert!(actions_of(&policy, "Function").contains(&"lambda:GetFunctionScalingConfig"));
+        let assets = actions_of(&policy, "AssetBucket");
+        for action in ["s3:GetBucketVersioning", "s3:PutBucketVersioning"] {
+            assert!(assets.contains(&action), "asset bucket needs {action}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub const DEAD_LETTER_RETENTION_SECONDS: u32 = 1_209_600;
 pub const PARAM_CODE_BUCKET: &str = "CodeS3Bucket";
 /// Parameter: key of the function package (`<sha256>.zip`).
 pub const PARAM_CODE_KEY: &str = "CodeS3Key";
+/// Parameter: the S3 version of the package object the deployer uploaded or verified.
+pub const PARAM_CODE_VERSION: &str = "CodeS3ObjectVersion";
 /// Parameter: the architecture the package was built for.
 pub const PARAM_ARCHITECTURE: &str = "Architecture";
 
@@ -107,6 +109,13 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         PARAM_CODE_KEY,
         Parameter::string("Content-hash key of the function package")
             .with_allowed_pattern("^[A-Za-z0-9/._-]+\\.zip$"),
+    );
+    // Every function reads exactly this version of the package: the one whose SHA-256 the deployer
+    // checked. A later write to the same key (by anyone who can write the asset bucket) makes a new
+    // version and leaves the deployed code alone.
+    let code_version = stack.add_parameter(
+        PARAM_CODE_VERSION,
+        Parameter::string("S3 version of the package object, verified by the deployer (SHA-256)"),
     );
     let architecture = stack.add_parameter(
         PARAM_ARCHITECTURE,
@@ -176,6 +185,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         cfg,
         code_bucket: &code_bucket,
         code_key: &code_key,
+        code_version: &code_version,
         architecture: &architecture,
         bucket_name: bucket.name(),
     };
@@ -377,6 +387,7 @@ struct Common<'a> {
     cfg: &'a StageConfig,
     code_bucket: &'a Expr,
     code_key: &'a Expr,
+    code_version: &'a Expr,
     architecture: &'a Expr,
     bucket_name: Expr,
 }
@@ -465,6 +476,7 @@ impl Common<'_> {
                 role_arn: role.arn(),
                 code_bucket: self.code_bucket.clone(),
                 code_key: self.code_key.clone(),
+                code_version: Some(self.code_version.clone()),
                 architecture: self.architecture.clone(),
                 memory_mb: cfg.function.memory_mb,
                 timeout_seconds: part.timeout_seconds,

@@ -1162,7 +1162,16 @@ fn routes_require_iam_auth_in_the_committed_stages() {
 
 #[test]
 fn routes_are_open_only_when_the_stage_says_auth_none() {
-    let cfg = stage_from_text("dev", &dev_text_with("auth: aws_iam", "auth: none"));
+    let cfg = stage_from_text(
+        "dev",
+        &dev_text_with(
+            "auth: aws_iam",
+            &format!(
+                "auth: none\n  unauthenticated_acknowledged: \"{}\"",
+                codegen_infra::config::UNAUTHENTICATED_ACKNOWLEDGEMENT
+            ),
+        ),
+    );
     let t = synth(&cfg);
     for (route_key, ..) in ROUTES {
         assert_eq!(
@@ -1311,7 +1320,11 @@ fn functions_run_the_bootstrap_from_the_package_parameters() {
                     "Runtime": "provided.al2023",
                     "Handler": "bootstrap",
                     "Architectures": [reference("Architecture")],
-                    "Code": { "S3Bucket": reference("CodeS3Bucket"), "S3Key": reference("CodeS3Key") },
+                    "Code": {
+                        "S3Bucket": reference("CodeS3Bucket"),
+                        "S3Key": reference("CodeS3Key"),
+                        "S3ObjectVersion": reference("CodeS3ObjectVersion"),
+                    },
                     "Role": get_att(part.role, "Arn"),
                     "MemorySize": cfg.function.memory_mb,
                     "LoggingConfig": { "LogGroup": reference(part.logs) },
@@ -1380,8 +1393,10 @@ fn worker_outlasts_api_gateway_within_lambdas_limit_and_is_capped() {
             "{}: {timeout}",
             cfg.name
         );
+        // Both event sources' maximum concurrency (queue + dead-letter queue).
         assert_eq!(
-            f["ReservedConcurrentExecutions"], cfg.jobs.max_concurrency,
+            f["ReservedConcurrentExecutions"],
+            cfg.jobs.max_concurrency + codegen_infra::stack::DEAD_LETTER_CONCURRENCY,
             "{}",
             cfg.name
         );

@@ -74,7 +74,7 @@ impl Emulator {
     /// Admin clients (the emulator's root credentials) for the `local` stage.
     pub async fn clients(&self) -> anyhow::Result<Clients> {
         let cfg = codegen_infra::load_stage(&root(), "local")?;
-        Ok(xtask::aws::connect(&cfg, &self.connect_options()).await)
+        xtask::aws::try_connect(&cfg, &self.connect_options()).await
     }
 }
 

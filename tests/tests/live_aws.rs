@@ -144,7 +144,7 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
         cfg.endpoint.is_none() && std::env::var_os("AWS_ENDPOINT_URL").is_none(),
         "stage {stage} targets an emulator; the live tests are for real AWS"
     );
-    let clients = xtask::aws::connect(&cfg, &ConnectOptions::default()).await;
+    let clients = xtask::aws::try_connect(&cfg, &ConnectOptions::default()).await?;
     let (account, arn) = xtask::aws::caller_identity(&clients).await?;
     let stack = run_stack_name(&cfg.stack_name);
     note(&format!(

@@ -16,8 +16,10 @@ use crate::synth::SynthOutcome;
 use crate::{diff, invoke, local, logs, outputs, project_root, synth};
 
 const EXIT_CODES: &str = "Exit codes: 0 success (diff: no changes), 1 failure, 2 invalid usage, \
-3 diff found changes, 4 the change needs approval (IAM widening, replacement or deletion) and \
-neither a terminal nor --yes was there to give it.";
+3 diff found changes, 4 the change needs approval (IAM widening, an opened route, a changed trust \
+policy, a removed or changed permissions boundary, a changed public access block or bucket policy, \
+replacement or removal of a resource; for destroy, deletion) and neither a terminal nor --yes was \
+there to give it.";
 
 /// The codegen-stack deployer: synthesise, deploy, inspect and destroy the code-generation stack.
 ///
@@ -39,11 +41,24 @@ enum Command {
     /// Build, upload and deploy the stack, then deploy the API stage and print the outputs.
     ///
     /// Creates or updates the stack through a change set. Nothing changed: returns at once.
-    /// Changes that widen IAM permissions or replace resources need approval: a prompt on a
-    /// terminal, or --yes; without either the command exits 4 and changes nothing. Recovers
-    /// stacks left in ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED or an interrupted operation.
+    /// Changes that widen IAM permissions, change a route's authorization (or add an open route),
+    /// change a role's trust policy, remove or change a permissions boundary, change a bucket's
+    /// public access block or bucket policy, or replace or remove a resource need approval: a
+    /// prompt on a terminal, or --yes; without either the command exits 4 and changes nothing.
+    /// Each reason is named (`route PUT /code-generation: authorization AWS_IAM -> NONE`).
+    /// Recovers stacks left in ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED or an interrupted
+    /// operation.
     Deploy(DeployArgs),
     /// Show what a deploy would change, without changing anything (exit 3 when it would).
+    ///
+    /// Read-only by default: synthesises the template and compares it with the deployed one and
+    /// the stack's parameters and tags, using only cloudformation:DescribeStacks,
+    /// cloudformation:GetTemplate and sts:GetCallerIdentity. Builds nothing, uploads nothing,
+    /// creates or deletes no change set, recovers no stack. Prints [+]/[-]/[~] per resource, the
+    /// IAM grants added and removed, parameter and tag changes, and why a deploy would need
+    /// approval. The function code is compared by hash only with --package or an up-to-date build
+    /// from an earlier deploy ("not compared" otherwise); which modifications replace a resource
+    /// only CloudFormation can say: use --change-set for that.
     Diff(DiffArgs),
     /// Delete the stack and everything it holds (the code bucket is emptied first).
     ///
@@ -136,7 +151,9 @@ impl ArchArg {
 struct DeployArgs {
     #[command(flatten)]
     stage: StageArg,
-    /// Approve IAM widening and resource replacement without asking (for CI).
+    /// Approve, without asking, every change that needs approval (IAM widening, route
+    /// authorization, trust policies, permissions boundaries, public access blocks, bucket
+    /// policies, replacement, removal); for CI. The reasons are still printed.
     #[arg(long, short)]
     yes: bool,
     /// Print the result as JSON on stdout.
@@ -171,12 +188,22 @@ struct DiffArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
-    /// Diff this zip instead of building the function.
+    /// Compare the code of this zip (containing `bootstrap`) by its hash. Without it the
+    /// read-only diff uses an up-to-date build if there is one, and never builds.
     #[arg(long, value_name = "ZIP")]
     package: Option<PathBuf>,
-    /// Build for this architecture instead of the stage's (as `deploy --architecture`).
+    /// The architecture of the package (default: the stage's; as `deploy --architecture`).
     #[arg(long, value_enum)]
     architecture: Option<ArchArg>,
+    /// Build label the build was made with (as `deploy --build-label`), to find it up to date.
+    /// Also read from CODEGEN_BUILD_LABEL.
+    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
+    build_label: Option<String>,
+    /// Ask CloudFormation instead (needs the deployer's permissions, not read-only): build and
+    /// upload the package, recover a failed stack as deploy does, create the change set a deploy
+    /// would execute, show it and delete it. Shows which modifications replace resources.
+    #[arg(long)]
+    change_set: bool,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -393,26 +420,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 stage: args.stage.stage,
                 package: args.package,
                 architecture: args.architecture.map(ArchArg::into_architecture),
+                build_label: args.build_label,
                 connect: args.connect.options(),
                 ..DeployOptions::default()
             };
-            let report = diff::diff(&root, &opts).await?;
-            if args.json {
-                json(&report)?;
-            } else if report.has_changes {
-                result(format!(
-                    "{}: {} change(s)",
-                    report.stack,
-                    report.changes.changes.len()
-                ));
-                for line in report.changes.lines() {
-                    result(format!("  {line}"));
-                }
-                if let Some(reason) = &report.needs_approval {
-                    result(format!("  deploying needs approval: {reason}"));
-                }
+            let found = if args.change_set {
+                diff::with_change_set(&root, &opts).await?
             } else {
-                result(format!("{}: no changes", report.stack));
+                diff::read_only(&root, &opts).await?
+            };
+            let report = &found.report;
+            if args.json {
+                json(report)?;
+            } else {
+                for line in found.lines() {
+                    result(line);
+                }
             }
             Ok(if report.has_changes {
                 Exit::ChangesPresent
@@ -474,6 +497,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             } else {
                 cfg.api.auth
             };
+            // Sign only for this stack's own API (its id from the stack outputs).
+            invoke::check_invoke_url(
+                &clients,
+                url,
+                outputs::require(&outputs, codegen_infra::stack::outputs::API_ID)?,
+            )?;
             if args.asynchronous {
                 return invoke_async(&clients, auth, url, &request, &args).await;
             }
@@ -534,7 +563,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Local(args) => {
             let cfg = codegen_infra::load_stage(&root, "local")?;
-            let endpoint = crate::aws::resolve_endpoint(&cfg, &ConnectOptions::default())
+            let endpoint = crate::aws::checked_endpoint(&cfg, &ConnectOptions::default())?
                 .ok_or_else(|| anyhow::anyhow!("the local stage has no endpoint"))?;
             match args.action {
                 LocalAction::Up { auth } => {

@@ -10,12 +10,14 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
+use codegen_infra::deployer_policy::deployment_record_key;
 use codegen_infra::stack::{
-    PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, outputs as out_names,
+    PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, PARAM_CODE_VERSION, outputs as out_names,
 };
 use serde::Serialize;
 
-use crate::aws::{Clients, ConnectOptions, caller_identity, connect};
+use crate::assets::{AssetBucket, PublishedPackage, Verification};
+use crate::aws::{Clients, ConnectOptions, caller_identity, try_connect};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary, FINGERPRINT_TAG, StackState};
@@ -88,12 +90,12 @@ pub struct PackageReport {
 }
 
 impl PackageReport {
-    fn new(package: &Package, bucket: &str, uploaded: bool) -> Self {
+    fn new(package: &Package, bucket: &str, published: &PublishedPackage) -> Self {
         Self {
-            uri: format!("s3://{bucket}/{}", package.asset_key()),
+            uri: format!("s3://{bucket}/{}", published.key),
             sha256: package.sha256_hex.clone(),
             size: package.bytes.len(),
-            uploaded,
+            uploaded: published.uploaded,
             architecture: package.architecture.as_str().to_owned(),
         }
     }
@@ -121,8 +123,13 @@ pub struct Prepared {
     pub clients: Clients,
     /// Asset bucket.
     pub asset_bucket: String,
+    /// The account that must own the asset bucket (every call to it says so).
+    pub asset_owner: String,
     /// The package.
     pub package: Package,
+    /// Where the package is in the asset bucket: its key and the verified version the template
+    /// pins.
+    pub published: PublishedPackage,
     /// Whether this run uploaded it.
     pub uploaded: bool,
     /// Template body sent to CloudFormation (compact JSON).
@@ -135,9 +142,14 @@ pub struct Prepared {
     pub timings: BTreeMap<String, u128>,
 }
 
-/// Key of the record of the last fully successful deploy of a stack, in the asset bucket.
-fn state_key(stack: &str) -> String {
-    format!("deployments/{stack}.json")
+/// How package objects are verified at this endpoint: on an emulator, one without a stored
+/// checksum may be downloaded and hashed; on AWS only the stored SHA-256 counts.
+pub fn verification_for(clients: &Clients) -> Verification {
+    if clients.endpoint.is_some() {
+        Verification::StoredChecksumOrDownload
+    } else {
+        Verification::StoredChecksum
+    }
 }
 
 /// What every deploy path starts from: the stage, the clients and the package.
@@ -163,7 +175,7 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
-    let clients = connect(&cfg, &opts.connect).await;
+    let clients = try_connect(&cfg, &opts.connect).await?;
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
     {
@@ -190,8 +202,10 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     })
 }
 
-/// [`load`]s, then checks the caller and model access, uploads the package if its hash is new,
-/// and synthesises the template.
+/// [`load`]s, then checks the caller and model access, makes sure the asset bucket holds exactly
+/// this package under the stack's prefix (uploaded with its SHA-256, or an existing object whose
+/// stored SHA-256 matches; anything else fails here, before any stack change), and synthesises the
+/// template with the verified object version pinned.
 pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
     let t = Instant::now();
     let Loaded {
@@ -203,15 +217,27 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
     let t_aws = Instant::now();
     let (account, _arn) = caller_identity(&clients).await?;
     crate::preflight::check_model_access(&clients, &cfg).await?;
-    let asset_bucket = assets::bucket_name(&account, &clients.region);
-    assets::ensure_bucket(&clients.s3, &asset_bucket, &clients.region).await?;
-    let uploaded = assets::upload_if_missing(&clients.s3, &asset_bucket, &package).await?;
-    if uploaded {
-        progress(format!(
-            "uploaded s3://{asset_bucket}/{}",
-            package.asset_key()
-        ));
-    }
+    let bucket = AssetBucket::of(&account, &clients.region);
+    assets::ensure_bucket(&clients.s3, &bucket, &clients.region).await?;
+    let published = assets::publish_package(
+        &clients.s3,
+        &bucket,
+        &package.asset_key(&cfg.stack_name),
+        &package,
+        verification_for(&clients),
+    )
+    .await?;
+    progress(format!(
+        "{} s3://{}/{} (version {})",
+        if published.uploaded {
+            "uploaded"
+        } else {
+            "verified (SHA-256)"
+        },
+        bucket.name,
+        published.key,
+        published.version_id
+    ));
     timings.insert("assets".to_owned(), t_aws.elapsed().as_millis());
     let template = codegen_infra::stack(&cfg);
     let template_body =
@@ -221,17 +247,20 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
             PARAM_ARCHITECTURE.to_owned(),
             package.architecture.as_str().to_owned(),
         ),
-        (PARAM_CODE_BUCKET.to_owned(), asset_bucket.clone()),
-        (PARAM_CODE_KEY.to_owned(), package.asset_key()),
+        (PARAM_CODE_BUCKET.to_owned(), bucket.name.clone()),
+        (PARAM_CODE_KEY.to_owned(), published.key.clone()),
+        (PARAM_CODE_VERSION.to_owned(), published.version_id.clone()),
     ];
     let fingerprint = plan::fingerprint(&template_body, &parameters);
     timings.insert("prepare".to_owned(), t.elapsed().as_millis());
     Ok(Prepared {
         cfg,
         clients,
-        asset_bucket,
+        asset_bucket: bucket.name,
+        asset_owner: bucket.owner,
         package,
-        uploaded,
+        uploaded: published.uploaded,
+        published,
         template_body,
         parameters,
         fingerprint,
@@ -294,7 +323,8 @@ async fn is_unchanged(
         .s3
         .get_object()
         .bucket(&p.asset_bucket)
-        .key(state_key(stack_name))
+        .key(deployment_record_key(stack_name))
+        .expected_bucket_owner(&p.asset_owner)
         .send()
         .await;
     let Ok(obj) = recorded else { return Ok(None) };
@@ -311,14 +341,16 @@ async fn is_unchanged(
 async fn record_success(p: &Prepared, api_deployment_id: Option<&str>) -> anyhow::Result<()> {
     let body = serde_json::json!({
         "fingerprint": p.fingerprint,
-        "package": p.package.asset_key(),
+        "package": p.published.key,
+        "package_version": p.published.version_id,
         "api_deployment_id": api_deployment_id,
     });
     p.clients
         .s3
         .put_object()
         .bucket(&p.asset_bucket)
-        .key(state_key(&p.cfg.stack_name))
+        .key(deployment_record_key(&p.cfg.stack_name))
+        .expected_bucket_owner(&p.asset_owner)
         .content_type("application/json")
         .body(body.to_string().into_bytes().into())
         .send()
@@ -376,8 +408,12 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 }
 
 /// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.
-pub fn approve(summary: &ChangeSummary, yes: bool) -> anyhow::Result<Option<String>> {
-    let Some(reason) = summary.approval_reason() else {
+pub fn approve(
+    summary: &ChangeSummary,
+    triggers: &[String],
+    yes: bool,
+) -> anyhow::Result<Option<String>> {
+    let Some(reason) = summary.approval_reason_with(triggers) else {
         return Ok(None);
     };
     if yes {
@@ -438,7 +474,17 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         for line in summary.lines() {
             progress(line);
         }
-        if let Some(reason) = approve(&summary, opts.yes)? {
+        // What the change opens or loses beyond its IAM grants (route authorization, trust
+        // policies, permissions boundaries, public access blocks, bucket policies).
+        let deployed = if create {
+            None
+        } else {
+            cfn::current_template(&p.clients.cfn, &stack_name).await?
+        };
+        let synthesised: serde_json::Value = serde_json::from_str(&p.template_body)
+            .context("failed to read the synthesised template")?;
+        let triggers = plan::approval_triggers(deployed.as_ref(), &synthesised);
+        if let Some(reason) = approve(&summary, &triggers, opts.yes)? {
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
                 cfn::delete_stack(&p.clients.cfn, &stack_name).await?;
@@ -502,7 +548,7 @@ fn report(
         result: result.to_owned(),
         stack_status: status.to_owned(),
         changes,
-        package: PackageReport::new(&p.package, &p.asset_bucket, p.uploaded),
+        package: PackageReport::new(&p.package, &p.asset_bucket, &p.published),
         api_deployment_id,
         outputs,
         timings_ms: p.timings.clone(),
@@ -633,7 +679,8 @@ async fn wait_for_function_update(
 /// No template is synthesised, no change set is made and the model-access preflight is skipped:
 /// the stack and function are read, the package is uploaded by hash if new, the code is updated
 /// and the update awaited.
-/// The stack's `CodeS3Key` parameter is then out of date (drift) until the next normal deploy.
+/// The stack's `CodeS3Key` and `CodeS3ObjectVersion` parameters are then out of date (drift) until
+/// the next normal deploy.
 pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
     let Loaded {
         cfg,
@@ -665,21 +712,37 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         .with_context(|| format!("failed to read function {name}"))?;
     let same = current.code_sha256() == Some(package.sha256_base64.as_str());
     let (account, _) = caller_identity(&clients).await?;
-    let bucket = assets::bucket_name(&account, &clients.region);
-    let mut uploaded = false;
+    let bucket = AssetBucket::of(&account, &clients.region);
+    let key = package.asset_key(&stack_name);
+    let mut published = PublishedPackage {
+        key: key.clone(),
+        version_id: String::new(),
+        uploaded: false,
+    };
     let result = if same {
         "unchanged"
     } else {
         // Through the asset bucket rather than inline (`ZipFile`): the upload is skipped when the
-        // hash is already there, and a raw S3 PUT is cheaper than a base64 JSON body.
+        // hash is already there, and a raw S3 PUT is cheaper than a base64 JSON body. The same
+        // checks as a normal deploy: the object's SHA-256 is verified and its version pinned
+        // (UpdateFunctionCode's S3ObjectVersion: "For versioned objects, the version of the
+        // deployment package object to use", Lambda API reference).
         assets::ensure_bucket(&clients.s3, &bucket, &clients.region).await?;
-        uploaded = assets::upload_if_missing(&clients.s3, &bucket, &package).await?;
+        published = assets::publish_package(
+            &clients.s3,
+            &bucket,
+            &key,
+            &package,
+            verification_for(&clients),
+        )
+        .await?;
         clients
             .lambda
             .update_function_code()
             .function_name(name)
-            .s3_bucket(&bucket)
-            .s3_key(package.asset_key())
+            .s3_bucket(&bucket.name)
+            .s3_key(&published.key)
+            .s3_object_version(&published.version_id)
             .send()
             .await
             .with_context(|| format!("failed to update the code of {name}"))?;
@@ -698,7 +761,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         result: result.to_owned(),
         stack_status: cfn::status_of(&stack).to_owned(),
         changes: ChangeSummary::default(),
-        package: PackageReport::new(&package, &bucket, uploaded),
+        package: PackageReport::new(&package, &bucket.name, &published),
         api_deployment_id: None,
         outputs: all,
         timings_ms: timings,

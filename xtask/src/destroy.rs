@@ -1,16 +1,24 @@
 //! `destroy`: empty the code bucket (every version, delete marker and unfinished multipart
 //! upload), delete the stack and wait; with `--all`, also empty and delete the asset bucket.
 //! Destroying a stack that does not exist succeeds.
+//!
+//! The code bucket is found through the stack's own resources (`DescribeStackResource` for
+//! [`CODE_BUCKET`]), never through an output, which names whatever its template says; every
+//! bucket call names the caller's account as the expected owner. `--all` is refused while the
+//! asset bucket still records a deployment of another stack.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use codegen_infra::stack::outputs as out_names;
+use codegen_infra::deployer_policy::{DEPLOYMENT_RECORDS_PREFIX, deployment_record_key};
+use codegen_infra::stack::CODE_BUCKET;
 use serde::Serialize;
 
-use crate::aws::{ConnectOptions, caller_identity, connect};
+use crate::assets::AssetBucket;
+use crate::aws::{ConnectOptions, caller_identity, try_connect};
 use crate::plan::{self, StackState};
 use crate::report::progress;
 use crate::{assets, cfn, local};
@@ -54,12 +62,33 @@ pub enum DestroyOutcome {
     NeedsApproval(String),
 }
 
-/// Removes every object version, delete marker and multipart upload from a bucket.
-/// Returns (objects deleted, uploads aborted). A missing bucket is empty.
+/// Removes every object version, delete marker and multipart upload from a bucket, which must be
+/// owned by `owner` (every call says so: S3 refuses it with 403 if another account owns the
+/// bucket). Returns (objects deleted, uploads aborted). A missing bucket is empty.
+pub async fn empty_owned_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+) -> anyhow::Result<(usize, usize)> {
+    empty(s3, bucket, Some(owner)).await
+}
+
+/// Like [`empty_owned_bucket`], for a bucket the caller named itself (the end-to-end suites' admin
+/// clients), without an owner check. The deployer's own buckets always go through
+/// [`empty_owned_bucket`].
 pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<(usize, usize)> {
-    if !assets::bucket_exists(s3, bucket).await? {
+    empty(s3, bucket, None).await
+}
+
+async fn empty(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: Option<&str>,
+) -> anyhow::Result<(usize, usize)> {
+    if !assets::head_bucket(s3, bucket, owner).await? {
         return Ok((0, 0));
     }
+    let owner = owner.map(str::to_owned);
     let mut deleted = 0;
     let mut key_marker: Option<String> = None;
     let mut version_marker: Option<String> = None;
@@ -67,6 +96,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
         let page = s3
             .list_object_versions()
             .bucket(bucket)
+            .set_expected_bucket_owner(owner.clone())
             .set_key_marker(key_marker.clone())
             .set_version_id_marker(version_marker.clone())
             .send()
@@ -96,6 +126,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
             let out = s3
                 .delete_objects()
                 .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
                 .delete(
                     Delete::builder()
                         .set_objects(Some(chunk.to_vec()))
@@ -126,6 +157,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
         let uploads = s3
             .list_multipart_uploads()
             .bucket(bucket)
+            .set_expected_bucket_owner(owner.clone())
             .send()
             .await
             .with_context(|| format!("failed to list multipart uploads in {bucket}"))?;
@@ -135,6 +167,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Resu
         for u in uploads.uploads() {
             s3.abort_multipart_upload()
                 .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
                 .key(u.key().unwrap_or_default())
                 .upload_id(u.upload_id().unwrap_or_default())
                 .send()
@@ -162,13 +195,100 @@ async fn settle(
     cfn::await_running_operation(cfn_client, name, &status).await
 }
 
+/// The code bucket of a stack, from the stack's own resource record: `DescribeStackResource`
+/// "Returns a description of the specified resource in the specified stack" (CloudFormation API
+/// reference), whose physical id is the bucket CloudFormation created. An output could name any
+/// bucket. `None` when the stack has no such resource (never created, or already deleted).
+pub async fn code_bucket_of(
+    cfn_client: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> anyhow::Result<Option<String>> {
+    let out = match cfn_client
+        .describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id(CODE_BUCKET)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        // CloudFormation answers a ValidationError ("Resource ... does not exist for stack") for
+        // a resource the stack does not have.
+        Err(err) if is_missing_resource(err.code(), err.message()) => return Ok(None),
+        Err(err) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "failed to read resource {CODE_BUCKET} of stack {stack}"
+            )));
+        }
+    };
+    let Some(detail) = out.stack_resource_detail() else {
+        return Ok(None);
+    };
+    if detail
+        .resource_status()
+        .is_some_and(|s| s.as_str() == "DELETE_COMPLETE")
+    {
+        return Ok(None);
+    }
+    Ok(detail
+        .physical_resource_id()
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned))
+}
+
+fn is_missing_resource(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ValidationError") && message.is_some_and(|m| m.contains("does not exist"))
+}
+
+/// The stacks, other than `stack`, whose last deploy is recorded in the asset bucket
+/// (`deployments/<stack>.json`). A missing bucket records none.
+pub async fn other_recorded_stacks(
+    s3: &aws_sdk_s3::Client,
+    bucket: &AssetBucket,
+    stack: &str,
+) -> anyhow::Result<Vec<String>> {
+    if !assets::owned_bucket_exists(s3, &bucket.name, &bucket.owner).await? {
+        return Ok(Vec::new());
+    }
+    let own = deployment_record_key(stack);
+    let mut others = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(&bucket.name)
+            .expected_bucket_owner(&bucket.owner)
+            .prefix(DEPLOYMENT_RECORDS_PREFIX)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .with_context(|| format!("failed to list the deploy records in {}", bucket.name))?;
+        others.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter(|key| *key != own)
+                .filter_map(|key| {
+                    key.strip_prefix(DEPLOYMENT_RECORDS_PREFIX)?
+                        .strip_suffix(".json")
+                        .map(str::to_owned)
+                }),
+        );
+        token = page.next_continuation_token().map(str::to_owned);
+        if page.is_truncated() != Some(true) || token.is_none() {
+            break;
+        }
+    }
+    others.sort();
+    Ok(others)
+}
+
 /// Runs `destroy`.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {
     let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
-    let clients = connect(&cfg, &opts.connect).await;
+    let clients = try_connect(&cfg, &opts.connect).await?;
     // Nothing answering on an emulator's port means there is nothing to destroy there.
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
@@ -181,6 +301,29 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             uploads_aborted: 0,
             asset_bucket_deleted: false,
         }));
+    }
+    let (account, _) = caller_identity(&clients).await?;
+    let asset_bucket = AssetBucket::of(&account, &clients.region);
+    if opts.all {
+        // Before anything is deleted: the asset bucket holds other stacks' packages and records.
+        let others = other_recorded_stacks(&clients.s3, &asset_bucket, &cfg.stack_name).await?;
+        if !others.is_empty() {
+            bail!(
+                "refusing `destroy --all`: asset bucket {} still records deployments of {} ({}), \
+                 whose packages it holds. Destroy those stacks first (`cargo xtask destroy \
+                 --stage <stage>`), or, if they no longer exist, delete their records \
+                 (s3://{}/{}<stack>.json); nothing was changed",
+                asset_bucket.name,
+                others.join(", "),
+                others
+                    .iter()
+                    .map(|s| deployment_record_key(s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                asset_bucket.name,
+                DEPLOYMENT_RECORDS_PREFIX,
+            );
+        }
     }
     let stack = cfn::describe_stack(&clients.cfn, &cfg.stack_name).await?;
     let what = if opts.all {
@@ -213,10 +356,10 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         Some(s) => settle(&clients.cfn, &cfg.stack_name, s).await?,
         None => None,
     };
-    if let Some(stack) = stack {
-        let outputs = cfn::outputs_of(&stack);
-        if let Some(bucket) = outputs.get(out_names::BUCKET_NAME) {
-            let (objects, uploads) = empty_bucket(&clients.s3, bucket).await?;
+    if stack.is_some() {
+        let code_bucket = code_bucket_of(&clients.cfn, &cfg.stack_name).await?;
+        if let Some(bucket) = &code_bucket {
+            let (objects, uploads) = empty_owned_bucket(&clients.s3, bucket, &account).await?;
             progress(format!(
                 "emptied {bucket}: {objects} object versions, {uploads} multipart uploads"
             ));
@@ -229,8 +372,8 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             progress(format!(
                 "delete did not complete ({first:#}); emptying the bucket again and retrying"
             ));
-            if let Some(bucket) = outputs.get(out_names::BUCKET_NAME) {
-                empty_bucket(&clients.s3, bucket).await?;
+            if let Some(bucket) = &code_bucket {
+                empty_owned_bucket(&clients.s3, bucket, &account).await?;
             }
             cfn::delete_stack(&clients.cfn, &cfg.stack_name).await?;
         }
@@ -241,28 +384,29 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             cfg.stack_name
         ));
     }
-    let (account, _) = caller_identity(&clients).await?;
-    let asset_bucket = assets::bucket_name(&account, &clients.region);
     if opts.all {
-        empty_bucket(&clients.s3, &asset_bucket).await?;
-        if assets::bucket_exists(&clients.s3, &asset_bucket).await? {
+        empty_owned_bucket(&clients.s3, &asset_bucket.name, &account).await?;
+        if assets::owned_bucket_exists(&clients.s3, &asset_bucket.name, &account).await? {
             clients
                 .s3
                 .delete_bucket()
-                .bucket(&asset_bucket)
+                .bucket(&asset_bucket.name)
+                .expected_bucket_owner(&account)
                 .send()
                 .await
-                .with_context(|| format!("failed to delete asset bucket {asset_bucket}"))?;
+                .with_context(|| format!("failed to delete asset bucket {}", asset_bucket.name))?;
             report.asset_bucket_deleted = true;
-            progress(format!("deleted asset bucket {asset_bucket}"));
+            progress(format!("deleted asset bucket {}", asset_bucket.name));
         }
     } else if report.result == "deleted" {
-        // The deploy record describes a stack that no longer exists.
+        // The deploy record describes a stack that no longer exists. Best effort: a leftover
+        // record only makes the next deploy ask CloudFormation instead of returning at once.
         let _ = clients
             .s3
             .delete_object()
-            .bucket(&asset_bucket)
-            .key(format!("deployments/{}.json", cfg.stack_name))
+            .bucket(&asset_bucket.name)
+            .key(deployment_record_key(&cfg.stack_name))
+            .expected_bucket_owner(&account)
             .send()
             .await;
     }

@@ -106,8 +106,70 @@ pub async fn send_raw(
     .await
 }
 
+/// Whether `url` is one `invoke` may sign a request for: the stack's own API, never a host taken
+/// on trust from elsewhere. On AWS that is `https://<api id>.execute-api.<region>.amazonaws.com`
+/// (API Gateway's default endpoint, "https://{api_id}.execute-api.{region}.amazonaws.com", API
+/// Gateway developer guide, x-amazon-apigateway-endpoint-configuration), with `api_id` when known;
+/// on an emulator endpoint (`emulator`), a loopback `http://` address. Pure.
+pub fn check_signable_url(
+    url: &str,
+    region: &str,
+    emulator: Option<&str>,
+    api_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let refuse = |why: String| -> anyhow::Result<()> {
+        bail!("refusing to sign a request for {url}: {why}")
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return refuse("it carries user information".into());
+    }
+    if emulator.is_some() {
+        let origin = match parsed.port() {
+            Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+            None => format!("{}://{host}", parsed.scheme()),
+        };
+        if codegen_infra::config::is_loopback_http(&origin) {
+            return Ok(());
+        }
+        return refuse(format!(
+            "on an emulator endpoint only loopback http:// hosts are signed for, not {origin}"
+        ));
+    }
+    let suffix = format!(".execute-api.{region}.amazonaws.com");
+    let id = host.strip_suffix(&suffix).unwrap_or_default();
+    let is_api_id = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if parsed.scheme() != "https" || parsed.port().is_some() || !is_api_id {
+        return refuse(format!(
+            "it is not an API Gateway endpoint of this region (https://<api id>{suffix})"
+        ));
+    }
+    if let Some(expected) = api_id
+        && id != expected
+    {
+        return refuse(format!("it is API {id}, not this stack's API {expected}"));
+    }
+    Ok(())
+}
+
+/// [`check_signable_url`] for `clients`, pinned to the stack's API id (its `ApiId` output).
+pub fn check_invoke_url(clients: &Clients, url: &str, api_id: &str) -> anyhow::Result<()> {
+    check_signable_url(
+        url,
+        &clients.region,
+        clients.endpoint.as_deref(),
+        Some(api_id),
+    )
+}
+
 /// Sends a request with `headers` (signed with them unless `signed` is false). Redirects are not
-/// followed: a signed request goes to the URL it was signed for and nowhere else.
+/// followed: a signed request goes to the URL it was signed for and nowhere else, and it is signed
+/// only for an API Gateway host of the clients' region or, on an emulator, a loopback host
+/// ([`check_signable_url`]).
 pub async fn send(
     clients: &Clients,
     url: &str,
@@ -122,6 +184,7 @@ pub async fn send(
     }
     let mut request = builder.body(body).context("invalid request")?;
     if signed {
+        check_signable_url(url, &clients.region, clients.endpoint.as_deref(), None)?;
         sign_request(clients, &mut request).await?;
     }
     let client = reqwest::Client::builder()
@@ -325,6 +388,75 @@ mod tests {
             jobs_url("http://127.0.0.1:4566/_aws/execute-api/x/local/code-generation/"),
             "http://127.0.0.1:4566/_aws/execute-api/x/local/code-generation/jobs"
         );
+    }
+
+    #[test]
+    fn signs_only_for_this_regions_api_gateway_hosts_on_aws() {
+        let ok = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev/code-generation";
+        assert!(check_signable_url(ok, "us-east-1", None, None).is_ok());
+        assert!(check_signable_url(ok, "us-east-1", None, Some("a1b2c3d4e5")).is_ok());
+        for (url, api_id) in [
+            (ok, Some("zzzzzzzzzz")),
+            (
+                "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev/code-generation",
+                None,
+            ),
+            (
+                "http://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev/code-generation",
+                None,
+            ),
+            (
+                "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com:8443/dev/code-generation",
+                None,
+            ),
+            ("https://evil.example.com/dev/code-generation", None),
+            (
+                "https://execute-api.us-east-1.amazonaws.com.evil.example.com/dev",
+                None,
+            ),
+            (
+                "https://x.y.execute-api.us-east-1.amazonaws.com/dev/code-generation",
+                None,
+            ),
+            (
+                "https://user@a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev",
+                None,
+            ),
+            (
+                "http://127.0.0.1:4566/_aws/execute-api/a/local/code-generation",
+                None,
+            ),
+            ("not a url", None),
+        ] {
+            let err = check_signable_url(url, "us-east-1", None, api_id).expect_err(url);
+            assert!(format!("{err:#}").contains("refusing to sign") || url == "not a url");
+        }
+    }
+
+    #[test]
+    fn signs_only_for_loopback_hosts_on_an_emulator() {
+        let emulator = Some("http://127.0.0.1:4566");
+        for url in [
+            "http://127.0.0.1:4566/_aws/execute-api/a/local/code-generation",
+            "http://127.0.0.1:5000/_aws/execute-api/a/local/code-generation",
+            "http://localhost:4566/_aws/execute-api/a/local/code-generation",
+        ] {
+            assert!(
+                check_signable_url(url, "us-east-1", emulator, None).is_ok(),
+                "{url}"
+            );
+        }
+        for url in [
+            "http://10.0.0.1:4566/_aws/execute-api/a/local/code-generation",
+            "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev/code-generation",
+            "https://127.0.0.1:4566/x",
+            "http://127.0.0.1@evil.example.com:4566/x",
+        ] {
+            assert!(
+                check_signable_url(url, "us-east-1", emulator, None).is_err(),
+                "{url}"
+            );
+        }
     }
 
     #[test]

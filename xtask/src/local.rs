@@ -1,7 +1,13 @@
 //! The local toolchain and emulator: pinned Python tools in `./.venv` (installed by
 //! `tools/install.sh` when missing), and ministack started on loopback in its own process group
 //! when nothing answers on the stage's port. Spawns processes; touches only 127.0.0.1.
+//!
+//! The emulator starts from an empty environment plus an allow-list ([`EMULATOR_ENV_ALLOW_LIST`]
+//! and the settings it is given): ministack hands its own environment to every Lambda process it
+//! runs and treats a configured `AWS_ACCESS_KEY_ID` as its root key, so the caller's AWS
+//! credentials, CI tokens (`GITHUB_*`, `ACTIONS_*`) and other secrets must never reach it.
 
+use std::ffi::{OsStr, OsString};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -121,6 +127,51 @@ pub fn start_ministack(
     start_ministack_advertising(root, addr, auth, dir, &format!("http://{addr}"))
 }
 
+/// What the emulator may inherit from the caller's environment: where things are (`HOME`), the
+/// locale and time zone, and ministack's own region, account and warm-worker settings. Everything
+/// else is dropped; `PATH`, `TMPDIR` and ministack's bind, port, endpoint and auth settings are set
+/// by [`emulator_env`].
+pub const EMULATOR_ENV_ALLOW_LIST: &[&str] = &[
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "MINISTACK_REGION",
+    "MINISTACK_ACCOUNT_ID",
+    "LAMBDA_WARM_TTL_SECONDS",
+];
+
+/// The emulator's whole environment: the allow-listed variables of `parent` (the caller's
+/// environment) and the settings ministack needs. Pure.
+pub fn emulator_env(
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+    path: OsString,
+    addr: SocketAddr,
+    auth: bool,
+    tmp: &Path,
+    advertised: &str,
+) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = parent
+        .into_iter()
+        .filter(|(name, _)| {
+            EMULATOR_ENV_ALLOW_LIST
+                .iter()
+                .any(|allowed| OsStr::new(allowed) == name)
+        })
+        .collect();
+    let set: [(&str, OsString); 6] = [
+        ("PATH", path),
+        ("TMPDIR", tmp.as_os_str().to_owned()),
+        ("BIND_HOST", addr.ip().to_string().into()),
+        ("GATEWAY_PORT", addr.port().to_string().into()),
+        // ministack's Lambda processes reach AWS here (the emulator, or a fault proxy before it).
+        ("AWS_ENDPOINT_URL", advertised.into()),
+        ("AUTH", if auth { "true" } else { "false" }.into()),
+    ];
+    env.extend(set.into_iter().map(|(k, v)| (OsString::from(k), v)));
+    env
+}
+
 /// Like [`start_ministack`], but the Lambda functions it runs are told to reach AWS at
 /// `advertised` (their `AWS_ENDPOINT_URL`) instead of at ministack itself: the fault-injection
 /// suites put a proxy there that forwards to ministack.
@@ -131,6 +182,19 @@ pub fn start_ministack_advertising(
     dir: &Path,
     advertised: &str,
 ) -> anyhow::Result<Emulator> {
+    start_ministack_with_env(root, addr, auth, dir, advertised, std::env::vars_os())
+}
+
+/// Like [`start_ministack_advertising`], with `parent` standing for the caller's environment
+/// (which the emulator filters through [`emulator_env`]).
+pub fn start_ministack_with_env(
+    root: &Path,
+    addr: SocketAddr,
+    auth: bool,
+    dir: &Path,
+    advertised: &str,
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+) -> anyhow::Result<Emulator> {
     let binary = venv_tool(root, "ministack")?;
     let tmp = dir.join(format!("tmp-{}", addr.port()));
     std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
@@ -139,12 +203,15 @@ pub fn start_ministack_advertising(
         .with_context(|| format!("failed to create {}", log.display()))?;
     let endpoint = format!("http://{addr}");
     let mut cmd = Command::new(&binary);
-    cmd.env("BIND_HOST", addr.ip().to_string())
-        .env("GATEWAY_PORT", addr.port().to_string())
-        .env("AWS_ENDPOINT_URL", advertised)
-        .env("TMPDIR", &tmp)
-        .env("PATH", path_with_venv(root))
-        .env("AUTH", if auth { "true" } else { "false" })
+    cmd.env_clear()
+        .envs(emulator_env(
+            parent,
+            path_with_venv(root),
+            addr,
+            auth,
+            &tmp,
+            advertised,
+        ))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
@@ -220,5 +287,55 @@ mod tests {
         assert!(loopback_addr("http://localhost:4566/").is_ok());
         assert!(loopback_addr("http://10.0.0.1:4566").is_err());
         assert!(loopback_addr("https://127.0.0.1:4566").is_err());
+    }
+
+    #[test]
+    fn the_emulator_gets_the_allow_list_and_its_settings_only() {
+        let parent = [
+            ("HOME", "/home/ci"),
+            ("PATH", "/usr/bin"),
+            ("AWS_ACCESS_KEY_ID", "AKIAREALKEY"),
+            ("AWS_SECRET_ACCESS_KEY", "leak-me"),
+            ("AWS_SESSION_TOKEN", "leak-me"),
+            ("AWS_PROFILE", "prod"),
+            ("AWS_ENDPOINT_URL", "https://evil.example.com"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "leak-me"),
+            ("ACTIONS_RUNTIME_TOKEN", "leak-me"),
+            ("GITHUB_TOKEN", "leak-me"),
+            ("CARGO_REGISTRY_TOKEN", "leak-me"),
+            ("MINISTACK_REGION", "us-east-1"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let addr = SocketAddr::from(([127, 0, 0, 1], 4566));
+        let env = emulator_env(
+            parent,
+            "/venv/bin:/usr/bin".into(),
+            addr,
+            true,
+            Path::new("/tmp/ms"),
+            "http://127.0.0.1:4566",
+        );
+        let get = |name: &str| {
+            env.iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            env.iter()
+                .all(|(_, v)| v != "leak-me" && v != "AKIAREALKEY"),
+            "{env:?}"
+        );
+        for gone in ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "GITHUB_TOKEN"] {
+            assert!(get(gone).is_empty(), "{gone} leaked: {env:?}");
+        }
+        assert_eq!(get("HOME"), ["/home/ci"]);
+        assert_eq!(get("MINISTACK_REGION"), ["us-east-1"]);
+        assert_eq!(get("PATH"), ["/venv/bin:/usr/bin"]);
+        assert_eq!(get("AWS_ENDPOINT_URL"), ["http://127.0.0.1:4566"]);
+        assert_eq!(get("GATEWAY_PORT"), ["4566"]);
+        assert_eq!(get("BIND_HOST"), ["127.0.0.1"]);
+        assert_eq!(get("AUTH"), ["true"]);
+        assert_eq!(get("TMPDIR"), ["/tmp/ms"]);
     }
 }

@@ -10,7 +10,7 @@ use codegen_contract::ROUTE_PATH;
 use codegen_infra::StageConfig;
 use codegen_infra::stack::outputs as out_names;
 
-use crate::aws::{Clients, ConnectOptions, connect};
+use crate::aws::{Clients, ConnectOptions, try_connect};
 use crate::cfn;
 
 /// Output key added by the deployer: the URL to send requests to from here.
@@ -52,7 +52,7 @@ pub async fn read(
     opts: &ConnectOptions,
 ) -> anyhow::Result<(StageConfig, Clients, BTreeMap<String, String>)> {
     let cfg = codegen_infra::load_stage(root, stage)?;
-    let clients = connect(&cfg, opts).await;
+    let clients = try_connect(&cfg, opts).await?;
     let stack = cfn::describe_stack(&clients.cfn, &cfg.stack_name)
         .await?
         .with_context(|| {

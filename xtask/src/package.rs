@@ -33,9 +33,14 @@ pub struct Package {
 }
 
 impl Package {
-    /// Asset key: `codegen-function/<sha256>.zip`.
-    pub fn asset_key(&self) -> String {
-        format!("{FUNCTION_PACKAGE}/{}.zip", self.sha256_hex)
+    /// Asset key of this package for `stack`: `codegen-function/<stack>/<sha256>.zip`, under the
+    /// stack's own prefix (the only one its deployer policy may write).
+    pub fn asset_key(&self, stack: &str) -> String {
+        format!(
+            "{}{}.zip",
+            codegen_infra::deployer_policy::package_prefix(stack),
+            self.sha256_hex
+        )
     }
 
     /// Reads an existing zip (for `--package`).
@@ -45,7 +50,7 @@ impl Package {
         Ok(Self::new(bytes, architecture, path.to_path_buf()))
     }
 
-    fn new(bytes: Vec<u8>, architecture: Architecture, path: PathBuf) -> Self {
+    pub(crate) fn new(bytes: Vec<u8>, architecture: Architecture, path: PathBuf) -> Self {
         let digest = Sha256::digest(&bytes);
         Self {
             sha256_hex: hex::encode(digest),
@@ -58,7 +63,7 @@ impl Package {
 }
 
 /// Standard base64 (what Lambda uses for `CodeSha256`), without pulling in another crate.
-fn base64_encode(data: &[u8]) -> String {
+pub(crate) fn base64_encode(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
@@ -332,7 +337,10 @@ mod tests {
         let c = zip_bootstrap(b"#!/bin/sh\necho bye\n").expect("zip");
         assert_ne!(a, c);
         let p = Package::new(a, Architecture::X86_64, PathBuf::from("x.zip"));
-        assert!(p.asset_key().starts_with("codegen-function/"));
+        assert_eq!(
+            p.asset_key("codegen-dev"),
+            format!("codegen-function/codegen-dev/{}.zip", p.sha256_hex)
+        );
         assert_eq!(p.sha256_hex.len(), 64);
     }
 

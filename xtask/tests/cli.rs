@@ -1,10 +1,14 @@
 //! The `cargo xtask` binary as a pipeline sees it: exit codes, `--json` on stdout, no prompt
-//! without a terminal. Runs against ministack on a free loopback port with a stand-in package
+//! without a terminal, a read-only `diff` by default and the change-set one behind
+//! `--change-set`. Runs against ministack on a free loopback port with a stand-in package
 //! (a shell `bootstrap`), so it needs no release build of the function.
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output, Stdio};
 
+use xtask::aws::ConnectOptions;
+use xtask::cfn::{ChangeSetOutcome, ChangeSetRequest};
 use xtask::local;
 
 struct Emulator {
@@ -67,6 +71,71 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Adds a resource to the deployed `local` stack out of band (as another pipeline or the console
+/// would), through a change set with the stack's own parameters and tags.
+fn add_resource_out_of_band(endpoint: &str, id: &str, resource: serde_json::Value) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let cfg = codegen_infra::load_stage(&xtask::project_root(), "local").expect("local stage");
+        let clients = xtask::aws::connect(
+            &cfg,
+            &ConnectOptions {
+                endpoint: Some(endpoint.to_owned()),
+                ..ConnectOptions::default()
+            },
+        )
+        .await;
+        let stack = &cfg.stack_name;
+        let mut template = xtask::cfn::current_template(&clients.cfn, stack)
+            .await
+            .expect("read the template")
+            .expect("a JSON template");
+        template["Resources"][id] = resource;
+        let current = xtask::cfn::describe_stack(&clients.cfn, stack)
+            .await
+            .expect("describe")
+            .expect("the stack exists");
+        let parameters: Vec<(String, String)> = current
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_owned(),
+                    p.parameter_value()?.to_owned(),
+                ))
+            })
+            .collect();
+        let tags: BTreeMap<String, String> = current
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect();
+        let body = template.to_string();
+        let request = ChangeSetRequest {
+            stack,
+            template_body: &body,
+            parameters: &parameters,
+            tags: &tags,
+            create: false,
+        };
+        match xtask::cfn::create_change_set(&clients.cfn, &request)
+            .await
+            .expect("change set")
+        {
+            ChangeSetOutcome::Ready { name, .. } => {
+                xtask::cfn::execute_change_set(&clients.cfn, stack, &name)
+                    .await
+                    .expect("executed");
+            }
+            ChangeSetOutcome::NoChanges => panic!("adding {id} changed nothing"),
+        }
+    });
+}
+
 #[test]
 fn exit_codes_json_and_approval_without_a_terminal() {
     let em = start_emulator();
@@ -106,6 +175,25 @@ fn exit_codes_json_and_approval_without_a_terminal() {
     assert_eq!(diff["has_changes"], true);
     assert_eq!(diff["creates_stack"], true);
     assert!(diff["needs_approval"].is_string());
+    // The CloudFormation preview agrees, and leaves nothing behind either.
+    let out = xtask(&with(&[
+        "diff",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--change-set",
+        "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    assert_eq!(stdout_json(&out)["creates_stack"], true);
+    let out = xtask(&with(&["diff", "--stage", "local", "--package", ZIP]));
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("creates the stack"),
+        "still a create: {}",
+        stdout(&out)
+    );
 
     let out = xtask(&with(&[
         "deploy",
@@ -131,6 +219,73 @@ fn exit_codes_json_and_approval_without_a_terminal() {
         Some(0),
         "no changes after a deploy: {}",
         stderr(&out)
+    );
+    assert!(stdout(&out).contains("no changes"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("function code: unchanged"),
+        "{}",
+        stdout(&out)
+    );
+    let out = xtask(&with(&[
+        "diff",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--change-set",
+    ]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "CloudFormation finds no changes either: {}",
+        stderr(&out)
+    );
+
+    // A deploy that would remove a resource needs approval: exit 4, the reason names it, and the
+    // resource stays. The stack gained it out of band; the stage file does not have it.
+    add_resource_out_of_band(
+        &em.endpoint,
+        "ExtraQueue",
+        serde_json::json!({"Type": "AWS::SQS::Queue"}),
+    );
+    let out = xtask(&with(&[
+        "deploy",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--force",
+        "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    let asked = stdout_json(&out);
+    assert_eq!(asked["result"], "needs_approval");
+    let reason = asked["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("it removes ExtraQueue (AWS::SQS::Queue)"),
+        "{reason}"
+    );
+    let out = xtask(&with(&[
+        "diff",
+        "--stage",
+        "local",
+        "--package",
+        ZIP,
+        "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    let diff = stdout_json(&out);
+    assert!(
+        diff["needs_approval"]
+            .as_str()
+            .is_some_and(|r| r.contains("it removes ExtraQueue")),
+        "{diff}"
+    );
+    assert!(
+        diff["changes"]["changes"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|c| c["action"] == "Remove" && c["logical_id"] == "ExtraQueue")),
+        "{diff}"
     );
 
     let out = xtask(&with(&["outputs", "--stage", "local", "--json"]));
