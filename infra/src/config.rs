@@ -182,6 +182,11 @@ pub struct FunctionConfig {
     pub reserved_concurrency: Option<u32>,
     /// Largest accepted `message`, in bytes.
     pub max_message_bytes: u32,
+    /// Whether `deploy --hotswap` may replace the function code directly, bypassing
+    /// CloudFormation (the stack drifts until the next normal deploy). Emulator stages always
+    /// may; a real AWS stage only when its file says `allow_hotswap: true`.
+    #[serde(default)]
+    pub allow_hotswap: bool,
 }
 
 /// The asynchronous jobs route: its worker, queue and bounds.
@@ -345,6 +350,11 @@ impl StageConfig {
     /// Whether this stage targets a local emulator.
     pub fn is_local(&self) -> bool {
         self.endpoint.is_some()
+    }
+
+    /// Whether `deploy --hotswap` is allowed (see [`FunctionConfig::allow_hotswap`]).
+    pub fn allows_hotswap(&self) -> bool {
+        self.emulator.is_some() || self.function.allow_hotswap
     }
 }
 
@@ -1059,6 +1069,16 @@ mod tests {
         ))
         .expect("an unknown model with its routes is accepted");
         assert_eq!(unknown.model.spec, None);
+    }
+
+    #[test]
+    fn hotswap_is_a_stage_setting() {
+        assert!(parse(DEV).expect("dev").allows_hotswap(), "dev opts in");
+        let off = parse(&DEV.replace("  allow_hotswap: true\n", "")).expect("valid");
+        assert!(!off.allows_hotswap(), "AWS stages default to no hotswap");
+        let local = parse_stage("local", "local.yaml", include_str!("../stages/local.yaml"))
+            .expect("local parses");
+        assert!(local.allows_hotswap(), "emulator stages always may");
     }
 
     #[test]

@@ -169,8 +169,9 @@ struct DeployArgs {
     /// Create a change set even when nothing changed since the last successful deploy.
     #[arg(long)]
     force: bool,
-    /// Dev stages only: update the function code directly, skipping CloudFormation (fast, but the
-    /// stack drifts from its template until the next normal deploy).
+    /// Update the function code directly, skipping CloudFormation (fast, but the stack drifts from
+    /// its template until the next normal deploy). Only for emulator stages and stages whose file
+    /// sets `function.allow_hotswap: true`.
     #[arg(long)]
     hotswap: bool,
     /// Label compiled into the function and reported in its `x-codegen-build` response header
@@ -383,12 +384,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 stage_config: None,
                 connect: args.connect.options(),
             };
-            if opts.hotswap && opts.stage.contains("prod") {
-                anyhow::bail!(
-                    "--hotswap is for development stages only; `{}` looks like production",
-                    opts.stage
-                );
-            }
             match crate::deploy::deploy(&root, &opts).await? {
                 DeployOutcome::Done(report) => {
                     if args.json {

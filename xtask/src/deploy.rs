@@ -688,6 +688,14 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         package,
         mut timings,
     } = loaded;
+    if !cfg.allows_hotswap() {
+        bail!(
+            "--hotswap is not allowed for stage `{}`: it replaces the code outside CloudFormation; \
+             set `function.allow_hotswap: true` in infra/stages/{}.yaml for a development stage",
+            cfg.name,
+            cfg.name
+        );
+    }
     let stack_name = cfg.stack_name.clone();
     let stack = cfn::describe_stack(&clients.cfn, &stack_name)
         .await?

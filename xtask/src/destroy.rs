@@ -412,3 +412,129 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     }
     Ok(DestroyOutcome::Done(report))
 }
+
+#[cfg(test)]
+mod empty_bucket_tests {
+    use super::*;
+    use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::list_multipart_uploads::ListMultipartUploadsOutput;
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::{DeleteMarkerEntry, MultipartUpload, ObjectVersion};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use std::sync::{Arc, Mutex};
+
+    /// Every version, every delete marker across pages, and every unfinished upload go; the
+    /// second page is asked for with the first page's markers.
+    #[tokio::test]
+    async fn every_version_marker_and_upload_is_removed_across_pages() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let first = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker().is_none())
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .versions(
+                        ObjectVersion::builder()
+                            .key("code-output/a.py")
+                            .version_id("1")
+                            .build(),
+                    )
+                    .versions(
+                        ObjectVersion::builder()
+                            .key("code-output/a.py")
+                            .version_id("2")
+                            .build(),
+                    )
+                    .delete_markers(
+                        DeleteMarkerEntry::builder()
+                            .key("jobs/x.json")
+                            .version_id("3")
+                            .build(),
+                    )
+                    .is_truncated(true)
+                    .next_key_marker("jobs/x.json")
+                    .next_version_id_marker("3")
+                    .build()
+            });
+        let second = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| {
+                r.key_marker() == Some("jobs/x.json") && r.version_id_marker() == Some("3")
+            })
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .versions(
+                        ObjectVersion::builder()
+                            .key("jobs/y.json")
+                            .version_id("4")
+                            .build(),
+                    )
+                    .is_truncated(false)
+                    .build()
+            });
+        let deleted_keys = Arc::new(Mutex::new(Vec::new()));
+        let seen = deleted_keys.clone();
+        let delete = mock!(aws_sdk_s3::Client::delete_objects).then_compute_output(move |r| {
+            if let Some(d) = r.delete() {
+                seen.lock().expect("lock").extend(
+                    d.objects()
+                        .iter()
+                        .map(|o| format!("{}@{}", o.key(), o.version_id().unwrap_or_default())),
+                );
+            }
+            DeleteObjectsOutput::builder().build()
+        });
+        let uploads = mock!(aws_sdk_s3::Client::list_multipart_uploads)
+            .sequence()
+            .output(|| {
+                ListMultipartUploadsOutput::builder()
+                    .uploads(
+                        MultipartUpload::builder()
+                            .key("code-output/big.py")
+                            .upload_id("u1")
+                            .build(),
+                    )
+                    .build()
+            })
+            .output(|| ListMultipartUploadsOutput::builder().build())
+            .build();
+        let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+            .match_requests(|r| r.upload_id() == Some("u1"))
+            .then_output(|| AbortMultipartUploadOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            [&head, &first, &second, &delete, &uploads, &abort]
+        );
+        let (deleted, aborted) = empty_bucket(&s3, "codegen-dev-codebucket-x")
+            .await
+            .expect("emptied");
+        assert_eq!((deleted, aborted), (4, 1));
+        assert_eq!(
+            *deleted_keys.lock().expect("lock"),
+            [
+                "code-output/a.py@1",
+                "code-output/a.py@2",
+                "jobs/x.json@3",
+                "jobs/y.json@4"
+            ]
+        );
+        assert_eq!(
+            (first.num_calls(), second.num_calls(), abort.num_calls()),
+            (1, 1, 1)
+        );
+    }
+
+    /// A missing bucket is already empty.
+    #[tokio::test]
+    async fn a_missing_bucket_is_empty() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
+            aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+                aws_sdk_s3::types::error::NotFound::builder().build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&head]);
+        assert_eq!(empty_bucket(&s3, "gone").await.expect("ok"), (0, 0));
+    }
+}
