@@ -125,7 +125,11 @@ impl Diff {
         out.extend(r.changes.lines().into_iter().map(|l| format!("  {l}")));
         if !self.iam_removed.is_empty() {
             out.push("  IAM permissions removed:".to_owned());
-            out.extend(self.iam_removed.iter().map(|g| format!("    - {g}")));
+            out.extend(
+                plan::grant_table('-', &self.iam_removed)
+                    .into_iter()
+                    .map(|l| format!("    {l}")),
+            );
         }
         out.extend(self.settings.iter().map(|l| format!("  {l}")));
         out.push(format!("  {}", self.code));
@@ -522,7 +526,8 @@ mod tests {
                 "codegen-dev: 1 change(s) (compared with the deployed template, read-only)",
                 "  [~] AWS::IAM::Role FunctionRole",
                 "  IAM permissions removed:",
-                "    - FunctionRole Allow s3:GetObject on \"arn\"",
+                "      Holder        Effect  Action        Resource",
+                "    - FunctionRole  Allow   s3:GetObject  \"arn\"",
                 "  parameter CodeS3Key: a.zip -> b.zip",
                 "  function code: changed (a.zip -> b.zip)",
                 "  deploying needs approval: role FunctionRole: trust policy changed",

@@ -116,13 +116,124 @@ impl std::fmt::Display for Grant {
         write!(
             f,
             "{} {} {} on {}",
-            self.holder, self.effect, self.action, self.resource
+            self.holder,
+            self.effect,
+            self.action,
+            resolve_expr(&self.resource)
         )?;
         if !self.condition.is_empty() {
-            write!(f, " if {}", self.condition)?;
+            write!(f, " if {}", resolve_expr(&self.condition))?;
         }
         Ok(())
     }
+}
+
+/// An intrinsic expression as CDK's diff prints it: `{"Fn::Sub": "${X.Arn}/p/*"}` as
+/// `${X.Arn}/p/*`, `{"Fn::GetAtt": ["X", "Arn"]}` as `${X.Arn}`, `{"Ref": "X"}` as `${X}`,
+/// lists joined with `, `; anything else as compact JSON. `text` is a JSON text.
+pub fn resolve_expr(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => resolve_value(&v),
+        Err(_) => text.to_owned(),
+    }
+}
+
+fn resolve_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(resolve_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) if map.len() == 1 => {
+            let (key, inner) = map
+                .iter()
+                .next()
+                .map_or(("", &Value::Null), |(k, v)| (k.as_str(), v));
+            match (key, inner) {
+                ("Ref", Value::String(id)) => format!("${{{id}}}"),
+                ("Fn::GetAtt", Value::Array(parts)) => format!(
+                    "${{{}}}",
+                    parts
+                        .iter()
+                        .map(resolve_value)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
+                ("Fn::Sub", Value::String(text)) => text.clone(),
+                // A condition block: `Operator key=value, ...`.
+                (op, Value::Object(keys)) if !op.starts_with("Fn::") => format!(
+                    "{op} {}",
+                    keys.iter()
+                        .map(|(k, v)| format!("{k}={}", resolve_value(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => v.to_string(),
+            }
+        }
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| resolve_value(&serde_json::json!({ k: v })))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// Grants (as [`Grant`]'s `Display` writes them: `Holder Effect Action on Resource [if
+/// Condition]`) as an aligned table, the way `cdk diff` shows IAM changes: one row per grant with
+/// its sign (`+` added, `-` removed).
+pub fn grant_table(sign: char, grants: &[String]) -> Vec<String> {
+    const HEADER: [&str; 5] = ["Holder", "Effect", "Action", "Resource", "Condition"];
+    let rows: Vec<[String; 5]> = grants
+        .iter()
+        .map(|g| {
+            let mut words = g.splitn(4, ' ');
+            let mut next = || words.next().unwrap_or_default().to_owned();
+            let (holder, effect, action, rest) = (next(), next(), next(), next());
+            let rest = rest.strip_prefix("on ").unwrap_or(&rest);
+            let (resource, condition) = rest.split_once(" if ").unwrap_or((rest, ""));
+            [
+                holder,
+                effect,
+                action,
+                resource.to_owned(),
+                condition.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |lead: char, cells: [&str; 5]| {
+        let mut text = format!("{lead} ");
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        text.trim_end().to_owned()
+    };
+    // The condition column only when some grant has one.
+    let mut header = HEADER;
+    if rows.iter().all(|r| r[4].is_empty()) {
+        header[4] = "";
+    }
+    let mut out = vec![line(' ', header)];
+    for row in &rows {
+        out.push(line(
+            sign,
+            [&row[0], &row[1], &row[2], &row[3], &row[4]].map(String::as_str),
+        ));
+    }
+    out
 }
 
 fn as_list(v: Option<&Value>) -> Vec<Value> {
@@ -564,7 +675,11 @@ impl ChangeSummary {
             .collect();
         if !self.iam_widening.is_empty() {
             out.push("IAM permissions added:".to_owned());
-            out.extend(self.iam_widening.iter().map(|g| format!("  + {g}")));
+            out.extend(
+                grant_table('+', &self.iam_widening)
+                    .into_iter()
+                    .map(|l| format!("  {l}")),
+            );
         }
         out
     }
@@ -574,6 +689,56 @@ impl ChangeSummary {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn grants_render_resolved_and_aligned() {
+        assert_eq!(
+            resolve_expr(r#"{"Fn::Sub":"${CodeBucket.Arn}/code-output/*"}"#),
+            "${CodeBucket.Arn}/code-output/*"
+        );
+        assert_eq!(
+            resolve_expr(r#"{"Fn::GetAtt":["FunctionLogGroup","Arn"]}"#),
+            "${FunctionLogGroup.Arn}"
+        );
+        assert_eq!(resolve_expr(r#"{"Ref":"JobsQueue"}"#), "${JobsQueue}");
+        assert_eq!(resolve_expr(r#""arn:aws:s3:::b""#), "arn:aws:s3:::b");
+        assert_eq!(
+            resolve_expr(r#"{"StringEquals":{"bedrock:InferenceProfileArn":{"Fn::Sub":"arn:p"}}}"#),
+            "StringEquals bedrock:InferenceProfileArn=arn:p"
+        );
+        let grants: Vec<String> = [
+            Grant {
+                holder: "FunctionRole".into(),
+                effect: "Allow".into(),
+                action: "s3:PutObject".into(),
+                resource: r#"{"Fn::Sub":"${CodeBucket.Arn}/code-output/*"}"#.into(),
+                condition: String::new(),
+            },
+            Grant {
+                holder: "JobsWorkerRole".into(),
+                effect: "Allow".into(),
+                action: "sqs:ReceiveMessage".into(),
+                resource: r#"{"Fn::GetAtt":["JobsQueue","Arn"]}"#.into(),
+                condition: r#"{"StringEquals":{"aws:SourceAccount":"1"}}"#.into(),
+            },
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            grants[0],
+            "FunctionRole Allow s3:PutObject on ${CodeBucket.Arn}/code-output/*"
+        );
+        let table = grant_table('+', &grants);
+        assert_eq!(
+            table,
+            [
+                "  Holder          Effect  Action              Resource                         Condition",
+                "+ FunctionRole    Allow   s3:PutObject        ${CodeBucket.Arn}/code-output/*",
+                "+ JobsWorkerRole  Allow   sqs:ReceiveMessage  ${JobsQueue.Arn}                 StringEquals aws:SourceAccount=1",
+            ]
+        );
+    }
 
     fn role(actions: &[&str]) -> Value {
         json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
