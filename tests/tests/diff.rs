@@ -12,7 +12,6 @@
 //! The approval checks need a stdin that is not a terminal (as in CI): with a terminal, deploy
 //! would prompt. Run from a terminal, they say so and return.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -101,21 +100,8 @@ async fn update_out_of_band(admin: &Clients, edit: impl FnOnce(&mut Value)) -> a
     let stack = xtask::cfn::describe_stack(&admin.cfn, STACK)
         .await?
         .context("the stack exists")?;
-    let parameters: Vec<(String, String)> = stack
-        .parameters()
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p.parameter_key()?.to_owned(),
-                p.parameter_value()?.to_owned(),
-            ))
-        })
-        .collect();
-    let tags: BTreeMap<String, String> = stack
-        .tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-        .collect();
+    let parameters: Vec<(String, String)> = xtask::cfn::parameters_of(&stack).into_iter().collect();
+    let tags = xtask::cfn::tags_of(&stack);
     let body = template.to_string();
     let request = ChangeSetRequest {
         stack: STACK,

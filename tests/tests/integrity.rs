@@ -33,17 +33,8 @@ async fn snapshot(admin: &Clients, stack: &str, function: &str) -> anyhow::Resul
         .stacks()
         .first()
         .ok_or_else(|| anyhow::anyhow!("stack {stack} is missing"))?;
-    let mut parameters: Vec<(String, String)> = s
-        .parameters()
-        .iter()
-        .map(|p| {
-            (
-                p.parameter_key().unwrap_or_default().to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    parameters.sort();
+    // Sorted by key (a map), so snapshots compare whatever order DescribeStacks lists them in.
+    let parameters: Vec<(String, String)> = xtask::cfn::parameters_of(s).into_iter().collect();
     let events = admin
         .cfn
         .describe_stack_events()

@@ -64,6 +64,34 @@ pub fn outputs_of(stack: &Stack) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The stack's parameters as a map (a parameter without a value maps to "").
+pub fn parameters_of(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The stack's tags as a map.
+pub fn tags_of(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .tags()
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// A stack tag's value.
 pub fn tag_of<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
     stack

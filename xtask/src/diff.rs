@@ -249,26 +249,8 @@ async fn read_deployed(
             "the stack is {status}: a deploy refuses it until it is fixed or destroyed"
         )),
     }
-    deployed.parameters = stack
-        .parameters()
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p.parameter_key()?.to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect();
-    deployed.tags = stack
-        .tags()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect();
+    deployed.parameters = cfn::parameters_of(&stack);
+    deployed.tags = cfn::tags_of(&stack);
     let template = cfn::current_template(cfn, stack_name)
         .await?
         .with_context(|| {

@@ -3,7 +3,6 @@
 //! `--change-set`. Runs against ministack on a free loopback port with a stand-in package
 //! (a shell `bootstrap`), so it needs no release build of the function.
 
-use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output, Stdio};
 
@@ -99,21 +98,9 @@ fn add_resource_out_of_band(endpoint: &str, id: &str, resource: serde_json::Valu
             .await
             .expect("describe")
             .expect("the stack exists");
-        let parameters: Vec<(String, String)> = current
-            .parameters()
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.parameter_key()?.to_owned(),
-                    p.parameter_value()?.to_owned(),
-                ))
-            })
-            .collect();
-        let tags: BTreeMap<String, String> = current
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-            .collect();
+        let parameters: Vec<(String, String)> =
+            xtask::cfn::parameters_of(&current).into_iter().collect();
+        let tags = xtask::cfn::tags_of(&current);
         let body = template.to_string();
         let request = ChangeSetRequest {
             stack,
