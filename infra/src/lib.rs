@@ -2,10 +2,12 @@
 //! ([`stack`]) and template rendering ([`render`]). Pure except for reading stage files in
 //! [`config::load_stage`].
 
+pub mod bootstrap;
 pub mod config;
-pub mod deployer_policy;
+pub mod names;
 pub mod render;
 pub mod stack;
 
+pub use bootstrap::bootstrap;
 pub use config::{StageConfig, load_stage};
 pub use stack::stack;

@@ -54,3 +54,37 @@ pub fn template_path(workspace_root: &Path, stage: &str, format: Format) -> Path
         .join("templates")
         .join(format!("{stage}.template.{}", format.extension()))
 }
+
+/// Which of a stage's two templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The app stack (`infra/src/stack.rs`).
+    App,
+    /// The bootstrap stack (`infra/src/bootstrap.rs`).
+    Bootstrap,
+}
+
+impl Kind {
+    /// Both kinds, in the order `synth` writes them.
+    pub const ALL: [Kind; 2] = [Kind::App, Kind::Bootstrap];
+
+    /// Synthesises this kind of template for a stage.
+    pub fn synthesise(self, cfg: &crate::StageConfig) -> Template {
+        match self {
+            Self::App => crate::stack(cfg),
+            Self::Bootstrap => crate::bootstrap(cfg),
+        }
+    }
+}
+
+/// Where a stage's committed template of `kind` lives: `infra/templates/<stage>.template.<ext>`
+/// for the app, `infra/templates/<stage>.bootstrap.template.<ext>` for the bootstrap stack.
+pub fn template_path_of(workspace_root: &Path, stage: &str, kind: Kind, format: Format) -> PathBuf {
+    match kind {
+        Kind::App => template_path(workspace_root, stage, format),
+        Kind::Bootstrap => workspace_root
+            .join("infra")
+            .join("templates")
+            .join(format!("{stage}.bootstrap.template.{}", format.extension())),
+    }
+}

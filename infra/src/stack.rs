@@ -24,6 +24,16 @@ use codegen_contract::{
 };
 
 use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, ModelRoute, StageConfig};
+use crate::names;
+
+/// ARN of the permissions boundary the bootstrap stack creates for `stack` (a fixed name, so the
+/// app stack names it without a lookup).
+pub fn permissions_boundary_arn(stack: &str) -> Expr {
+    Expr::sub(format!(
+        "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
+        names::permissions_boundary(stack)
+    ))
+}
 
 /// Logical id of the output bucket.
 pub const CODE_BUCKET: &str = "CodeBucket";
@@ -143,7 +153,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     }
     let access_logs = LogGroup::new(
         ACCESS_LOGS,
-        &format!("/aws/apigateway/{}-access", cfg.stack_name),
+        &names::access_log_group(&cfg.stack_name),
         cfg.logs.retention_days,
     )
     .with_tags(tags);
@@ -426,13 +436,15 @@ impl Common<'_> {
         let tags = &cfg.tags;
         let log_group = LogGroup::new(
             part.log_group_id,
-            &format!("/aws/lambda/{}", part.function_name),
+            &names::function_log_group(&part.function_name),
             cfg.logs.retention_days,
         )
         .with_tags(tags);
         let mut role =
             Role::for_service(part.role_id, "lambda.amazonaws.com", part.role_description)
-                .with_permissions_boundary(cfg.permissions_boundary.clone())
+                // Every role of the stack carries the bootstrap's boundary: the execution role may
+                // create or change a role only with it (infra/src/bootstrap.rs).
+                .with_permissions_boundary(Some(permissions_boundary_arn(&cfg.stack_name)))
                 .with_tags(tags);
         grants(&mut role);
         log_group.grant_write(&mut role);

@@ -24,7 +24,7 @@ use codegen_contract::{
 use codegen_infra::config::{
     AFTER_MODEL_BUDGET_MS, API_GATEWAY_TIMEOUT_SECONDS, StageConfig, list_stages, parse_stage,
 };
-use codegen_infra::render::{Format, render, template_path};
+use codegen_infra::render::{Format, Kind, render, template_path_of};
 use codegen_infra::stack::{JOBS_API_TIMEOUT_SECONDS, outputs};
 use serde_json::{Value, json};
 
@@ -767,9 +767,13 @@ fn trust_policies_are_lambda_only_and_scoped_to_the_account() {
                 "{} {role_id}",
                 cfg.name
             );
-            assert!(
-                role.get("PermissionsBoundary").is_none(),
-                "{} {role_id}",
+            assert_eq!(
+                role["PermissionsBoundary"],
+                json!({"Fn::Sub": format!(
+                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}-boundary",
+                    cfg.stack_name
+                )}),
+                "{} {role_id}: the bootstrap's boundary",
                 cfg.name
             );
         }
@@ -777,20 +781,27 @@ fn trust_policies_are_lambda_only_and_scoped_to_the_account() {
 }
 
 #[test]
-fn permissions_boundary_is_set_on_every_role_iff_the_stage_sets_it() {
-    let arn = "arn:aws:iam::123456789012:policy/codegen-boundary";
-    let text = format!("{DEV_TEXT}permissions_boundary: {arn}\n");
+fn every_role_carries_the_bootstraps_permissions_boundary_named_after_the_stack() {
+    let text = DEV_TEXT.replace(
+        "region: us-east-1",
+        "region: us-east-1\nstack_name: other-app",
+    );
     let t = synth(&stage_from_text("dev", &text));
     for part in PARTS {
         assert_eq!(
             properties(&t, part.role, ROLE)["PermissionsBoundary"],
-            arn,
+            json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/other-app-boundary"}),
             "{}",
             part.role
         );
         // The boundary changes nothing else about the role's permissions.
         assert_eq!(allowed_pairs(&t, part.role), expected_pairs(part));
     }
+    assert_eq!(
+        codegen_infra::names::permissions_boundary("other-app"),
+        "other-app-boundary",
+        "the bootstrap names the policy the same way"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1845,19 +1856,21 @@ fn committed_templates_are_fresh() {
     for stage in stages {
         let cfg = codegen_infra::load_stage(&root, &stage)
             .unwrap_or_else(|e| panic!("stage {stage}: {e}"));
-        let rendered = render(&codegen_infra::stack(&cfg), &stage, Format::Yaml)
-            .expect("rendering is infallible for plain data");
-        let path = template_path(&root, &stage, Format::Yaml);
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        // `assert!` rather than `assert_eq!`: the message must lead with the fix, and a 350-line
-        // diff dump buries it.
-        assert!(
-            rendered == committed,
-            "{} is stale or missing: run `cargo xtask synth --stage {stage}` and commit (first \
-             difference at line {})",
-            path.display(),
-            first_difference(&rendered, &committed)
-        );
+        for kind in Kind::ALL {
+            let rendered = render(&kind.synthesise(&cfg), &stage, Format::Yaml)
+                .expect("rendering is infallible for plain data");
+            let path = template_path_of(&root, &stage, kind, Format::Yaml);
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            // `assert!` rather than `assert_eq!`: the message must lead with the fix, and a
+            // 350-line diff dump buries it.
+            assert!(
+                rendered == committed,
+                "{} is stale or missing: run `cargo xtask synth --stage {stage}` and commit \
+                 (first difference at line {})",
+                path.display(),
+                first_difference(&rendered, &committed)
+            );
+        }
     }
 }
 
@@ -2084,6 +2097,21 @@ fn invalid_stages_name_the_file_and_the_key() {
             "region: us-east-1",
             "region: us-east-1\npermissions_boundary: boundary",
             "permissions_boundary",
+        ),
+        (
+            "trusted_principals: [account]",
+            "trusted_principals: [\"arn:aws:iam::123:user/x\"]",
+            "bootstrap.trusted_principals",
+        ),
+        (
+            "repository: example-org/codegen-stack",
+            "repository: \"example-org/codegen-stack:*\"",
+            "bootstrap.github.repository",
+        ),
+        (
+            "deploy_environment: dev",
+            "deploy_environment: \"dev:*\"",
+            "bootstrap.github.deploy_environment",
         ),
         (
             "stage: dev",

@@ -16,14 +16,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use codegen_infra::stack::outputs as out;
 use e2e_tests::{Emulator, default_package, local_stage_with, note, variant_package};
 use serde_json::{Value, json};
-use xtask::aws::Clients;
+use xtask::aws::{Clients, ConnectOptions};
 use xtask::cfn::{ChangeSetOutcome, ChangeSetRequest};
 use xtask::deploy::{DeployOptions, DeployOutcome};
 use xtask::diff::CodeComparison;
@@ -109,6 +107,8 @@ async fn update_out_of_band(admin: &Clients, edit: impl FnOnce(&mut Value)) -> a
         parameters: &parameters,
         tags: &tags,
         create: false,
+        role_arn: None,
+        capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
     };
     match xtask::cfn::create_change_set(&admin.cfn, &request).await? {
         ChangeSetOutcome::Ready { name, .. } => {
@@ -298,52 +298,26 @@ async fn listing(admin: &Clients) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn diff_runs_with_read_only_credentials_and_changes_nothing() -> anyhow::Result<()> {
+async fn diff_runs_with_the_diff_roles_credentials_and_changes_nothing() -> anyhow::Result<()> {
     let package = default_package().await?;
     let em = Emulator::start(true)?;
     let admin = em.clients().await?;
     em.deploy(&package, false).await?;
 
-    // A principal that may only read stacks and templates (and ask who it is).
-    let user = "diff-reader";
-    admin.iam.create_user().user_name(user).send().await?;
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Action": [
-                "cloudformation:DescribeStacks",
-                "cloudformation:GetTemplate",
-                "sts:GetCallerIdentity",
-            ],
-            "Resource": "*",
-        }],
-    });
-    admin
-        .iam
-        .put_user_policy()
-        .user_name(user)
-        .policy_name("read-only-diff")
-        .policy_document(policy.to_string())
-        .send()
-        .await?;
-    let key = admin.iam.create_access_key().user_name(user).send().await?;
-    let key = key.access_key().context("an access key")?;
-    let reader_sdk = admin
-        .sdk
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            key.access_key_id(),
-            key.secret_access_key(),
-            None,
-            None,
-            "diff-reader",
-        )))
-        .build();
-    let reader = aws_sdk_cloudformation::Client::new(&reader_sdk);
-    let (account, _) = xtask::aws::caller_identity(&admin).await?;
-    let asset_bucket = xtask::assets::bucket_name(&account, &admin.region);
+    // The bootstrap's diff role, which pull requests get: it may only read the stack, its
+    // template and the bootstrap's outputs. Everything below runs with a session of it.
     let cfg = codegen_infra::load_stage(&e2e_tests::root(), "local")?;
+    let boot = xtask::bootstrap::read(&admin, &cfg)
+        .await?
+        .context("the deploy bootstrapped the stage")?;
+    let as_diff_role = ConnectOptions {
+        assume_role: Some(boot.diff_role_arn.clone()),
+        ..em.connect_options()
+    };
+    let diff_clients = xtask::aws::try_connect(&cfg, &as_diff_role).await?;
+    let reader_sdk = diff_clients.sdk.clone();
+    let reader = diff_clients.cfn.clone();
+    let asset_bucket = boot.asset_bucket.clone();
     let zip = |path: &Path| Package::from_zip(path, Architecture::X86_64);
 
     let before = listing(&admin).await?;
@@ -406,6 +380,21 @@ async fn diff_runs_with_read_only_credentials_and_changes_nothing() -> anyhow::R
             .iter()
             .all(|c| c.action == "Add")
     );
+
+    // The command itself, as a pull request runs it: `diff --stage local --assume-role <diff
+    // role>` (it reads the bootstrap's outputs for the asset bucket, then compares).
+    let command = xtask::diff::read_only(
+        &e2e_tests::root(),
+        &DeployOptions {
+            stage: "local".into(),
+            package: Some(package.clone()),
+            connect: as_diff_role.clone(),
+            ..DeployOptions::default()
+        },
+    )
+    .await?;
+    assert!(!command.report.has_changes, "{:?}", command.lines());
+    assert_eq!(command.code, CodeComparison::Unchanged);
 
     let after = listing(&admin).await?;
     assert_eq!(before, after, "diff changed something");

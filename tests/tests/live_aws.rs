@@ -1,7 +1,8 @@
 //! Opt-in tests against real AWS: deploy a stage, call the API, check the code was stored, destroy
 //! the stack and check it is gone. They run only with `CODEGEN_LIVE_AWS=1` and standard AWS
-//! credentials (the deployer policy in `infra/deployer-policy/` is enough) plus Bedrock model
-//! access; otherwise each test prints why it skipped and passes.
+//! credentials of an administrator (the test bootstraps its own per-run stack, creating IAM roles)
+//! plus Bedrock model access; otherwise each test prints why it skipped and passes. The deploy
+//! itself runs as the bootstrap's deploy role (`--assume-role`), as CI would.
 //!
 //! Environment:
 //! - `CODEGEN_LIVE_AWS=1`: run (anything else: skip).
@@ -9,8 +10,8 @@
 //! - `AWS_PROFILE` / `AWS_ACCESS_KEY_ID`... / OIDC: credentials, read by the SDK as usual.
 //!
 //! Teardown is guaranteed: a guard destroys the stack when the test ends, also when an assertion
-//! fails (the guard's `Drop` runs `destroy` on a fresh runtime in its own thread). The asset
-//! bucket is kept, as `destroy` without `--all` keeps it.
+//! fails (the guard's `Drop` runs `destroy --all` on a fresh runtime in its own thread), which
+//! also removes the run's bootstrap stack.
 //!
 //! Per-run stack names: each run deploys `<stage stack>-live-<suffix>` through
 //! `DeployOptions::stack_name_override`, so concurrent runs cannot collide and a run never touches
@@ -120,7 +121,7 @@ async fn destroy(stage: &str, stack: &str) -> anyhow::Result<xtask::destroy::Des
     let opts = DestroyOptions {
         stage: stage.to_owned(),
         yes: true,
-        all: false,
+        all: true,
         connect: ConnectOptions::default(),
         stack_name_override: Some(stack.to_owned()),
     };
@@ -161,10 +162,26 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
 
     let mut guard = StackGuard::new(&stage, &stack);
     let t = Instant::now();
+    let boot = xtask::bootstrap::run(
+        &root,
+        &xtask::bootstrap::BootstrapOptions {
+            stage: stage.clone(),
+            stack_name_override: Some(stack.clone()),
+            ..Default::default()
+        },
+    )
+    .await?
+    .bootstrap
+    .expect("bootstrap outputs");
+    note(&format!("bootstrapped in {} s", t.elapsed().as_secs()));
     let opts = DeployOptions {
         stage: stage.clone(),
         yes: true,
         stack_name_override: Some(stack.clone()),
+        connect: ConnectOptions {
+            assume_role: Some(boot.deploy_role_arn.clone()),
+            ..ConnectOptions::default()
+        },
         ..DeployOptions::default()
     };
     let report = match xtask::deploy::deploy(&root, &opts).await? {
@@ -237,7 +254,10 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
 
     let destroyed = guard.destroy().await?;
     assert_eq!(destroyed.result, "deleted");
-    assert!(!destroyed.asset_bucket_deleted, "the asset bucket is kept");
+    assert!(
+        destroyed.asset_bucket_deleted,
+        "the run's bootstrap is removed"
+    );
     assert!(
         xtask::cfn::describe_stack(&clients.cfn, &stack)
             .await?
@@ -267,13 +287,4 @@ fn per_run_stack_names_are_valid_stack_names() {
         "stage stack names are at most 50 characters"
     );
     assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-}
-
-/// The deployer policy names the asset bucket the deployer creates (both sides of one name).
-#[test]
-fn deployer_policy_names_the_deployers_asset_bucket() {
-    assert_eq!(
-        codegen_infra::deployer_policy::asset_bucket_name("123456789012", "us-east-1"),
-        xtask::assets::bucket_name("123456789012", "us-east-1")
-    );
 }

@@ -1,9 +1,9 @@
-//! The asset bucket (`codegen-assets-<account>-<region>`): created on first use like CDK's
-//! bootstrap, private, encrypted and versioned, holding each stack's function packages by content
-//! hash under the stack's own prefix, and the deploy records. Not part of the app stack, so
-//! `destroy` keeps it unless `--all`.
+//! The asset bucket: created by the stage's bootstrap stack (`cargo xtask bootstrap`, a
+//! CloudFormation-generated name nobody can claim in advance), private, encrypted and versioned,
+//! holding the stack's function packages by content hash under the stack's own prefix, and its
+//! deploy record. Not part of the app stack, so `destroy` keeps it unless `--all`.
 //!
-//! Trust: the bucket's name is predictable, so every call names the account that must own it
+//! Trust: every call names the account that must own the bucket
 //! (`ExpectedBucketOwner`: "If the account ID that you provide does not match the actual owner of
 //! the bucket, the request fails with the HTTP status code 403 Forbidden (access denied)", S3 API
 //! reference). A package is uploaded with its SHA-256 (`x-amz-checksum-sha256`, which S3 compares
@@ -16,22 +16,11 @@ use anyhow::{Context, bail};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode,
-    CreateBucketConfiguration, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode};
 use sha2::{Digest, Sha256};
 
 use crate::package::{Package, base64_encode};
 use crate::report::progress;
-
-/// Name of the asset bucket for an account and region.
-pub fn bucket_name(account: &str, region: &str) -> String {
-    // One definition, shared with the deployer's IAM policy that grants access to it.
-    codegen_infra::deployer_policy::asset_bucket_name(account, region)
-}
 
 /// The asset bucket as every call addresses it: its name and the account that must own it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,16 +29,6 @@ pub struct AssetBucket {
     pub name: String,
     /// Account id of the expected owner (sent as `ExpectedBucketOwner` on every call).
     pub owner: String,
-}
-
-impl AssetBucket {
-    /// The asset bucket of `account` in `region`, owned by that account.
-    pub fn of(account: &str, region: &str) -> Self {
-        Self {
-            name: bucket_name(account, region),
-            owner: account.to_owned(),
-        }
-    }
 }
 
 /// How an existing package object's bytes may be verified.
@@ -126,86 +105,19 @@ pub(crate) async fn head_bucket(
     }
 }
 
-/// Creates the asset bucket if it is missing (public access blocked, SSE-S3 encrypted, versioned)
-/// and turns versioning on for one created before the deployer pinned package versions. Returns
-/// whether it created the bucket.
-pub async fn ensure_bucket(
-    s3: &Client,
-    bucket: &AssetBucket,
-    region: &str,
-) -> anyhow::Result<bool> {
-    let AssetBucket { name, owner } = bucket;
-    if owned_bucket_exists(s3, name, owner).await? {
-        ensure_versioning(s3, bucket).await?;
-        return Ok(false);
-    }
-    progress(format!("creating asset bucket {name}"));
-    // CreateBucket takes no ExpectedBucketOwner: a bucket of this name in another account makes it
-    // fail (BucketAlreadyExists), and every call after it names the owner.
-    let mut create = s3.create_bucket().bucket(name);
-    // us-east-1 is the one region that rejects an explicit location constraint.
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
+/// Checks that the bootstrap's asset bucket exists, belongs to its expected owner and is
+/// versioned: the template pins the version of the package it verified ("After you enable
+/// versioning on a bucket, Amazon S3 automatically adds a unique version ID to every object
+/// stored", S3 user guide, "Adding objects to versioning-enabled buckets"). The deployer never
+/// creates or reconfigures it: the bootstrap stack owns it.
+pub async fn require_bucket(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<()> {
+    if !owned_bucket_exists(s3, &bucket.name, &bucket.owner).await? {
+        bail!(
+            "the bootstrap's asset bucket {} does not exist: run `cargo xtask bootstrap` again \
+             with administrator credentials",
+            bucket.name
         );
     }
-    match create.send().await {
-        Ok(_) => {}
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
-        Err(err) => {
-            return Err(
-                anyhow::Error::new(err).context(format!("failed to create asset bucket {name}"))
-            );
-        }
-    }
-    s3.put_public_access_block()
-        .bucket(name)
-        .expected_bucket_owner(owner)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .block_public_policy(true)
-                .ignore_public_acls(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .with_context(|| format!("failed to block public access on {name}"))?;
-    let rule = ServerSideEncryptionRule::builder()
-        .apply_server_side_encryption_by_default(
-            ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::Aes256)
-                .build()
-                .context("invalid encryption settings")?,
-        )
-        .build();
-    s3.put_bucket_encryption()
-        .bucket(name)
-        .expected_bucket_owner(owner)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .context("invalid encryption configuration")?,
-        )
-        .send()
-        .await
-        .with_context(|| format!("failed to enable encryption on {name}"))?;
-    enable_versioning(s3, bucket).await?;
-    Ok(true)
-}
-
-/// Turns versioning on unless it is already on: every object then gets a version id that the
-/// template can pin ("After you enable versioning on a bucket, Amazon S3 automatically adds a
-/// unique version ID to every object stored", S3 user guide, "Adding objects to
-/// versioning-enabled buckets").
-async fn ensure_versioning(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<()> {
     let current = s3
         .get_bucket_versioning()
         .bucket(&bucket.name)
@@ -213,28 +125,13 @@ async fn ensure_versioning(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<
         .send()
         .await
         .with_context(|| format!("failed to read the versioning state of {}", bucket.name))?;
-    if current.status() == Some(&BucketVersioningStatus::Enabled) {
-        return Ok(());
+    if current.status() != Some(&BucketVersioningStatus::Enabled) {
+        bail!(
+            "asset bucket {} is not versioned, so a deploy cannot pin the package it verified: \
+             run `cargo xtask bootstrap` again (the bootstrap template enables versioning)",
+            bucket.name
+        );
     }
-    progress(format!(
-        "enabling versioning on asset bucket {} (deploys pin the package's object version)",
-        bucket.name
-    ));
-    enable_versioning(s3, bucket).await
-}
-
-async fn enable_versioning(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<()> {
-    s3.put_bucket_versioning()
-        .bucket(&bucket.name)
-        .expected_bucket_owner(&bucket.owner)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .with_context(|| format!("failed to enable versioning on {}", bucket.name))?;
     Ok(())
 }
 
@@ -407,7 +304,10 @@ mod tests {
     const KEY: &str = "codegen-function/codegen-dev/ab.zip";
 
     fn bucket() -> AssetBucket {
-        AssetBucket::of(OWNER, "us-east-1")
+        AssetBucket {
+            name: "codegen-dev-bootstrap-assetbucket-abc".to_owned(),
+            owner: OWNER.to_owned(),
+        }
     }
 
     fn package(bytes: &[u8]) -> Package {

@@ -41,6 +41,10 @@ pub struct ConnectOptions {
     pub region: Option<String>,
     /// `--profile`: a named profile from the shared config files (ignored on emulator endpoints).
     pub profile: Option<String>,
+    /// `--assume-role`: act as this role (`sts:AssumeRole` with the credentials above), e.g. the
+    /// bootstrap's deploy role for a person deploying by hand, as CDK assumes its deploy role.
+    /// CI gets the role from its OIDC token instead and leaves this unset.
+    pub assume_role: Option<String>,
 }
 
 /// Every client the deployer uses, sharing one configuration.
@@ -194,7 +198,7 @@ pub async fn try_connect(stage: &StageConfig, opts: &ConnectOptions) -> anyhow::
             }
         }
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
     if endpoint.is_none()
         && let Some(url) = sdk.endpoint_url()
     {
@@ -204,7 +208,47 @@ pub async fn try_connect(stage: &StageConfig, opts: &ConnectOptions) -> anyhow::
             stage.name
         );
     }
+    if let Some(role) = &opts.assume_role {
+        sdk = assume_role(&sdk, endpoint.as_deref(), role).await?;
+    }
     Ok(clients_from(sdk, region, endpoint, None))
+}
+
+/// The configuration `sdk` with the credentials of a session of `role` (`sts:AssumeRole`, signed
+/// with `sdk`'s credentials, at the same endpoint).
+async fn assume_role(
+    sdk: &SdkConfig,
+    endpoint: Option<&str>,
+    role: &str,
+) -> anyhow::Result<SdkConfig> {
+    use anyhow::Context;
+    let mut builder = aws_sdk_sts::config::Builder::from(sdk);
+    builder.set_endpoint_url(endpoint.map(str::to_owned));
+    let sts = aws_sdk_sts::Client::from_conf(builder.build());
+    let out = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("codegen-xtask")
+        .send()
+        .await
+        .with_context(|| format!("failed to assume role {role}"))?;
+    let c = out
+        .credentials()
+        .with_context(|| format!("assuming {role} returned no credentials"))?;
+    let credentials = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        std::time::SystemTime::try_from(*c.expiration()).ok(),
+        "assume-role",
+    );
+    progress(format!("acting as {role}"));
+    Ok(sdk
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .build())
 }
 
 /// Builds the clients for a stage. An endpoint override the stage may not use is refused: the

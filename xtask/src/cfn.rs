@@ -131,6 +131,11 @@ pub struct ChangeSetRequest<'a> {
     pub tags: &'a BTreeMap<String, String>,
     /// `true` to create the stack, `false` to update it.
     pub create: bool,
+    /// The CloudFormation execution role the change set runs with (the bootstrap's), or `None`
+    /// for the caller's own credentials (only `bootstrap` itself, run by an administrator).
+    pub role_arn: Option<&'a str>,
+    /// `CAPABILITY_IAM` for generated role names, `CAPABILITY_NAMED_IAM` for fixed ones.
+    pub capability: Capability,
 }
 
 /// The result of creating a change set.
@@ -153,7 +158,11 @@ pub async fn create_change_set(
     req: &ChangeSetRequest<'_>,
 ) -> anyhow::Result<ChangeSetOutcome> {
     // Names must be unique: executed change sets are kept in the stack's history.
-    let name = format!("codegen-{}", unique_suffix());
+    let name = format!(
+        "{}{}",
+        codegen_infra::names::CHANGE_SET_PREFIX,
+        unique_suffix()
+    );
     let params: Vec<Parameter> = req
         .parameters
         .iter()
@@ -180,9 +189,9 @@ pub async fn create_change_set(
         .template_body(req.template_body)
         .set_parameters(Some(params))
         .set_tags(Some(tags))
-        // The role has a generated name, so CAPABILITY_IAM (not NAMED_IAM) is enough.
-        .capabilities(Capability::CapabilityIam)
-        .description("created by cargo xtask deploy")
+        .capabilities(req.capability.clone())
+        .set_role_arn(req.role_arn.map(str::to_owned))
+        .description("created by cargo xtask")
         .send()
         .await
         .with_context(|| format!("failed to create change set for {}", req.stack))?;
@@ -288,11 +297,17 @@ pub async fn execute_change_set(cfn: &Client, stack: &str, name: &str) -> anyhow
     wait_for_stack(cfn, stack, since).await
 }
 
-/// Deletes the stack and waits until it is gone.
-pub async fn delete_stack(cfn: &Client, stack: &str) -> anyhow::Result<String> {
+/// Deletes the stack and waits until it is gone. `role_arn`: the execution role that deletes the
+/// resources (the deploy role may delete its stack only with it).
+pub async fn delete_stack(
+    cfn: &Client,
+    stack: &str,
+    role_arn: Option<&str>,
+) -> anyhow::Result<String> {
     let since = DateTime::from(std::time::SystemTime::now());
     cfn.delete_stack()
         .stack_name(stack)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .with_context(|| format!("failed to delete stack {stack}"))?;
@@ -300,10 +315,15 @@ pub async fn delete_stack(cfn: &Client, stack: &str) -> anyhow::Result<String> {
 }
 
 /// Continues a rollback that failed (`UPDATE_ROLLBACK_FAILED`) and waits for it.
-pub async fn continue_update_rollback(cfn: &Client, stack: &str) -> anyhow::Result<String> {
+pub async fn continue_update_rollback(
+    cfn: &Client,
+    stack: &str,
+    role_arn: Option<&str>,
+) -> anyhow::Result<String> {
     let since = DateTime::from(std::time::SystemTime::now());
     cfn.continue_update_rollback()
         .stack_name(stack)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .with_context(|| format!("failed to continue the update rollback of {stack}"))?;

@@ -74,9 +74,13 @@ enum Command {
     Logs(LogsArgs),
     /// Manage the local emulator (ministack) for the `local` stage.
     Local(LocalArgs),
-    /// Print the deployer's own least-privilege IAM policy for a stage as JSON (no AWS access):
-    /// what deploy, diff, destroy, outputs, logs and invoke need, scoped to the stage's stack.
-    DeployerPolicy(DeployerPolicyArgs),
+    /// Deploy the stage's bootstrap stack (once per account and region, as an administrator):
+    /// the asset bucket, the permissions boundary, the CloudFormation execution role, the deploy
+    /// role and the read-only diff role (infra/templates/<stage>.bootstrap.template.yaml).
+    ///
+    /// Idempotent: a second run changes nothing. `bootstrap destroy` removes it (refused while
+    /// the stage's stack exists). Emulator stages bootstrap themselves on their first deploy.
+    Bootstrap(BootstrapArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +101,10 @@ struct ConnectArgs {
     /// Named profile from the shared AWS config files.
     #[arg(long, global = true, env = "AWS_PROFILE")]
     profile: Option<String>,
+    /// Act as this role (sts:AssumeRole with your credentials): the bootstrap's deploy role
+    /// (`DeployRoleArn`) or diff role (`DiffRoleArn`). CI gets its role from OIDC instead.
+    #[arg(long, global = true, value_name = "ROLE_ARN")]
+    assume_role: Option<String>,
 }
 
 impl ConnectArgs {
@@ -105,6 +113,7 @@ impl ConnectArgs {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
             profile: self.profile.clone(),
+            assume_role: self.assume_role.clone(),
         }
     }
 }
@@ -294,12 +303,17 @@ struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
-struct DeployerPolicyArgs {
+struct BootstrapArgs {
     #[command(flatten)]
     stage: StageArg,
-    /// Account id to put in the ARNs (default: the placeholder ACCOUNT_ID).
+    /// `destroy`: empty the asset bucket and delete the bootstrap stack.
+    #[arg(value_parser = ["destroy"])]
+    action: Option<String>,
+    /// Print the result as JSON on stdout.
     #[arg(long)]
-    account: Option<String>,
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -357,17 +371,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 result(synth::synth_text(&root, &args.stage.stage, format)?.trim_end());
                 return Ok(Exit::Success);
             }
-            match synth::synth_to_file(&root, &args.stage.stage, format, args.check)? {
-                SynthOutcome::Written(p) => result(format!(
-                    "wrote {} in {} ms",
-                    p.display(),
-                    started.elapsed().as_millis()
-                )),
-                SynthOutcome::Unchanged(p) => result(format!(
-                    "{} is up to date ({} ms)",
-                    p.display(),
-                    started.elapsed().as_millis()
-                )),
+            for outcome in synth::synth_to_file(&root, &args.stage.stage, format, args.check)? {
+                match outcome {
+                    SynthOutcome::Written(p) => result(format!(
+                        "wrote {} in {} ms",
+                        p.display(),
+                        started.elapsed().as_millis()
+                    )),
+                    SynthOutcome::Unchanged(p) => result(format!(
+                        "{} is up to date ({} ms)",
+                        p.display(),
+                        started.elapsed().as_millis()
+                    )),
+                }
             }
             Ok(Exit::Success)
         }
@@ -548,12 +564,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .await?;
             Ok(Exit::Success)
         }
-        Command::DeployerPolicy(args) => {
-            let cfg = codegen_infra::load_stage(&root, &args.stage.stage)?;
-            json(&codegen_infra::deployer_policy::deployer_policy(
-                &cfg,
-                args.account.as_deref(),
-            ))?;
+        Command::Bootstrap(args) => {
+            let opts = crate::bootstrap::BootstrapOptions {
+                stage: args.stage.stage,
+                destroy: args.action.is_some(),
+                connect: args.connect.options(),
+                stack_name_override: None,
+            };
+            let report = crate::bootstrap::run(&root, &opts).await?;
+            if args.json {
+                json(&report)?;
+            } else {
+                result(format!("{}: {}", report.stack, report.result));
+                if let Some(b) = &report.bootstrap {
+                    for (key, value) in [
+                        ("asset bucket", &b.asset_bucket),
+                        ("execution role", &b.execution_role_arn),
+                        ("deploy role", &b.deploy_role_arn),
+                        ("diff role", &b.diff_role_arn),
+                        ("permissions boundary", &b.boundary_arn),
+                    ] {
+                        result(format!("  {key:<21} {value}"));
+                    }
+                }
+            }
             Ok(Exit::Success)
         }
         Command::Local(args) => {

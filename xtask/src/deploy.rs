@@ -10,19 +10,19 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
-use codegen_infra::deployer_policy::deployment_record_key;
+use codegen_infra::names::deployment_record_key;
 use codegen_infra::stack::{
     PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, PARAM_CODE_VERSION, outputs as out_names,
 };
 use serde::Serialize;
 
 use crate::assets::{AssetBucket, PublishedPackage, Verification};
-use crate::aws::{Clients, ConnectOptions, caller_identity, try_connect};
+use crate::aws::{Clients, ConnectOptions, try_connect};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary, FINGERPRINT_TAG, StackState};
 use crate::report::progress;
-use crate::{assets, local, outputs};
+use crate::{assets, bootstrap, local, outputs};
 
 /// Options of `deploy` (and of `diff`, which stops before executing).
 #[derive(Debug, Clone, Default)]
@@ -125,6 +125,9 @@ pub struct Prepared {
     pub asset_bucket: String,
     /// The account that must own the asset bucket (every call to it says so).
     pub asset_owner: String,
+    /// The bootstrap's CloudFormation execution role: every change set and stack deletion runs
+    /// with it.
+    pub execution_role_arn: String,
     /// The package.
     pub package: Package,
     /// Where the package is in the asset bucket: its key and the verified version the template
@@ -202,7 +205,8 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     })
 }
 
-/// [`load`]s, then checks the caller and model access, makes sure the asset bucket holds exactly
+/// [`load`]s, then reads the stage's bootstrap (creating it on an emulator stage), checks model
+/// access, makes sure the bootstrap's asset bucket holds exactly
 /// this package under the stack's prefix (uploaded with its SHA-256, or an existing object whose
 /// stored SHA-256 matches; anything else fails here, before any stack change), and synthesises the
 /// template with the verified object version pinned.
@@ -215,10 +219,13 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
         mut timings,
     } = load(root, opts).await?;
     let t_aws = Instant::now();
-    let (account, _arn) = caller_identity(&clients).await?;
+    let boot = bootstrap::ensure(&clients, &cfg).await?;
     crate::preflight::check_model_access(&clients, &cfg).await?;
-    let bucket = AssetBucket::of(&account, &clients.region);
-    assets::ensure_bucket(&clients.s3, &bucket, &clients.region).await?;
+    let bucket = AssetBucket {
+        name: boot.asset_bucket.clone(),
+        owner: boot.account.clone(),
+    };
+    assets::require_bucket(&clients.s3, &bucket).await?;
     let published = assets::publish_package(
         &clients.s3,
         &bucket,
@@ -258,6 +265,7 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
         clients,
         asset_bucket: bucket.name,
         asset_owner: bucket.owner,
+        execution_role_arn: boot.execution_role_arn,
         package,
         uploaded: published.uploaded,
         published,
@@ -269,8 +277,13 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
 }
 
 /// Brings the stack into a state a change set can be created from, recovering from failed or
-/// interrupted operations. Returns whether the change set must be a `CREATE`.
-pub async fn recover(clients: &Clients, stack: &str) -> anyhow::Result<bool> {
+/// interrupted operations (with the execution role `role_arn`, when given). Returns whether the
+/// change set must be a `CREATE`.
+pub async fn recover(
+    clients: &Clients,
+    stack: &str,
+    role_arn: Option<&str>,
+) -> anyhow::Result<bool> {
     loop {
         let Some(current) = cfn::describe_stack(&clients.cfn, stack).await? else {
             return Ok(true);
@@ -288,13 +301,13 @@ pub async fn recover(clients: &Clients, stack: &str) -> anyhow::Result<bool> {
                 progress(format!(
                     "stack {stack} is ROLLBACK_COMPLETE (its first deploy failed): deleting it before creating it again"
                 ));
-                cfn::delete_stack(&clients.cfn, stack).await?;
+                cfn::delete_stack(&clients.cfn, stack, role_arn).await?;
             }
             StackState::UpdateRollbackFailed => {
                 progress(format!(
                     "stack {stack} is UPDATE_ROLLBACK_FAILED: continuing the rollback"
                 ));
-                cfn::continue_update_rollback(&clients.cfn, stack).await?;
+                cfn::continue_update_rollback(&clients.cfn, stack, role_arn).await?;
             }
             StackState::Failed => bail!(
                 "stack {stack} is {status}: fix it (see its events) or run `cargo xtask destroy --stage <stage>`"
@@ -362,7 +375,7 @@ async fn record_success(p: &Prepared, api_deployment_id: Option<&str>) -> anyhow
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
 pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
     let stack = &p.cfg.stack_name;
-    let create = recover(&p.clients, stack).await?;
+    let create = recover(&p.clients, stack, Some(&p.execution_role_arn)).await?;
     let mut tags = p.cfg.tags.clone();
     tags.insert(FINGERPRINT_TAG.to_owned(), p.fingerprint.clone());
     let req = ChangeSetRequest {
@@ -371,6 +384,9 @@ pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, Chang
         parameters: &p.parameters,
         tags: &tags,
         create,
+        role_arn: Some(&p.execution_role_arn),
+        // The function roles have generated names, so CAPABILITY_IAM (not NAMED_IAM) is enough.
+        capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
     };
     match cfn::create_change_set(&p.clients.cfn, &req).await? {
         ChangeSetOutcome::NoChanges => Ok((None, ChangeSummary::default(), create)),
@@ -487,7 +503,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         if let Some(reason) = approve(&summary, &triggers, opts.yes)? {
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
-                cfn::delete_stack(&p.clients.cfn, &stack_name).await?;
+                cfn::delete_stack(&p.clients.cfn, &stack_name, Some(&p.execution_role_arn)).await?;
             } else {
                 cfn::delete_change_set(&p.clients.cfn, &stack_name, name).await?;
             }
@@ -719,8 +735,11 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         .await
         .with_context(|| format!("failed to read function {name}"))?;
     let same = current.code_sha256() == Some(package.sha256_base64.as_str());
-    let (account, _) = caller_identity(&clients).await?;
-    let bucket = AssetBucket::of(&account, &clients.region);
+    let boot = bootstrap::ensure(&clients, &cfg).await?;
+    let bucket = AssetBucket {
+        name: boot.asset_bucket,
+        owner: boot.account,
+    };
     let key = package.asset_key(&stack_name);
     let mut published = PublishedPackage {
         key: key.clone(),
@@ -735,7 +754,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         // checks as a normal deploy: the object's SHA-256 is verified and its version pinned
         // (UpdateFunctionCode's S3ObjectVersion: "For versioned objects, the version of the
         // deployment package object to use", Lambda API reference).
-        assets::ensure_bucket(&clients.s3, &bucket, &clients.region).await?;
+        assets::require_bucket(&clients.s3, &bucket).await?;
         published = assets::publish_package(
             &clients.s3,
             &bucket,

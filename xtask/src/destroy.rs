@@ -1,27 +1,27 @@
 //! `destroy`: empty the code bucket (every version, delete marker and unfinished multipart
-//! upload), delete the stack and wait; with `--all`, also empty and delete the asset bucket.
+//! upload), delete the stack with the bootstrap's execution role and wait; with `--all`, also
+//! remove the stage's bootstrap stack (its asset bucket, emptied first, and its roles).
 //! Destroying a stack that does not exist succeeds.
 //!
 //! The code bucket is found through the stack's own resources (`DescribeStackResource` for
 //! [`CODE_BUCKET`]), never through an output, which names whatever its template says; every
-//! bucket call names the caller's account as the expected owner. `--all` is refused while the
-//! asset bucket still records a deployment of another stack.
+//! bucket call names the caller's account as the expected owner. Each stage's bootstrap has its
+//! own asset bucket, so `--all` touches no other stage's packages.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use codegen_infra::deployer_policy::{DEPLOYMENT_RECORDS_PREFIX, deployment_record_key};
+use codegen_infra::names::deployment_record_key;
 use codegen_infra::stack::CODE_BUCKET;
 use serde::Serialize;
 
-use crate::assets::AssetBucket;
 use crate::aws::{ConnectOptions, caller_identity, try_connect};
 use crate::plan::{self, StackState};
 use crate::report::progress;
-use crate::{assets, cfn, local};
+use crate::{assets, bootstrap, cfn, local};
 
 /// Options of `destroy`.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +30,7 @@ pub struct DestroyOptions {
     pub stage: String,
     /// Do not ask.
     pub yes: bool,
-    /// Also remove the asset bucket.
+    /// Also remove the stage's bootstrap stack (asset bucket and roles).
     pub all: bool,
     /// Where to connect.
     pub connect: ConnectOptions,
@@ -49,7 +49,7 @@ pub struct DestroyReport {
     pub objects_deleted: usize,
     /// Multipart uploads aborted.
     pub uploads_aborted: usize,
-    /// Whether the asset bucket was removed.
+    /// Whether the bootstrap stack, with its asset bucket, was removed (`--all`).
     pub asset_bucket_deleted: bool,
 }
 
@@ -239,49 +239,6 @@ fn is_missing_resource(code: Option<&str>, message: Option<&str>) -> bool {
     code == Some("ValidationError") && message.is_some_and(|m| m.contains("does not exist"))
 }
 
-/// The stacks, other than `stack`, whose last deploy is recorded in the asset bucket
-/// (`deployments/<stack>.json`). A missing bucket records none.
-pub async fn other_recorded_stacks(
-    s3: &aws_sdk_s3::Client,
-    bucket: &AssetBucket,
-    stack: &str,
-) -> anyhow::Result<Vec<String>> {
-    if !assets::owned_bucket_exists(s3, &bucket.name, &bucket.owner).await? {
-        return Ok(Vec::new());
-    }
-    let own = deployment_record_key(stack);
-    let mut others = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(&bucket.name)
-            .expected_bucket_owner(&bucket.owner)
-            .prefix(DEPLOYMENT_RECORDS_PREFIX)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .with_context(|| format!("failed to list the deploy records in {}", bucket.name))?;
-        others.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter(|key| *key != own)
-                .filter_map(|key| {
-                    key.strip_prefix(DEPLOYMENT_RECORDS_PREFIX)?
-                        .strip_suffix(".json")
-                        .map(str::to_owned)
-                }),
-        );
-        token = page.next_continuation_token().map(str::to_owned);
-        if page.is_truncated() != Some(true) || token.is_none() {
-            break;
-        }
-    }
-    others.sort();
-    Ok(others)
-}
-
 /// Runs `destroy`.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {
     let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
@@ -289,49 +246,29 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         cfg.stack_name = name.clone();
     }
     let clients = try_connect(&cfg, &opts.connect).await?;
+    let absent = DestroyReport {
+        stack: cfg.stack_name.clone(),
+        result: "absent".into(),
+        objects_deleted: 0,
+        uploads_aborted: 0,
+        asset_bucket_deleted: false,
+    };
     // Nothing answering on an emulator's port means there is nothing to destroy there.
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
         && !local::is_listening(local::loopback_addr(endpoint)?)
     {
-        return Ok(DestroyOutcome::Done(DestroyReport {
-            stack: cfg.stack_name.clone(),
-            result: "absent".into(),
-            objects_deleted: 0,
-            uploads_aborted: 0,
-            asset_bucket_deleted: false,
-        }));
+        return Ok(DestroyOutcome::Done(absent));
     }
     let (account, _) = caller_identity(&clients).await?;
-    let asset_bucket = AssetBucket::of(&account, &clients.region);
-    if opts.all {
-        // Before anything is deleted: the asset bucket holds other stacks' packages and records.
-        let others = other_recorded_stacks(&clients.s3, &asset_bucket, &cfg.stack_name).await?;
-        if !others.is_empty() {
-            bail!(
-                "refusing `destroy --all`: asset bucket {} still records deployments of {} ({}), \
-                 whose packages it holds. Destroy those stacks first (`cargo xtask destroy \
-                 --stage <stage>`), or, if they no longer exist, delete their records \
-                 (s3://{}/{}<stack>.json); nothing was changed",
-                asset_bucket.name,
-                others.join(", "),
-                others
-                    .iter()
-                    .map(|s| deployment_record_key(s))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                asset_bucket.name,
-                DEPLOYMENT_RECORDS_PREFIX,
-            );
-        }
-    }
+    let boot = bootstrap::read(&clients, &cfg).await?;
     let stack = cfn::describe_stack(&clients.cfn, &cfg.stack_name).await?;
     let what = if opts.all {
-        "the stack, its data and the asset bucket"
+        "the stack, its data, and its bootstrap (asset bucket and roles)"
     } else {
         "the stack and its data"
     };
-    if !opts.yes && (stack.is_some() || opts.all) {
+    if !opts.yes && (stack.is_some() || (opts.all && boot.is_some())) {
         if !std::io::stdin().is_terminal() {
             return Ok(DestroyOutcome::NeedsApproval(format!(
                 "destroying {} deletes {what}; there is no terminal to ask on: re-run with --yes",
@@ -345,17 +282,13 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             return Ok(DestroyOutcome::NeedsApproval("not confirmed".into()));
         }
     }
-    let mut report = DestroyReport {
-        stack: cfg.stack_name.clone(),
-        result: "absent".into(),
-        objects_deleted: 0,
-        uploads_aborted: 0,
-        asset_bucket_deleted: false,
-    };
+    let mut report = absent;
     let stack = match stack {
         Some(s) => settle(&clients.cfn, &cfg.stack_name, s).await?,
         None => None,
     };
+    // The stack's resources are deleted by the bootstrap's execution role, as they were created.
+    let role = boot.as_ref().map(|b| b.execution_role_arn.as_str());
     if stack.is_some() {
         let code_bucket = code_bucket_of(&clients.cfn, &cfg.stack_name).await?;
         if let Some(bucket) = &code_bucket {
@@ -367,7 +300,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             report.uploads_aborted = uploads;
         }
         progress(format!("deleting stack {}", cfg.stack_name));
-        if let Err(first) = cfn::delete_stack(&clients.cfn, &cfg.stack_name).await {
+        if let Err(first) = cfn::delete_stack(&clients.cfn, &cfg.stack_name, role).await {
             // A write that landed between emptying and deleting makes the bucket non-empty again.
             progress(format!(
                 "delete did not complete ({first:#}); emptying the bucket again and retrying"
@@ -375,7 +308,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             if let Some(bucket) = &code_bucket {
                 empty_owned_bucket(&clients.s3, bucket, &account).await?;
             }
-            cfn::delete_stack(&clients.cfn, &cfg.stack_name).await?;
+            cfn::delete_stack(&clients.cfn, &cfg.stack_name, role).await?;
         }
         report.result = "deleted".into();
     } else {
@@ -385,30 +318,30 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         ));
     }
     if opts.all {
-        empty_owned_bucket(&clients.s3, &asset_bucket.name, &account).await?;
-        if assets::owned_bucket_exists(&clients.s3, &asset_bucket.name, &account).await? {
-            clients
-                .s3
-                .delete_bucket()
-                .bucket(&asset_bucket.name)
-                .expected_bucket_owner(&account)
-                .send()
-                .await
-                .with_context(|| format!("failed to delete asset bucket {}", asset_bucket.name))?;
-            report.asset_bucket_deleted = true;
-            progress(format!("deleted asset bucket {}", asset_bucket.name));
-        }
-    } else if report.result == "deleted" {
-        // The deploy record describes a stack that no longer exists. Best effort: a leftover
-        // record only makes the next deploy ask CloudFormation instead of returning at once.
-        let _ = clients
+        // Removes the asset bucket (emptied first) and the roles: an administrator's job on AWS.
+        report.asset_bucket_deleted = bootstrap::remove(&clients, &cfg).await? == "deleted";
+    } else if report.result == "deleted"
+        && let Some(b) = &boot
+    {
+        // The deploy record describes a stack that no longer exists. A leftover record only makes
+        // the next deploy ask CloudFormation instead of returning at once, so a failure is
+        // reported, not fatal.
+        if let Err(err) = clients
             .s3
             .delete_object()
-            .bucket(&asset_bucket.name)
+            .bucket(&b.asset_bucket)
             .key(deployment_record_key(&cfg.stack_name))
-            .expected_bucket_owner(&account)
+            .expected_bucket_owner(&b.account)
             .send()
-            .await;
+            .await
+        {
+            progress(format!(
+                "note: could not delete the deploy record of {} ({}); the next deploy asks \
+                 CloudFormation instead of trusting it",
+                cfg.stack_name,
+                anyhow::Error::new(err)
+            ));
+        }
     }
     Ok(DestroyOutcome::Done(report))
 }

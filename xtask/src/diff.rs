@@ -26,12 +26,12 @@ use codegen_infra::stack::{PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{caller_identity, connect};
+use crate::aws::connect;
 use crate::cfn;
 use crate::deploy::{DeployOptions, plan_changes, prepare};
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary, StackState};
-use crate::{assets, report::progress};
+use crate::report::progress;
 
 /// What `diff` found (the `--json` document).
 #[derive(Debug, Clone, Serialize)]
@@ -162,8 +162,12 @@ pub async fn read_only(root: &Path, opts: &DeployOptions) -> anyhow::Result<Diff
         Some(path) => Ok(Package::from_zip(path, arch)?),
         None => built_package(root, arch, opts.build_label.as_deref())?,
     };
-    let (account, _) = caller_identity(&clients).await?;
-    let asset_bucket = assets::bucket_name(&account, &clients.region);
+    // The bootstrap's outputs name the asset bucket the deployed parameters should point at
+    // (DescribeStacks on the bootstrap stack: the diff role may read it).
+    let asset_bucket = match crate::bootstrap::read(&clients, &cfg).await? {
+        Some(b) => b.asset_bucket,
+        None => "(not bootstrapped)".to_owned(),
+    };
     compare(&cfg, &clients.cfn, &asset_bucket, package).await
 }
 
@@ -419,7 +423,7 @@ pub async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Resul
     if let Some(name) = &change_set {
         if create {
             // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
-            cfn::delete_stack(&p.clients.cfn, stack_name).await?;
+            cfn::delete_stack(&p.clients.cfn, stack_name, Some(&p.execution_role_arn)).await?;
         } else {
             cfn::delete_change_set(&p.clients.cfn, stack_name, name).await?;
         }

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod aws;
+pub mod bootstrap;
 pub mod cfn;
 pub mod cli;
 pub mod deploy;

@@ -38,7 +38,7 @@ impl Package {
     pub fn asset_key(&self, stack: &str) -> String {
         format!(
             "{}{}.zip",
-            codegen_infra::deployer_policy::package_prefix(stack),
+            codegen_infra::names::package_prefix(stack),
             self.sha256_hex
         )
     }

@@ -949,11 +949,29 @@ mod tests {
 
     #[test]
     fn removing_or_changing_a_permissions_boundary_needs_approval() {
-        let bounded =
-            |arn: &str| dev_template_with(|t| format!("{t}\npermissions_boundary: {arn}\n"));
-        let a = bounded("arn:aws:iam::123456789012:policy/boundary-a");
-        let b = bounded("arn:aws:iam::123456789012:policy/boundary-b");
-        let none = dev_template();
+        const ROLES: [&str; 4] = [
+            "FunctionRole",
+            "JobsSubmitRole",
+            "JobsStatusRole",
+            "JobsWorkerRole",
+        ];
+        let bounded = |arn: Option<&str>| {
+            let mut t = dev_template();
+            for id in ROLES {
+                let props = resource(&mut t, id)
+                    .get_mut("Properties")
+                    .and_then(Value::as_object_mut)
+                    .expect("role properties");
+                match arn {
+                    Some(arn) => props.insert("PermissionsBoundary".into(), json!(arn)),
+                    None => props.remove("PermissionsBoundary"),
+                };
+            }
+            t
+        };
+        let a = bounded(Some("arn:aws:iam::123456789012:policy/boundary-a"));
+        let b = bounded(Some("arn:aws:iam::123456789012:policy/boundary-b"));
+        let none = bounded(None);
         let removed = approval_triggers(Some(&a), &none);
         assert!(
             removed.contains(
@@ -972,6 +990,10 @@ mod tests {
             approval_triggers(Some(&none), &a).is_empty(),
             "adding a boundary only narrows"
         );
+        // The synthesised stack carries the bootstrap's boundary on every role.
+        let synthesised = dev_template();
+        assert!(approval_triggers(Some(&synthesised), &dev_template()).is_empty());
+        assert_eq!(approval_triggers(Some(&synthesised), &none).len(), 4);
     }
 
     #[test]

@@ -3,13 +3,22 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use codegen_infra::render::{Format, render, template_path};
+use codegen_infra::render::{Format, Kind, render, template_path_of};
 
-/// Synthesises a stage's template text.
+/// Synthesises a stage's app template text.
 pub fn synth_text(root: &Path, stage: &str, format: Format) -> anyhow::Result<String> {
+    synth_text_of(root, stage, Kind::App, format)
+}
+
+/// Synthesises a stage's template of `kind` as text.
+pub fn synth_text_of(
+    root: &Path,
+    stage: &str,
+    kind: Kind,
+    format: Format,
+) -> anyhow::Result<String> {
     let cfg = codegen_infra::load_stage(root, stage)?;
-    let template = codegen_infra::stack(&cfg);
-    Ok(render(&template, stage, format)?)
+    Ok(render(&kind.synthesise(&cfg), stage, format)?)
 }
 
 /// What `synth` did.
@@ -21,16 +30,29 @@ pub enum SynthOutcome {
     Unchanged(PathBuf),
 }
 
-/// Writes the template of `stage` to `infra/templates/`, only touching the file when its content
-/// changes. With `check`, fails instead of writing when the file is stale.
+/// Writes both templates of `stage` (app and bootstrap) to `infra/templates/`, only touching a
+/// file when its content changes. With `check`, fails instead of writing when a file is stale.
 pub fn synth_to_file(
     root: &Path,
     stage: &str,
     format: Format,
     check: bool,
+) -> anyhow::Result<Vec<SynthOutcome>> {
+    Kind::ALL
+        .iter()
+        .map(|kind| synth_kind_to_file(root, stage, *kind, format, check))
+        .collect()
+}
+
+fn synth_kind_to_file(
+    root: &Path,
+    stage: &str,
+    kind: Kind,
+    format: Format,
+    check: bool,
 ) -> anyhow::Result<SynthOutcome> {
-    let text = synth_text(root, stage, format)?;
-    let path = template_path(root, stage, format);
+    let text = synth_text_of(root, stage, kind, format)?;
+    let path = template_path_of(root, stage, kind, format);
     let current = std::fs::read_to_string(&path).ok();
     if current.as_deref() == Some(text.as_str()) {
         return Ok(SynthOutcome::Unchanged(path));

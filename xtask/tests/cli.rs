@@ -108,6 +108,8 @@ fn add_resource_out_of_band(endpoint: &str, id: &str, resource: serde_json::Valu
             parameters: &parameters,
             tags: &tags,
             create: false,
+            role_arn: None,
+            capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
         };
         match xtask::cfn::create_change_set(&clients.cfn, &request)
             .await

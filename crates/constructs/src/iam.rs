@@ -109,14 +109,16 @@ impl PolicyDocument {
     }
 }
 
-/// An IAM role assumed by an AWS service, with one inline policy written by grants.
+/// An IAM role with one inline policy written by grants, assumed by an AWS service
+/// ([`Role::for_service`]) or by the principals of its trust statements ([`Role::assumed_by`]).
 #[derive(Debug, Clone)]
 pub struct Role {
     logical_id: String,
-    service: String,
+    name: Option<Expr>,
+    trust: Vec<Statement>,
     description: String,
     policy: PolicyDocument,
-    permissions_boundary: Option<String>,
+    permissions_boundary: Option<Expr>,
     tags: Tags,
     lint_ignores: Vec<(String, String)>,
 }
@@ -125,9 +127,23 @@ impl Role {
     /// A role that `service` (e.g. `lambda.amazonaws.com`) may assume, only on behalf of this
     /// account (`aws:SourceAccount`), which blocks the confused-deputy problem.
     pub fn for_service(logical_id: &str, service: &str, description: &str) -> Self {
+        let trust = Statement::allow("", &["sts:AssumeRole"], Vec::new())
+            .with_principal(json!({ "Service": service }))
+            .with_condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                json!({ "Ref": "AWS::AccountId" }),
+            );
+        Self::assumed_by(logical_id, description, vec![trust])
+    }
+
+    /// A role whose trust policy is `trust` (statements with a principal and the `sts:AssumeRole*`
+    /// action; their `Resource` is left out, as trust policies require).
+    pub fn assumed_by(logical_id: &str, description: &str, trust: Vec<Statement>) -> Self {
         Self {
             logical_id: logical_id.to_owned(),
-            service: service.to_owned(),
+            name: None,
+            trust,
             description: description.to_owned(),
             policy: PolicyDocument::default(),
             permissions_boundary: None,
@@ -136,8 +152,15 @@ impl Role {
         }
     }
 
+    /// Gives the role a fixed name (`RoleName`), for roles that other stacks or policies name
+    /// before they exist. Without one, CloudFormation generates `<stack>-<logical id>-<suffix>`.
+    pub fn with_name(mut self, name: Expr) -> Self {
+        self.name = Some(name);
+        self
+    }
+
     /// Attaches a permissions boundary (a managed policy ARN).
-    pub fn with_permissions_boundary(mut self, arn: Option<String>) -> Self {
+    pub fn with_permissions_boundary(mut self, arn: Option<Expr>) -> Self {
         self.permissions_boundary = arn;
         self
     }
@@ -175,28 +198,36 @@ impl Role {
         Expr::get_att(&self.logical_id, "Arn")
     }
 
-    fn trust_policy(&self) -> Value {
-        json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": { "Service": self.service },
-                "Action": ["sts:AssumeRole"],
-                "Condition": {
-                    "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } }
+    /// The trust policy (`AssumeRolePolicyDocument`).
+    pub fn trust_policy(&self) -> Value {
+        let statements: Vec<Value> = self
+            .trust
+            .iter()
+            .map(|statement| {
+                let mut json = statement.to_json();
+                if let Value::Object(map) = &mut json {
+                    // Trust policies name no resource, and an empty Sid is left out.
+                    map.remove("Resource");
+                    if map.get("Sid").is_some_and(|sid| sid == "") {
+                        map.remove("Sid");
+                    }
                 }
-            }]
-        })
+                json
+            })
+            .collect();
+        json!({ "Version": "2012-10-17", "Statement": statements })
     }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct RoleProps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_name: Option<Value>,
     description: String,
     assume_role_policy_document: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    permissions_boundary: Option<String>,
+    permissions_boundary: Option<Value>,
     policies: Vec<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<Value>,
@@ -212,9 +243,10 @@ impl Construct for Role {
             }));
         }
         let props = RoleProps {
+            role_name: self.name.as_ref().map(Expr::to_json),
             description: self.description.clone(),
             assume_role_policy_document: self.trust_policy(),
-            permissions_boundary: self.permissions_boundary.clone(),
+            permissions_boundary: self.permissions_boundary.as_ref().map(Expr::to_json),
             policies,
             tags: tag_list(&self.tags),
         };
@@ -224,6 +256,75 @@ impl Construct for Role {
             .fold(Resource::new("AWS::IAM::Role", &props), |r, (id, why)| {
                 r.ignore_cfn_lint(id, why)
             });
+        vec![(self.logical_id.clone(), resource)]
+    }
+}
+
+/// A customer managed policy (`AWS::IAM::ManagedPolicy`) with a fixed name, e.g. a permissions
+/// boundary that roles in other stacks name by ARN.
+#[derive(Debug, Clone)]
+pub struct ManagedPolicy {
+    logical_id: String,
+    name: Expr,
+    description: String,
+    document: PolicyDocument,
+    lint_ignores: Vec<(String, String)>,
+}
+
+impl ManagedPolicy {
+    /// A managed policy named `name`.
+    pub fn new(logical_id: &str, name: Expr, description: &str) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            name,
+            description: description.to_owned(),
+            document: PolicyDocument::default(),
+            lint_ignores: Vec::new(),
+        }
+    }
+
+    /// Asks cfn-lint to skip `check_id` on this policy, with the reason (see
+    /// [`Resource::ignore_cfn_lint`]).
+    pub fn ignore_cfn_lint(&mut self, check_id: &str, reason: &str) {
+        self.lint_ignores
+            .push((check_id.to_owned(), reason.to_owned()));
+    }
+
+    /// Adds a statement.
+    pub fn add_statement(&mut self, statement: Statement) {
+        self.document.statements.push(statement);
+    }
+
+    /// The document written so far.
+    pub fn document(&self) -> &PolicyDocument {
+        &self.document
+    }
+
+    /// `Ref` of a managed policy is its ARN.
+    pub fn arn(&self) -> Expr {
+        Expr::reference(&self.logical_id)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManagedPolicyProps {
+    managed_policy_name: Value,
+    description: String,
+    policy_document: Value,
+}
+
+impl Construct for ManagedPolicy {
+    fn resources(&self) -> Vec<(String, Resource)> {
+        let props = ManagedPolicyProps {
+            managed_policy_name: self.name.to_json(),
+            description: self.description.clone(),
+            policy_document: self.document.to_json(),
+        };
+        let resource = self.lint_ignores.iter().fold(
+            Resource::new("AWS::IAM::ManagedPolicy", &props),
+            |r, (id, why)| r.ignore_cfn_lint(id, why),
+        );
         vec![(self.logical_id.clone(), resource)]
     }
 }
@@ -248,7 +349,7 @@ mod tests {
     #[test]
     fn grants_land_in_one_inline_policy() {
         let mut role = Role::for_service("R", "lambda.amazonaws.com", "d")
-            .with_permissions_boundary(Some("arn:aws:iam::1:policy/b".into()));
+            .with_permissions_boundary(Some(Expr::str("arn:aws:iam::1:policy/b")));
         role.add_to_policy(Statement::allow(
             "A",
             &["s3:PutObject"],
@@ -261,5 +362,46 @@ mod tests {
             res.properties["PermissionsBoundary"],
             "arn:aws:iam::1:policy/b"
         );
+    }
+
+    #[test]
+    fn assumed_by_writes_the_trust_statements_without_resources_and_a_fixed_name() {
+        let trust = Statement::allow("Admins", &["sts:AssumeRole"], Vec::new())
+            .with_principal(json!({ "AWS": "arn:aws:iam::1:root" }));
+        let role = Role::assumed_by("R", "d", vec![trust])
+            .with_name(Expr::str("fixed"))
+            .with_permissions_boundary(Some(Expr::reference("Boundary")));
+        let (_, res) = role.resources().remove(0);
+        let doc = &res.properties["AssumeRolePolicyDocument"];
+        assert_eq!(doc["Statement"][0]["Sid"], "Admins");
+        assert_eq!(
+            doc["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::1:root"
+        );
+        assert!(doc["Statement"][0].get("Resource").is_none());
+        assert_eq!(res.properties["RoleName"], "fixed");
+        assert_eq!(
+            res.properties["PermissionsBoundary"],
+            json!({"Ref": "Boundary"})
+        );
+    }
+
+    #[test]
+    fn a_managed_policy_has_its_name_and_statements_and_refs_to_its_arn() {
+        let mut policy = ManagedPolicy::new("Boundary", Expr::str("b"), "d");
+        policy.add_statement(Statement::allow(
+            "A",
+            &["s3:GetObject"],
+            vec!["arn:x".into()],
+        ));
+        let (id, res) = policy.resources().remove(0);
+        assert_eq!(id, "Boundary");
+        assert_eq!(res.type_name, "AWS::IAM::ManagedPolicy");
+        assert_eq!(res.properties["ManagedPolicyName"], "b");
+        assert_eq!(
+            res.properties["PolicyDocument"]["Statement"][0]["Action"],
+            json!(["s3:GetObject"])
+        );
+        assert_eq!(policy.arn().to_json(), json!({"Ref": "Boundary"}));
     }
 }
