@@ -367,10 +367,20 @@ async fn diff_runs_with_the_diff_roles_credentials_and_changes_nothing() -> anyh
         "{reason}"
     );
 
-    // A stack that does not exist: the diff is a create.
+    // The diff role reads its own stack only.
     let mut absent = cfg.clone();
     absent.stack_name = "codegen-local-absent".into();
-    let created = xtask::diff::compare(&absent, &reader, &asset_bucket, Ok(zip(&package)?)).await?;
+    let other = xtask::diff::compare(&absent, &reader, &asset_bucket, Ok(zip(&package)?)).await;
+    assert!(
+        other
+            .as_ref()
+            .is_err_and(|e| format!("{e:#}").contains("AccessDenied")),
+        "the diff role read another stack: {:?}",
+        other.map(|d| d.lines())
+    );
+    // A stack that does not exist (read as the administrator): the diff is a create.
+    let created =
+        xtask::diff::compare(&absent, &admin.cfn, &asset_bucket, Ok(zip(&package)?)).await?;
     assert!(created.report.creates_stack && created.report.has_changes);
     assert!(
         created

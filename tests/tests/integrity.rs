@@ -235,7 +235,8 @@ async fn a_tampered_package_is_refused_before_any_stack_change() -> anyhow::Resu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn destroy_all_is_refused_while_another_stack_has_a_deployment() -> anyhow::Result<()> {
+async fn each_stack_has_its_own_bootstrap_and_destroy_all_removes_only_its_own()
+-> anyhow::Result<()> {
     let package = default_package().await?;
     let em = Emulator::start(false)?;
     let admin = em.clients().await?;
@@ -243,34 +244,57 @@ async fn destroy_all_is_refused_while_another_stack_has_a_deployment() -> anyhow
 
     let mine = em.deploy(&package, false).await?;
     let theirs = deploy_stack(&em, &package, other).await?;
-    let (bucket, my_key) = bucket_and_key(&mine);
-    let (_, their_key) = bucket_and_key(&theirs);
-    assert_ne!(my_key, their_key, "each stack writes its own prefix");
+    let (my_bucket, my_key) = bucket_and_key(&mine);
+    let (their_bucket, their_key) = bucket_and_key(&theirs);
+    assert_ne!(
+        my_bucket, their_bucket,
+        "each stack's bootstrap has its own asset bucket"
+    );
+    assert!(my_key.starts_with(&format!("codegen-function/{STACK}/")));
     assert!(their_key.starts_with(&format!("codegen-function/{other}/")));
 
-    let err = em
-        .destroy(true)
-        .await
-        .expect_err("--all must be refused while another stack is deployed");
-    let message = format!("{err:#}");
-    assert!(message.contains(other), "{message}");
-    assert!(message.contains("nothing was changed"), "{message}");
-    assert!(
-        xtask::cfn::describe_stack(&admin.cfn, STACK)
-            .await?
-            .is_some(),
-        "the refusal comes before anything is deleted"
-    );
-    assert!(xtask::assets::bucket_exists(&admin.s3, &bucket).await?);
-
-    // Once the other stack is gone (its record with it), --all goes through.
-    assert_eq!(destroy_stack(&em, other, false).await?.result, "deleted");
+    // Removing this stage with its bootstrap leaves the other stack and its packages alone.
     let gone = em.destroy(true).await?;
     assert_eq!(gone.result, "deleted");
     assert!(gone.asset_bucket_deleted);
-    for stack in [STACK, other] {
-        let left = leftovers(&admin, stack).await?;
-        assert!(left.is_empty(), "left behind: {left:?}");
-    }
+    let left = leftovers(&admin, STACK).await?;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(
+        xtask::cfn::describe_stack(&admin.cfn, other)
+            .await?
+            .is_some()
+    );
+    assert!(xtask::assets::bucket_exists(&admin.s3, &their_bucket).await?);
+    assert!(
+        admin
+            .s3
+            .head_object()
+            .bucket(&their_bucket)
+            .key(&their_key)
+            .send()
+            .await
+            .is_ok(),
+        "the other stack's package is still there"
+    );
+
+    // The other stage's bootstrap cannot be removed while its stack exists.
+    let refused = xtask::bootstrap::run(
+        &e2e_tests::root(),
+        &xtask::bootstrap::BootstrapOptions {
+            stage: "local".into(),
+            destroy: true,
+            connect: em.connect_options(),
+            stack_name_override: Some(other.to_owned()),
+        },
+    )
+    .await
+    .expect_err("bootstrap destroy must be refused while the stack exists");
+    assert!(
+        format!("{refused:#}").contains("Nothing was changed"),
+        "{refused:#}"
+    );
+    assert_eq!(destroy_stack(&em, other, true).await?.result, "deleted");
+    let left = leftovers(&admin, other).await?;
+    assert!(left.is_empty(), "left behind: {left:?}");
     Ok(())
 }

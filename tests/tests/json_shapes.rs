@@ -1,4 +1,4 @@
-//! The `--json` output of `deploy`, `diff`, `destroy` and `outputs` has the shape that
+//! The `--json` output of `deploy`, `diff`, `destroy`, `bootstrap` and `outputs` has the shape that
 //! `docs/json-output.md` documents: every documented top-level key is there with its documented
 //! type, and no undocumented key appears. Serialises report values built here; no AWS, no
 //! emulator. The doc's own example blocks are checked against the same shapes, so a change to a
@@ -79,6 +79,22 @@ const DESTROY_KEYS: &[(&str, Kind)] = &[
     ("objects_deleted", Kind::Number),
     ("uploads_aborted", Kind::Number),
     ("asset_bucket_deleted", Kind::Bool),
+];
+
+const BOOTSTRAP_KEYS: &[(&str, Kind)] = &[
+    ("stack", Kind::String),
+    ("result", Kind::String),
+    ("bootstrap", Kind::Object),
+];
+
+const BOOTSTRAP_OUTPUT_KEYS: &[(&str, Kind)] = &[
+    ("stack", Kind::String),
+    ("asset_bucket", Kind::String),
+    ("account", Kind::String),
+    ("execution_role_arn", Kind::String),
+    ("deploy_role_arn", Kind::String),
+    ("diff_role_arn", Kind::String),
+    ("boundary_arn", Kind::String),
 ];
 
 /// Asserts that `v` is an object with exactly the documented keys, each of its documented type.
@@ -250,6 +266,36 @@ fn destroy_report_has_the_documented_shape() {
 }
 
 #[test]
+fn bootstrap_report_has_the_documented_shape() {
+    let report = xtask::bootstrap::BootstrapReport {
+        stack: "codegen-dev-bootstrap".into(),
+        result: "created".into(),
+        bootstrap: Some(xtask::bootstrap::Bootstrap {
+            stack: "codegen-dev-bootstrap".into(),
+            asset_bucket: "b".into(),
+            account: "1".into(),
+            execution_role_arn: "e".into(),
+            deploy_role_arn: "d".into(),
+            diff_role_arn: "f".into(),
+            boundary_arn: "p".into(),
+        }),
+    };
+    let v = to_json!(&report);
+    assert_shape("bootstrap", &v, BOOTSTRAP_KEYS);
+    assert_shape(
+        "bootstrap.bootstrap",
+        &v["bootstrap"],
+        BOOTSTRAP_OUTPUT_KEYS,
+    );
+    let removed = xtask::bootstrap::BootstrapReport {
+        stack: "codegen-dev-bootstrap".into(),
+        result: "deleted".into(),
+        bootstrap: None,
+    };
+    assert!(to_json!(&removed)["bootstrap"].is_null());
+}
+
+#[test]
 fn outputs_are_a_flat_map_of_strings() {
     let outputs: BTreeMap<String, String> =
         BTreeMap::from([("ApiId".to_owned(), "abc123".to_owned())]);
@@ -308,6 +354,13 @@ fn the_doc_examples_have_the_documented_shapes() {
     assert_shape("doc diff", diff, DIFF_KEYS);
     assert_change_entries("doc diff", &diff["changes"]);
     assert_shape("doc destroy", get("destroy --json"), DESTROY_KEYS);
+    let bootstrap = get("bootstrap --json");
+    assert_shape("doc bootstrap", bootstrap, BOOTSTRAP_KEYS);
+    assert_shape(
+        "doc bootstrap.bootstrap",
+        &bootstrap["bootstrap"],
+        BOOTSTRAP_OUTPUT_KEYS,
+    );
     assert!(
         get("outputs --json")
             .as_object()

@@ -1,6 +1,7 @@
 //! Assertions on the sample GitHub Actions pipeline, `.github/workflows/deploy.yml`: the triggers,
-//! which job may get an OIDC token (only the deploy job, from main, in the protected `dev`
-//! environment, after the tests), the deployer commands each event runs, the cargo cache,
+//! which jobs may get an OIDC token (the pull-request diff job, for the read-only diff role only,
+//! and the deploy job, from main, in the protected `dev` environment, for the deploy role; both
+//! after the tests), the deployer commands each event runs, the cargo cache,
 //! hash-locked tool installs, and actions pinned to commit SHAs. Reads that file and the tool
 //! install files it relies on (`tools/install.sh`, `tools/requirements*.txt` and their `.lock`
 //! files); no network, no emulator.
@@ -166,28 +167,62 @@ fn the_test_job_runs_on_every_event_without_credentials() {
     );
 }
 
+/// The jobs that assume an AWS role: (job's `if:` event, the repository variable its role comes
+/// from, the bootstrap role it is).
+const AWS_JOBS: &[(&str, &str)] = &[
+    ("pull_request", "vars.AWS_DIFF_ROLE_ARN"),
+    ("push", "vars.AWS_DEPLOY_ROLE_ARN"),
+];
+
+fn needs_of(job: &Value) -> Vec<&str> {
+    match &job["needs"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn role_variables(job: &Value) -> Vec<&str> {
+    steps(job)
+        .iter()
+        .filter(|s| action_of(s) == Some("aws-actions/configure-aws-credentials"))
+        .map(|s| s["with"]["role-to-assume"].as_str().unwrap_or_default())
+        .collect()
+}
+
 #[test]
-fn no_job_that_runs_on_pull_requests_can_get_an_oidc_token() {
+fn the_only_pull_request_job_with_a_token_assumes_the_read_only_diff_role() {
     let w = workflow();
     for (name, job) in jobs(&w) {
-        if !runs_on_pull_requests(job) {
+        if !runs_on_pull_requests(job) || id_token(&w, job) != Some("write") {
             continue;
         }
-        assert_ne!(
-            id_token(&w, job),
-            Some("write"),
-            "job `{name}` runs on pull requests and has `id-token: write`; pull requests get no \
-             AWS credentials until the read-only diff role exists"
+        let condition = job["if"].as_str().unwrap_or_default();
+        assert!(
+            condition.contains("github.event_name == 'pull_request'"),
+            "job `{name}` has `id-token: write` and can run on pull requests without being the \
+             pull-request diff job: if: {condition}"
+        );
+        let roles = role_variables(job);
+        assert_eq!(
+            roles,
+            ["${{ vars.AWS_DIFF_ROLE_ARN }}"],
+            "job `{name}` runs on pull requests: only the read-only diff role"
         );
         assert!(
-            !assumes_an_aws_role(job),
-            "job `{name}` runs on pull requests and assumes an AWS role"
+            job.get("environment").is_none(),
+            "job `{name}`: the diff job must not enter the deploy environment"
+        );
+        let script = scripts(job);
+        assert!(
+            script.contains("cargo xtask diff --stage dev") && !script.contains("xtask deploy"),
+            "job `{name}` may only diff: {script}"
         );
     }
 }
 
 #[test]
-fn only_the_deploy_job_gets_an_oidc_token_after_the_tests_in_the_dev_environment() {
+fn exactly_the_diff_and_deploy_jobs_get_an_oidc_token_after_the_tests() {
     let w = workflow();
     let with_token: Vec<(&String, &Value)> = jobs(&w)
         .iter()
@@ -195,40 +230,37 @@ fn only_the_deploy_job_gets_an_oidc_token_after_the_tests_in_the_dev_environment
         .collect();
     assert_eq!(
         with_token.len(),
-        1,
-        "exactly one job (the deploy job) may have `id-token: write`, found {:?}",
+        2,
+        "exactly the diff and deploy jobs may have `id-token: write`, found {:?}",
         with_token.iter().map(|(n, _)| n).collect::<Vec<_>>()
     );
-    let (name, job) = with_token[0];
-    let condition = job["if"].as_str().unwrap_or_default();
+    for (name, job) in &with_token {
+        assert!(
+            needs_of(job).contains(&TEST_JOB),
+            "job `{name}` must need `{TEST_JOB}` (needs: {:?})",
+            needs_of(job)
+        );
+    }
+    let (name, deploy) = job_for_event(&w, "push");
+    let condition = deploy["if"].as_str().unwrap_or_default();
     assert!(
-        condition.contains("github.event_name == 'push'")
-            && condition.contains("github.ref == 'refs/heads/main'"),
+        condition.contains("github.ref == 'refs/heads/main'"),
         "job `{name}` must run only on pushes to main: if: {condition}"
     );
     // `environment:` is a name or a mapping with a name.
-    let environment = job["environment"]
+    let environment = deploy["environment"]
         .as_str()
-        .or_else(|| job["environment"]["name"].as_str());
+        .or_else(|| deploy["environment"]["name"].as_str());
     assert_eq!(
         environment,
         Some("dev"),
-        "job `{name}` must run in the protected environment `dev`: the role trusts only the \
-         subject repo:OWNER/REPO:environment:dev"
-    );
-    let needs: Vec<&str> = match &job["needs"] {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    assert!(
-        needs.contains(&TEST_JOB),
-        "job `{name}` must need `{TEST_JOB}`: deploy only what passed the tests (needs: {needs:?})"
+        "job `{name}` must run in the protected environment `dev`: the deploy role trusts only \
+         the subject repo:OWNER/REPO:environment:dev"
     );
 }
 
 #[test]
-fn aws_jobs_get_credentials_from_oidc_only() {
+fn aws_jobs_get_credentials_from_oidc_only_each_for_its_own_role() {
     let w = workflow();
     let mut aws_jobs = 0;
     for (name, job) in jobs(&w) {
@@ -241,6 +273,11 @@ fn aws_jobs_get_credentials_from_oidc_only() {
             Some("write"),
             "job `{name}` assumes a role with OIDC and needs `permissions: id-token: write`"
         );
+        let condition = job["if"].as_str().unwrap_or_default();
+        let (_, variable) = AWS_JOBS
+            .iter()
+            .find(|(event, _)| condition.contains(&format!("github.event_name == '{event}'")))
+            .unwrap_or_else(|| panic!("job `{name}` assumes a role but runs on no known event"));
         for step in steps(job)
             .iter()
             .filter(|s| action_of(s) == Some("aws-actions/configure-aws-credentials"))
@@ -249,8 +286,8 @@ fn aws_jobs_get_credentials_from_oidc_only() {
             assert!(
                 with["role-to-assume"]
                     .as_str()
-                    .is_some_and(|r| r.contains("vars.AWS_DEPLOY_ROLE_ARN")),
-                "job `{name}`: role-to-assume must come from vars.AWS_DEPLOY_ROLE_ARN: {with}"
+                    .is_some_and(|r| r.contains(variable)),
+                "job `{name}`: role-to-assume must come from {variable}: {with}"
             );
             assert!(
                 with["aws-region"].as_str().is_some_and(|r| !r.is_empty()),
@@ -259,8 +296,9 @@ fn aws_jobs_get_credentials_from_oidc_only() {
         }
     }
     assert_eq!(
-        aws_jobs, 1,
-        "only the deploy job assumes the role (pull requests get none until the diff role exists)"
+        aws_jobs,
+        AWS_JOBS.len(),
+        "the diff and the deploy job assume roles"
     );
 }
 
@@ -330,10 +368,13 @@ fn every_job_caches_cargo_and_installs_the_pinned_tools() {
                 .any(|s| action_of(s) == Some("Swatinem/rust-cache")),
             "job `{name}` has no cargo cache step (Swatinem/rust-cache)"
         );
-        assert!(
-            scripts(job).contains("bash tools/install.sh runtime"),
-            "job `{name}` must install the pinned tools with tools/install.sh"
-        );
+        // The diff job builds only the deployer: it needs none of the Python-side tools.
+        if name != "diff" {
+            assert!(
+                scripts(job).contains("bash tools/install.sh runtime"),
+                "job `{name}` must install the pinned tools with tools/install.sh"
+            );
+        }
     }
 }
 

@@ -214,13 +214,20 @@ pub async fn create_change_set(
             }
             Some(ChangeSetStatus::Failed) => {
                 let reason = out.status_reason().unwrap_or_default().to_owned();
-                // A failed change set stays in the stack's history; remove it either way.
-                let _ = cfn
+                // A failed change set stays in the stack's history; remove it either way. Leaving
+                // it behind is harmless (names are unique), so a failure is reported, not fatal.
+                if let Err(err) = cfn
                     .delete_change_set()
                     .stack_name(req.stack)
                     .change_set_name(&name)
                     .send()
-                    .await;
+                    .await
+                {
+                    progress(format!(
+                        "note: could not delete the failed change set {name}: {:#}",
+                        anyhow::Error::new(err)
+                    ));
+                }
                 if is_no_changes_reason(&reason) {
                     return Ok(ChangeSetOutcome::NoChanges);
                 }
@@ -392,8 +399,13 @@ pub async fn await_running_operation(
         "stack {stack} is {status} (an earlier operation); waiting for it to finish"
     ));
     let since = DateTime::from(std::time::SystemTime::now());
-    // A failed or rolled-back ending is the caller's to handle, from the stack's status.
-    let _ = wait_for_stack(cfn, stack, since).await;
+    // A failed or rolled-back ending is the caller's to handle, from the stack's status; say what
+    // it was rather than drop it.
+    if let Err(ending) = wait_for_stack(cfn, stack, since).await {
+        progress(format!(
+            "the earlier operation on {stack} ended badly: {ending:#}"
+        ));
+    }
     describe_stack(cfn, stack).await
 }
 

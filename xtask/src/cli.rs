@@ -651,7 +651,7 @@ async fn invoke_async(
             }
             let body: codegen_contract::SubmitResponse = serde_json::from_str(&submitted.body)
                 .map_err(|e| anyhow::anyhow!("unexpected submission answer: {e}"))?;
-            progress(format!("job {} {}", body.job_id, status_word(body.status)));
+            progress(format!("job {} {}", body.job_id, body.status.as_str()));
             body.job_id
         }
     };
@@ -666,7 +666,7 @@ async fn invoke_async(
             progress(format!(
                 "job {} {} (attempt {}, {:.1} s)",
                 job.job_id,
-                status_word(job.status),
+                job.status.as_str(),
                 job.attempts,
                 started.elapsed().as_secs_f64()
             ));
@@ -697,15 +697,6 @@ async fn invoke_async(
         }
         (None, Some(e)) => anyhow::bail!("job {job_id} failed: {}: {}", e.code, e.message),
         (None, None) => anyhow::bail!("job {job_id} ended without a result or an error"),
-    }
-}
-
-fn status_word(status: codegen_contract::JobStatus) -> &'static str {
-    match status {
-        codegen_contract::JobStatus::Queued => "queued",
-        codegen_contract::JobStatus::Running => "running",
-        codegen_contract::JobStatus::Succeeded => "succeeded",
-        codegen_contract::JobStatus::Failed => "failed",
     }
 }
 

@@ -361,12 +361,7 @@ pub async fn wait_for_job(
                 "job {job_id} did not finish within {} s (it is still {}): read it later with \
                  the same command and --job {job_id}",
                 timeout.as_secs(),
-                last.map_or("unknown", |s| match s {
-                    JobStatus::Queued => "queued",
-                    JobStatus::Running => "running",
-                    JobStatus::Succeeded => "succeeded",
-                    JobStatus::Failed => "failed",
-                })
+                last.map_or("unknown", JobStatus::as_str)
             );
         }
         tokio::time::sleep(delay).await;

@@ -258,7 +258,14 @@ pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Re
         ));
     } else {
         // A failed or interrupted build must not leave a stamp that vouches for an older binary.
-        let _ = std::fs::remove_file(&stamp_path);
+        match std::fs::remove_file(&stamp_path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(anyhow::Error::new(err)
+                    .context(format!("failed to remove {}", stamp_path.display())));
+            }
+        }
         run_cargo_lambda(root, arch, label, &lambda_dir)?;
     }
     let zip_path = out_dir.join("bootstrap.zip");

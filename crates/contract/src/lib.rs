@@ -62,6 +62,16 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The status as the JSON says it (`queued`, `running`, `succeeded`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
     /// Whether the job will not change any more.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed)
@@ -417,6 +427,19 @@ impl ErrorCode {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn job_status_words_are_the_json_words() {
+        for status in [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Succeeded,
+            JobStatus::Failed,
+        ] {
+            let json = serde_json::to_value(status).expect("serialises");
+            assert_eq!(json, status.as_str());
+        }
+    }
     use super::*;
 
     #[test]
