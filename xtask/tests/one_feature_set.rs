@@ -1,0 +1,82 @@
+//! `cargo xtask ...` (the alias `cargo run --package xtask`) resolves every shared dependency with
+//! the same features as `cargo test --workspace`, so a newcomer who runs the README's quickstart
+//! and then its test command compiles the AWS SDK (and the rest of the graph) once. Cargo unifies
+//! features only over the packages it builds, so without `crates/workspace-hack` the dev-only
+//! features of the other members (aws-smithy-mocks' `test-util`, proptest's, ...) would give the
+//! two commands different builds of the same crates.
+//!
+//! Compares `cargo tree -e features` of both selections (offline, `--locked`); fails naming each
+//! package whose features differ and the features to add to `crates/workspace-hack/Cargo.toml`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// `package version` -> features, from `cargo tree` lines formatted as `{p} [{f}]`.
+fn features(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .current_dir(xtask::project_root())
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "--prefix",
+            "none",
+            "--no-dedupe",
+        ])
+        .args(["-f", "{p} [{f}]"])
+        .args(args)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((head, rest)) = line.split_once(" [") else {
+            continue;
+        };
+        let mut words = head.split_whitespace();
+        let (Some(name), Some(version)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let list = rest.trim_end_matches(']');
+        map.entry(format!("{name} {version}"))
+            .or_default()
+            .extend(list.split(',').filter(|f| !f.is_empty()).map(str::to_owned));
+    }
+    map
+}
+
+#[test]
+fn cargo_xtask_and_cargo_test_resolve_the_same_features() {
+    let xtask_alone = features(&["-p", "xtask", "-e", "normal,build"]);
+    let workspace = features(&["--workspace", "-e", "normal,build,dev"]);
+    assert!(
+        xtask_alone
+            .keys()
+            .any(|k| k.starts_with("aws-sdk-cloudformation ")),
+        "the scan saw no SDK crate: {:?}",
+        xtask_alone.keys().take(5).collect::<Vec<_>>()
+    );
+    let differing: Vec<String> = xtask_alone
+        .iter()
+        .filter_map(|(package, alone)| {
+            let all = workspace.get(package)?;
+            (alone != all).then(|| {
+                format!(
+                    "{package}: add {:?}",
+                    all.difference(alone).collect::<Vec<_>>()
+                )
+            })
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "`cargo xtask` would build these crates with other features than `cargo test \
+         --workspace`, compiling them twice; add the features to crates/workspace-hack/Cargo.toml:\n  {}",
+        differing.join("\n  ")
+    );
+}
