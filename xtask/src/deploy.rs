@@ -3,7 +3,7 @@
 //! checks -> outputs. A deploy whose fingerprint matches the last successful one returns at once.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,7 +21,7 @@ use crate::aws::{Clients, ConnectOptions, try_connect};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary, FINGERPRINT_TAG, StackState};
-use crate::report::progress;
+use crate::report::{confirm, progress};
 use crate::{assets, bootstrap, local, outputs};
 
 /// Options of `deploy` (and of `diff`, which stops before executing).
@@ -411,16 +411,6 @@ pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, Chang
             ))
         }
     }
-}
-
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    progress(format!("{question} [y/N]"));
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("failed to read the answer")?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 /// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::aws::{ConnectOptions, caller_identity, try_connect};
 use crate::plan::{self, StackState};
-use crate::report::progress;
+use crate::report::{confirm, progress};
 use crate::{assets, bootstrap, cfn, local};
 
 /// Options of `destroy`.
@@ -275,10 +275,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
                 cfg.stack_name
             )));
         }
-        progress(format!("Destroy {} ({what})? [y/N]", cfg.stack_name));
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
+        if !confirm(&format!("Destroy {} ({what})?", cfg.stack_name))? {
             return Ok(DestroyOutcome::NeedsApproval("not confirmed".into()));
         }
     }

@@ -62,26 +62,12 @@ impl Package {
     }
 }
 
-/// Standard base64 (what Lambda uses for `CodeSha256`), without pulling in another crate.
+/// Standard base64 with padding: what Lambda reports as `CodeSha256` and S3 expects in
+/// `x-amz-checksum-sha256`. The function already depends on the `base64` crate, so this adds no
+/// package to the build.
 pub(crate) fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Zips `bootstrap` deterministically: one entry, mode 0755, the zip epoch as its time.

@@ -38,3 +38,17 @@ pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     result(text);
     Ok(())
 }
+
+/// Asks `question` on stderr and reads a y/N answer from stdin (anything but `y`/`yes` is no).
+/// Callers check for a terminal first: a prompt never appears without one.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use anyhow::Context as _;
+    use std::io::BufRead as _;
+    progress(format!("{question} [y/N]"));
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("failed to read the answer")?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
