@@ -25,13 +25,21 @@ pub const MAX_CHECK_BYTES: usize = 512 * 1024;
 /// Longest piece of source quoted in a message.
 const MAX_QUOTE_CHARS: usize = 24;
 
-/// Time the parser may take for `bytes` of input: 10 ms plus 3 ms per KiB (wall clock: the
-/// Lambda has no other work while it parses). Real code parses at about 0.1-0.25 ms per KiB, so
-/// the budget leaves it 10x room on a busy machine; it stops adversarial input, on which
-/// tree-sitter's error recovery can take milliseconds per KiB (BENCHMARKS.md, "Syntax check").
+/// Time the parser may take for `bytes` of input once it has met a syntax error: 10 ms plus 3 ms
+/// per KiB. Real code parses at about 0.1-0.25 ms per KiB (BENCHMARKS.md, "Syntax check"); the
+/// budget stops adversarial input, on which tree-sitter's error recovery can take milliseconds
+/// per KiB. Cancelling then is safe: the code does not parse, whatever the clock says.
 pub fn parse_budget(bytes: usize) -> Duration {
     let kib = u64::try_from(bytes.div_ceil(1024)).unwrap_or(u64::MAX);
     Duration::from_millis(10_u64.saturating_add(kib.saturating_mul(3)))
+}
+
+/// Time the parser may take while it has met no error: 100 ms plus 10 ms per KiB, ten times the
+/// error budget, so that code that does parse is not cut short by a busy or throttled CPU (a
+/// 512 MB Lambda gets about a third of a vCPU) and then reported unchecked.
+pub fn clean_parse_budget(bytes: usize) -> Duration {
+    let kib = u64::try_from(bytes.div_ceil(1024)).unwrap_or(u64::MAX);
+    Duration::from_millis(100_u64.saturating_add(kib.saturating_mul(10)))
 }
 
 /// Checks `code` as `language`.
@@ -65,10 +73,10 @@ pub fn check(code: &str, language: &Language) -> SyntaxCheck {
         return SyntaxCheck::unchecked(format!("{} did not load: {e}", grammar.crate_name));
     }
     let budget = parse_budget(code.len());
-    match parse_within(&mut parser, code, budget) {
+    match parse_within(&mut parser, code, budget, clean_parse_budget(code.len())) {
         Parsed::Tree(tree) => diagnose(&tree, code),
-        // The parser was already recovering from errors when its budget ran out: the code does
-        // not parse, and that much is certain.
+        // Every version of the parse stack was in error when the budget ran out (tree-sitter's
+        // `has_error`): the code does not parse, and that much is certain.
         Parsed::GaveUp {
             had_error: true,
             at_byte,
@@ -90,7 +98,7 @@ pub fn check(code: &str, language: &Language) -> SyntaxCheck {
             had_error: false, ..
         } => SyntaxCheck::unchecked(format!(
             "the parser gave up after its budget of {} ms",
-            budget.as_millis()
+            clean_parse_budget(code.len()).as_millis()
         )),
     }
 }
@@ -108,16 +116,27 @@ enum Parsed {
     },
 }
 
-/// Parses `code`, cancelling when `budget` is spent.
-fn parse_within(parser: &mut Parser, code: &str, budget: Duration) -> Parsed {
-    let deadline = Instant::now() + budget;
+/// Parses `code`, cancelling when `error_budget` is spent after an error was met, or
+/// `clean_budget` without one.
+fn parse_within(
+    parser: &mut Parser,
+    code: &str,
+    error_budget: Duration,
+    clean_budget: Duration,
+) -> Parsed {
+    let started = Instant::now();
     let bytes = code.as_bytes();
     let mut had_error = false;
     let mut at_byte = 0;
     let mut progress = |state: &tree_sitter::ParseState| {
         had_error = state.has_error();
         at_byte = state.current_byte_offset();
-        if Instant::now() >= deadline {
+        let budget = if had_error {
+            error_budget
+        } else {
+            clean_budget
+        };
+        if started.elapsed() >= budget {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -486,6 +505,14 @@ mod tests {
             None
         );
         assert_eq!(warning(&check("x", lang("kotlin")), lang("kotlin")), None);
+    }
+
+    #[test]
+    fn code_that_parses_gets_ten_times_the_error_budget() {
+        for bytes in [0, 1024, 32 * 1024] {
+            assert!(clean_parse_budget(bytes) >= parse_budget(bytes) * 3);
+        }
+        assert_eq!(clean_parse_budget(8 * 1024), Duration::from_millis(180));
     }
 
     #[test]
