@@ -441,6 +441,29 @@ mod tests {
     }
 
     #[test]
+    fn messages_name_what_the_parser_could_not_take() {
+        let (line, _, message) = first(
+            include_str!("../../../tests/fixtures/syntax/python/broken-def-colon.py"),
+            "python",
+        );
+        assert_eq!(
+            (line, message.as_str()),
+            (3, "cannot parse `def hypotenuse(a, b)`")
+        );
+        let (_, _, message) = first(
+            include_str!("../../../tests/fixtures/syntax/go/broken-stray.go"),
+            "go",
+        );
+        assert_eq!(message, "unexpected `]` in binary expression");
+        let (line, column, message) = first("const c = {\n  a: [1, 2,\n", "javascript");
+        assert_eq!((line, column), (2, 12), "{message}");
+        assert!(
+            message.starts_with("unexpected end of input: `[` opened at line 2 is not closed"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn columns_count_characters_not_bytes() {
         let (line, column, message) = first("s = \"héllo\"; t = = 1\n", "python");
         assert_eq!((line, column), (1, 18), "{message}");
