@@ -65,7 +65,8 @@ pub fn location(bucket: &str, key: &str) -> S3Location {
     }
 }
 
-/// Longest `syntax-first-error` value (S3 allows 2 KB of user metadata in all).
+/// Longest `syntax-first-error` value: S3 limits the user-defined metadata of a PUT to 2 KB, keys
+/// and values together (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>).
 const MAX_FIRST_ERROR_CHARS: usize = 200;
 
 /// What the object says about its code besides the language: the syntax check and the repair.

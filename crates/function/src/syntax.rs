@@ -35,8 +35,10 @@ pub fn parse_budget(bytes: usize) -> Duration {
 }
 
 /// Time the parser may take while it has met no error: 100 ms plus 10 ms per KiB, ten times the
-/// error budget, so that code that does parse is not cut short by a busy or throttled CPU (a
-/// 512 MB Lambda gets about a third of a vCPU) and then reported unchecked.
+/// error budget, so that code that does parse is not cut short by a busy or throttled CPU and then
+/// reported unchecked. Lambda allocates CPU in proportion to memory, one vCPU at 1,769 MB
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>), so the stages'
+/// 512 MB functions get under a third of one.
 pub fn clean_parse_budget(bytes: usize) -> Duration {
     let kib = u64::try_from(bytes.div_ceil(1024)).unwrap_or(u64::MAX);
     Duration::from_millis(100_u64.saturating_add(kib.saturating_mul(10)))
