@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cfn_constructs::logs::RETENTION_DAYS;
+use codegen_contract::RepairMode;
 use codegen_contract::models::{self, Lifecycle, ModelSpec};
 use serde::Deserialize;
 
@@ -187,6 +188,12 @@ pub struct FunctionConfig {
     /// may; a real AWS stage only when its file says `allow_hotswap: true`.
     #[serde(default)]
     pub allow_hotswap: bool,
+    /// When the generated code does not parse: `once` asks the model one more time with the
+    /// parser's diagnostics (one extra model call at most, inside the route's time budget, the
+    /// version with fewer errors kept); `off` (the default) stores and returns it with its
+    /// diagnostics. Passed to the function as `CODEGEN_REPAIR`.
+    #[serde(default)]
+    pub repair: RepairMode,
 }
 
 /// The asynchronous jobs route: its worker, queue and bounds.
@@ -1157,6 +1164,26 @@ mod tests {
         ))
         .expect("an unknown model with its routes is accepted");
         assert_eq!(unknown.model.spec, None);
+    }
+
+    #[test]
+    fn repair_is_a_typed_stage_setting() {
+        assert_eq!(parse(DEV).expect("dev").function.repair, RepairMode::Once);
+        let local = parse_stage("local", "local.yaml", include_str!("../stages/local.yaml"))
+            .expect("local parses");
+        assert_eq!(local.function.repair, RepairMode::Once, "local mirrors dev");
+        let off = parse(&DEV.replace("  repair: once\n", "  repair: off\n")).expect("valid");
+        assert_eq!(off.function.repair, RepairMode::Off);
+        let absent = parse(&DEV.replace("  repair: once\n", "")).expect("valid");
+        assert_eq!(
+            absent.function.repair,
+            RepairMode::Off,
+            "off unless a stage opts in"
+        );
+        let err = parse(&DEV.replace("  repair: once\n", "  repair: twice\n"))
+            .expect_err("not a mode")
+            .to_string();
+        assert!(err.contains("repair") || err.contains("twice"), "{err}");
     }
 
     #[test]

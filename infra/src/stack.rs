@@ -472,6 +472,7 @@ impl Common<'_> {
         set(env::MODEL_TIMEOUT_MS, model_timeout_ms.to_string().into());
         // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
         set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
+        set(env::REPAIR, cfg.function.repair.as_str().into());
         if let Some(endpoint) = &cfg.bedrock_endpoint {
             // Emulator stages only (validated): the SDK's service-specific endpoint variable
             // sends Bedrock Runtime calls to a test double and everything else to the emulator.

@@ -1453,6 +1453,7 @@ fn function_environments_set_every_contract_variable_and_their_role() {
             assert_eq!(vars[env::PREFIX], OUTPUT_PREFIX, "{at}");
             assert_eq!(vars[env::MODEL_ID], cfg.model.id.as_str(), "{at}");
             assert_eq!(vars[env::S3_FORCE_PATH_STYLE], path_style, "{at}");
+            assert_eq!(vars[env::REPAIR], cfg.function.repair.as_str(), "{at}");
             assert_eq!(vars[env::TOP_K], cfg.sampling.top_k.to_string(), "{at}");
             assert_eq!(
                 vars[env::MAX_TOKENS],

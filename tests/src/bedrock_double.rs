@@ -12,7 +12,11 @@
 //!   (`codegen_contract::models`), and values out of range;
 //! - `maxTokens` above the model's output limit ("The maximum tokens you requested exceeds the
 //!   model limit of N ...");
-//! - unknown `additionalModelRequestFields` keys.
+//! - unknown `additionalModelRequestFields` keys;
+//! - a conversation that does not alternate user and assistant turns, or does not end with the
+//!   user ("A conversation must alternate between user and assistant roles...", Bedrock's
+//!   ValidationException as reported in langchain-ai/langchain-aws#130 and
+//!   microsoft/semantic-kernel#10281), and empty turns.
 //!
 //! It paces its answer like a model: time to first token plus output tokens at a rate (Converse is
 //! not streamed, so the whole answer arrives at the end), and it can answer realistic replies
@@ -82,6 +86,11 @@ pub enum Reply {
     SeveralBlocks,
     /// Claude declining (`stopReason: refusal`).
     Refusal,
+    /// Code with a syntax error (an unclosed parenthesis) in a conversation's first turn; valid
+    /// code when the conversation is a follow-up (three turns or more) that names the errors.
+    BrokenThenFixed,
+    /// Code with a syntax error, whatever the turn.
+    AlwaysBroken,
 }
 
 /// An error answer, as Bedrock sends it.
@@ -447,6 +456,26 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
             "A conversation must start with a user message.",
         ));
     }
+    for (i, m) in messages.iter().enumerate() {
+        let expected = if i % 2 == 0 { "user" } else { "assistant" };
+        if m["role"] != expected || messages.len() % 2 == 0 {
+            return Err(Fault::validation(
+                "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.",
+            ));
+        }
+        let texts = m["content"].as_array().filter(|c| !c.is_empty());
+        let non_empty = texts.is_some_and(|blocks| {
+            blocks
+                .iter()
+                .all(|b| b["text"].as_str().is_some_and(|t| !t.trim().is_empty()))
+        });
+        if !non_empty {
+            // Anthropic's wording for an empty text block (quoted in crates/function/tests/handler.rs).
+            return Err(Fault::validation(format!(
+                "messages.{i}: text content blocks must be non-empty"
+            )));
+        }
+    }
     let config = &body["inferenceConfig"];
     let temperature = config.get("temperature").and_then(Value::as_f64);
     let top_p = config.get("topP").and_then(Value::as_f64);
@@ -532,7 +561,30 @@ fn reply(reply: &Reply, body: &Value, max_tokens: u32) -> Generated {
         .unwrap_or_default();
     let input_tokens = u32::try_from(prompt.len() / CHARS_PER_TOKEN + 20).unwrap_or(u32::MAX);
     let fence = fence_for(prompt);
+    let turns = body["messages"].as_array().map_or(0, Vec::len);
+    let follow_up = turns >= 3
+        && body["messages"][turns - 1]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("does not parse"));
     let (text, wanted, stop) = match reply {
+        Reply::BrokenThenFixed if follow_up => (
+            format!(
+                "Here is the corrected code:\n\n```{fence}\n{}\n{}\n```\n",
+                code_lines(fence, 3),
+                fixed_line(fence)
+            ),
+            60,
+            "end_turn",
+        ),
+        Reply::BrokenThenFixed | Reply::AlwaysBroken => (
+            format!(
+                "Here is the implementation:\n\n```{fence}\n{}\n{}\n```\n",
+                code_lines(fence, 3),
+                broken_line(fence)
+            ),
+            60,
+            "end_turn",
+        ),
         Reply::Refusal => ("I can't help with that request.".to_owned(), 8, "refusal"),
         Reply::SeveralBlocks => (
             format!(
@@ -590,6 +642,27 @@ fn fence_for(prompt: &str) -> &'static str {
         "go"
     } else {
         "python"
+    }
+}
+
+/// A line with an unclosed parenthesis in the fence's language: a syntax error on line 4 of the
+/// code block [`Reply::BrokenThenFixed`] answers first.
+pub fn broken_line(fence: &str) -> &'static str {
+    match fence {
+        "rust" => "let total = (value_0 + value_1;",
+        "typescript" => "const total = (value0 + value1;",
+        "go" => "total := (value0 + value1",
+        _ => "total = (value_0 + value_1",
+    }
+}
+
+/// The same line, fixed.
+pub fn fixed_line(fence: &str) -> &'static str {
+    match fence {
+        "rust" => "let total = value_0 + value_1;",
+        "typescript" => "const total = value0 + value1;",
+        "go" => "total := value0 + value1",
+        _ => "total = value_0 + value_1",
     }
 }
 
@@ -673,6 +746,60 @@ mod tests {
         }
         let extra = check(sonnet, json!({"maxTokens": 100}), Some(json!({"topK": 5})));
         assert!(extra.expect_err("key").contains("extraneous key [topK]"));
+    }
+
+    #[test]
+    fn conversations_must_alternate_and_end_with_the_user() {
+        let turn = |role: &str| json!({ "role": role, "content": [{ "text": "x" }] });
+        let body = |messages: Vec<Value>| json!({ "messages": messages, "inferenceConfig": { "maxTokens": 100 } });
+        let model = "us.anthropic.claude-sonnet-4-6";
+        let behaviour = Behaviour::default();
+        let ok = body(vec![turn("user"), turn("assistant"), turn("user")]);
+        assert!(validate(model, &ok, &behaviour).is_ok());
+        for bad in [
+            vec![turn("user"), turn("user")],
+            vec![turn("user"), turn("assistant")],
+            vec![turn("user"), turn("assistant"), turn("assistant")],
+        ] {
+            let e = validate(model, &body(bad), &behaviour)
+                .err()
+                .expect("refused");
+            assert!(e.message.contains("must alternate"), "{}", e.message);
+        }
+        let empty = body(vec![
+            json!({ "role": "user", "content": [{ "text": " " }] }),
+        ]);
+        assert!(validate(model, &empty, &behaviour).is_err());
+    }
+
+    #[test]
+    fn broken_then_fixed_answers_by_turn() {
+        let first = json!({ "messages": [
+            { "role": "user", "content": [{ "text": "Write Python 3 code" }] }
+        ] });
+        let r = reply(&Reply::BrokenThenFixed, &first, 4096);
+        let text = r.json["output"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(text.contains(broken_line("python")), "{text}");
+        let follow_up = json!({ "messages": [
+            { "role": "user", "content": [{ "text": "Write Python 3 code" }] },
+            { "role": "assistant", "content": [{ "text": text }] },
+            { "role": "user", "content": [{ "text": "The code in your answer does not parse as Python 3." }] }
+        ] });
+        let r = reply(&Reply::BrokenThenFixed, &follow_up, 4096);
+        let fixed = r.json["output"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            fixed.contains(fixed_line("python")) && !fixed.contains(broken_line("python")),
+            "{fixed}"
+        );
+        let r = reply(&Reply::AlwaysBroken, &follow_up, 4096);
+        let still = r.json["output"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(still.contains(broken_line("python")), "{still}");
     }
 
     #[test]

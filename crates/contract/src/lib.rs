@@ -137,6 +137,9 @@ pub mod env {
     pub const MODEL_TIMEOUT_MS: &str = "CODEGEN_MODEL_TIMEOUT_MS";
     /// `true` to address S3 path-style (needed by local emulators reached via `AWS_ENDPOINT_URL`).
     pub const S3_FORCE_PATH_STYLE: &str = "CODEGEN_S3_FORCE_PATH_STYLE";
+    /// Whether code that does not parse gets one follow-up model call to fix it:
+    /// [`RepairMode`](crate::RepairMode)'s wire form, `off` or `once` (unset: `off`).
+    pub const REPAIR: &str = "CODEGEN_REPAIR";
 
     /// What this function instance serves: `sync` (PUT /code-generation, the default), `submit`
     /// (POST /code-generation/jobs), `status` (GET /code-generation/jobs/{job_id}) or `worker`
@@ -158,7 +161,7 @@ pub mod env {
     /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
     /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover
     /// all of them.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         BUCKET,
         PREFIX,
         MODEL_ID,
@@ -169,7 +172,39 @@ pub mod env {
         MAX_MESSAGE_BYTES,
         MODEL_TIMEOUT_MS,
         S3_FORCE_PATH_STYLE,
+        REPAIR,
     ];
+}
+
+/// Whether the function asks the model once more when the code it returned does not parse (the
+/// stage's `function.repair`, passed to the function as [`env::REPAIR`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairMode {
+    /// Never: code that does not parse is stored and returned with its diagnostics.
+    #[default]
+    Off,
+    /// At most one follow-up model call with the diagnostics, when the route's time budget
+    /// allows it; the version with fewer syntax errors is kept.
+    Once,
+}
+
+impl RepairMode {
+    /// Every mode.
+    pub const ALL: [RepairMode; 2] = [Self::Off, Self::Once];
+
+    /// The wire form (stage file, environment variable).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Once => "once",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 /// Body of `PUT /code-generation`, as a client sends it.
@@ -216,6 +251,17 @@ pub struct Usage {
     pub total_tokens: u32,
 }
 
+impl Usage {
+    /// The usage of two calls together (saturating).
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.saturating_add(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            total_tokens: self.total_tokens.saturating_add(other.total_tokens),
+        }
+    }
+}
+
 /// The sampling parameters actually sent to the model (`null`: not sent, the model's own default
 /// applied). Which ones a model accepts is in [`models::CATALOGUE`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -228,6 +274,110 @@ pub struct SentSampling {
     pub top_k: Option<u32>,
     /// max_tokens sent.
     pub max_tokens: u32,
+}
+
+/// Longest list of syntax errors a response or an object's metadata carries (`error_count` has
+/// the full count).
+pub const MAX_SYNTAX_ERRORS: usize = 10;
+
+/// The syntax check of the returned code: `{"checked": true, "ok": bool, "error_count": n,
+/// "errors": [...]}` for a language with a grammar, `{"checked": false, "reason": "..."}`
+/// otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntaxCheck {
+    /// Whether the code was parsed at all.
+    pub checked: bool,
+    /// Checked: whether it parsed without any error or missing token. Absent when not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// Checked: how many errors the parser found (`errors` lists at most
+    /// [`MAX_SYNTAX_ERRORS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<u32>,
+    /// Checked: the first errors in source order (empty when `ok`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<SyntaxError>>,
+    /// Not checked: why (no grammar for the language, input too large, parser budget spent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl SyntaxCheck {
+    /// A check that was not made, and why.
+    pub fn unchecked(reason: impl Into<String>) -> Self {
+        Self {
+            checked: false,
+            reason: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A check that was made; `error_count` is the full count, `errors` the first ones.
+    pub fn checked(error_count: u32, mut errors: Vec<SyntaxError>) -> Self {
+        errors.truncate(MAX_SYNTAX_ERRORS);
+        Self {
+            checked: true,
+            ok: Some(error_count == 0),
+            error_count: Some(error_count),
+            errors: Some(errors),
+            reason: None,
+        }
+    }
+
+    /// Checked and found no error.
+    pub fn is_ok(&self) -> bool {
+        self.checked && self.ok == Some(true)
+    }
+
+    /// Checked and found errors.
+    pub fn has_errors(&self) -> bool {
+        self.checked && self.ok == Some(false)
+    }
+
+    /// The number of errors found (0 when not checked).
+    pub fn count(&self) -> u32 {
+        self.error_count.unwrap_or(0)
+    }
+
+    /// The first error, if any.
+    pub fn first_error(&self) -> Option<&SyntaxError> {
+        self.errors.as_ref().and_then(|e| e.first())
+    }
+}
+
+/// One syntax error: where it is (1-based line, and column in characters) and what the parser
+/// expected or did not expect there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntaxError {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in Unicode characters, from 1.
+    pub column: u32,
+    /// What is wrong, naming the construct (`missing `)` in parameters`).
+    pub message: String,
+}
+
+/// What the follow-up model call for code that did not parse did (present only when the first
+/// answer did not parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairReport {
+    /// The stage's repair setting.
+    pub mode: RepairMode,
+    /// Whether a follow-up model call was made.
+    pub attempted: bool,
+    /// Whether the returned (and stored) code is the follow-up's.
+    pub applied: bool,
+    /// Syntax errors of the first answer.
+    pub errors_before: u32,
+    /// Syntax errors of the follow-up's answer; absent when none was made or it gave no code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_after: Option<u32>,
+    /// Tokens the follow-up call cost; already included in the response's `usage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Why no follow-up was made, or why its answer was not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Successful answer (HTTP 200).
@@ -243,8 +393,15 @@ pub struct GenerateResponse {
     pub stored: bool,
     /// Where the code was stored; `None` when `stored` is `false`.
     pub s3: Option<S3Location>,
-    /// Token usage.
+    /// Token usage, of every model call the answer took (a repair included).
     pub usage: Usage,
+    /// The syntax check of `code` (answers recorded before the check existed read as unchecked).
+    #[serde(default)]
+    pub syntax: SyntaxCheck,
+    /// The repair of code that did not parse; absent when the first answer parsed or was not
+    /// checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairReport>,
     /// The sampling parameters sent to the model; `warnings` says what was not sent and why.
     pub sampling: SentSampling,
     /// Lambda request id, also part of the S3 key and the logs.
@@ -459,6 +616,68 @@ mod tests {
         assert_eq!(r.key, "rust");
         let out = serde_json::to_string(&r).expect("serialises");
         assert_eq!(out, r#"{"message":"m","key":"rust"}"#);
+    }
+
+    #[test]
+    fn repair_modes_round_trip() {
+        for m in RepairMode::ALL {
+            assert_eq!(RepairMode::parse(m.as_str()), Some(m));
+            let json = serde_json::to_string(&m).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", m.as_str()));
+        }
+        assert_eq!(RepairMode::parse("twice"), None);
+        assert_eq!(RepairMode::default(), RepairMode::Off);
+    }
+
+    #[test]
+    fn syntax_check_shapes() {
+        let unchecked = serde_json::to_value(SyntaxCheck::unchecked("no grammar")).expect("json");
+        assert_eq!(
+            unchecked,
+            serde_json::json!({"checked": false, "reason": "no grammar"})
+        );
+        let errors = (1..=12)
+            .map(|line| SyntaxError {
+                line,
+                column: 1,
+                message: "missing `)`".into(),
+            })
+            .collect();
+        let bad = SyntaxCheck::checked(12, errors);
+        assert!(bad.has_errors() && !bad.is_ok());
+        assert_eq!(bad.errors.as_ref().map(Vec::len), Some(MAX_SYNTAX_ERRORS));
+        assert_eq!(bad.count(), 12);
+        let ok = serde_json::to_value(SyntaxCheck::checked(0, vec![])).expect("json");
+        assert_eq!(
+            ok,
+            serde_json::json!({"checked": true, "ok": true, "error_count": 0, "errors": []})
+        );
+        // A record written before the check existed still reads.
+        let old: GenerateResponse = serde_json::from_value(serde_json::json!({
+            "code": "x", "language": "python", "model": "m", "stored": true, "s3": null,
+            "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+            "sampling": {"temperature": null, "top_p": null, "top_k": null, "max_tokens": 5},
+            "request_id": "r"
+        }))
+        .expect("old shape");
+        assert!(!old.syntax.checked && old.repair.is_none());
+    }
+
+    #[test]
+    fn usage_adds_up() {
+        let a = Usage {
+            input_tokens: 1,
+            output_tokens: 2,
+            total_tokens: 3,
+        };
+        assert_eq!(
+            a.plus(a),
+            Usage {
+                input_tokens: 2,
+                output_tokens: 4,
+                total_tokens: 6
+            }
+        );
     }
 
     #[test]

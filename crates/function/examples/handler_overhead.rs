@@ -8,8 +8,10 @@
 //!
 //! ```text
 //! cargo run --release -p codegen-function --example handler_overhead -- [--iterations N]
-//!     [--warmup N] [--s3-endpoint URL] [--max-p99-ms MS] [--json]
+//!     [--warmup N] [--reply-tokens N] [--s3-endpoint URL] [--max-p99-ms MS] [--json]
 //! ```
+//! `--reply-tokens N` answers about N output tokens of valid Python (4 bytes a token) instead of
+//! the default ~1 KiB; the syntax check of that code is also timed on its own.
 //! IO: reads the API Gateway fixture under `tests/fixtures/apigw/`; with `--s3-endpoint`, creates a
 //! bucket on that (loopback) endpoint and writes objects to it.
 
@@ -47,6 +49,7 @@ struct Options {
     s3_endpoint: Option<String>,
     max_p99_ms: Option<f64>,
     json: bool,
+    reply_tokens: Option<usize>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Options, String> {
         s3_endpoint: None,
         max_p99_ms: None,
         json: false,
+        reply_tokens: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -70,6 +74,9 @@ fn parse_args() -> Result<Options, String> {
                 o.max_p99_ms = Some(value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?);
             }
             "--json" => o.json = true,
+            "--reply-tokens" => {
+                o.reply_tokens = Some(value(&a)?.parse().map_err(|e| format!("{a}: {e}"))?);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -79,16 +86,28 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-fn reply() -> String {
-    let mut body = String::from("def binary_search(items: list[int], target: int) -> int:\n");
-    while body.len() < 1024 {
-        body.push_str("    # keep the invariant: items[lo] <= target < items[hi]\n");
+fn reply(tokens: Option<usize>) -> String {
+    let Some(tokens) = tokens else {
+        let mut body = String::from("def binary_search(items: list[int], target: int) -> int:\n");
+        while body.len() < 1024 {
+            body.push_str("    # keep the invariant: items[lo] <= target < items[hi]\n");
+        }
+        body.push_str("    return -1\n");
+        return format!("{REPLY_HEAD}{body}{REPLY_TAIL}");
+    };
+    // About four bytes of code per output token.
+    let mut body = String::new();
+    let mut i = 0;
+    while body.len() < tokens * 4 {
+        body.push_str(&format!(
+            "def search_{i}(items: list[int], target: int) -> int:\n    lo, hi = 0, len(items) - 1\n    while lo <= hi:\n        mid = (lo + hi) // 2\n        if items[mid] < target:\n            lo = mid + 1\n        else:\n            hi = mid - 1\n    return lo\n\n\n"
+        ));
+        i += 1;
     }
-    body.push_str("    return -1\n");
     format!("{REPLY_HEAD}{body}{REPLY_TAIL}")
 }
 
-fn converse_rule(reply: String) -> Rule {
+fn converse_rule(reply: String, output_tokens: i32) -> Rule {
     mock!(aws_sdk_bedrockruntime::Client::converse).then_compute_output(move |_| {
         let message = Message::builder()
             .role(ConversationRole::Assistant)
@@ -103,8 +122,8 @@ fn converse_rule(reply: String) -> Rule {
             .usage(
                 TokenUsage::builder()
                     .input_tokens(120)
-                    .output_tokens(300)
-                    .total_tokens(420)
+                    .output_tokens(output_tokens)
+                    .total_tokens(120 + output_tokens)
                     .build()
                     .expect("static usage is valid"),
             )
@@ -227,9 +246,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(o: Options) -> ExitCode {
-    let reply = reply();
+    let reply = reply(o.reply_tokens);
     let code_bytes = reply.len() - REPLY_HEAD.len() - REPLY_TAIL.len();
-    let converse = converse_rule(reply);
+    let code = reply[REPLY_HEAD.len()..reply.len() - REPLY_TAIL.len()].to_owned();
+    let output_tokens = o
+        .reply_tokens
+        .map_or(300, |t| i32::try_from(t).unwrap_or(i32::MAX));
+    let converse = converse_rule(reply, output_tokens);
     let bedrock = mock_client!(
         aws_sdk_bedrockruntime,
         RuleMode::MatchAny,
@@ -272,6 +295,17 @@ async fn run(o: Options) -> ExitCode {
     };
     let pure = time_handler(&deps, &event, &o).await;
     print_summary("handler (S3 mocked)", &pure, o.json);
+    let python = codegen_function::language::lookup("python").expect("python is supported");
+    let check = codegen_function::syntax::check(&code, python);
+    assert!(check.is_ok(), "the benchmark's code parses: {check:?}");
+    let mut samples = Vec::with_capacity(o.iterations);
+    for _ in 0..o.iterations {
+        let started = Instant::now();
+        let c = codegen_function::syntax::check(&code, python);
+        samples.push(started.elapsed());
+        assert!(c.is_ok());
+    }
+    print_summary("syntax check alone", &summarise(samples), o.json);
     let p99_checked = pure.p99;
 
     if let Some(endpoint) = &o.s3_endpoint {

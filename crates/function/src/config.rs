@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use codegen_contract::{OUTPUT_PREFIX, env};
+use codegen_contract::{OUTPUT_PREFIX, RepairMode, env};
 
 use crate::sampling::{Sampling, SamplingError};
 
@@ -90,6 +90,9 @@ pub struct Config {
     pub jobs_dead_letter_arn: Option<String>,
     /// When an unfinished job counts as failed (`CODEGEN_JOB_STALE_AFTER_SECONDS`; `status`).
     pub job_stale_after: Duration,
+    /// Whether code that does not parse gets one follow-up model call (`CODEGEN_REPAIR`, default
+    /// `off`).
+    pub repair: RepairMode,
 }
 
 /// Default for [`Config::job_stale_after`]: an hour.
@@ -182,6 +185,13 @@ impl Config {
             None => false,
             Some(v) => parse_bool(env::S3_FORCE_PATH_STYLE, &v)?,
         };
+        let repair = match get(env::REPAIR) {
+            None => RepairMode::default(),
+            Some(v) => RepairMode::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                name: env::REPAIR,
+                reason: format!("`{v}` is not one of off, once"),
+            })?,
+        };
 
         Ok(Self {
             bucket,
@@ -197,6 +207,7 @@ impl Config {
             jobs_queue_url,
             jobs_dead_letter_arn: get(env::JOBS_DEAD_LETTER_ARN),
             job_stale_after: Duration::from_secs(job_stale_after),
+            repair,
         })
     }
 }
@@ -287,6 +298,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 64 * 1024);
         assert_eq!(c.model_timeout, Duration::from_millis(25_000));
         assert!(!c.s3_force_path_style);
+        assert_eq!(c.repair, RepairMode::Off);
         // The whole budget fits in API Gateway's 30 s integration timeout.
         assert!(c.model_timeout + c.s3_timeout < Duration::from_secs(30));
     }
@@ -313,6 +325,7 @@ mod tests {
             (env::MAX_MESSAGE_BYTES, "100000"),
             (env::MODEL_TIMEOUT_MS, "20000"),
             (env::S3_FORCE_PATH_STYLE, "TRUE"),
+            (env::REPAIR, "once"),
         ])
         .expect("valid");
         assert_eq!(c.prefix, "custom/");
@@ -330,6 +343,7 @@ mod tests {
         assert!(c.max_body_bytes >= 600_000);
         assert_eq!(c.model_timeout, Duration::from_secs(20));
         assert!(c.s3_force_path_style);
+        assert_eq!(c.repair, RepairMode::Once);
     }
 
     #[test]
@@ -344,6 +358,8 @@ mod tests {
             (env::MODEL_TIMEOUT_MS, "29000"),
             (env::MODEL_TIMEOUT_MS, "500"),
             (env::S3_FORCE_PATH_STYLE, "maybe"),
+            (env::REPAIR, "twice"),
+            (env::REPAIR, "ONCE"),
         ] {
             match from(&[(env::BUCKET, "b"), (name, value)]) {
                 Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{name}={value}"),

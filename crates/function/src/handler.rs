@@ -42,6 +42,7 @@ pub async fn handle(
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
     let started = Instant::now();
     let payload = event.payload;
+    let deadline = pipeline::deadline_from_epoch_ms(event.context.deadline);
     let request_id = if event.context.request_id.is_empty() {
         payload
             .request_context
@@ -51,7 +52,7 @@ pub async fn handle(
     } else {
         event.context.request_id
     };
-    match run(deps, &payload, &request_id, started).await {
+    match run(deps, &payload, &request_id, started, deadline).await {
         Ok(response) => Ok(response),
         Err(err) => {
             let status = err.status();
@@ -82,6 +83,7 @@ async fn run(
     payload: &ApiGatewayV2httpRequest,
     request_id: &str,
     started: Instant,
+    deadline: Option<Instant>,
 ) -> Result<ApiGatewayV2httpResponse, ApiError> {
     match deps.config.role {
         Role::Sync => {
@@ -98,7 +100,7 @@ async fn run(
                 request_id,
                 create_only: false,
             };
-            let body = pipeline::generate_and_store(deps, &req, &target, started).await?;
+            let body = pipeline::generate_and_store(deps, &req, &target, started, deadline).await?;
             Ok(response::success(&body))
         }
         Role::Submit => jobs_api::submit(deps, payload, request_id).await,

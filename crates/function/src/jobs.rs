@@ -392,6 +392,8 @@ mod tests {
             stored: true,
             s3: None,
             usage: codegen_contract::Usage::default(),
+            syntax: codegen_contract::SyntaxCheck::checked(0, vec![]),
+            repair: None,
             sampling: codegen_contract::SentSampling::default(),
             request_id: "a".repeat(32),
             warnings: vec![],

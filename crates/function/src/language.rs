@@ -1,6 +1,42 @@
 //! The supported languages: one table with each language's canonical name, the aliases callers
-//! may use, the file extension and S3 content type of stored code, and the markdown fence tags a
-//! model may use for it. Pure: no IO.
+//! may use, the file extension and S3 content type of stored code, the markdown fence tags a
+//! model may use for it, and the tree-sitter grammar that checks its syntax, if one is compiled
+//! in. Pure: no IO.
+
+use std::fmt;
+
+/// A tree-sitter grammar compiled into the function (README "Languages" lists each one's crate
+/// and what it adds to the package).
+#[derive(Clone, Copy)]
+pub struct Grammar {
+    /// The crate it comes from.
+    pub crate_name: &'static str,
+    /// The grammar itself.
+    pub language: tree_sitter_language::LanguageFn,
+}
+
+impl Grammar {
+    /// The grammar as the tree-sitter runtime takes it.
+    pub fn tree_sitter(&self) -> tree_sitter::Language {
+        self.language.into()
+    }
+}
+
+impl fmt::Debug for Grammar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grammar")
+            .field("crate_name", &self.crate_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Grammar {
+    fn eq(&self, other: &Self) -> bool {
+        self.crate_name == other.crate_name
+    }
+}
+
+impl Eq for Grammar {}
 
 /// One supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +54,12 @@ pub struct Language {
     /// Markdown fence info strings that mark a block in this language (lowercase); the first is
     /// the one the prompt asks for.
     pub fence_tags: &'static [&'static str],
+    /// The grammar the syntax check parses it with; `None`: not checked (`{"checked": false}`).
+    pub grammar: Option<Grammar>,
 }
 
 macro_rules! lang {
-    ($name:literal, $display:literal, [$($alias:literal),*], $ext:literal, $ct:literal, [$($tag:literal),+]) => {
+    ($name:literal, $display:literal, [$($alias:literal),*], $ext:literal, $ct:literal, [$($tag:literal),+] $(, $krate:literal => $grammar:expr)?) => {
         Language {
             name: $name,
             display: $display,
@@ -29,7 +67,20 @@ macro_rules! lang {
             extension: $ext,
             content_type: concat!($ct, "; charset=utf-8"),
             fence_tags: &[$($tag),+],
+            grammar: grammar!($($krate => $grammar)?),
         }
+    };
+}
+
+macro_rules! grammar {
+    () => {
+        None
+    };
+    ($krate:literal => $grammar:expr) => {
+        Some(Grammar {
+            crate_name: $krate,
+            language: $grammar,
+        })
     };
 }
 
@@ -41,7 +92,8 @@ pub const LANGUAGES: &[Language] = &[
         ["py", "python3", "py3"],
         "py",
         "text/x-python",
-        ["python", "py", "python3"]
+        ["python", "py", "python3"],
+        "tree-sitter-python" => tree_sitter_python::LANGUAGE
     ),
     lang!(
         "javascript",
@@ -49,7 +101,8 @@ pub const LANGUAGES: &[Language] = &[
         ["js", "node", "nodejs", "node.js", "ecmascript"],
         "js",
         "text/javascript",
-        ["javascript", "js", "node", "jsx", "mjs"]
+        ["javascript", "js", "node", "jsx", "mjs"],
+        "tree-sitter-javascript" => tree_sitter_javascript::LANGUAGE
     ),
     lang!(
         "typescript",
@@ -57,7 +110,9 @@ pub const LANGUAGES: &[Language] = &[
         ["ts"],
         "ts",
         "text/x-typescript",
-        ["typescript", "ts", "tsx"]
+        ["typescript", "ts", "tsx"],
+        // The `.ts` grammar: stored objects are `.ts`, where JSX is not valid.
+        "tree-sitter-typescript" => tree_sitter_typescript::LANGUAGE_TYPESCRIPT
     ),
     lang!(
         "cpp",
@@ -65,12 +120,45 @@ pub const LANGUAGES: &[Language] = &[
         ["c++", "cxx", "cplusplus"],
         "cpp",
         "text/x-c++src",
-        ["cpp", "c++", "cxx", "cc", "hpp"]
+        ["cpp", "c++", "cxx", "cc", "hpp"],
+        "tree-sitter-cpp" => tree_sitter_cpp::LANGUAGE
     ),
-    lang!("c", "C", [], "c", "text/x-csrc", ["c", "h"]),
-    lang!("go", "Go", ["golang"], "go", "text/x-go", ["go", "golang"]),
-    lang!("rust", "Rust", ["rs"], "rs", "text/x-rust", ["rust", "rs"]),
-    lang!("java", "Java", [], "java", "text/x-java", ["java"]),
+    lang!(
+        "c",
+        "C",
+        [],
+        "c",
+        "text/x-csrc",
+        ["c", "h"],
+        "tree-sitter-c" => tree_sitter_c::LANGUAGE
+    ),
+    lang!(
+        "go",
+        "Go",
+        ["golang"],
+        "go",
+        "text/x-go",
+        ["go", "golang"],
+        "tree-sitter-go" => tree_sitter_go::LANGUAGE
+    ),
+    lang!(
+        "rust",
+        "Rust",
+        ["rs"],
+        "rs",
+        "text/x-rust",
+        ["rust", "rs"],
+        "tree-sitter-rust" => tree_sitter_rust::LANGUAGE
+    ),
+    lang!(
+        "java",
+        "Java",
+        [],
+        "java",
+        "text/x-java",
+        ["java"],
+        "tree-sitter-java" => tree_sitter_java::LANGUAGE
+    ),
     lang!(
         "kotlin",
         "Kotlin",
@@ -285,6 +373,37 @@ mod tests {
         let list = supported_list();
         for l in LANGUAGES {
             assert!(list.split(", ").any(|n| n == l.name), "{}", l.name);
+        }
+    }
+
+    #[test]
+    fn the_checked_languages_have_loadable_grammars() {
+        let checked: Vec<&str> = LANGUAGES
+            .iter()
+            .filter(|l| l.grammar.is_some())
+            .map(|l| l.name)
+            .collect();
+        assert_eq!(
+            checked,
+            [
+                "python",
+                "javascript",
+                "typescript",
+                "cpp",
+                "c",
+                "go",
+                "rust",
+                "java"
+            ]
+        );
+        for l in LANGUAGES {
+            if let Some(g) = l.grammar {
+                assert!(g.crate_name.starts_with("tree-sitter-"), "{}", l.name);
+                let mut parser = tree_sitter::Parser::new();
+                parser
+                    .set_language(&g.tree_sitter())
+                    .unwrap_or_else(|e| panic!("{}: {e}", l.name));
+            }
         }
     }
 

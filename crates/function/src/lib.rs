@@ -24,6 +24,7 @@ pub mod request;
 pub mod response;
 pub mod sampling;
 pub mod storage;
+pub mod syntax;
 pub mod worker;
 
 pub use config::Config;

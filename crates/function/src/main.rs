@@ -4,7 +4,7 @@
 use aws_config::BehaviorVersion;
 use codegen_function::config::Role;
 use codegen_function::worker::{self, SqsEvent};
-use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle};
+use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle, pipeline};
 use lambda_runtime::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
@@ -41,6 +41,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         s3_force_path_style = config.s3_force_path_style,
         model_timeout_ms = u64::try_from(config.model_timeout.as_millis()).unwrap_or(u64::MAX),
         role = config.role.as_str(),
+        repair = config.repair.as_str(),
         "cold start"
     );
 
@@ -52,8 +53,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         clock: OffsetDateTime::now_utc,
     };
     if config.role == Role::Worker {
-        lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-            Ok::<_, lambda_runtime::Error>(worker::handle(&deps, event.payload).await)
+        lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
+            let deadline = pipeline::deadline_from_epoch_ms(event.context.deadline);
+            Ok::<_, lambda_runtime::Error>(worker::handle(&deps, event.payload, deadline).await)
         }))
         .await
     } else {

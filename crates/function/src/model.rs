@@ -283,6 +283,24 @@ pub fn additional_fields(plan: &Plan) -> Option<Document> {
     })
 }
 
+/// Who said a turn of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaker {
+    /// The caller's side (the prompt, a follow-up).
+    User,
+    /// The model's earlier answer.
+    Assistant,
+}
+
+/// One turn of a conversation sent to Converse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// Who said it.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: String,
+}
+
 /// Calls Converse with `prompt` and the planned sampling parameters.
 pub async fn generate(
     client: &aws_sdk_bedrockruntime::Client,
@@ -290,11 +308,35 @@ pub async fn generate(
     prompt: &Prompt,
     plan: &Plan,
 ) -> Result<Generation, ModelError> {
-    let message = Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(prompt.user.clone()))
-        .build()
-        .map_err(|e| ModelError::Internal(e.to_string()))?;
+    let turns = [Turn {
+        speaker: Speaker::User,
+        text: prompt.user.clone(),
+    }];
+    converse(client, model_id, &prompt.system, &turns, plan).await
+}
+
+/// Calls Converse with a conversation (user first, alternating, user last: what Converse
+/// requires) and the planned sampling parameters.
+pub async fn converse(
+    client: &aws_sdk_bedrockruntime::Client,
+    model_id: &str,
+    system: &str,
+    turns: &[Turn],
+    plan: &Plan,
+) -> Result<Generation, ModelError> {
+    let messages = turns
+        .iter()
+        .map(|turn| {
+            Message::builder()
+                .role(match turn.speaker {
+                    Speaker::User => ConversationRole::User,
+                    Speaker::Assistant => ConversationRole::Assistant,
+                })
+                .content(ContentBlock::Text(turn.text.clone()))
+                .build()
+                .map_err(|e| ModelError::Internal(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut inference = InferenceConfiguration::builder()
         .max_tokens(i32::try_from(plan.max_tokens).unwrap_or(i32::MAX));
     // The SDK takes f32; the values are within 0..=1, so narrowing only rounds.
@@ -309,8 +351,8 @@ pub async fn generate(
     let output = client
         .converse()
         .model_id(model_id)
-        .system(SystemContentBlock::Text(prompt.system.clone()))
-        .messages(message)
+        .system(SystemContentBlock::Text(system.to_owned()))
+        .set_messages(Some(messages))
         .inference_config(inference.build())
         .set_additional_model_request_fields(additional_fields(plan))
         .send()

@@ -1,27 +1,52 @@
 //! The generation pipeline both front doors share: plan the sampling, build the prompt, call the
-//! model, extract the code, store it, and shape the success body. `PUT /code-generation` runs it
-//! inside the request; the jobs worker runs it for a queued job. One pipeline, two front doors.
+//! model, extract the code, check its syntax (and, when the stage allows it and the code does not
+//! parse, ask the model once more with the diagnostics), store it, and shape the success body.
+//! `PUT /code-generation` runs it inside the request; the jobs worker runs it for a queued job.
+//! One pipeline, two front doors; each passes its own deadline, so a repair fits the route's
+//! budget (the worker's is minutes, the synchronous route's under 30 s).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_bedrockruntime::types::StopReason;
-use codegen_contract::{ErrorCode, GenerateResponse};
+use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport, SyntaxCheck};
 use tracing::{error, info, warn};
 
 use crate::error::ApiError;
 use crate::handler::Deps;
+use crate::language::Language;
+use crate::model::{Generation, Speaker, Turn};
+use crate::prompt::Prompt;
 use crate::request::ValidRequest;
-use crate::storage::{self, Stored, Target};
-use crate::{extract, model, prompt, sampling};
+use crate::sampling::Plan;
+use crate::storage::{self, CodeFacts, Stored, Target};
+use crate::{extract, model, prompt, sampling, syntax};
+
+/// Time kept free after the last model call, besides the S3 write's own budget: the response, the
+/// log line, and the runtime's round trip.
+pub const AFTER_MODEL_MARGIN: Duration = Duration::from_millis(500);
+
+/// The invocation's deadline (Lambda's `deadline`, milliseconds since the Unix epoch) as an
+/// [`Instant`]; `None` when it is unknown (0, as in a test context).
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+}
 
 /// Generates code for `req` and stores it at `target`. Every expected failure is an [`ApiError`]
 /// the caller can answer with; a failed S3 write is not one of them (the model call was paid for,
-/// so the code is returned with `stored: false` and a warning).
+/// so the code is returned with `stored: false` and a warning). `deadline` is the invocation's
+/// (Lambda's); model calls end before it, leaving room for the S3 write.
 pub async fn generate_and_store(
     deps: &Deps<'_>,
     req: &ValidRequest,
     target: &Target<'_>,
     started: Instant,
+    deadline: Option<Instant>,
 ) -> Result<GenerateResponse, ApiError> {
     let config = deps.config;
     let request_id = target.request_id;
@@ -93,7 +118,66 @@ pub async fn generate_and_store(
              task and try again",
         ));
     };
-    if generation.stop_reason == StopReason::MaxTokens {
+    // The model calls of this request share one budget: the configured Bedrock timeout from the
+    // first call's start, and never past the invocation's deadline less the S3 write.
+    let mut model_deadline = model_started + config.model_timeout;
+    if let Some(d) = deadline {
+        model_deadline = model_deadline.min(
+            d.checked_sub(config.s3_timeout + AFTER_MODEL_MARGIN)
+                .unwrap_or(model_started),
+        );
+    }
+    let first = Answer {
+        syntax: syntax::check(&code, language),
+        code,
+        stop_reason: generation.stop_reason.clone(),
+    };
+    let mut usage = generation.usage;
+    let mut repair = None;
+    let answer = if first.syntax.has_errors() {
+        let context = RepairContext {
+            deps,
+            model_id,
+            language,
+            prompt: &prompt,
+            plan: &plan,
+            first_reply: &generation.text,
+            first_duration: Duration::from_millis(model_ms),
+            model_deadline,
+            request_id,
+        };
+        let (kept, report) = try_repair(&context, first).await;
+        if let Some(u) = report.usage {
+            usage = usage.plus(u);
+        }
+        if report.attempted && !report.applied {
+            warnings.push(format!(
+                "one repair was attempted and not kept: {}",
+                report
+                    .reason
+                    .as_deref()
+                    .unwrap_or("it did not have fewer errors")
+            ));
+        } else if !report.attempted && report.mode == RepairMode::Once {
+            warnings.push(format!(
+                "no repair was attempted: {}",
+                report.reason.as_deref().unwrap_or("repair is off")
+            ));
+        }
+        repair = Some(report);
+        kept
+    } else {
+        first
+    };
+    let Answer {
+        code,
+        syntax,
+        stop_reason,
+    } = answer;
+    if let Some(w) = syntax::warning(&syntax, language) {
+        warnings.insert(0, w);
+    }
+    if stop_reason == StopReason::MaxTokens {
         warnings.push(format!(
             "the model stopped at max_tokens ({}): the code may be incomplete; raise max_tokens or \
              ask for less",
@@ -101,8 +185,12 @@ pub async fn generate_and_store(
         ));
     }
 
+    let facts = CodeFacts {
+        syntax: &syntax,
+        repair: repair.as_ref(),
+    };
     let s3_started = Instant::now();
-    let stored = storage::put_code(deps.s3, target, &code, language, model_id).await;
+    let stored = storage::put_code(deps.s3, target, &code, language, model_id, facts).await;
     let s3_ms = millis(s3_started.elapsed());
     let s3 = match stored {
         Ok(Stored::Written) => Some(storage::location(target.bucket, target.key)),
@@ -124,10 +212,14 @@ pub async fn generate_and_store(
         model = model_id,
         message_bytes = req.message.len(),
         code_bytes = code.len(),
-        input_tokens = generation.usage.input_tokens,
-        output_tokens = generation.usage.output_tokens,
-        total_tokens = generation.usage.total_tokens,
-        stop_reason = generation.stop_reason.as_str(),
+        input_tokens = usage.input_tokens,
+        output_tokens = usage.output_tokens,
+        total_tokens = usage.total_tokens,
+        stop_reason = stop_reason.as_str(),
+        syntax_checked = syntax.checked,
+        syntax_errors = syntax.count(),
+        repair_attempted = repair.as_ref().is_some_and(|r| r.attempted),
+        repair_applied = repair.as_ref().is_some_and(|r| r.applied),
         stored = s3.is_some(),
         model_ms,
         s3_ms,
@@ -141,11 +233,175 @@ pub async fn generate_and_store(
         model: model_id.to_owned(),
         stored: s3.is_some(),
         s3,
-        usage: generation.usage,
+        usage,
+        syntax,
+        repair,
         sampling: plan.sent(),
         request_id: request_id.to_owned(),
         warnings,
     })
+}
+
+/// Extracted code with its syntax check and why the model stopped.
+#[derive(Debug, Clone)]
+struct Answer {
+    code: String,
+    syntax: SyntaxCheck,
+    stop_reason: StopReason,
+}
+
+/// What a repair needs from the first call.
+struct RepairContext<'a> {
+    deps: &'a Deps<'a>,
+    model_id: &'a str,
+    language: &'static Language,
+    prompt: &'a Prompt,
+    plan: &'a Plan,
+    first_reply: &'a str,
+    first_duration: Duration,
+    model_deadline: Instant,
+    request_id: &'a str,
+}
+
+/// The least time a repair call is started with: a model's time to the first token alone is
+/// about 1-2 s (the Bedrock test double's `Pacing::SONNET` uses 1.8 s, from third-party
+/// measurements; AWS and Anthropic publish no figure).
+pub const MIN_REPAIR_TIME: Duration = Duration::from_secs(2);
+
+/// Why a repair is not attempted, if it is not: the stage's setting, a reply cut at max_tokens
+/// (a second answer under the same limit would be cut again), or too little time left. The
+/// follow-up is about as long as the first answer (the whole program again), so it needs about
+/// as long as the first call took, and never less than [`MIN_REPAIR_TIME`].
+pub fn repair_blocker(
+    mode: RepairMode,
+    first_stop: &StopReason,
+    first_duration: Duration,
+    remaining: Duration,
+) -> Option<String> {
+    if mode == RepairMode::Off {
+        return Some("repair is off for this stage".to_owned());
+    }
+    if *first_stop == StopReason::MaxTokens {
+        return Some(
+            "the answer was cut at max_tokens, and a second answer under the same limit would be \
+             cut again: raise max_tokens"
+                .to_owned(),
+        );
+    }
+    if remaining < first_duration.max(MIN_REPAIR_TIME) {
+        return Some(format!(
+            "not enough time left in this route's budget ({} ms left, the first answer took {} ms)",
+            remaining.as_millis(),
+            first_duration.as_millis()
+        ));
+    }
+    None
+}
+
+/// At most one follow-up call with the diagnostics; keeps whichever version has fewer errors
+/// (the first one on a tie, a failure or a timeout), so the result is never worse.
+async fn try_repair(ctx: &RepairContext<'_>, first: Answer) -> (Answer, RepairReport) {
+    let mode = ctx.deps.config.repair;
+    let errors_before = first.syntax.count();
+    let mut report = RepairReport {
+        mode,
+        attempted: false,
+        applied: false,
+        errors_before,
+        errors_after: None,
+        usage: None,
+        reason: None,
+    };
+    let remaining = ctx.model_deadline.saturating_duration_since(Instant::now());
+    if let Some(reason) = repair_blocker(mode, &first.stop_reason, ctx.first_duration, remaining) {
+        info!(request_id = ctx.request_id, reason = %reason, "code does not parse; no repair");
+        report.reason = Some(reason);
+        return (first, report);
+    }
+    let turns = [
+        Turn {
+            speaker: Speaker::User,
+            text: ctx.prompt.user.clone(),
+        },
+        Turn {
+            speaker: Speaker::Assistant,
+            text: ctx.first_reply.to_owned(),
+        },
+        Turn {
+            speaker: Speaker::User,
+            text: prompt::repair(ctx.language, &first.syntax),
+        },
+    ];
+    report.attempted = true;
+    let started = Instant::now();
+    let call = model::converse(
+        ctx.deps.bedrock,
+        ctx.model_id,
+        &ctx.prompt.system,
+        &turns,
+        ctx.plan,
+    );
+    let result = match tokio::time::timeout(remaining, call).await {
+        Ok(r) => r,
+        Err(_) => Err(model::ModelError::Timeout(
+            "the route's time budget ran out".to_owned(),
+        )),
+    };
+    let repair_ms = millis(started.elapsed());
+    let generation: Generation = match result {
+        Ok(g) => g,
+        Err(e) => {
+            warn!(request_id = ctx.request_id, repair_ms, error = %e, "the repair call failed; keeping the first answer");
+            report.reason = Some(format!("the follow-up call failed ({})", short(&e)));
+            return (first, report);
+        }
+    };
+    report.usage = Some(generation.usage);
+    if is_refusal(&generation.stop_reason) {
+        report.reason = Some("the model declined the follow-up".to_owned());
+        return (first, report);
+    }
+    let Some(code) = extract::extract_code(&generation.text, ctx.language) else {
+        report.reason = Some("the follow-up answered without code".to_owned());
+        return (first, report);
+    };
+    let second = Answer {
+        syntax: syntax::check(&code, ctx.language),
+        code,
+        stop_reason: generation.stop_reason,
+    };
+    let errors_after = second.syntax.count();
+    report.errors_after = second.syntax.checked.then_some(errors_after);
+    info!(
+        request_id = ctx.request_id,
+        repair_ms,
+        errors_before,
+        errors_after,
+        output_tokens = generation.usage.output_tokens,
+        "repair answered"
+    );
+    if second.syntax.checked && errors_after < errors_before {
+        report.applied = true;
+        (second, report)
+    } else {
+        report.reason = Some(format!(
+            "its code had {errors_after} syntax error{}, not fewer than {errors_before}",
+            if errors_after == 1 { "" } else { "s" }
+        ));
+        (first, report)
+    }
+}
+
+/// A model failure in a few words, for the repair's reason.
+fn short(e: &model::ModelError) -> &'static str {
+    use model::ModelError as E;
+    match e {
+        E::Throttled(_) => "throttled",
+        E::Unavailable(_) | E::Overloaded(_) | E::AgreementPending(_) => "model unavailable",
+        E::Timeout(_) => "timed out",
+        E::Access(_) | E::InvalidParameter(_) | E::Rejected(_) | E::Internal(_) => "rejected",
+        E::Failed(_) => "model error",
+    }
 }
 
 /// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
@@ -162,4 +418,52 @@ pub fn is_refusal(stop: &StopReason) -> bool {
 /// Milliseconds, saturating.
 pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repair_is_blocked_by_the_setting_a_cut_answer_or_the_clock() {
+        let s = Duration::from_secs;
+        let end = StopReason::EndTurn;
+        assert_eq!(repair_blocker(RepairMode::Once, &end, s(5), s(20)), None);
+        assert!(
+            repair_blocker(RepairMode::Off, &end, s(5), s(20)).is_some_and(|r| r.contains("off"))
+        );
+        assert!(
+            repair_blocker(RepairMode::Once, &StopReason::MaxTokens, s(5), s(20))
+                .is_some_and(|r| r.contains("max_tokens"))
+        );
+        // The synchronous route: a 15 s first answer leaves 10 s of the 25 s budget.
+        assert!(
+            repair_blocker(RepairMode::Once, &end, s(15), s(10))
+                .is_some_and(|r| r.contains("not enough time"))
+        );
+        // A fast first answer still needs the minimum.
+        assert!(repair_blocker(RepairMode::Once, &end, Duration::ZERO, s(1)).is_some());
+        assert_eq!(
+            repair_blocker(RepairMode::Once, &end, Duration::ZERO, MIN_REPAIR_TIME),
+            None
+        );
+    }
+
+    #[test]
+    fn deadlines_from_the_lambda_context() {
+        assert_eq!(deadline_from_epoch_ms(0), None);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or_default();
+        let d = deadline_from_epoch_ms(now_ms + 10_000).expect("known");
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(9) && left <= Duration::from_secs(10),
+            "{left:?}"
+        );
+        // A deadline in the past is "now": no time left, not a panic.
+        let past = deadline_from_epoch_ms(1).expect("known");
+        assert!(past <= Instant::now() + Duration::from_millis(1));
+    }
 }

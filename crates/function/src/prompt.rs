@@ -1,6 +1,9 @@
 //! The code-generation prompt, kept in one place: a system prompt that fixes the answer format
-//! (exactly one fenced code block, no prose) and a user turn that carries the caller's message as
-//! delimited data. Pure: no IO.
+//! (exactly one fenced code block, no prose), a user turn that carries the caller's message as
+//! delimited data, and the follow-up turn that asks for a repair of code that does not parse.
+//! Pure: no IO.
+
+use codegen_contract::SyntaxCheck;
 
 use crate::language::Language;
 
@@ -51,6 +54,41 @@ pub fn build(language: &Language, message: &str) -> Prompt {
         neutralise_delimiters(message)
     );
     Prompt { system, user }
+}
+
+/// The follow-up user turn when the code of the previous answer does not parse: the parser's
+/// diagnostics (at most [`codegen_contract::MAX_SYNTAX_ERRORS`], positions in the code block, not
+/// the whole answer) and the same answer format as the first turn. The diagnostics quote only
+/// short pieces of the model's own code.
+pub fn repair(language: &Language, check: &SyntaxCheck) -> String {
+    let tag = language
+        .fence_tags
+        .first()
+        .copied()
+        .unwrap_or(language.name);
+    let display = language.display;
+    let listed: Vec<String> = check
+        .errors
+        .iter()
+        .flatten()
+        .map(|e| format!("- line {}, column {}: {}", e.line, e.column, e.message))
+        .collect();
+    let more = check
+        .count()
+        .saturating_sub(u32::try_from(listed.len()).unwrap_or(u32::MAX));
+    let more = if more > 0 {
+        format!("\n- and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "The code in your answer does not parse as {display}. A {display} parser reported \
+         (lines and columns counted inside the code block, from 1):\n{}{more}\n\n\
+         Fix these syntax errors and reply with the complete corrected program in exactly one \
+         fenced markdown code block that starts with ```{tag} and ends with ```. Keep everything \
+         else as it was, and write nothing before or after the block.",
+        listed.join("\n")
+    )
 }
 
 /// Keeps the caller from closing the data block early: any `<request>`/`</request>` inside the
@@ -137,6 +175,28 @@ mod tests {
     fn neutralising_keeps_other_text() {
         assert_eq!(neutralise_delimiters("a < b <req> é<"), "a < b <req> é<");
         assert_eq!(neutralise_delimiters("<request"), "<request");
+    }
+
+    #[test]
+    fn the_repair_turn_lists_the_diagnostics_and_the_format() {
+        let rust = lookup("rust").expect("known");
+        let check = crate::syntax::check("fn main() {\n    let x = (1 + 2;\n}\n", rust);
+        let turn = repair(rust, &check);
+        assert!(
+            turn.starts_with("The code in your answer does not parse as Rust."),
+            "{turn}"
+        );
+        assert!(turn.contains("- line 2, column "), "{turn}");
+        assert!(turn.contains("missing `)`"), "{turn}");
+        assert!(turn.contains("```rust"), "{turn}");
+        assert!(!turn.contains("more"), "{turn}");
+        let many = crate::syntax::check(&"x = = 1\n".repeat(15), python());
+        let turn = repair(python(), &many);
+        assert_eq!(
+            turn.matches("\n- line ").count(),
+            codegen_contract::MAX_SYNTAX_ERRORS
+        );
+        assert!(turn.contains("- and 5 more"), "{turn}");
     }
 
     #[test]

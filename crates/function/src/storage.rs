@@ -8,7 +8,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use codegen_contract::S3Location;
+use codegen_contract::{RepairReport, S3Location, SyntaxCheck};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -65,17 +65,64 @@ pub fn location(bucket: &str, key: &str) -> S3Location {
     }
 }
 
-/// Metadata stored with each object (`x-amz-meta-*`).
+/// Longest `syntax-first-error` value: S3 limits the user-defined metadata of a PUT to 2 KB, keys
+/// and values together (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>).
+const MAX_FIRST_ERROR_CHARS: usize = 200;
+
+/// What the object says about its code besides the language: the syntax check and the repair.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeFacts<'a> {
+    /// The syntax check of the stored code.
+    pub syntax: &'a SyntaxCheck,
+    /// The repair, when the first answer did not parse.
+    pub repair: Option<&'a RepairReport>,
+}
+
+/// Metadata stored with each object (`x-amz-meta-*`): `language`, `model`, `request-id`, then
+/// `syntax` (`ok`, `errors` or `unchecked`), `syntax-errors` (the count, when checked),
+/// `syntax-first-error` (`<line>:<column> <message>`, when there are errors) and `repair`
+/// (`applied`, `not-kept` or `not-attempted`, when the first answer did not parse).
 pub fn metadata(
     language: &Language,
     model_id: &str,
     request_id: &str,
-) -> [(&'static str, String); 3] {
-    [
+    facts: CodeFacts<'_>,
+) -> Vec<(&'static str, String)> {
+    let mut md = vec![
         ("language", language.name.to_owned()),
         ("model", header_safe(model_id)),
         ("request-id", sanitise_request_id(request_id)),
-    ]
+    ];
+    let syntax = facts.syntax;
+    let verdict = if !syntax.checked {
+        "unchecked"
+    } else if syntax.is_ok() {
+        "ok"
+    } else {
+        "errors"
+    };
+    md.push(("syntax", verdict.to_owned()));
+    if syntax.checked {
+        md.push(("syntax-errors", syntax.count().to_string()));
+    }
+    if let Some(e) = syntax.first_error().filter(|_| syntax.has_errors()) {
+        let text: String = header_safe(&format!("{}:{} {}", e.line, e.column, e.message))
+            .chars()
+            .take(MAX_FIRST_ERROR_CHARS)
+            .collect();
+        md.push(("syntax-first-error", text));
+    }
+    if let Some(r) = facts.repair {
+        let outcome = if r.applied {
+            "applied"
+        } else if r.attempted {
+            "not-kept"
+        } else {
+            "not-attempted"
+        };
+        md.push(("repair", outcome.to_owned()));
+    }
+    md
 }
 
 /// Metadata travels as HTTP headers: keep printable ASCII only.
@@ -117,6 +164,7 @@ pub async fn put_code(
     code: &str,
     language: &Language,
     model_id: &str,
+    facts: CodeFacts<'_>,
 ) -> Result<Stored, StorageError> {
     let mut req = s3
         .put_object()
@@ -127,7 +175,7 @@ pub async fn put_code(
     if target.create_only {
         req = req.if_none_match("*");
     }
-    for (name, value) in metadata(language, model_id, target.request_id) {
+    for (name, value) in metadata(language, model_id, target.request_id, facts) {
         req = req.metadata(name, value);
     }
     match req.send().await {
@@ -276,11 +324,18 @@ pub(crate) mod tests {
     fn location_and_metadata() {
         let loc = location("bkt", "code-output/k.py");
         assert_eq!(loc.uri, "s3://bkt/code-output/k.py");
+        let unchecked = SyntaxCheck::unchecked("no grammar");
         let md = metadata(
             lookup("py").expect("known"),
             "us.anthropic.claude-sonnet-4-5-20250929-v1:0\n",
             "req/1",
+            CodeFacts {
+                syntax: &unchecked,
+                repair: None,
+            },
         );
+        assert_eq!(md.len(), 4, "{md:?}");
+        assert_eq!(md[3], ("syntax", "unchecked".to_owned()));
         assert_eq!(md[0], ("language", "python".to_owned()));
         assert_eq!(
             md[1],
@@ -290,6 +345,59 @@ pub(crate) mod tests {
             )
         );
         assert_eq!(md[2], ("request-id", "req1".to_owned()));
+    }
+
+    #[test]
+    fn metadata_carries_the_syntax_check_and_the_repair() {
+        let py = lookup("py").expect("known");
+        let broken = crate::syntax::check("x = 1\ny = = \"é\"\n", py);
+        let repair = RepairReport {
+            mode: codegen_contract::RepairMode::Once,
+            attempted: true,
+            applied: false,
+            errors_before: 1,
+            errors_after: Some(1),
+            usage: None,
+            reason: None,
+        };
+        let md = metadata(
+            py,
+            "m",
+            "r",
+            CodeFacts {
+                syntax: &broken,
+                repair: Some(&repair),
+            },
+        );
+        let get = |k: &str| md.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("syntax"), Some("errors"));
+        assert_eq!(get("syntax-errors"), Some("1"));
+        assert!(
+            get("syntax-first-error").is_some_and(|v| v.starts_with("2:5 unexpected")),
+            "{md:?}"
+        );
+        assert_eq!(get("repair"), Some("not-kept"));
+        // Header-safe: printable ASCII only.
+        assert!(
+            md.iter()
+                .all(|(_, v)| v.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+        );
+        let ok = crate::syntax::check("x = 1\n", py);
+        let md = metadata(
+            py,
+            "m",
+            "r",
+            CodeFacts {
+                syntax: &ok,
+                repair: None,
+            },
+        );
+        let get = |k: &str| md.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            (get("syntax"), get("syntax-errors")),
+            (Some("ok"), Some("0"))
+        );
+        assert_eq!((get("syntax-first-error"), get("repair")), (None, None));
     }
 
     pub(crate) fn key_matches(key: &str, ext: &str) -> bool {

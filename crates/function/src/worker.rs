@@ -86,8 +86,8 @@ pub fn is_retryable(err: &ApiError) -> bool {
     matches!(err.status(), 429 | 503 | 504)
 }
 
-/// Handles one SQS event.
-pub async fn handle(deps: &Deps<'_>, event: SqsEvent) -> BatchResponse {
+/// Handles one SQS event; `deadline` is the invocation's (Lambda's), which bounds a repair call.
+pub async fn handle(deps: &Deps<'_>, event: SqsEvent, deadline: Option<Instant>) -> BatchResponse {
     let mut response = BatchResponse::default();
     for record in event.records {
         let dead_letter = deps
@@ -100,7 +100,7 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent) -> BatchResponse {
                 if dead_letter {
                     give_up(deps, &m.job_id).await
                 } else {
-                    run_job(deps, &m.job_id).await
+                    run_job(deps, &m.job_id, deadline).await
                 }
             }
             _ => {
@@ -118,7 +118,7 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent) -> BatchResponse {
     response
 }
 
-async fn run_job(deps: &Deps<'_>, job_id: &str) -> Outcome {
+async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Outcome {
     let started = Instant::now();
     let bucket = &deps.config.bucket;
     let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
@@ -157,7 +157,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str) -> Outcome {
                 request_id: job_id,
                 create_only: true,
             };
-            pipeline::generate_and_store(deps, &req, &target, started).await
+            pipeline::generate_and_store(deps, &req, &target, started, deadline).await
         }
         Err(e) => Err(e),
     };

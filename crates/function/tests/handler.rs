@@ -960,3 +960,448 @@ async fn the_response_reports_what_was_sent() {
     assert_eq!(ok.sampling.top_k, Some(250));
     assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Syntax check and repair (issue #16).
+// ---------------------------------------------------------------------------------------------
+
+const BROKEN_REPLY: &str =
+    "Here it is:\n\n```python\ndef is_palindrome(s: str) -> bool:\n    return s == s[::-1\n```\n";
+const BROKEN_CODE: &str = "def is_palindrome(s: str) -> bool:\n    return s == s[::-1\n";
+const FIXED_REPLY: &str =
+    "```python\ndef is_palindrome(s: str) -> bool:\n    return s == s[::-1]\n```";
+const FIXED_CODE: &str = "def is_palindrome(s: str) -> bool:\n    return s == s[::-1]\n";
+
+fn config_with_repair(repair: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        n if n == env::BUCKET => Some(BUCKET.to_owned()),
+        n if n == env::MODEL_ID => Some(SONNET_46.to_owned()),
+        n if n == env::REPAIR => Some(repair.to_owned()),
+        _ => None,
+    })
+    .expect("valid config")
+}
+
+/// A Converse mock answering `replies` in order (the last one again after that), recording every
+/// input it saw.
+fn converse_replies(
+    replies: Vec<Result<(&'static str, StopReason), ConverseError>>,
+    seen: Arc<Mutex<Vec<ConverseInput>>>,
+) -> Rule {
+    mock!(aws_sdk_bedrockruntime::Client::converse).then_compute_response(move |input| {
+        let mut seen = seen.lock().expect("lock");
+        seen.push(input.clone());
+        let i = (seen.len() - 1).min(replies.len() - 1);
+        match &replies[i] {
+            Ok((text, stop)) => {
+                aws_smithy_mocks::MockResponse::Output(converse_output(text, stop.clone()))
+            }
+            Err(_) => aws_smithy_mocks::MockResponse::Error(ConverseError::ThrottlingException(
+                ThrottlingException::builder().message("slow down").build(),
+            )),
+        }
+    })
+}
+
+fn text_of(input: &ConverseInput, i: usize) -> (ConversationRole, String) {
+    let m = &input.messages()[i];
+    let Some(ContentBlock::Text(t)) = m.content().first() else {
+        panic!("message {i} has no text");
+    };
+    (m.role().clone(), t.clone())
+}
+
+#[tokio::test]
+async fn valid_code_is_reported_ok_and_the_object_says_so() {
+    let put_seen = Arc::new(Mutex::new(None));
+    let converse = converse_ok(REPLY, Arc::default());
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("once"),
+    )
+    .await;
+    let ok = answer.ok();
+    assert!(ok.syntax.is_ok(), "{:?}", ok.syntax);
+    assert_eq!(ok.repair, None, "nothing to repair");
+    assert_eq!(converse.num_calls(), 1);
+    assert_eq!(
+        answer.json["syntax"],
+        serde_json::json!({"checked": true, "ok": true, "error_count": 0, "errors": []})
+    );
+    assert!(answer.json.get("repair").is_none(), "{}", answer.json);
+    let md = put_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("put")
+        .metadata;
+    assert_eq!(md.get("syntax").map(String::as_str), Some("ok"));
+    assert_eq!(md.get("syntax-errors").map(String::as_str), Some("0"));
+    assert!(!md.contains_key("repair"));
+}
+
+#[tokio::test]
+async fn with_repair_off_broken_code_is_stored_and_returned_with_its_diagnostics() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(vec![Ok((BROKEN_REPLY, StopReason::EndTurn))], seen.clone());
+    let put_seen = Arc::new(Mutex::new(None));
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("off"),
+    )
+    .await;
+    let ok = answer.ok();
+    assert_eq!(converse.num_calls(), 1, "no second model call");
+    assert_eq!(ok.code, BROKEN_CODE);
+    assert!(ok.syntax.has_errors(), "{:?}", ok.syntax);
+    let first = ok.syntax.first_error().expect("an error");
+    assert_eq!(first.line, 2, "{first:?}");
+    assert!(first.message.contains('['), "{first:?}");
+    let repair = ok.repair.expect("a repair report");
+    assert!(!repair.attempted && !repair.applied);
+    assert_eq!(
+        repair.reason.as_deref(),
+        Some("repair is off for this stage")
+    );
+    assert_eq!(repair.usage, None);
+    assert_eq!(
+        (ok.usage.input_tokens, ok.usage.output_tokens),
+        (120, 45),
+        "one call's usage"
+    );
+    assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
+    assert!(
+        ok.warnings[0].starts_with(
+            "the code does not parse as Python 3: 1 syntax error, the first at line 2"
+        ),
+        "{:?}",
+        ok.warnings
+    );
+    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    assert_eq!(
+        put_in.body,
+        BROKEN_CODE.as_bytes(),
+        "the broken code is stored"
+    );
+    assert_eq!(
+        put_in.metadata.get("syntax").map(String::as_str),
+        Some("errors")
+    );
+    assert!(
+        put_in
+            .metadata
+            .get("syntax-first-error")
+            .is_some_and(|v| v.starts_with("2:")),
+        "{:?}",
+        put_in.metadata
+    );
+    assert_eq!(
+        put_in.metadata.get("repair").map(String::as_str),
+        Some("not-attempted")
+    );
+}
+
+#[tokio::test]
+async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(
+        vec![
+            Ok((BROKEN_REPLY, StopReason::EndTurn)),
+            Ok((FIXED_REPLY, StopReason::EndTurn)),
+        ],
+        seen.clone(),
+    );
+    let put_seen = Arc::new(Mutex::new(None));
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("once"),
+    )
+    .await;
+    let ok = answer.ok();
+    assert_eq!(converse.num_calls(), 2, "exactly one extra model call");
+    assert_eq!(ok.code, FIXED_CODE);
+    assert!(ok.syntax.is_ok(), "{:?}", ok.syntax);
+    assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
+    let repair = ok.repair.expect("a repair report");
+    assert!(repair.attempted && repair.applied, "{repair:?}");
+    assert_eq!((repair.errors_before, repair.errors_after), (1, Some(0)));
+    let repair_usage = repair.usage.expect("the repair's usage");
+    assert_eq!(repair_usage.total_tokens, 165);
+    assert_eq!(
+        (
+            ok.usage.input_tokens,
+            ok.usage.output_tokens,
+            ok.usage.total_tokens
+        ),
+        (240, 90, 330),
+        "usage counts both calls"
+    );
+    assert_eq!(answer.json["repair"]["applied"], true);
+    assert_eq!(answer.json["repair"]["usage"]["total_tokens"], 165);
+
+    // The follow-up: the original prompt, the model's own answer, then the diagnostics.
+    let inputs = seen.lock().expect("lock").clone();
+    let follow_up = &inputs[1];
+    assert_eq!(follow_up.messages().len(), 3);
+    let (r0, t0) = text_of(follow_up, 0);
+    let (r1, t1) = text_of(follow_up, 1);
+    let (r2, t2) = text_of(follow_up, 2);
+    assert_eq!(
+        (r0, r1, r2),
+        (
+            ConversationRole::User,
+            ConversationRole::Assistant,
+            ConversationRole::User
+        )
+    );
+    assert_eq!(t0, text_of(&inputs[0], 0).1, "the same first turn");
+    assert_eq!(t1, BROKEN_REPLY);
+    assert!(t2.contains("does not parse as Python 3"), "{t2}");
+    assert!(t2.contains("- line 2, column "), "{t2}");
+    assert!(t2.contains("```python"), "{t2}");
+    // Same model, same sampling.
+    assert_eq!(follow_up.model_id(), Some(SONNET_46));
+    assert_eq!(
+        follow_up.inference_config().and_then(|c| c.max_tokens()),
+        Some(2048)
+    );
+
+    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(
+        put_in.body,
+        FIXED_CODE.as_bytes(),
+        "the fixed code is stored"
+    );
+    assert_eq!(
+        put_in.metadata.get("syntax").map(String::as_str),
+        Some("ok")
+    );
+    assert_eq!(
+        put_in.metadata.get("repair").map(String::as_str),
+        Some("applied")
+    );
+}
+
+#[tokio::test]
+async fn a_repair_that_is_not_better_is_not_kept() {
+    // The follow-up is worse (two errors): the first answer stays, and the caller is told.
+    let worse = "```python\ndef is_palindrome(s: str) -> bool:\n    return s == = s[::-1\n```";
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(
+        vec![
+            Ok((BROKEN_REPLY, StopReason::EndTurn)),
+            Ok((worse, StopReason::EndTurn)),
+        ],
+        seen,
+    );
+    let put_seen = Arc::new(Mutex::new(None));
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("once"),
+    )
+    .await
+    .ok();
+    assert_eq!(converse.num_calls(), 2);
+    assert_eq!(ok.code, BROKEN_CODE);
+    let repair = ok.repair.expect("report");
+    assert!(repair.attempted && !repair.applied, "{repair:?}");
+    assert!(repair.errors_after.is_some_and(|n| n >= 1), "{repair:?}");
+    assert_eq!(ok.usage.total_tokens, 330, "the follow-up was paid for");
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.starts_with("one repair was attempted and not kept")),
+        "{:?}",
+        ok.warnings
+    );
+    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    assert_eq!(put_in.body, BROKEN_CODE.as_bytes());
+    assert_eq!(
+        put_in.metadata.get("repair").map(String::as_str),
+        Some("not-kept")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_repair_call_keeps_the_first_answer() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(
+        vec![
+            Ok((BROKEN_REPLY, StopReason::EndTurn)),
+            Err(ConverseError::unhandled("throttled")),
+        ],
+        seen,
+    );
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("once"),
+    )
+    .await
+    .ok();
+    assert_eq!(converse.num_calls(), 2);
+    assert_eq!(ok.code, BROKEN_CODE);
+    assert!(ok.stored);
+    let repair = ok.repair.expect("report");
+    assert!(repair.attempted && !repair.applied);
+    assert!(
+        repair
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("throttled")),
+        "{repair:?}"
+    );
+    assert_eq!(ok.usage.total_tokens, 165, "a failed call costs no tokens");
+}
+
+#[tokio::test]
+async fn a_cut_answer_is_not_repaired() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(
+        vec![
+            Ok(("```python\ndef f(:\n", StopReason::MaxTokens)),
+            Ok((FIXED_REPLY, StopReason::EndTurn)),
+        ],
+        seen,
+    );
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ok = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair("once"),
+    )
+    .await
+    .ok();
+    assert_eq!(converse.num_calls(), 1);
+    let repair = ok.repair.expect("report");
+    assert!(!repair.attempted);
+    assert!(
+        repair
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("max_tokens")),
+        "{repair:?}"
+    );
+    assert!(
+        ok.warnings.iter().any(|w| w.contains("does not parse")),
+        "{:?}",
+        ok.warnings
+    );
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.contains("stopped at max_tokens")),
+        "{:?}",
+        ok.warnings
+    );
+}
+
+#[tokio::test]
+async fn no_repair_when_the_route_has_no_time_left() {
+    // The invocation ends in 3.4 s: less than the S3 write's 3 s budget and the margin leave for
+    // a second model call, however fast the first one was.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(
+        vec![
+            Ok((BROKEN_REPLY, StopReason::EndTurn)),
+            Ok((FIXED_REPLY, StopReason::EndTurn)),
+        ],
+        seen,
+    );
+    let put = put_ok(Arc::default());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let cfg = config_with_repair("once");
+    let deps = codegen_function::Deps {
+        bedrock: &bedrock,
+        s3: &s3,
+        sqs: None,
+        config: &cfg,
+        clock: support::fixed_clock,
+    };
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = REQUEST_ID.to_owned();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    context.deadline = u64::try_from(now_ms).expect("ms") + 3_400;
+    let resp = codegen_function::handle(
+        &deps,
+        lambda_runtime::LambdaEvent::new(fixture("put-code-generation.json"), context),
+    )
+    .await
+    .expect("answered");
+    let Some(aws_lambda_events::encodings::Body::Text(body)) = resp.body else {
+        panic!("no body");
+    };
+    let ok: GenerateResponse = serde_json::from_str(&body).expect("success body");
+    assert_eq!(
+        converse.num_calls(),
+        1,
+        "no second call without time for it"
+    );
+    let repair = ok.repair.expect("report");
+    assert!(!repair.attempted);
+    assert!(
+        repair
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not enough time")),
+        "{repair:?}"
+    );
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.starts_with("no repair was attempted")),
+        "{:?}",
+        ok.warnings
+    );
+}
+
+#[tokio::test]
+async fn languages_without_a_grammar_are_not_checked_nor_repaired() {
+    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
+        .then_output(|| converse_output("```kotlin\nfun main( {\n```", StopReason::EndTurn));
+    let put_seen = Arc::new(Mutex::new(None));
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let ev = with_body(
+        "put-code-generation.json",
+        r#"{"message":"hello","key":"kotlin"}"#,
+    );
+    let answer = invoke(ev, &bedrock, &s3, &config_with_repair("once")).await;
+    let ok = answer.ok();
+    assert_eq!(converse.num_calls(), 1);
+    assert!(!ok.syntax.checked && ok.repair.is_none());
+    assert_eq!(answer.json["syntax"]["checked"], false);
+    assert!(answer.json["syntax"].get("ok").is_none());
+    let md = put_seen
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("put")
+        .metadata;
+    assert_eq!(md.get("syntax").map(String::as_str), Some("unchecked"));
+}

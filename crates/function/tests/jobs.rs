@@ -227,6 +227,7 @@ async fn work(w: &World, converse: &Rule, event: SqsEvent) -> worker::BatchRespo
             clock: support::fixed_clock,
         },
         event,
+        None,
     )
     .await
 }
