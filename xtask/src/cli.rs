@@ -77,6 +77,8 @@ enum Command {
     /// Print the deployer's own least-privilege IAM policy for a stage as JSON (no AWS access):
     /// what deploy, diff, destroy, outputs, logs and invoke need, scoped to the stage's stack.
     DeployerPolicy(DeployerPolicyArgs),
+    /// Deploy, then rebuild and hotswap the function on every saved change, until Ctrl-C.
+    Watch(crate::watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -554,6 +556,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .await?;
             Ok(Exit::Success)
         }
+        Command::Watch(args) => crate::watch::command(&root, args).await,
         Command::DeployerPolicy(args) => {
             let cfg = codegen_infra::load_stage(&root, &args.stage.stage)?;
             json(&codegen_infra::deployer_policy::deployer_policy(
