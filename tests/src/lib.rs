@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, OnceCell};
 use xtask::aws::{Clients, ConnectOptions};
 use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
 use xtask::destroy::{DestroyOptions, DestroyOutcome, DestroyReport};
+use xtask::package::BuildProfile;
 
 pub mod bedrock_double;
 pub mod faults;
@@ -272,7 +273,8 @@ pub fn lambda_process_credentials(
     ))
 }
 
-pub(crate) fn free_port() -> anyhow::Result<u16> {
+/// A free loopback port.
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
@@ -280,17 +282,41 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
 static BUILD_LOCK: Mutex<()> = Mutex::const_new(());
 static DEFAULT_PACKAGE: OnceCell<PathBuf> = OnceCell::const_new();
 
-/// Builds the function with cargo-lambda (x86_64: the emulator runs it as a local process) and
-/// copies the zip to `target/e2e/<name>.zip`, so later builds cannot change it under a test.
+/// Environment variable that makes the suites build the function in another profile:
+/// `CODEGEN_E2E_BUILD_PROFILE=fast` runs them against the `lambda-fast` build (`.ci/run` does that
+/// once for `e2e.rs`); unset or `release`, they test the release build that ships.
+pub const BUILD_PROFILE_ENV: &str = "CODEGEN_E2E_BUILD_PROFILE";
+
+/// The profile the suites build the function with (see [`BUILD_PROFILE_ENV`]).
+pub fn build_profile() -> BuildProfile {
+    match std::env::var(BUILD_PROFILE_ENV).as_deref() {
+        Ok("fast") => BuildProfile::Fast,
+        _ => BuildProfile::Release,
+    }
+}
+
+/// Builds the function with cargo-lambda (x86_64: the emulator runs it as a local process) in
+/// [`build_profile`] and copies the zip to `target/e2e/<name>.zip`, so later builds cannot change
+/// it under a test.
 pub async fn build_package(label: Option<&str>) -> anyhow::Result<PathBuf> {
     let _guard = BUILD_LOCK.lock().await;
     let label_owned = label.map(str::to_owned);
     let started = Instant::now();
+    let profile = build_profile();
     let package = tokio::task::spawn_blocking(move || {
-        xtask::package::build(&root(), Architecture::X86_64, label_owned.as_deref())
+        xtask::package::build_with_profile(
+            &root(),
+            Architecture::X86_64,
+            label_owned.as_deref(),
+            profile,
+        )
     })
     .await??;
-    let name = label.unwrap_or("default");
+    let name = match (label, profile) {
+        (None, BuildProfile::Release) => "default".to_owned(),
+        (Some(l), BuildProfile::Release) => l.to_owned(),
+        (l, BuildProfile::Fast) => format!("{}-fast", l.unwrap_or("default")),
+    };
     let path = scratch().join(format!("{name}.zip"));
     std::fs::create_dir_all(scratch())?;
     std::fs::copy(&package.path, &path)?;
@@ -311,7 +337,8 @@ pub async fn default_package() -> anyhow::Result<PathBuf> {
 /// as the deployer zips. A code-only change, as far as Lambda and CloudFormation can tell.
 pub async fn variant_package(tag: &str) -> anyhow::Result<PathBuf> {
     default_package().await?;
-    let binary_path = xtask::package::bootstrap_path(&root(), Architecture::X86_64);
+    let binary_path =
+        xtask::package::bootstrap_path_for(&root(), Architecture::X86_64, build_profile());
     let mut binary = std::fs::read(&binary_path)
         .with_context(|| format!("failed to read {}", binary_path.display()))?;
     binary.extend_from_slice(format!("\0codegen-variant:{tag}").as_bytes());

@@ -81,6 +81,8 @@ enum Command {
     /// Idempotent: a second run changes nothing. `bootstrap destroy` removes it (refused while
     /// the stage's stack exists). Emulator stages bootstrap themselves on their first deploy.
     Bootstrap(BootstrapArgs),
+    /// Deploy, then rebuild and hotswap the function on every saved change, until Ctrl-C.
+    Watch(crate::watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +189,11 @@ struct DeployArgs {
     /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
     #[arg(long, env = "CODEGEN_BUILD_LABEL")]
     build_label: Option<String>,
+    /// Cargo profile of the function build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in
+    /// seconds; the default on emulator stages) or `release` (what ships; the default on AWS
+    /// stages). A fast build reaches an AWS stage only when asked for here.
+    #[arg(long, value_enum)]
+    build_profile: Option<crate::package::BuildProfile>,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -396,6 +403,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 force: args.force,
                 hotswap: args.hotswap,
                 build_label: args.build_label,
+                build_profile: args.build_profile,
                 stack_name_override: None,
                 stage_config: None,
                 connect: args.connect.options(),
@@ -564,6 +572,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .await?;
             Ok(Exit::Success)
         }
+        Command::Watch(args) => crate::watch::command(&root, args).await,
         Command::Bootstrap(args) => {
             let opts = crate::bootstrap::BootstrapOptions {
                 stage: args.stage.stage,

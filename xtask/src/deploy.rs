@@ -41,6 +41,9 @@ pub struct DeployOptions {
     pub hotswap: bool,
     /// Build label compiled into the function (reported in its `x-codegen-build` header).
     pub build_label: Option<String>,
+    /// Cargo profile of the build (`None`: fast on emulator stages, release on AWS stages; see
+    /// [`package::BuildProfile::for_stage`]).
+    pub build_profile: Option<package::BuildProfile>,
     /// Deploy under this stack name instead of the stage's (per-run stacks in tests); the
     /// function and log group names follow it.
     pub stack_name_override: Option<String>,
@@ -189,9 +192,10 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
         Some(path) => Package::from_zip(path, arch)?,
         None => {
             let arch = package::choose_architecture(arch);
+            let profile = package::BuildProfile::for_stage(&cfg, opts.build_profile);
             let t = Instant::now();
             let p = tokio::task::block_in_place(|| {
-                package::build(root, arch, opts.build_label.as_deref())
+                package::build_with_profile(root, arch, opts.build_label.as_deref(), profile)
             })?;
             timings.insert("build".to_owned(), t.elapsed().as_millis());
             p

@@ -160,7 +160,12 @@ pub async fn read_only(root: &Path, opts: &DeployOptions) -> anyhow::Result<Diff
     let arch = opts.architecture.unwrap_or(cfg.function.architecture);
     let package = match &opts.package {
         Some(path) => Ok(Package::from_zip(path, arch)?),
-        None => built_package(root, arch, opts.build_label.as_deref())?,
+        None => built_package(
+            root,
+            arch,
+            opts.build_label.as_deref(),
+            package::BuildProfile::for_stage(&cfg, opts.build_profile),
+        )?,
     };
     // The bootstrap's outputs name the asset bucket the deployed parameters should point at
     // (DescribeStacks on the bootstrap stack: the diff role may read it).
@@ -180,8 +185,9 @@ fn built_package(
     root: &Path,
     arch: codegen_infra::config::Architecture,
     label: Option<&str>,
+    profile: package::BuildProfile,
 ) -> anyhow::Result<Result<Package, String>> {
-    let binary = package::bootstrap_path(root, arch);
+    let binary = package::bootstrap_path_for(root, arch, profile);
     let Some(dir) = binary.parent() else {
         return Ok(Err("no build directory".to_owned()));
     };
@@ -193,7 +199,7 @@ fn built_package(
             arch.as_str()
         )));
     }
-    if stamp.trim() != package::source_fingerprint(root, arch, label)? {
+    if stamp.trim() != package::source_fingerprint_for(root, arch, label, profile)? {
         return Ok(Err(format!(
             "the last build for {} is older than the sources: give --package ZIP, or build; diff never builds",
             arch.as_str()

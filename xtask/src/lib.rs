@@ -1,7 +1,7 @@
 //! The codegen deployer, used as `cargo xtask <command>` and as a library by the end-to-end tests.
 //!
 //! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
-//! [`logs`], [`local`]), the pure planning core they share ([`plan`]), and the imperative edges:
+//! [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and the imperative edges:
 //! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
 //! the asset bucket ([`assets`]) and the checks before a deploy ([`preflight`]).
 
@@ -22,6 +22,7 @@ pub mod plan;
 pub mod preflight;
 pub mod report;
 pub mod synth;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

@@ -254,12 +254,42 @@ pub fn stop_group(pgid: u32) {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        if !alive {
+        if !alive || only_zombies_left(pgid) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+}
+
+/// Whether every process left in group `pgid` has exited and only waits to be reaped by its
+/// parent (a zombie still answers `kill -0`; this process, which started the emulator and never
+/// waits for it, would otherwise wait the whole grace period). `false` where `/proc` is missing.
+fn only_zombies_left(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let mut members = 0;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // After the parenthesised name: state, ppid, pgrp, ...
+        let mut fields = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace();
+        let (state, pgrp) = (fields.next(), fields.nth(1));
+        if pgrp != Some(pgid.to_string().as_str()) {
+            continue;
+        }
+        if state != Some("Z") {
+            return false;
+        }
+        members += 1;
+    }
+    members > 0
 }
 
 /// Stops the ministack this checkout started on `port` (from its pid file).

@@ -1,6 +1,8 @@
-//! The function package: build the `bootstrap` with cargo-lambda (release, provided.al2023), zip it
-//! deterministically (fixed timestamps and modes, so the same binary always gives the same bytes),
-//! and name it by content hash.
+//! The function package: build the `bootstrap` with cargo-lambda (provided.al2023) in the shipped
+//! `release` profile or the fast `lambda-fast` profile ([`BuildProfile`]), zip it deterministically
+//! (fixed timestamps and modes, so the same binary always gives the same bytes), and name it by
+//! content hash. Runs cargo-lambda; reads the sources to fingerprint them; writes under
+//! `target/lambda/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,50 @@ use crate::report::progress;
 
 /// Package name of the function crate.
 pub const FUNCTION_PACKAGE: &str = "codegen-function";
+
+/// The cargo profile of [`BuildProfile::Fast`] (`[profile.lambda-fast]` in the workspace manifest).
+pub const FAST_CARGO_PROFILE: &str = "lambda-fast";
+
+/// Which cargo profile the function is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BuildProfile {
+    /// `[profile.release]`: what ships (opt-level "s", fat LTO, one codegen unit, stripped).
+    #[default]
+    Release,
+    /// `[profile.lambda-fast]`: compiles an edit in seconds instead of a minute, for a bigger and
+    /// slightly slower binary (BENCHMARKS.md, "Fast build profile"). The default for emulator
+    /// stages; on AWS stages only when asked for.
+    Fast,
+}
+
+impl BuildProfile {
+    /// The profile a deploy of `cfg` builds with: `explicit` when given, otherwise
+    /// [`BuildProfile::Fast`] for emulator stages and [`BuildProfile::Release`] for AWS stages.
+    pub fn for_stage(cfg: &codegen_infra::StageConfig, explicit: Option<Self>) -> Self {
+        match explicit {
+            Some(profile) => profile,
+            None if cfg.emulator.is_some() => Self::Fast,
+            None => Self::Release,
+        }
+    }
+
+    /// The cargo profile name.
+    pub const fn cargo_profile(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Fast => FAST_CARGO_PROFILE,
+        }
+    }
+
+    /// Deflate level of the zip: 9 for what ships (3 % smaller, ~0.4 s more, BENCHMARKS.md);
+    /// 1 for the fast profile, whose zip only travels to the emulator and is rebuilt on every edit.
+    const fn zip_level(self) -> i64 {
+        match self {
+            Self::Release => 9,
+            Self::Fast => 1,
+        }
+    }
+}
 
 /// A zip ready to upload.
 #[derive(Debug, Clone)]
@@ -72,14 +118,18 @@ pub(crate) fn base64_encode(data: &[u8]) -> String {
 
 /// Zips `bootstrap` deterministically: one entry, mode 0755, the zip epoch as its time.
 pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
+    zip_bootstrap_at(binary, BuildProfile::Release.zip_level())
+}
+
+fn zip_bootstrap_at(binary: &[u8], level: i64) -> anyhow::Result<Vec<u8>> {
     let mut cursor = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut cursor);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
-            // Level 9 (zlib-rs): 3 % smaller than the default level for ~0.4 s more, paid only
-            // when the binary changed (the zip is cached next to it).
-            .compression_level(Some(9))
+            // Level 9 (zlib-rs) for release: 3 % smaller than the default level for ~0.4 s
+            // more, paid only when the binary changed (the zip is cached next to it).
+            .compression_level(Some(level))
             .unix_permissions(0o755)
             .last_modified_time(zip::DateTime::default());
         zip.start_file("bootstrap", options)
@@ -140,10 +190,22 @@ fn target_installed(target: &str) -> bool {
 /// function and every path crate it could depend on; hashing a little more than needed is the safe
 /// side), the workspace manifest, lock file and cargo config, the pinned cargo-lambda, the rustc
 /// version, the target, the build label and the environment variables that change codegen.
+/// For the release profile (what [`source_fingerprint`] gives).
 pub fn source_fingerprint(
     root: &Path,
     arch: Architecture,
     label: Option<&str>,
+) -> anyhow::Result<String> {
+    source_fingerprint_for(root, arch, label, BuildProfile::Release)
+}
+
+/// [`source_fingerprint`] of a build in `profile` (the release fingerprint is unchanged by the
+/// profile's existence, so earlier release stamps stay valid).
+pub fn source_fingerprint_for(
+    root: &Path,
+    arch: Architecture,
+    label: Option<&str>,
+    profile: BuildProfile,
 ) -> anyhow::Result<String> {
     let mut files = Vec::new();
     collect_files(&root.join("crates"), &mut files)?;
@@ -179,6 +241,9 @@ pub fn source_fingerprint(
     h.update(arch.rust_target().as_bytes());
     h.update([0]);
     h.update(label.unwrap_or("").as_bytes());
+    if profile != BuildProfile::Release {
+        h.update(format!("\0profile={}", profile.cargo_profile()).as_bytes());
+    }
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
             k.starts_with("CARGO_PROFILE_")
@@ -207,44 +272,102 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where cargo-lambda puts its output for `arch`: `target/lambda/<arch>`.
-fn lambda_dir(root: &Path, arch: Architecture) -> PathBuf {
-    root.join("target").join("lambda").join(arch.as_str())
+/// Where cargo-lambda puts its output for `arch` in `profile`: `target/lambda/<arch>` for release,
+/// `target/lambda/lambda-fast/<arch>` for the fast profile (each keeps its own binary and stamp, so
+/// switching profiles never rebuilds what is already there).
+fn lambda_dir(root: &Path, arch: Architecture, profile: BuildProfile) -> PathBuf {
+    let base = root.join("target").join("lambda");
+    match profile {
+        BuildProfile::Release => base.join(arch.as_str()),
+        BuildProfile::Fast => base.join(FAST_CARGO_PROFILE).join(arch.as_str()),
+    }
 }
 
-/// The `bootstrap` binary [`build`] packages for `arch`.
+/// The release `bootstrap` binary [`build`] packages for `arch`.
 pub fn bootstrap_path(root: &Path, arch: Architecture) -> PathBuf {
-    lambda_dir(root, arch)
+    bootstrap_path_for(root, arch, BuildProfile::Release)
+}
+
+/// The `bootstrap` binary [`build_with_profile`] packages for `arch` in `profile`.
+pub fn bootstrap_path_for(root: &Path, arch: Architecture, profile: BuildProfile) -> PathBuf {
+    lambda_dir(root, arch, profile)
         .join(FUNCTION_PACKAGE)
         .join("bootstrap")
 }
 
-/// Builds the function with cargo-lambda for `arch` and returns its deterministic zip.
-/// `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
+/// Builds the release function with cargo-lambda for `arch` and returns its deterministic zip
+/// ([`build_with_profile`] with [`BuildProfile::Release`]).
+pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Result<Package> {
+    build_with_profile(root, arch, label, BuildProfile::Release)
+}
+
+/// Builds the function with cargo-lambda for `arch` in `profile` and returns its deterministic
+/// zip. `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
 /// `x-codegen-build` response header; `None` keeps the crate version.
 ///
-/// When the inputs' [`source_fingerprint`] equals the one recorded next to the last binary built
-/// here, cargo-lambda is not run at all: even a no-op `cargo lambda build` costs seconds, and any
-/// other release build of the crate in between (with different settings) would make it relink
+/// When the inputs' [`source_fingerprint_for`] equals the one recorded next to the last binary
+/// built here, cargo-lambda is not run at all: even a no-op `cargo lambda build` costs seconds, and
+/// any other release build of the crate in between (with different settings) would make it relink
 /// with fat LTO for minutes. A changed input never reuses the binary.
-pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Result<Package> {
-    let lambda_dir = lambda_dir(root, arch);
-    let binary_path = bootstrap_path(root, arch);
-    let out_dir = lambda_dir.join(FUNCTION_PACKAGE);
-    let stamp_path = out_dir.join("bootstrap.inputs-sha256");
-    let fingerprint = source_fingerprint(root, arch, label)?;
-    let up_to_date = binary_path.is_file()
-        && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint);
+pub fn build_with_profile(
+    root: &Path,
+    arch: Architecture,
+    label: Option<&str>,
+    profile: BuildProfile,
+) -> anyhow::Result<Package> {
+    let plan = BuildPlan::new(root, arch, label, profile)?;
     let started = Instant::now();
-    if up_to_date {
+    if plan.up_to_date {
         progress(format!(
-            "{FUNCTION_PACKAGE} for {} is up to date (inputs {})",
+            "{FUNCTION_PACKAGE} for {} ({}) is up to date (inputs {})",
             arch.as_str(),
-            &fingerprint[..12]
+            profile.cargo_profile(),
+            &plan.fingerprint[..12]
         ));
     } else {
-        // A failed or interrupted build must not leave a stamp that vouches for an older binary.
-        match std::fs::remove_file(&stamp_path) {
+        let mut cmd = plan.command()?;
+        let status = cmd
+            .status()
+            .with_context(|| format!("failed to run {}", cmd.get_program().to_string_lossy()))?;
+        if !status.success() {
+            bail!("cargo lambda build failed ({status})");
+        }
+    }
+    plan.finish(started)
+}
+
+/// One build of the function, split so that a caller can run cargo-lambda itself (the watch loop
+/// runs it in its own process group, to stop it on Ctrl-C): [`BuildPlan::new`] decides whether a
+/// build is needed, [`BuildPlan::command`] is the build, [`BuildPlan::finish`] zips and stamps it.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    root: PathBuf,
+    arch: Architecture,
+    label: Option<String>,
+    profile: BuildProfile,
+    /// The inputs' [`source_fingerprint_for`].
+    pub fingerprint: String,
+    /// Whether the binary and zip on disk were built from exactly these inputs.
+    pub up_to_date: bool,
+}
+
+impl BuildPlan {
+    /// Fingerprints the inputs and compares them with the stamp of the last build. When a build is
+    /// needed the stamp is removed first: a failed or interrupted build must not leave a stamp
+    /// that vouches for an older binary.
+    pub fn new(
+        root: &Path,
+        arch: Architecture,
+        label: Option<&str>,
+        profile: BuildProfile,
+    ) -> anyhow::Result<Self> {
+        let fingerprint = source_fingerprint_for(root, arch, label, profile)?;
+        let binary_path = bootstrap_path_for(root, arch, profile);
+        let stamp_path = Self::stamp_path_of(&binary_path);
+        let up_to_date = binary_path.is_file()
+            && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint);
+        if !up_to_date {
+            match std::fs::remove_file(&stamp_path) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
@@ -252,70 +375,86 @@ pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Re
                     .context(format!("failed to remove {}", stamp_path.display())));
             }
         }
-        run_cargo_lambda(root, arch, label, &lambda_dir)?;
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            arch,
+            label: label.map(str::to_owned),
+            profile,
+            fingerprint,
+            up_to_date,
+        })
     }
-    let zip_path = out_dir.join("bootstrap.zip");
-    if up_to_date && let Ok(bytes) = std::fs::read(&zip_path) {
-        // The stamp is written only after this zip, so it vouches for both.
-        return Ok(Package::new(bytes, arch, zip_path));
-    }
-    let binary = std::fs::read(&binary_path).with_context(|| {
-        format!(
-            "failed to read the built bootstrap at {}",
-            binary_path.display()
-        )
-    })?;
-    let bytes = zip_bootstrap(&binary)?;
-    std::fs::write(&zip_path, &bytes)
-        .with_context(|| format!("failed to write {}", zip_path.display()))?;
-    std::fs::write(&stamp_path, &fingerprint)
-        .with_context(|| format!("failed to write {}", stamp_path.display()))?;
-    let package = Package::new(bytes, arch, zip_path);
-    progress(format!(
-        "packaged {} ({} KiB zip, binary {} KiB) in {:.1}s",
-        package.path.display(),
-        package.bytes.len() / 1024,
-        binary.len() / 1024,
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(package)
-}
 
-fn run_cargo_lambda(
-    root: &Path,
-    arch: Architecture,
-    label: Option<&str>,
-    lambda_dir: &Path,
-) -> anyhow::Result<()> {
-    let cargo_lambda = local::cargo_lambda(root)?;
-    progress(format!(
-        "building {FUNCTION_PACKAGE} for {} with cargo-lambda (release)",
-        arch.as_str()
-    ));
-    let mut cmd = Command::new(&cargo_lambda);
-    match label {
-        Some(l) => cmd.env(codegen_contract::BUILD_LABEL_ENV, l),
-        None => cmd.env_remove(codegen_contract::BUILD_LABEL_ENV),
-    };
-    let status = cmd
-        .current_dir(root)
-        .env("PATH", local::path_with_venv(root))
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--package",
-            FUNCTION_PACKAGE,
-        ])
-        .args(["--target", arch.rust_target()])
-        .arg("--lambda-dir")
-        .arg(lambda_dir)
-        .status()
-        .with_context(|| format!("failed to run {}", cargo_lambda.display()))?;
-    if !status.success() {
-        bail!("cargo lambda build failed ({status})");
+    fn stamp_path_of(binary_path: &Path) -> PathBuf {
+        binary_path.with_file_name("bootstrap.inputs-sha256")
     }
-    Ok(())
+
+    /// The profile this plan builds.
+    pub fn profile(&self) -> BuildProfile {
+        self.profile
+    }
+
+    /// The cargo-lambda command that builds the binary (not started).
+    pub fn command(&self) -> anyhow::Result<Command> {
+        let cargo_lambda = local::cargo_lambda(&self.root)?;
+        progress(format!(
+            "building {FUNCTION_PACKAGE} for {} with cargo-lambda ({} profile)",
+            self.arch.as_str(),
+            self.profile.cargo_profile()
+        ));
+        let mut cmd = Command::new(&cargo_lambda);
+        match &self.label {
+            Some(l) => cmd.env(codegen_contract::BUILD_LABEL_ENV, l),
+            None => cmd.env_remove(codegen_contract::BUILD_LABEL_ENV),
+        };
+        cmd.current_dir(&self.root)
+            .env("PATH", local::path_with_venv(&self.root))
+            .args(["lambda", "build"]);
+        match self.profile {
+            // `--release` exactly as before: cargo-lambda adds its release settings to it.
+            BuildProfile::Release => cmd.arg("--release"),
+            BuildProfile::Fast => cmd.args(["--profile", FAST_CARGO_PROFILE]),
+        };
+        cmd.args(["--package", FUNCTION_PACKAGE])
+            .args(["--target", self.arch.rust_target()])
+            .arg("--lambda-dir")
+            .arg(lambda_dir(&self.root, self.arch, self.profile));
+        Ok(cmd)
+    }
+
+    /// Zips the built binary (or reuses the zip of an up-to-date one) and records the stamp.
+    pub fn finish(&self, started: Instant) -> anyhow::Result<Package> {
+        let binary_path = bootstrap_path_for(&self.root, self.arch, self.profile);
+        let stamp_path = Self::stamp_path_of(&binary_path);
+        let zip_path = binary_path.with_file_name("bootstrap.zip");
+        if self.up_to_date
+            && let Ok(bytes) = std::fs::read(&zip_path)
+        {
+            // The stamp is written only after this zip, so it vouches for both.
+            return Ok(Package::new(bytes, self.arch, zip_path));
+        }
+        let binary = std::fs::read(&binary_path).with_context(|| {
+            format!(
+                "failed to read the built bootstrap at {}",
+                binary_path.display()
+            )
+        })?;
+        let bytes = zip_bootstrap_at(&binary, self.profile.zip_level())?;
+        std::fs::write(&zip_path, &bytes)
+            .with_context(|| format!("failed to write {}", zip_path.display()))?;
+        std::fs::write(&stamp_path, &self.fingerprint)
+            .with_context(|| format!("failed to write {}", stamp_path.display()))?;
+        let package = Package::new(bytes, self.arch, zip_path);
+        progress(format!(
+            "packaged {} ({} KiB zip, binary {} KiB) in {:.1}s",
+            package.path.display(),
+            package.bytes.len() / 1024,
+            binary.len() / 1024,
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(package)
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +522,47 @@ mod tests {
         let relocked = source_fingerprint(&dir, x86, None).expect("fingerprint");
         assert_ne!(edited, relocked, "a dependency change");
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn emulator_stages_build_fast_and_aws_stages_release_unless_asked() {
+        let stage = |name: &str| {
+            codegen_infra::load_stage(&crate::project_root(), name).expect("stage file")
+        };
+        let (local, dev) = (stage("local"), stage("dev"));
+        assert_eq!(BuildProfile::for_stage(&local, None), BuildProfile::Fast);
+        assert_eq!(BuildProfile::for_stage(&dev, None), BuildProfile::Release);
+        assert_eq!(
+            BuildProfile::for_stage(&dev, Some(BuildProfile::Fast)),
+            BuildProfile::Fast
+        );
+        assert_eq!(
+            BuildProfile::for_stage(&local, Some(BuildProfile::Release)),
+            BuildProfile::Release
+        );
+    }
+
+    #[test]
+    fn each_profile_has_its_own_binary_and_fingerprint() {
+        let root = crate::project_root();
+        let x86 = Architecture::X86_64;
+        assert_ne!(
+            bootstrap_path_for(&root, x86, BuildProfile::Fast),
+            bootstrap_path(&root, x86)
+        );
+        assert!(
+            bootstrap_path(&root, x86).ends_with("target/lambda/x86_64/codegen-function/bootstrap"),
+            "the release path is unchanged"
+        );
+        let release = source_fingerprint(&root, x86, None).expect("fingerprint");
+        assert_eq!(
+            release,
+            source_fingerprint_for(&root, x86, None, BuildProfile::Release).expect("fp")
+        );
+        assert_ne!(
+            release,
+            source_fingerprint_for(&root, x86, None, BuildProfile::Fast).expect("fp")
+        );
     }
 
     #[test]
