@@ -368,13 +368,13 @@ impl BuildPlan {
             && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint);
         if !up_to_date {
             match std::fs::remove_file(&stamp_path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => {
-                return Err(anyhow::Error::new(err)
-                    .context(format!("failed to remove {}", stamp_path.display())));
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => {
+                    return Err(anyhow::Error::new(err)
+                        .context(format!("failed to remove {}", stamp_path.display())));
+                }
             }
-        }
         }
         Ok(Self {
             root: root.to_path_buf(),

@@ -267,6 +267,9 @@ pub async fn command(root: &Path, args: WatchArgs) -> anyhow::Result<Exit> {
             endpoint: args.endpoint,
             region: args.region,
             profile: args.profile,
+            // Hotswapping replaces code outside CloudFormation, which the bootstrap's deploy role
+            // may not do: `watch` always runs with the caller's own credentials.
+            assume_role: None,
         },
         poll: POLL_INTERVAL,
         debounce: DEBOUNCE,
