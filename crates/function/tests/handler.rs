@@ -1003,6 +1003,42 @@ fn converse_replies(
     })
 }
 
+/// One request through the synchronous route with Converse answering `replies` in order and S3
+/// accepting the object, under the stage setting `repair`: what the syntax and repair tests look
+/// at (the answer, both mocks, every Converse input, the stored object).
+struct RepairRun {
+    answer: Answer,
+    converse: Rule,
+    put: Rule,
+    seen: Arc<Mutex<Vec<ConverseInput>>>,
+    put_seen: Arc<Mutex<Option<PutSeen>>>,
+}
+
+async fn run_with_replies(
+    replies: Vec<Result<(&'static str, StopReason), ConverseError>>,
+    repair: &str,
+) -> RepairRun {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let converse = converse_replies(replies, seen.clone());
+    let put_seen = Arc::new(Mutex::new(None));
+    let put = put_ok(put_seen.clone());
+    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
+    let answer = invoke(
+        fixture("put-code-generation.json"),
+        &bedrock,
+        &s3,
+        &config_with_repair(repair),
+    )
+    .await;
+    RepairRun {
+        answer,
+        converse,
+        put,
+        seen,
+        put_seen,
+    }
+}
+
 fn text_of(input: &ConverseInput, i: usize) -> (ConversationRole, String) {
     let m = &input.messages()[i];
     let Some(ContentBlock::Text(t)) = m.content().first() else {
@@ -1046,18 +1082,12 @@ async fn valid_code_is_reported_ok_and_the_object_says_so() {
 
 #[tokio::test]
 async fn with_repair_off_broken_code_is_stored_and_returned_with_its_diagnostics() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let converse = converse_replies(vec![Ok((BROKEN_REPLY, StopReason::EndTurn))], seen.clone());
-    let put_seen = Arc::new(Mutex::new(None));
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("off"),
-    )
-    .await;
+    let RepairRun {
+        answer,
+        converse,
+        put_seen,
+        ..
+    } = run_with_replies(vec![Ok((BROKEN_REPLY, StopReason::EndTurn))], "off").await;
     let ok = answer.ok();
     assert_eq!(converse.num_calls(), 1, "no second model call");
     assert_eq!(ok.code, BROKEN_CODE);
@@ -1111,22 +1141,18 @@ async fn with_repair_off_broken_code_is_stored_and_returned_with_its_diagnostics
 
 #[tokio::test]
 async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let converse = converse_replies(
+    let RepairRun {
+        answer,
+        converse,
+        put,
+        seen,
+        put_seen,
+    } = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Ok((FIXED_REPLY, StopReason::EndTurn)),
         ],
-        seen.clone(),
-    );
-    let put_seen = Arc::new(Mutex::new(None));
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("once"),
+        "once",
     )
     .await;
     let ok = answer.ok();
@@ -1199,25 +1225,20 @@ async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
 async fn a_repair_that_is_not_better_is_not_kept() {
     // The follow-up is worse (two errors): the first answer stays, and the caller is told.
     let worse = "```python\ndef is_palindrome(s: str) -> bool:\n    return s == = s[::-1\n```";
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let converse = converse_replies(
+    let RepairRun {
+        answer,
+        converse,
+        put_seen,
+        ..
+    } = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Ok((worse, StopReason::EndTurn)),
         ],
-        seen,
-    );
-    let put_seen = Arc::new(Mutex::new(None));
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("once"),
+        "once",
     )
-    .await
-    .ok();
+    .await;
+    let ok = answer.ok();
     assert_eq!(converse.num_calls(), 2);
     assert_eq!(ok.code, BROKEN_CODE);
     let repair = ok.repair.expect("report");
@@ -1241,24 +1262,17 @@ async fn a_repair_that_is_not_better_is_not_kept() {
 
 #[tokio::test]
 async fn a_failed_repair_call_keeps_the_first_answer() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let converse = converse_replies(
+    let RepairRun {
+        answer, converse, ..
+    } = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Err(ConverseError::unhandled("throttled")),
         ],
-        seen,
-    );
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("once"),
+        "once",
     )
-    .await
-    .ok();
+    .await;
+    let ok = answer.ok();
     assert_eq!(converse.num_calls(), 2);
     assert_eq!(ok.code, BROKEN_CODE);
     assert!(ok.stored);
@@ -1276,24 +1290,17 @@ async fn a_failed_repair_call_keeps_the_first_answer() {
 
 #[tokio::test]
 async fn a_cut_answer_is_not_repaired() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let converse = converse_replies(
+    let RepairRun {
+        answer, converse, ..
+    } = run_with_replies(
         vec![
             Ok(("```python\ndef f(:\n", StopReason::MaxTokens)),
             Ok((FIXED_REPLY, StopReason::EndTurn)),
         ],
-        seen,
-    );
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("once"),
+        "once",
     )
-    .await
-    .ok();
+    .await;
+    let ok = answer.ok();
     assert_eq!(converse.num_calls(), 1);
     let repair = ok.repair.expect("report");
     assert!(!repair.attempted);
