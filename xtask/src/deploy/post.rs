@@ -1,0 +1,134 @@
+//! After the change set: deploying the API stage when needed, and checking that the function runs
+//! exactly the uploaded package (waiting out a code update still in progress).
+
+use anyhow::Context;
+
+use super::Prepared;
+use crate::aws::Clients;
+use crate::outputs;
+use crate::package::Package;
+use crate::report::progress;
+use anyhow::bail;
+use codegen_infra::stack::outputs as out_names;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Creates a deployment of the API on the stage when routes or integrations changed, or when the
+/// stage has never been deployed. AutoDeploy is off, so without this the stage would serve stale
+/// routes (or none).
+pub(super) async fn deploy_api_stage(
+    p: &Prepared,
+    outputs: &BTreeMap<String, String>,
+    api_changed: bool,
+) -> anyhow::Result<Option<String>> {
+    let api_id = outputs::require(outputs, out_names::API_ID)?;
+    let stage = outputs::require(outputs, out_names::STAGE_NAME)?;
+    let current = p
+        .clients
+        .apigw
+        .get_stage()
+        .api_id(api_id)
+        .stage_name(stage)
+        .send()
+        .await
+        .with_context(|| format!("failed to read stage {stage} of API {api_id}"))?;
+    let never_deployed = current.deployment_id().is_none_or(str::is_empty);
+    if !api_changed && !never_deployed {
+        return Ok(None);
+    }
+    let out = p
+        .clients
+        .apigw
+        .create_deployment()
+        .api_id(api_id)
+        .stage_name(stage)
+        .description(format!("cargo xtask deploy {}", &p.fingerprint[..12]))
+        .send()
+        .await
+        .with_context(|| format!("failed to deploy API {api_id} to stage {stage}"))?;
+    let id = out.deployment_id().unwrap_or_default().to_owned();
+    progress(format!(
+        "deployed API {api_id} to stage {stage} (deployment {id})"
+    ));
+    Ok(Some(id))
+}
+
+/// Post-deploy checks: the function runs the deployed package, is active, and has its role.
+pub(super) async fn verify_function(
+    clients: &Clients,
+    package: &Package,
+    outputs: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let name = outputs::require(outputs, out_names::FUNCTION_NAME)?;
+    let f = clients
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .with_context(|| format!("failed to read function {name}"))?;
+    let config = f.configuration().context("function has no configuration")?;
+    let deployed = config.code_sha256().unwrap_or_default();
+    if deployed != package.sha256_base64 {
+        bail!(
+            "function {name} runs code {deployed}, not the package {} that was deployed ({})",
+            package.sha256_base64,
+            package.path.display()
+        );
+    }
+    if config.state().is_some_and(|s| s.as_str() == "Failed") {
+        bail!(
+            "function {name} is in state Failed: {}",
+            config.state_reason().unwrap_or_default()
+        );
+    }
+    let role_arn = outputs::require(outputs, out_names::ROLE_ARN)?;
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    clients
+        .iam
+        .get_role()
+        .role_name(role_name)
+        .send()
+        .await
+        .with_context(|| format!("function role {role_name} is missing"))?;
+    Ok(())
+}
+
+/// Waits until the function's last update has finished (`LastUpdateStatus` leaves `InProgress`),
+/// failing with Lambda's reason if it failed.
+///
+/// This polls rather than using the SDK's `FunctionUpdatedV2` waiter: that waiter sleeps at least
+/// 1 s between polls, longer than a code update of a dev stage usually takes, and the hotswap
+/// exists to be fast. It polls every 50 ms for the first second, then backs off to 1 s.
+pub(super) async fn wait_for_function_update(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> anyhow::Result<()> {
+    use aws_sdk_lambda::types::LastUpdateStatus;
+    let started = Instant::now();
+    let mut delay = std::time::Duration::from_millis(50);
+    loop {
+        let config = lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .with_context(|| format!("failed to read function {name}"))?;
+        match config.last_update_status() {
+            Some(LastUpdateStatus::InProgress) => {}
+            Some(LastUpdateStatus::Failed) => bail!(
+                "the code update of {name} failed: {}",
+                config.last_update_status_reason().unwrap_or_default()
+            ),
+            _ => return Ok(()),
+        }
+        if started.elapsed() > std::time::Duration::from_secs(300) {
+            bail!("function {name} was still updating after 5 minutes");
+        }
+        tokio::time::sleep(delay).await;
+        // Every 50 ms for the first second, then backing off to one poll a second.
+        if started.elapsed() > std::time::Duration::from_secs(1) {
+            delay = (delay * 2).min(std::time::Duration::from_secs(1));
+        }
+    }
+}
