@@ -7,6 +7,11 @@
 //! On emulator stages `deploy` bootstraps by itself when the stack is missing ([`ensure`]): the
 //! emulator's credentials are its root account's anyway.
 
+use crate::report::Exit;
+use crate::report::json;
+use crate::report::result;
+use clap::Args;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -266,6 +271,52 @@ pub(crate) async fn remove(clients: &Clients, cfg: &StageConfig) -> anyhow::Resu
     progress(format!("deleting stack {stack}"));
     cfn::delete_stack(&clients.cfn, &stack, None).await?;
     Ok("deleted".into())
+}
+
+/// Arguments of `bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// `destroy`: empty the asset bucket and delete the bootstrap stack.
+    #[arg(value_parser = ["destroy"])]
+    action: Option<String>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
+pub async fn command(
+    root: &std::path::Path,
+    args: BootstrapArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let opts = crate::bootstrap::BootstrapOptions {
+        stage: args.stage.stage,
+        destroy: args.action.is_some(),
+        connect: args.connect.options(),
+        stack_name_override: None,
+    };
+    let report = run(root, &opts).await?;
+    if args.json {
+        json(&report)?;
+    } else {
+        result(format!("{}: {}", report.stack, report.result));
+        if let Some(b) = &report.bootstrap {
+            for (key, value) in [
+                ("asset bucket", &b.asset_bucket),
+                ("execution role", &b.execution_role_arn),
+                ("deploy role", &b.deploy_role_arn),
+                ("diff role", &b.diff_role_arn),
+                ("permissions boundary", &b.boundary_arn),
+            ] {
+                result(format!("  {key:<21} {value}"));
+            }
+        }
+    }
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 //! or resources are replaced) -> execute with live events -> deploy the API stage -> post-deploy
 //! checks -> outputs. A deploy whose fingerprint matches the last successful one returns at once.
 
+use crate::report::Exit;
+use crate::report::json;
+use crate::report::result;
+use clap::Args;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -247,5 +252,93 @@ fn report(
         api_deployment_id,
         outputs,
         timings_ms: p.timings.clone(),
+    }
+}
+
+/// Arguments of `deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Approve, without asking, every change that needs approval (IAM widening, route
+    /// authorization, trust policies, permissions boundaries, public access blocks, bucket
+    /// policies, replacement, removal); for CI. The reasons are still printed.
+    #[arg(long, short)]
+    yes: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Deploy this zip (containing `bootstrap`) instead of building the function.
+    #[arg(long, value_name = "ZIP")]
+    package: Option<PathBuf>,
+    /// Build for this architecture instead of the stage's (arm64 falls back to x86_64 when its
+    /// Rust target cannot be installed).
+    #[arg(long, value_enum)]
+    architecture: Option<crate::args::ArchArg>,
+    /// Create a change set even when nothing changed since the last successful deploy.
+    #[arg(long)]
+    force: bool,
+    /// Update the function code directly, skipping CloudFormation (fast, but the stack drifts from
+    /// its template until the next normal deploy). Only for emulator stages and stages whose file
+    /// sets `function.allow_hotswap: true`.
+    #[arg(long)]
+    hotswap: bool,
+    /// Label compiled into the function and reported in its `x-codegen-build` response header
+    /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
+    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
+    build_label: Option<String>,
+    /// Cargo profile of the function build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in
+    /// seconds; the default on emulator stages) or `release` (what ships; the default on AWS
+    /// stages). A fast build reaches an AWS stage only when asked for here.
+    #[arg(long, value_enum)]
+    build_profile: Option<crate::package::BuildProfile>,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
+pub async fn command(
+    root: &std::path::Path,
+    args: DeployArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let opts = DeployOptions {
+        stage: args.stage.stage,
+        yes: args.yes,
+        package: args.package,
+        architecture: args
+            .architecture
+            .map(crate::args::ArchArg::into_architecture),
+        force: args.force,
+        hotswap: args.hotswap,
+        build_label: args.build_label,
+        build_profile: args.build_profile,
+        stack_name_override: None,
+        stage_config: None,
+        connect: args.connect.options(),
+    };
+    match deploy(root, &opts).await? {
+        DeployOutcome::Done(report) => {
+            if args.json {
+                json(&report)?;
+            } else {
+                result(format!(
+                    "{}: {} ({})",
+                    report.stack, report.result, report.stack_status
+                ));
+                for (k, v) in &report.outputs {
+                    result(format!("  {k} = {v}"));
+                }
+            }
+            Ok(Exit::Success)
+        }
+        DeployOutcome::NeedsApproval { reason, changes } => {
+            progress(format!("error: {reason}"));
+            if args.json {
+                json(
+                    &serde_json::json!({ "result": "needs_approval", "reason": reason, "changes": changes }),
+                )?;
+            }
+            Ok(Exit::NeedsApproval)
+        }
     }
 }

@@ -8,6 +8,11 @@
 //! bucket call names the caller's account as the expected owner. Each stage's bootstrap has its
 //! own asset bucket, so `--all` touches no other stage's packages.
 
+use crate::report::Exit;
+use crate::report::json;
+use crate::report::result;
+use clap::Args;
+
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -341,6 +346,53 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         }
     }
     Ok(DestroyOutcome::Done(report))
+}
+
+/// Arguments of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    yes: bool,
+    /// Also remove the stage's bootstrap stack: its asset bucket (emptied first), roles and
+    /// permissions boundary (administrator credentials).
+    #[arg(long)]
+    all: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask destroy` and prints its result (exit 4 when not confirmed).
+pub async fn command(
+    root: &std::path::Path,
+    args: DestroyArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let opts = DestroyOptions {
+        stage: args.stage.stage,
+        yes: args.yes,
+        all: args.all,
+        connect: args.connect.options(),
+        stack_name_override: None,
+    };
+    match destroy(root, &opts).await? {
+        DestroyOutcome::Done(report) => {
+            if args.json {
+                json(&report)?;
+            } else {
+                result(format!("{}: {}", report.stack, report.result));
+            }
+            Ok(Exit::Success)
+        }
+        DestroyOutcome::NeedsApproval(reason) => {
+            progress(format!("error: {reason}"));
+            Ok(Exit::NeedsApproval)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,12 @@
 //! change set (build, upload, recover the stack, create the change set), then the change set is
 //! deleted. That needs the deployer's permissions.
 
+use crate::report::Exit;
+use crate::report::json;
+use crate::report::result;
+use clap::Args;
+use std::path::PathBuf;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -455,6 +461,69 @@ pub async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Resul
         settings: Vec::new(),
         code: CodeComparison::ByChangeSet(p.package.asset_key(stack_name)),
         notes: Vec::new(),
+    })
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Compare the code of this zip (containing `bootstrap`) by its hash. Without it the
+    /// read-only diff uses an up-to-date build if there is one, and never builds.
+    #[arg(long, value_name = "ZIP")]
+    package: Option<PathBuf>,
+    /// The architecture of the package (default: the stage's; as `deploy --architecture`).
+    #[arg(long, value_enum)]
+    architecture: Option<crate::args::ArchArg>,
+    /// Build label the build was made with (as `deploy --build-label`), to find it up to date.
+    /// Also read from CODEGEN_BUILD_LABEL.
+    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
+    build_label: Option<String>,
+    /// Ask CloudFormation instead (needs the deployer's permissions, not read-only): build and
+    /// upload the package, recover a failed stack as deploy does, create the change set a deploy
+    /// would execute, show it and delete it. Shows which modifications replace resources.
+    #[arg(long)]
+    change_set: bool,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask diff` and prints what a deploy would change (exit 3 when it would).
+pub async fn command(
+    root: &std::path::Path,
+    args: DiffArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let opts = DeployOptions {
+        stage: args.stage.stage,
+        package: args.package,
+        architecture: args
+            .architecture
+            .map(crate::args::ArchArg::into_architecture),
+        build_label: args.build_label,
+        connect: args.connect.options(),
+        ..DeployOptions::default()
+    };
+    let found = if args.change_set {
+        with_change_set(root, &opts).await?
+    } else {
+        read_only(root, &opts).await?
+    };
+    let report = &found.report;
+    if args.json {
+        json(report)?;
+    } else {
+        for line in found.lines() {
+            result(line);
+        }
+    }
+    Ok(if report.has_changes {
+        Exit::ChangesPresent
+    } else {
+        Exit::Success
     })
 }
 

@@ -5,6 +5,7 @@
 //! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
 //! the asset bucket ([`assets`]) and the checks before a deploy ([`preflight`]).
 
+pub mod args;
 pub mod assets;
 pub mod aws;
 pub mod bootstrap;

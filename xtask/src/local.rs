@@ -7,6 +7,11 @@
 //! runs and treats a configured `AWS_ACCESS_KEY_ID` as its root key, so the caller's AWS
 //! credentials, CI tokens (`GITHUB_*`, `ACTIONS_*`) and other secrets must never reach it.
 
+use crate::aws::ConnectOptions;
+use crate::report::Exit;
+use crate::report::result;
+use clap::{Args, Subcommand};
+
 use std::ffi::{OsStr, OsString};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -302,6 +307,61 @@ pub fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
     stop_group(pid);
     std::fs::remove_file(&pid_file).ok();
     Ok(true)
+}
+
+/// Arguments of `local`.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(subcommand)]
+    action: LocalAction,
+}
+
+/// What `local` does.
+#[derive(Debug, Subcommand)]
+pub enum LocalAction {
+    /// Install the pinned tools (tools/install.sh) and start ministack on the `local` stage's
+    /// endpoint unless something already answers there.
+    Up {
+        /// Start ministack with IAM enforcement (AUTH=true).
+        #[arg(long)]
+        auth: bool,
+    },
+    /// Stop the ministack this checkout started (its whole process group).
+    Down,
+}
+
+/// Runs `cargo xtask local up|down`.
+pub async fn command(
+    root: &std::path::Path,
+    args: LocalArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let cfg = codegen_infra::load_stage(root, "local")?;
+    let endpoint = crate::aws::checked_endpoint(&cfg, &ConnectOptions::default())?
+        .ok_or_else(|| anyhow::anyhow!("the local stage has no endpoint"))?;
+    match args.action {
+        LocalAction::Up { auth } => {
+            install_tools(root)?;
+            match ensure_ministack(root, &endpoint, auth)? {
+                Some(e) => result(format!(
+                    "ministack started on {endpoint} (pid {}, log {})",
+                    e.pid,
+                    e.log.display()
+                )),
+                None => result(format!("something already answers on {endpoint}; using it")),
+            }
+        }
+        LocalAction::Down => {
+            let port = loopback_addr(&endpoint)?.port();
+            if stop_ministack(root, port)? {
+                result(format!("stopped ministack on {endpoint}"));
+            } else {
+                result(format!(
+                    "no ministack started by this checkout on {endpoint}"
+                ));
+            }
+        }
+    }
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! [`read_new`] and [`print_events`] are the IO around them: CloudWatch Logs reads and writes to
 //! the given writer (stdout for the CLI).
 
+use crate::outputs;
+use crate::report::Exit;
+use clap::Args;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
@@ -219,6 +223,54 @@ pub fn parse_since(text: &str) -> Option<i64> {
         .ok()?
         .checked_mul(unit_secs)?
         .checked_mul(1_000)
+}
+
+/// Arguments of `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Keep reading every 2 s and print each new event once, until interrupted.
+    #[arg(long, short)]
+    follow: bool,
+    /// How far back to start: a whole number and s, m, h or d (30s, 10m, 2h, 1d). Timestamps
+    /// are printed in UTC.
+    #[arg(long, default_value = "1h")]
+    since: String,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask logs`: prints the function's log events.
+pub async fn command(
+    root: &std::path::Path,
+    args: LogsArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let since = parse_since(&args.since).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--since `{}`: use a number and s, m, h or d (e.g. 10m)",
+            args.since
+        )
+    })?;
+    let (_, clients, outputs) =
+        outputs::read(root, &args.stage.stage, &args.connect.options()).await?;
+    let group = outputs
+        .get(codegen_infra::stack::outputs::LOG_GROUP)
+        .ok_or_else(|| anyhow::anyhow!("the stack has no log group output"))?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    let mut stdout = std::io::stdout();
+    print_events(
+        &clients.logs,
+        group,
+        now_ms.saturating_sub(since),
+        args.follow,
+        &mut stdout,
+    )
+    .await?;
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 //! (on an emulator, its `/_aws/execute-api/` path form, since `*.execute-api.localhost` host
 //! names do not resolve everywhere).
 
+use crate::report::Exit;
+use crate::report::json;
+use crate::report::result;
+use clap::Args;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -63,4 +68,32 @@ pub async fn read(
         })?;
     let outputs = with_invoke_url(&clients, &cfg, cfn::outputs_of(&stack));
     Ok((cfg, clients, outputs))
+}
+
+/// Arguments of `outputs`.
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Print the outputs as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// Runs `cargo xtask outputs`: prints the deployed stack's outputs.
+pub async fn command(
+    root: &std::path::Path,
+    args: OutputsArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let (_, _, outputs) = read(root, &args.stage.stage, &args.connect.options()).await?;
+    if args.json {
+        json(&outputs)?;
+    } else {
+        for (k, v) in &outputs {
+            result(format!("{k} = {v}"));
+        }
+    }
+    Ok(Exit::Success)
 }

@@ -1,5 +1,9 @@
 //! `synth`: stage file -> template file. Needs no credentials and no network.
 
+use crate::report::Exit;
+use crate::report::result;
+use clap::{Args, ValueEnum};
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -69,4 +73,60 @@ fn synth_kind_to_file(
     }
     std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display()))?;
     Ok(SynthOutcome::Written(path))
+}
+
+/// Arguments of `synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// Template format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: FormatArg,
+    /// Print the template to stdout instead of writing it.
+    #[arg(long)]
+    stdout: bool,
+    /// Fail (exit 1) if the committed template is stale, instead of writing it.
+    #[arg(long, conflicts_with = "stdout")]
+    check: bool,
+}
+
+/// A template format on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// YAML (what is committed).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Runs `cargo xtask synth`: writes (or checks, or prints) the stage's templates.
+pub async fn command(
+    root: &std::path::Path,
+    args: SynthArgs,
+) -> anyhow::Result<crate::report::Exit> {
+    let format = match args.format {
+        FormatArg::Yaml => Format::Yaml,
+        FormatArg::Json => Format::Json,
+    };
+    let started = std::time::Instant::now();
+    if args.stdout {
+        result(synth_text(root, &args.stage.stage, format)?.trim_end());
+        return Ok(Exit::Success);
+    }
+    for outcome in synth_to_file(root, &args.stage.stage, format, args.check)? {
+        match outcome {
+            SynthOutcome::Written(p) => result(format!(
+                "wrote {} in {} ms",
+                p.display(),
+                started.elapsed().as_millis()
+            )),
+            SynthOutcome::Unchanged(p) => result(format!(
+                "{} is up to date ({} ms)",
+                p.display(),
+                started.elapsed().as_millis()
+            )),
+        }
+    }
+    Ok(Exit::Success)
 }
