@@ -87,7 +87,7 @@ pub async fn read(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Option
         return Ok(None);
     };
     let status = cfn::status_of(&current);
-    match plan::classify(status) {
+    match plan::classify(&cfn::stack_status(&current)) {
         StackState::Stable => {}
         StackState::Missing | StackState::ReviewInProgress | StackState::RollbackComplete => {
             return Ok(None);
@@ -193,7 +193,7 @@ async fn apply(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<String> {
     let mut create = true;
     if let Some(current) = cfn::describe_stack(&clients.cfn, &stack).await? {
         let status = cfn::status_of(&current).to_owned();
-        match plan::classify(&status) {
+        match plan::classify(&cfn::stack_status(&current)) {
             StackState::Missing | StackState::ReviewInProgress => {}
             StackState::Stable => create = false,
             // A first create that failed leaves ROLLBACK_COMPLETE: only deletion gets out of it.

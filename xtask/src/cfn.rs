@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackEvent, Tag, TemplateStage,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackEvent,
+    StackStatus, Tag, TemplateStage,
 };
 use aws_smithy_types::date_time::DateTime;
 
@@ -40,7 +41,7 @@ pub async fn describe_stack(cfn: &Client, name: &str) -> anyhow::Result<Option<S
             .iter()
             .find(|s| {
                 s.stack_status()
-                    .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
+                    .is_some_and(|st| st != &StackStatus::DeleteComplete)
             })
             .cloned()),
         Err(err) if err.as_service_error().is_some_and(is_stack_missing) => Ok(None),
@@ -53,6 +54,14 @@ pub async fn describe_stack(cfn: &Client, name: &str) -> anyhow::Result<Option<S
 /// Status text of a stack.
 pub fn status_of(stack: &Stack) -> &str {
     stack.stack_status().map_or("UNKNOWN", |s| s.as_str())
+}
+
+/// The stack's status as the SDK's enum, for [`plan::classify`](crate::plan::classify).
+pub fn stack_status(stack: &Stack) -> StackStatus {
+    stack
+        .stack_status()
+        .cloned()
+        .unwrap_or_else(|| StackStatus::from("UNKNOWN"))
 }
 
 /// The stack's outputs as a map.
@@ -277,7 +286,7 @@ fn to_change(c: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange
         replacement: rc
             .replacement()
             .map(|r| r.as_str().to_owned())
-            .filter(|_| rc.action().is_some_and(|a| a.as_str() == "Modify")),
+            .filter(|_| rc.action() == Some(&ChangeAction::Modify)),
     })
 }
 
@@ -363,12 +372,12 @@ pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyho
             progress(format!("  {line}"));
         }
         let status = match describe_stack(cfn, stack).await? {
-            Some(s) => status_of(&s).to_owned(),
-            None => "DELETE_COMPLETE".to_owned(),
+            Some(s) => stack_status(&s),
+            None => StackStatus::DeleteComplete,
         };
         if is_terminal(&status) {
             if is_success(&status) {
-                return Ok(status);
+                return Ok(status.as_str().to_owned());
             }
             let cause = failures
                 .first()

@@ -193,7 +193,7 @@ async fn settle(
     stack: aws_sdk_cloudformation::types::Stack,
 ) -> anyhow::Result<Option<aws_sdk_cloudformation::types::Stack>> {
     let status = cfn::status_of(&stack).to_owned();
-    if plan::classify(&status) != StackState::InProgress {
+    if plan::classify(&cfn::stack_status(&stack)) != StackState::InProgress {
         return Ok(Some(stack));
     }
     // Whatever it ends in (complete, rolled back, failed), the stack is then deletable.
@@ -230,7 +230,7 @@ pub async fn code_bucket_of(
     };
     if detail
         .resource_status()
-        .is_some_and(|s| s.as_str() == "DELETE_COMPLETE")
+        .is_some_and(|s| s == &aws_sdk_cloudformation::types::ResourceStatus::DeleteComplete)
     {
         return Ok(None);
     }

@@ -240,7 +240,7 @@ async fn read_deployed(
         return Ok(deployed);
     };
     let status = cfn::status_of(&stack).to_owned();
-    match plan::classify(&status) {
+    match plan::classify(&cfn::stack_status(&stack)) {
         StackState::Missing => return Ok(deployed),
         StackState::ReviewInProgress => {
             deployed.notes.push(format!(

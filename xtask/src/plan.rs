@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -31,33 +32,42 @@ pub enum StackState {
     Failed,
 }
 
-/// Classifies a CloudFormation stack status.
-pub fn classify(status: &str) -> StackState {
+/// Classifies a CloudFormation stack status (the SDK's enum; a status this SDK does not know
+/// is in progress when its name says so, and needs a person otherwise).
+pub fn classify(status: &StackStatus) -> StackState {
+    use StackStatus as S;
     match status {
-        "DELETE_COMPLETE" => StackState::Missing,
-        "CREATE_COMPLETE"
-        | "UPDATE_COMPLETE"
-        | "UPDATE_ROLLBACK_COMPLETE"
-        | "IMPORT_COMPLETE"
-        | "IMPORT_ROLLBACK_COMPLETE" => StackState::Stable,
-        "REVIEW_IN_PROGRESS" => StackState::ReviewInProgress,
-        "ROLLBACK_COMPLETE" => StackState::RollbackComplete,
-        "UPDATE_ROLLBACK_FAILED" => StackState::UpdateRollbackFailed,
-        s if s.ends_with("_IN_PROGRESS") => StackState::InProgress,
+        S::DeleteComplete => StackState::Missing,
+        S::CreateComplete
+        | S::UpdateComplete
+        | S::UpdateRollbackComplete
+        | S::ImportComplete
+        | S::ImportRollbackComplete => StackState::Stable,
+        S::ReviewInProgress => StackState::ReviewInProgress,
+        S::RollbackComplete => StackState::RollbackComplete,
+        S::UpdateRollbackFailed => StackState::UpdateRollbackFailed,
+        other if is_in_progress(other) => StackState::InProgress,
         _ => StackState::Failed,
     }
 }
 
+fn is_in_progress(status: &StackStatus) -> bool {
+    status.as_str().ends_with("_IN_PROGRESS")
+}
+
 /// Whether a status ends an operation (no further events will come).
-pub fn is_terminal(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS")
+pub fn is_terminal(status: &StackStatus) -> bool {
+    !is_in_progress(status)
 }
 
 /// Whether a terminal status means the operation succeeded.
-pub fn is_success(status: &str) -> bool {
+pub fn is_success(status: &StackStatus) -> bool {
     matches!(
         status,
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE"
+        StackStatus::CreateComplete
+            | StackStatus::UpdateComplete
+            | StackStatus::DeleteComplete
+            | StackStatus::ImportComplete
     )
 }
 
@@ -750,17 +760,40 @@ mod tests {
 
     #[test]
     fn statuses_map_to_actions() {
-        assert_eq!(classify("CREATE_COMPLETE"), StackState::Stable);
-        assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), StackState::Stable);
-        assert_eq!(classify("ROLLBACK_COMPLETE"), StackState::RollbackComplete);
         assert_eq!(
-            classify("UPDATE_ROLLBACK_FAILED"),
+            classify(&StackStatus::from("CREATE_COMPLETE")),
+            StackState::Stable
+        );
+        assert_eq!(
+            classify(&StackStatus::from("UPDATE_ROLLBACK_COMPLETE")),
+            StackState::Stable
+        );
+        assert_eq!(
+            classify(&StackStatus::from("ROLLBACK_COMPLETE")),
+            StackState::RollbackComplete
+        );
+        assert_eq!(
+            classify(&StackStatus::from("UPDATE_ROLLBACK_FAILED")),
             StackState::UpdateRollbackFailed
         );
-        assert_eq!(classify("UPDATE_IN_PROGRESS"), StackState::InProgress);
-        assert_eq!(classify("REVIEW_IN_PROGRESS"), StackState::ReviewInProgress);
-        assert_eq!(classify("DELETE_FAILED"), StackState::Failed);
-        assert!(is_terminal("ROLLBACK_COMPLETE") && !is_success("ROLLBACK_COMPLETE"));
+        assert_eq!(
+            classify(&StackStatus::from("UPDATE_IN_PROGRESS")),
+            StackState::InProgress
+        );
+        assert_eq!(
+            classify(&StackStatus::from("REVIEW_IN_PROGRESS")),
+            StackState::ReviewInProgress
+        );
+        assert_eq!(
+            classify(&StackStatus::from("DELETE_FAILED")),
+            StackState::Failed
+        );
+        let rolled_back = StackStatus::from("ROLLBACK_COMPLETE");
+        assert!(is_terminal(&rolled_back) && !is_success(&rolled_back));
+        assert_eq!(
+            classify(&StackStatus::from("SOME_NEW_IN_PROGRESS")),
+            StackState::InProgress
+        );
     }
 
     #[test]

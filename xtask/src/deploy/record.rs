@@ -34,7 +34,7 @@ pub(super) async fn is_unchanged(
     let Some(stack) = cfn::describe_stack(&p.clients.cfn, stack_name).await? else {
         return Ok(None);
     };
-    if plan::classify(cfn::status_of(&stack)) != StackState::Stable
+    if plan::classify(&cfn::stack_status(&stack)) != StackState::Stable
         || cfn::tag_of(&stack, FINGERPRINT_TAG) != Some(p.fingerprint.as_str())
     {
         return Ok(None);

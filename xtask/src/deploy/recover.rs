@@ -21,7 +21,7 @@ pub async fn recover(
             return Ok(true);
         };
         let status = cfn::status_of(&current).to_owned();
-        match plan::classify(&status) {
+        match plan::classify(&cfn::stack_status(&current)) {
             StackState::Missing => return Ok(true),
             StackState::Stable => return Ok(false),
             StackState::ReviewInProgress => return Ok(true),
