@@ -3,7 +3,7 @@
 //! [`crate::plan`].
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use aws_sdk_cloudformation::Client;
@@ -15,6 +15,7 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_types::date_time::DateTime;
 
 use crate::plan::{ResourceChange, is_success, is_terminal};
+use crate::poll::{self, Backoff, Poll};
 use crate::report::progress;
 
 /// How long stack operations may take before the deployer gives up waiting (the operation goes
@@ -205,74 +206,70 @@ pub async fn create_change_set(
         .await
         .with_context(|| format!("failed to create change set for {}", req.stack))?;
 
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        let out = cfn
-            .describe_change_set()
-            .stack_name(req.stack)
-            .change_set_name(&name)
-            .send()
-            .await
-            .with_context(|| format!("failed to describe change set {name}"))?;
-        match out.status() {
-            Some(ChangeSetStatus::CreateComplete) => {
-                let changes =
-                    collect_changes(cfn, req.stack, &name, out.changes(), out.next_token()).await?;
-                return Ok(ChangeSetOutcome::Ready { name, changes });
-            }
-            Some(ChangeSetStatus::Failed) => {
-                let reason = out.status_reason().unwrap_or_default().to_owned();
-                // A failed change set stays in the stack's history; remove it either way. Leaving
-                // it behind is harmless (names are unique), so a failure is reported, not fatal.
-                if let Err(err) = cfn
-                    .delete_change_set()
-                    .stack_name(req.stack)
-                    .change_set_name(&name)
-                    .send()
-                    .await
-                {
-                    progress(format!(
-                        "note: could not delete the failed change set {name}: {:#}",
-                        anyhow::Error::new(err)
-                    ));
-                }
-                if is_no_changes_reason(&reason) {
-                    return Ok(ChangeSetOutcome::NoChanges);
-                }
-                bail!("change set for {} failed: {reason}", req.stack);
-            }
-            _ => {}
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("change set {name} was not ready after 10 minutes");
-        }
-        // The SDK's change-set waiter polls every 30 s; a change set is usually ready in a few.
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+    // The SDK's change-set waiter polls every 30 s; a change set is usually ready in a few.
+    let stack = req.stack;
+    let change_set = name.as_str();
+    let out = poll::until(
+        &format!("change set {name}"),
+        Duration::from_secs(600),
+        Backoff::doubling(Duration::from_millis(100), Duration::from_secs(5)),
+        || async move {
+            let out = cfn
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(change_set)
+                .send()
+                .await
+                .with_context(|| format!("failed to describe change set {change_set}"))?;
+            Ok(match out.status() {
+                Some(ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed) => Poll::Ready(out),
+                other => Poll::Pending(other.map_or("without a status", |s| s.as_str()).to_owned()),
+            })
+        },
+    )
+    .await?;
+    if out.status() == Some(&ChangeSetStatus::CreateComplete) {
+        let changes = collect_changes(cfn, stack, &name).await?;
+        return Ok(ChangeSetOutcome::Ready { name, changes });
     }
+    let reason = out.status_reason().unwrap_or_default().to_owned();
+    // A failed change set stays in the stack's history; remove it either way. Leaving it behind is
+    // harmless (names are unique), so a failure is reported, not fatal.
+    if let Err(err) = cfn
+        .delete_change_set()
+        .stack_name(stack)
+        .change_set_name(&name)
+        .send()
+        .await
+    {
+        progress(format!(
+            "note: could not delete the failed change set {name}: {:#}",
+            anyhow::Error::new(err)
+        ));
+    }
+    if is_no_changes_reason(&reason) {
+        return Ok(ChangeSetOutcome::NoChanges);
+    }
+    bail!("change set for {stack} failed: {reason}");
 }
 
+/// Every change of a change set, through all of `DescribeChangeSet`'s pages (the SDK's
+/// paginator; the status poll only looked at the first page).
 async fn collect_changes(
     cfn: &Client,
     stack: &str,
     name: &str,
-    first: &[aws_sdk_cloudformation::types::Change],
-    mut next: Option<&str>,
 ) -> anyhow::Result<Vec<ResourceChange>> {
-    let mut changes: Vec<ResourceChange> = first.iter().filter_map(to_change).collect();
-    let mut token = next.take().map(str::to_owned);
-    while let Some(t) = token {
-        let out = cfn
-            .describe_change_set()
-            .stack_name(stack)
-            .change_set_name(name)
-            .next_token(t)
-            .send()
-            .await
-            .context("failed to page through the change set")?;
-        changes.extend(out.changes().iter().filter_map(to_change));
-        token = out.next_token().map(str::to_owned);
+    let mut pages = cfn
+        .describe_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .into_paginator()
+        .send();
+    let mut changes = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("failed to read change set {name}"))?;
+        changes.extend(page.changes().iter().filter_map(to_change));
     }
     Ok(changes)
 }
@@ -352,48 +349,66 @@ pub async fn continue_update_rollback(
 /// This polls rather than using the SDK's stack waiters: those poll every 30 s and cannot report
 /// events, and both matter to a person watching a deploy.
 pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyhow::Result<String> {
-    let started = Instant::now();
-    let mut seen = HashSet::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut delay = Duration::from_millis(50);
-    loop {
-        for event in new_events(cfn, stack, &since, &mut seen).await? {
-            let line = format_event(&event);
-            let status = event
-                .resource_status()
-                .map(|s| s.as_str())
-                .unwrap_or_default();
-            if status.ends_with("_FAILED") {
-                let reason = event.resource_status_reason().unwrap_or_default();
-                if !reason.contains("cancelled") {
-                    failures.push(line.clone());
+    // Events already printed, and the failures among them (the root cause is the first). Locked
+    // only between awaits.
+    let printed = std::sync::Mutex::new((HashSet::<String>::new(), Vec::<String>::new()));
+    let printed = &printed;
+    let since = &since;
+    let ending = poll::until(
+        &format!("stack {stack}"),
+        STACK_TIMEOUT,
+        Backoff::doubling(Duration::from_millis(50), Duration::from_secs(5)),
+        || async move {
+            let seen = lock(printed)?.0.clone();
+            let events = new_events(cfn, stack, since, &seen).await?;
+            {
+                let mut state = lock(printed)?;
+                for event in events {
+                    let line = format_event(&event);
+                    state
+                        .0
+                        .insert(event.event_id().unwrap_or_default().to_owned());
+                    let failed = event
+                        .resource_status()
+                        .is_some_and(|s| s.as_str().ends_with("_FAILED"));
+                    if failed
+                        && !event
+                            .resource_status_reason()
+                            .unwrap_or_default()
+                            .contains("cancelled")
+                    {
+                        state.1.push(line.clone());
+                    }
+                    progress(format!("  {line}"));
                 }
             }
-            progress(format!("  {line}"));
-        }
-        let status = match describe_stack(cfn, stack).await? {
-            Some(s) => stack_status(&s),
-            None => StackStatus::DeleteComplete,
-        };
-        if is_terminal(&status) {
-            if is_success(&status) {
-                return Ok(status.as_str().to_owned());
-            }
-            let cause = failures
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no failed resource event was recorded".to_owned());
-            bail!("stack {stack} ended in {status}; root cause: {cause}");
-        }
-        if started.elapsed() > STACK_TIMEOUT {
-            bail!(
-                "stack {stack} still {status} after {} minutes",
-                STACK_TIMEOUT.as_secs() / 60
-            );
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+            let status = match describe_stack(cfn, stack).await? {
+                Some(s) => stack_status(&s),
+                None => StackStatus::DeleteComplete,
+            };
+            Ok(if is_terminal(&status) {
+                Poll::Ready(status)
+            } else {
+                Poll::Pending(status.as_str().to_owned())
+            })
+        },
+    )
+    .await?;
+    if is_success(&ending) {
+        return Ok(ending.as_str().to_owned());
     }
+    let cause = lock(printed)?
+        .1
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "no failed resource event was recorded".to_owned());
+    bail!("stack {stack} ended in {ending}; root cause: {cause}")
+}
+
+/// Locks `m`; a poisoned lock (a panic while printing) is an error, not a second panic.
+fn lock<T>(m: &std::sync::Mutex<T>) -> anyhow::Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| anyhow::anyhow!("the stack event log was poisoned by an earlier panic"))
 }
 
 /// Waits for an operation already running on the stack (a deploy or destroy that was killed, or
@@ -422,7 +437,7 @@ async fn new_events(
     cfn: &Client,
     stack: &str,
     since: &DateTime,
-    seen: &mut HashSet<String>,
+    seen: &HashSet<String>,
 ) -> anyhow::Result<Vec<StackEvent>> {
     let out = match cfn.describe_stack_events().stack_name(stack).send().await {
         Ok(out) => out,
@@ -438,7 +453,7 @@ async fn new_events(
         .stack_events()
         .iter()
         .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since_secs))
-        .filter(|e| seen.insert(e.event_id().unwrap_or_default().to_owned()))
+        .filter(|e| !seen.contains(e.event_id().unwrap_or_default()))
         .cloned()
         .collect();
     // The API lists newest first; people read oldest first.

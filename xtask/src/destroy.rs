@@ -93,6 +93,8 @@ async fn empty(
     if !assets::head_bucket(s3, bucket, owner).await? {
         return Ok((0, 0));
     }
+    // Paged by hand: the SDK has no paginator for ListObjectVersions or ListMultipartUploads
+    // (their key/version/upload-id markers are not modelled as pagination tokens).
     let owner = owner.map(str::to_owned);
     let mut deleted = 0;
     let mut key_marker: Option<String> = None;

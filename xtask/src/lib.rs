@@ -20,6 +20,7 @@ pub mod logs;
 pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod poll;
 pub mod preflight;
 pub mod report;
 pub mod synth;

@@ -9,9 +9,11 @@ use crate::outputs;
 use crate::package::Package;
 use crate::report::progress;
 use anyhow::bail;
+use std::time::Duration;
+
+use crate::poll::{self, Backoff, Poll};
 use codegen_infra::stack::outputs as out_names;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// Creates a deployment of the API on the stage when routes or integrations changed, or when the
 /// stage has never been deployed. AutoDeploy is off, so without this the stage would serve stale
@@ -105,30 +107,34 @@ pub(super) async fn wait_for_function_update(
     name: &str,
 ) -> anyhow::Result<()> {
     use aws_sdk_lambda::types::LastUpdateStatus;
-    let started = Instant::now();
-    let mut delay = std::time::Duration::from_millis(50);
-    loop {
-        let config = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .with_context(|| format!("failed to read function {name}"))?;
-        match config.last_update_status() {
-            Some(LastUpdateStatus::InProgress) => {}
-            Some(LastUpdateStatus::Failed) => bail!(
-                "the code update of {name} failed: {}",
-                config.last_update_status_reason().unwrap_or_default()
-            ),
-            _ => return Ok(()),
-        }
-        if started.elapsed() > std::time::Duration::from_secs(300) {
-            bail!("function {name} was still updating after 5 minutes");
-        }
-        tokio::time::sleep(delay).await;
-        // Every 50 ms for the first second, then backing off to one poll a second.
-        if started.elapsed() > std::time::Duration::from_secs(1) {
-            delay = (delay * 2).min(std::time::Duration::from_secs(1));
-        }
-    }
+    // Every 50 ms for the first second (most updates take well under it), then backing off to
+    // one look a second.
+    let backoff = Backoff {
+        first: Duration::from_millis(50),
+        max: Duration::from_secs(1),
+        factor: 2,
+        steady_for: Duration::from_secs(1),
+    };
+    poll::until(
+        &format!("function {name}"),
+        Duration::from_secs(300),
+        backoff,
+        || async move {
+            let config = lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .with_context(|| format!("failed to read function {name}"))?;
+            match config.last_update_status() {
+                Some(LastUpdateStatus::InProgress) => Ok(Poll::Pending("updating".to_owned())),
+                Some(LastUpdateStatus::Failed) => bail!(
+                    "the code update of {name} failed: {}",
+                    config.last_update_status_reason().unwrap_or_default()
+                ),
+                _ => Ok(Poll::Ready(())),
+            }
+        },
+    )
+    .await
 }
