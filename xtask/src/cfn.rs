@@ -340,7 +340,12 @@ pub async fn continue_update_rollback(
         .send()
         .await
         .with_context(|| format!("failed to continue the update rollback of {stack}"))?;
-    wait_for_stack(cfn, stack, since).await
+    // "continues rolling it back to the UPDATE_ROLLBACK_COMPLETE state" (CloudFormation API
+    // reference, ContinueUpdateRollback): that ending is this operation's success.
+    wait_for_ending(cfn, stack, since, |s| {
+        s == &StackStatus::UpdateRollbackComplete
+    })
+    .await
 }
 
 /// Waits until the stack's current operation ends, printing its events as they happen (stderr).
@@ -349,6 +354,16 @@ pub async fn continue_update_rollback(
 /// This polls rather than using the SDK's stack waiters: those poll every 30 s and cannot report
 /// events, and both matter to a person watching a deploy.
 pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyhow::Result<String> {
+    wait_for_ending(cfn, stack, since, is_success).await
+}
+
+/// [`wait_for_stack`], with `succeeded` deciding which ending is a success.
+async fn wait_for_ending(
+    cfn: &Client,
+    stack: &str,
+    since: DateTime,
+    succeeded: impl Fn(&StackStatus) -> bool,
+) -> anyhow::Result<String> {
     // Events already printed, and the failures among them (the root cause is the first). Locked
     // only between awaits.
     let printed = std::sync::Mutex::new((HashSet::<String>::new(), Vec::<String>::new()));
@@ -394,7 +409,7 @@ pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyho
         },
     )
     .await?;
-    if is_success(&ending) {
+    if succeeded(&ending) {
         return Ok(ending.as_str().to_owned());
     }
     let cause = lock(printed)?

@@ -16,7 +16,7 @@ use crate::report::progress;
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
 pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
     let stack = &p.cfg.stack_name;
-    let create = recover(&p.clients, stack, Some(&p.execution_role_arn)).await?;
+    let create = recover(&p.clients.cfn, stack, Some(&p.execution_role_arn)).await?;
     let mut tags = p.cfg.tags.clone();
     tags.insert(FINGERPRINT_TAG.to_owned(), p.fingerprint.clone());
     let req = ChangeSetRequest {
