@@ -528,3 +528,185 @@ fn every_unscoped_statement_is_listed_with_a_reason_and_the_rest_name_the_stack(
         }
     }
 }
+
+/// The statements of a role's inline policy, resolved, by Sid.
+fn statement<'a>(policy: &'a Value, sid: &str) -> &'a Value {
+    policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s.as_str().expect("a string"))
+        .collect()
+}
+
+#[test]
+fn every_role_policy_is_a_2012_document_with_unique_alphanumeric_sids() {
+    let cfg = dev();
+    for role in [EXECUTION_ROLE, DEPLOY_ROLE, DIFF_ROLE] {
+        let policy = policy_of(&cfg, role);
+        assert_eq!(policy["Version"], "2012-10-17");
+        let mut sids = BTreeSet::new();
+        for s in policy["Statement"].as_array().expect("statements") {
+            let sid = s["Sid"].as_str().expect("every statement has a Sid");
+            assert!(
+                sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{role}: IAM Sids are alphanumeric: {sid}"
+            );
+            assert!(sids.insert(sid), "{role}: duplicate Sid {sid}");
+            assert!(
+                !strings(&s["Action"]).is_empty(),
+                "{role}/{sid} has no actions"
+            );
+            assert!(
+                !strings(&s["Resource"]).is_empty(),
+                "{role}/{sid} has no resources"
+            );
+        }
+    }
+}
+
+#[test]
+fn resolved_resources_name_the_account_and_region() {
+    let cfg = dev();
+    for role in [EXECUTION_ROLE, DEPLOY_ROLE, DIFF_ROLE] {
+        let policy = policy_of(&cfg, role);
+        for s in policy["Statement"].as_array().expect("statements") {
+            for resource in strings(&s["Resource"]) {
+                if resource == "*" || resource.starts_with("arn:aws:s3:::") {
+                    // S3 bucket ARNs carry neither.
+                    continue;
+                }
+                if !resource.starts_with("arn:aws:iam::") {
+                    assert!(
+                        resource.contains(":us-east-1:"),
+                        "{role}: {resource}: no region"
+                    );
+                }
+                // API Gateway ARNs and AWS-owned foundation models carry no account.
+                if !resource.starts_with("arn:aws:apigateway:")
+                    && !resource.contains("::foundation-model/")
+                {
+                    assert!(resource.contains(ACCOUNT), "{role}: {resource}: no account");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn exactly_one_statement_per_role_may_pass_roles() {
+    let cfg = dev();
+    for (role, sid) in [
+        (EXECUTION_ROLE, "PassFunctionRoles"),
+        (DEPLOY_ROLE, "PassExecutionRole"),
+    ] {
+        let policy = policy_of(&cfg, role);
+        let passing: Vec<&Value> = policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .filter(|s| strings(&s["Action"]).contains(&"iam:PassRole"))
+            .collect();
+        assert_eq!(
+            passing.len(),
+            1,
+            "{role}: exactly one statement may pass roles"
+        );
+        assert_eq!(passing[0]["Sid"], sid);
+        assert_eq!(strings(&passing[0]["Action"]), ["iam:PassRole"]);
+    }
+    let exec = policy_of(&cfg, EXECUTION_ROLE);
+    assert_eq!(
+        strings(&statement(&exec, "PassFunctionRoles")["Resource"]),
+        [
+            "arn:aws:iam::123456789012:role/codegen-dev-FunctionRole-*",
+            "arn:aws:iam::123456789012:role/codegen-dev-JobsSubmitRole-*",
+            "arn:aws:iam::123456789012:role/codegen-dev-JobsStatusRole-*",
+            "arn:aws:iam::123456789012:role/codegen-dev-JobsWorkerRole-*",
+        ]
+    );
+}
+
+#[test]
+fn change_set_actions_are_granted_on_the_stack_not_on_change_set_names() {
+    let policy = policy_of(&dev(), DEPLOY_ROLE);
+    let stack_arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/codegen-dev/*";
+    for s in policy["Statement"].as_array().expect("statements") {
+        for action in [
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DeleteChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+        ] {
+            if strings(&s["Action"]).contains(&action) {
+                assert_eq!(strings(&s["Resource"]), [stack_arn], "{}", s["Sid"]);
+            }
+        }
+        for resource in strings(&s["Resource"]) {
+            assert!(!resource.contains(":changeSet/"), "{resource}");
+        }
+    }
+}
+
+#[test]
+fn packages_are_written_only_under_the_stacks_own_prefix() {
+    let policy = policy_of(&dev(), DEPLOY_ROLE);
+    let writers: Vec<&Value> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| strings(&s["Action"]).contains(&"s3:PutObject"))
+        .collect();
+    assert_eq!(writers.len(), 1, "one statement may write the asset bucket");
+    assert_eq!(
+        strings(&writers[0]["Resource"]),
+        [
+            "arn:aws:s3:::codegen-dev-bootstrap-assetbucket-abc/codegen-function/codegen-dev/*",
+            "arn:aws:s3:::codegen-dev-bootstrap-assetbucket-abc/deployments/codegen-dev.json",
+        ]
+    );
+}
+
+#[test]
+fn grants_what_the_cloudformation_handlers_read_back() {
+    let policy = policy_of(&dev(), EXECUTION_ROLE);
+    let actions = |sid: &str| strings(&statement(&policy, sid)["Action"]);
+    for action in [
+        "s3:TagResource",
+        "s3:UntagResource",
+        "s3:ListTagsForResource",
+    ] {
+        assert!(
+            actions("CodeBucket").contains(&action),
+            "code bucket needs {action}"
+        );
+    }
+    for action in ["logs:GetDataProtectionPolicy", "logs:DescribeIndexPolicies"] {
+        assert!(
+            actions("LogGroups").contains(&action),
+            "log groups need {action}"
+        );
+    }
+    assert!(actions("Functions").contains(&"lambda:GetFunctionScalingConfig"));
+    // Lambda reads the pinned package version with the execution role's permissions.
+    for action in ["s3:GetObject", "s3:GetObjectVersion"] {
+        assert!(
+            actions("ReadPackages").contains(&action),
+            "packages need {action}"
+        );
+    }
+}
+
+#[test]
+fn is_deterministic() {
+    assert_eq!(template(&dev()), template(&dev()));
+    assert_eq!(template(&local()), template(&local()));
+}

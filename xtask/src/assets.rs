@@ -480,4 +480,43 @@ mod tests {
                 .expect("200 is present")
         );
     }
+
+    /// The deployer never creates or reconfigures the bootstrap's bucket: a missing or
+    /// unversioned one is an error that names the bootstrap, and every call names the owner.
+    #[tokio::test]
+    async fn the_bootstrap_bucket_must_exist_and_be_versioned() {
+        use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+        let missing = mock!(Client::head_bucket)
+            .then_error(|| HeadBucketError::NotFound(NotFound::builder().build()));
+        let s3 = mock_client!(aws_sdk_s3, [&missing]);
+        let err = require_bucket(&s3, &bucket()).await.expect_err("missing");
+        assert!(
+            format!("{err:#}").contains("cargo xtask bootstrap"),
+            "{err:#}"
+        );
+
+        let versioning = |status: Option<BucketVersioningStatus>| {
+            mock!(Client::get_bucket_versioning)
+                .match_requests(|r| r.expected_bucket_owner() == Some(OWNER))
+                .then_output(move || {
+                    GetBucketVersioningOutput::builder()
+                        .set_status(status.clone())
+                        .build()
+                })
+        };
+        let present = mock!(Client::head_bucket)
+            .match_requests(|r| r.expected_bucket_owner() == Some(OWNER))
+            .then_output(|| HeadBucketOutput::builder().build());
+        let off = versioning(None);
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&present, &off]);
+        let err = require_bucket(&s3, &bucket())
+            .await
+            .expect_err("unversioned");
+        assert!(format!("{err:#}").contains("not versioned"), "{err:#}");
+        let on = versioning(Some(BucketVersioningStatus::Enabled));
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&present, &on]);
+        require_bucket(&s3, &bucket())
+            .await
+            .expect("versioned bucket");
+    }
 }
