@@ -29,8 +29,8 @@ pub fn permissions_boundary(stack: &str) -> String {
     format!("{stack}-boundary")
 }
 
-/// Logical ids of the app stack's roles whose physical names CloudFormation generates as
-/// `<stack>-<logical id>-<suffix>` (see [`generated_role_pattern`]).
+/// Pattern of the physical name CloudFormation generates for the app stack's role `logical_id`:
+/// `<stack>-<logical id>-<suffix>`.
 pub fn generated_role_pattern(stack: &str, logical_id: &str) -> String {
     format!("{stack}-{logical_id}-*")
 }

@@ -7,25 +7,20 @@
 //! On emulator stages `deploy` bootstraps by itself when the stack is missing ([`ensure`]): the
 //! emulator's credentials are its root account's anyway.
 
-use crate::report::Exit;
-use crate::report::json;
-use crate::report::result;
-use clap::Args;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use aws_sdk_cloudformation::types::Capability;
-use codegen_infra::StageConfig;
+use clap::Args;
 use codegen_infra::bootstrap::{BOOTSTRAP_VERSION, outputs};
-use codegen_infra::names;
+use codegen_infra::{StageConfig, names};
 use serde::Serialize;
 
-use crate::aws::{Clients, ConnectOptions, caller_identity, try_connect};
+use crate::aws::{Clients, ConnectOptions, caller_identity};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{self, StackState};
-use crate::report::progress;
+use crate::report::{Exit, json, progress, result};
 use crate::{destroy, local};
 
 /// What a bootstrap stack provides, read from its outputs.
@@ -163,12 +158,7 @@ pub async fn run(root: &Path, opts: &BootstrapOptions) -> anyhow::Result<Bootstr
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
-    let clients = try_connect(&cfg, &opts.connect).await?;
-    if cfg.emulator.is_some()
-        && let Some(endpoint) = &clients.endpoint
-    {
-        local::ensure_ministack(root, endpoint, false)?;
-    }
+    let clients = local::connect_starting_emulator(root, &cfg, &opts.connect).await?;
     let stack = names::bootstrap_stack(&cfg.stack_name);
     if opts.destroy {
         let result = remove(&clients, &cfg).await?;

@@ -2,27 +2,22 @@
 //! or resources are replaced) -> execute with live events -> deploy the API stage -> post-deploy
 //! checks -> outputs. A deploy whose fingerprint matches the last successful one returns at once.
 
-use crate::report::Exit;
-use crate::report::json;
-use crate::report::result;
-use clap::Args;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use clap::Args;
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use serde::Serialize;
 
 use crate::assets::PublishedPackage;
 use crate::aws::ConnectOptions;
-use crate::cfn;
-use crate::outputs;
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary};
-use crate::report::progress;
+use crate::report::{Exit, json, progress, result};
+use crate::{cfn, outputs};
 
 /// Options of `deploy` (and of `diff`, which stops before executing).
 #[derive(Debug, Clone, Default)]

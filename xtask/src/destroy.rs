@@ -8,24 +8,20 @@
 //! bucket call names the caller's account as the expected owner. Each stage's bootstrap has its
 //! own asset bucket, so `--all` touches no other stage's packages.
 
-use crate::report::Exit;
-use crate::report::json;
-use crate::report::result;
-use clap::Args;
-
 use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use clap::Args;
 use codegen_infra::names::deployment_record_key;
 use codegen_infra::stack::CODE_BUCKET;
 use serde::Serialize;
 
 use crate::aws::{ConnectOptions, caller_identity, try_connect};
 use crate::plan::{self, StackState};
-use crate::report::{confirm, progress};
+use crate::report::{Exit, confirm, json, progress, result};
 use crate::{assets, bootstrap, cfn, local};
 
 /// Options of `destroy`.
@@ -267,8 +263,12 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     {
         return Ok(DestroyOutcome::Done(absent));
     }
-    let (account, _) = caller_identity(&clients).await?;
     let boot = bootstrap::read(&clients, &cfg).await?;
+    // The bootstrap already asked STS who the caller is; ask only when there is none.
+    let account = match &boot {
+        Some(b) => b.account.clone(),
+        None => caller_identity(&clients).await?.0,
+    };
     let stack = cfn::describe_stack(&clients.cfn, &cfg.stack_name).await?;
     let what = if opts.all {
         "the stack, its data, and its bootstrap (asset bucket and roles)"

@@ -17,16 +17,11 @@
 //! change set (build, upload, recover the stack, create the change set), then the change set is
 //! deleted. That needs the deployer's permissions.
 
-use crate::report::Exit;
-use crate::report::json;
-use crate::report::result;
-use clap::Args;
-use std::path::PathBuf;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::Args;
 use codegen_infra::StageConfig;
 use codegen_infra::stack::{PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY};
 use serde::Serialize;
@@ -37,7 +32,7 @@ use crate::cfn;
 use crate::deploy::{DeployOptions, plan_changes, prepare};
 use crate::package::{self, Package};
 use crate::plan::{self, ChangeSummary, StackState};
-use crate::report::progress;
+use crate::report::{Exit, json, progress, result};
 
 /// What `diff` found (the `--json` document).
 #[derive(Debug, Clone, Serialize)]

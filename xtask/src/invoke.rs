@@ -2,18 +2,13 @@
 //! SigV4 (service `execute-api`) when the route uses IAM auth, and prints the code and where it
 //! was stored.
 
-use crate::outputs;
-use crate::report::Exit;
-use crate::report::progress;
-use crate::report::result;
-use clap::Args;
-
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use clap::Args;
 use codegen_contract::{
     BUILD_HEADER, ErrorResponse, GenerateRequest, GenerateResponse, IDEMPOTENCY_HEADER,
     JOB_STATUS_METHOD, JOBS_PATH, JOBS_SUBMIT_METHOD, JobResponse, JobStatus, ROUTE_PATH,
@@ -21,6 +16,8 @@ use codegen_contract::{
 use codegen_infra::config::AuthMode;
 
 use crate::aws::Clients;
+use crate::outputs;
+use crate::report::{Exit, progress, result};
 
 /// The HTTP answer of the API.
 #[derive(Debug, Clone)]

@@ -7,11 +7,6 @@
 //! runs and treats a configured `AWS_ACCESS_KEY_ID` as its root key, so the caller's AWS
 //! credentials, CI tokens (`GITHUB_*`, `ACTIONS_*`) and other secrets must never reach it.
 
-use crate::aws::ConnectOptions;
-use crate::report::Exit;
-use crate::report::result;
-use clap::{Args, Subcommand};
-
 use std::ffi::{OsStr, OsString};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -20,8 +15,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 
-use crate::report::progress;
+use crate::aws::ConnectOptions;
+use crate::report::{Exit, progress, result};
 
 /// `./.venv/bin`.
 pub fn venv_bin(root: &Path) -> PathBuf {
@@ -105,6 +102,23 @@ pub struct Emulator {
 /// State directory for emulators started from this checkout.
 pub fn state_dir(root: &Path) -> PathBuf {
     root.join(".ministack")
+}
+
+/// The clients for a stage ([`crate::aws::try_connect`]), with ministack started first on an
+/// emulator stage's endpoint unless something already answers there: what every command that
+/// changes a stack starts from.
+pub async fn connect_starting_emulator(
+    root: &Path,
+    cfg: &codegen_infra::StageConfig,
+    opts: &ConnectOptions,
+) -> anyhow::Result<crate::aws::Clients> {
+    let clients = crate::aws::try_connect(cfg, opts).await?;
+    if cfg.emulator.is_some()
+        && let Some(endpoint) = &clients.endpoint
+    {
+        ensure_ministack(root, endpoint, false)?;
+    }
+    Ok(clients)
 }
 
 /// Starts ministack on `endpoint` unless something already answers there.

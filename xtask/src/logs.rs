@@ -6,19 +6,19 @@
 //! [`read_new`] and [`print_events`] are the IO around them: CloudWatch Logs reads and writes to
 //! the given writer (stdout for the CLI).
 
-use crate::outputs;
-use crate::report::Exit;
-use clap::Args;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
+use clap::Args;
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
+
+use crate::outputs;
+use crate::report::Exit;
 
 /// How often `--follow` reads again.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);

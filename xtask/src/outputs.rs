@@ -2,21 +2,18 @@
 //! (on an emulator, its `/_aws/execute-api/` path form, since `*.execute-api.localhost` host
 //! names do not resolve everywhere).
 
-use crate::report::Exit;
-use crate::report::json;
-use crate::report::result;
-use clap::Args;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
+use clap::Args;
 use codegen_contract::ROUTE_PATH;
 use codegen_infra::StageConfig;
 use codegen_infra::stack::outputs as out_names;
 
 use crate::aws::{Clients, ConnectOptions, try_connect};
 use crate::cfn;
+use crate::report::{Exit, json, result};
 
 /// Output key added by the deployer: the URL to send requests to from here.
 pub const RESOLVED_INVOKE_URL: &str = "ResolvedInvokeUrl";

@@ -1,13 +1,12 @@
 //! `synth`: stage file -> template file. Needs no credentials and no network.
 
-use crate::report::Exit;
-use crate::report::result;
-use clap::{Args, ValueEnum};
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
 use codegen_infra::render::{Format, Kind, render, template_path_of};
+
+use crate::report::{Exit, result};
 
 /// Synthesises a stage's app template text.
 pub fn synth_text(root: &Path, stage: &str, format: Format) -> anyhow::Result<String> {

@@ -2,16 +2,11 @@
 
 use std::io::IsTerminal;
 
-use super::Prepared;
-use super::recover;
-use crate::cfn;
-use crate::cfn::ChangeSetOutcome;
-use crate::cfn::ChangeSetRequest;
-use crate::plan;
-use crate::plan::ChangeSummary;
-use crate::plan::FINGERPRINT_TAG;
-use crate::report::confirm;
-use crate::report::progress;
+use super::{Prepared, recover};
+use crate::cfn::{ChangeSetOutcome, ChangeSetRequest};
+use crate::plan::{ChangeSummary, FINGERPRINT_TAG};
+use crate::report::{confirm, progress};
+use crate::{cfn, plan};
 
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
 pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {

@@ -1,26 +1,19 @@
 //! `deploy --hotswap`: the function's code only, outside CloudFormation (emulator stages and stages
 //! that allow it).
 
-use super::verification_for;
-use super::verify_function;
-use super::wait_for_function_update;
-use crate::assets;
-use crate::assets::AssetBucket;
-use crate::assets::PublishedPackage;
-use crate::bootstrap;
-use crate::report::progress;
-use anyhow::Context;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
 use codegen_infra::stack::outputs as out_names;
 
-use super::DeployOutcome;
-use super::DeployReport;
-use super::Loaded;
-use super::PackageReport;
-use crate::cfn;
-use crate::outputs;
+use super::{
+    DeployOutcome, DeployReport, Loaded, PackageReport, verification_for, verify_function,
+    wait_for_function_update,
+};
+use crate::assets::{AssetBucket, PublishedPackage};
 use crate::plan::ChangeSummary;
-use anyhow::bail;
-use std::time::Instant;
+use crate::report::progress;
+use crate::{assets, bootstrap, cfn, outputs};
 
 /// `deploy --hotswap`: updates the function code directly (no CloudFormation), for dev loops.
 /// No template is synthesised, no change set is made and the model-access preflight is skipped:

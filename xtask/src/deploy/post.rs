@@ -1,19 +1,18 @@
 //! After the change set: deploying the API stage when needed, and checking that the function runs
 //! exactly the uploaded package (waiting out a code update still in progress).
 
-use anyhow::Context;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use codegen_infra::stack::outputs as out_names;
 
 use super::Prepared;
 use crate::aws::Clients;
 use crate::outputs;
 use crate::package::Package;
-use crate::report::progress;
-use anyhow::bail;
-use std::time::Duration;
-
 use crate::poll::{self, Backoff, Poll};
-use codegen_infra::stack::outputs as out_names;
-use std::collections::BTreeMap;
+use crate::report::progress;
 
 /// Creates a deployment of the API on the stage when routes or integrations changed, or when the
 /// stage has never been deployed. AutoDeploy is off, so without this the stage would serve stale

@@ -2,14 +2,12 @@
 //! lets an unchanged deploy return at once.
 
 use anyhow::Context;
-
-use super::Prepared;
-use crate::cfn;
-use crate::plan;
-use crate::plan::FINGERPRINT_TAG;
-use crate::plan::StackState;
 use codegen_infra::names::deployment_record_key;
 use serde::Serialize;
+
+use super::Prepared;
+use crate::plan::{FINGERPRINT_TAG, StackState};
+use crate::{cfn, plan};
 
 /// The record of a stack's last fully successful deploy, `deployments/<stack>.json` in the asset
 /// bucket. Written last, after the API stage is deployed and the function verified, so a deploy

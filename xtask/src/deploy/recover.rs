@@ -1,11 +1,11 @@
 //! Bringing a stack into a state a change set can be created from: waiting out a running
 //! operation, deleting a stack whose first create failed, continuing a failed update rollback.
 
-use crate::cfn;
-use crate::plan;
+use anyhow::bail;
+
 use crate::plan::StackState;
 use crate::report::progress;
-use anyhow::bail;
+use crate::{cfn, plan};
 
 /// Brings the stack into a state a change set can be created from, recovering from failed or
 /// interrupted operations (with the execution role `role_arn`, when given). Returns whether the

@@ -2,29 +2,22 @@
 //! stages), the package, the stage's bootstrap, the verified upload and the synthesised template
 //! with its parameters and fingerprint.
 
-use crate::plan;
-use anyhow::Context;
-use codegen_infra::stack::PARAM_ARCHITECTURE;
-use codegen_infra::stack::PARAM_CODE_BUCKET;
-use codegen_infra::stack::PARAM_CODE_KEY;
-use codegen_infra::stack::PARAM_CODE_VERSION;
-
-use super::DeployOptions;
-use crate::assets;
-use crate::assets::AssetBucket;
-use crate::assets::PublishedPackage;
-use crate::assets::Verification;
-use crate::aws::Clients;
-use crate::aws::try_connect;
-use crate::bootstrap;
-use crate::local;
-use crate::package;
-use crate::package::Package;
-use crate::report::progress;
-use codegen_infra::StageConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+
+use anyhow::Context;
+use codegen_infra::StageConfig;
+use codegen_infra::stack::{
+    PARAM_ARCHITECTURE, PARAM_CODE_BUCKET, PARAM_CODE_KEY, PARAM_CODE_VERSION,
+};
+
+use super::DeployOptions;
+use crate::assets::{AssetBucket, PublishedPackage, Verification};
+use crate::aws::Clients;
+use crate::package::Package;
+use crate::report::progress;
+use crate::{assets, bootstrap, local, package, plan};
 
 /// Everything needed to plan a deploy: clients, account, package, template and parameters.
 pub struct Prepared {
@@ -89,12 +82,7 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
-    let clients = try_connect(&cfg, &opts.connect).await?;
-    if cfg.emulator.is_some()
-        && let Some(endpoint) = &clients.endpoint
-    {
-        local::ensure_ministack(root, endpoint, false)?;
-    }
+    let clients = local::connect_starting_emulator(root, &cfg, &opts.connect).await?;
     let arch = opts.architecture.unwrap_or(cfg.function.architecture);
     let package = match &opts.package {
         Some(path) => Package::from_zip(path, arch)?,
