@@ -249,7 +249,9 @@ pub const DENIED_WITHOUT_BOUNDARY: &[&str] = &[
     "iam:PutRolePolicy",
 ];
 
-/// Denied to the execution role on the boundary policy itself: editing it would widen every role.
+/// Denied to the execution role on the boundary policy itself: editing it would widen every role
+/// (the IAM user guide's "Delegating responsibility to others using permissions boundaries" denies
+/// these four on the boundary policy for the same reason).
 pub const BOUNDARY_EDIT_ACTIONS: &[&str] = &[
     "iam:CreatePolicyVersion",
     "iam:DeletePolicy",
@@ -678,6 +680,8 @@ fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objects: &Expr) 
             "iam:PermissionsBoundary",
             boundary.to_json(),
         ),
+        // "Deleting the permissions boundary for a role might increase its permissions" (IAM API
+        // reference, DeleteRolePermissionsBoundary).
         Statement::deny(
             "NoBoundaryRemoval",
             &["iam:DeleteRolePermissionsBoundary"],
