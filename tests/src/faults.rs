@@ -22,7 +22,7 @@ use crate::{Emulator, free_port, root, scratch};
 pub struct FaultProxy {
     /// `http://127.0.0.1:<port>`: an AWS endpoint that forwards to ministack.
     pub endpoint: String,
-    pgid: u32,
+    group: xtask::process::ProcessGroup,
     http: reqwest::Client,
 }
 
@@ -40,7 +40,7 @@ pub struct Fired {
 impl FaultProxy {
     /// Starts microburst on `addr`, forwarding to `upstream`, and waits until its control API
     /// answers. Requests are never re-signed: ministack checks the client's own signature.
-    pub fn start(addr: SocketAddr, upstream: &str) -> anyhow::Result<Self> {
+    pub async fn start(addr: SocketAddr, upstream: &str) -> anyhow::Result<Self> {
         let binary = xtask::local::microburst(&root())?;
         let log_path = scratch().join(format!("microburst-{}.log", addr.port()));
         std::fs::create_dir_all(scratch())?;
@@ -55,38 +55,32 @@ impl FaultProxy {
             .process_group(0)
             .spawn()
             .with_context(|| format!("failed to start {}", binary.display()))?;
-        let pgid = child.id();
+        let group = xtask::process::ProcessGroup::adopt(child.id());
         let proxy = Self {
             endpoint: format!("http://{addr}"),
-            pgid,
+            group,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !xtask::local::is_listening(addr) {
-            if Instant::now() > deadline {
-                bail!(
-                    "microburst did not answer on {addr} within 30 s; see {}",
-                    log_path.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        xtask::process::wait_until_answering(
+            addr,
+            Duration::from_secs(30),
+            "microburst",
+            &log_path,
+        )
+        .await?;
         Ok(proxy)
     }
 
     /// Process-group id of the proxy.
     pub fn pgid(&self) -> u32 {
-        self.pgid
+        self.group.pgid()
     }
 
     /// Connection options that send the deployer's calls through the proxy.
     pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions {
-            endpoint: Some(self.endpoint.clone()),
-            ..ConnectOptions::default()
-        }
+        ConnectOptions::emulator(self.endpoint.clone())
     }
 
     fn control(&self, path: &str) -> String {
@@ -185,12 +179,6 @@ impl FaultProxy {
     }
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        xtask::local::stop_group(self.pgid);
-    }
-}
-
 /// ministack with microburst in front of it: the Lambda functions ministack runs reach AWS
 /// through the proxy, and so does any client given [`FaultProxy::connect_options`].
 pub struct FaultyEmulator {
@@ -202,7 +190,7 @@ pub struct FaultyEmulator {
 
 impl FaultyEmulator {
     /// Starts both on free loopback ports.
-    pub fn start(auth: bool) -> anyhow::Result<Self> {
+    pub async fn start(auth: bool) -> anyhow::Result<Self> {
         let ms_port = free_port()?;
         let mut mb_port = free_port()?;
         while mb_port == ms_port {
@@ -210,8 +198,9 @@ impl FaultyEmulator {
         }
         let ms_addr = SocketAddr::from(([127, 0, 0, 1], ms_port));
         let mb_addr = SocketAddr::from(([127, 0, 0, 1], mb_port));
-        let emulator = Emulator::start_advertising(ms_addr, auth, &format!("http://{mb_addr}"))?;
-        let proxy = FaultProxy::start(mb_addr, &emulator.endpoint)?;
+        let emulator =
+            Emulator::start_advertising(ms_addr, auth, &format!("http://{mb_addr}")).await?;
+        let proxy = FaultProxy::start(mb_addr, &emulator.endpoint).await?;
         Ok(Self { emulator, proxy })
     }
 

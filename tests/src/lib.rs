@@ -2,7 +2,7 @@
 //! group, stopped on drop), builds the function package once per test binary, and lists what a
 //! stack left behind. Touches only 127.0.0.1.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, OnceCell};
 use xtask::aws::{Clients, ConnectOptions};
 use xtask::deploy::{DeployOptions, DeployOutcome, DeployReport};
 use xtask::destroy::{DestroyOptions, DestroyOutcome, DestroyReport};
+use xtask::local::ScopedEmulator;
 use xtask::package::BuildProfile;
 
 pub mod bedrock_double;
@@ -29,47 +30,43 @@ pub fn scratch() -> PathBuf {
     root().join("target").join("e2e")
 }
 
-/// A ministack process started for one test, stopped (with its Lambda workers) on drop.
+/// A ministack process started for one test, stopped (with its Lambda workers) on drop: the
+/// deployer's [`ScopedEmulator`] (the one harness `xtask/tests/cli.rs` uses too), with its files
+/// under [`scratch`] and the deploy and destroy calls the suites make.
 pub struct Emulator {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
-    pgid: u32,
+    scoped: ScopedEmulator,
 }
 
 impl Emulator {
     /// Starts ministack on a free loopback port; `auth` turns on IAM enforcement.
-    pub fn start(auth: bool) -> anyhow::Result<Self> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        Self::start_advertising(addr, auth, &format!("http://{addr}"))
+    pub async fn start(auth: bool) -> anyhow::Result<Self> {
+        Ok(Self::from(
+            ScopedEmulator::start(&root(), &scratch(), auth).await?,
+        ))
     }
 
     /// Starts ministack on `addr`, telling the Lambda functions it runs to reach AWS at
     /// `advertised` (a fault proxy in front of it; see [`faults::FaultyEmulator`]).
-    pub fn start_advertising(
+    pub async fn start_advertising(
         addr: SocketAddr,
         auth: bool,
         advertised: &str,
     ) -> anyhow::Result<Self> {
-        let dir = scratch().join(format!("ministack-{}", addr.port()));
-        std::fs::create_dir_all(&dir)?;
-        let em = xtask::local::start_ministack_advertising(&root(), addr, auth, &dir, advertised)?;
-        Ok(Self {
-            endpoint: format!("http://{addr}"),
-            pgid: em.pid,
-        })
+        Ok(Self::from(
+            ScopedEmulator::start_advertising(&root(), &scratch(), addr, auth, advertised).await?,
+        ))
     }
 
     /// Connection options that target this emulator.
     pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions {
-            endpoint: Some(self.endpoint.clone()),
-            ..ConnectOptions::default()
-        }
+        self.scoped.connect_options()
     }
 
     /// Process-group id of the emulator (its Lambda workers are in the same group).
     pub fn pgid(&self) -> u32 {
-        self.pgid
+        self.scoped.pgid()
     }
 
     /// Admin clients (the emulator's root credentials) for the `local` stage.
@@ -165,9 +162,12 @@ pub async fn destroy_via(connect: ConnectOptions, all: bool) -> anyhow::Result<D
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        xtask::local::stop_group(self.pgid);
+impl From<ScopedEmulator> for Emulator {
+    fn from(scoped: ScopedEmulator) -> Self {
+        Self {
+            endpoint: scoped.endpoint.clone(),
+            scoped,
+        }
     }
 }
 
@@ -193,7 +193,7 @@ pub fn lambda_processes(em: &Emulator, function: &str) -> Vec<(u32, Vec<String>)
             .rsplit(')')
             .next()
             .and_then(|rest| rest.split_whitespace().nth(2));
-        if pgid != Some(em.pgid.to_string().as_str()) {
+        if pgid != Some(em.pgid().to_string().as_str()) {
             continue;
         }
         let Ok(environ) = std::fs::read(dir.join("environ")) else {
@@ -254,7 +254,7 @@ pub fn lambda_process_credentials(
     let Some((_, vars)) = lambda_processes(em, function).into_iter().next() else {
         anyhow::bail!(
             "no warm Lambda worker for {function} in process group {}",
-            em.pgid
+            em.pgid()
         );
     };
     let get = |name: &str| {
@@ -275,8 +275,7 @@ pub fn lambda_process_credentials(
 
 /// A free loopback port.
 pub fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
-    Ok(listener.local_addr()?.port())
+    Ok(xtask::process::free_loopback_addr()?.port())
 }
 
 static BUILD_LOCK: Mutex<()> = Mutex::const_new(());

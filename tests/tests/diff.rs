@@ -143,7 +143,7 @@ async fn deploy_asks_before_opening_a_route_changing_trust_or_removing_a_resourc
         return Ok(());
     }
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let api_id = deployed.outputs[out::API_ID].clone();
@@ -300,7 +300,7 @@ async fn listing(admin: &Clients) -> anyhow::Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_runs_with_the_diff_roles_credentials_and_changes_nothing() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     em.deploy(&package, false).await?;
 

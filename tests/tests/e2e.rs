@@ -26,7 +26,7 @@ fn url(outputs: &BTreeMap<String, String>) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
 
     // First deploy (compilation excluded: the package is prebuilt).
@@ -224,7 +224,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let invoke_url = url(&deployed.outputs).to_owned();

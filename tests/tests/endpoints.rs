@@ -100,17 +100,10 @@ async fn endpoint_flags_are_refused_for_aws_stages_and_must_be_loopback_for_emul
             .ok_or_else(|| anyhow::anyhow!("destroy dev --endpoint {endpoint} was not refused"))?;
         assert!(format!("{err:#}").contains("not an emulator stage"));
         // `outputs`, `invoke` and `logs` read the stack through clients that refuse every call.
-        let err = xtask::outputs::read(
-            &root,
-            "dev",
-            &ConnectOptions {
-                endpoint: Some(endpoint.into()),
-                ..ConnectOptions::default()
-            },
-        )
-        .await
-        .err()
-        .ok_or_else(|| anyhow::anyhow!("outputs dev --endpoint {endpoint} was not refused"))?;
+        let err = xtask::outputs::read(&root, "dev", &ConnectOptions::emulator(endpoint))
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("outputs dev --endpoint {endpoint} was not refused"))?;
         assert!(
             format!("{err:#}").contains("not an emulator stage"),
             "{err:#}"
@@ -193,8 +186,8 @@ fn the_emulator_does_not_inherit_the_callers_secrets() -> anyhow::Result<()> {
 }
 
 #[ignore = "run in a child process by the_emulator_does_not_inherit_the_callers_secrets"]
-#[test]
-fn child_emulator_environment_has_no_secrets() -> anyhow::Result<()> {
+#[tokio::test]
+async fn child_emulator_environment_has_no_secrets() -> anyhow::Result<()> {
     if !is_child("child_emulator_environment_has_no_secrets") {
         return Ok(());
     }
@@ -203,7 +196,7 @@ fn child_emulator_environment_has_no_secrets() -> anyhow::Result<()> {
         Ok("leak-me"),
         "the check is meaningful only with the secret in this process's environment"
     );
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     // The emulator is the leader of its process group: its pid is the group id.
     let environ = std::fs::read(format!("/proc/{}/environ", em.pgid()))?;
     let vars: Vec<String> = environ
@@ -264,10 +257,7 @@ async fn invoke_signs_only_for_the_stacks_api_host() -> anyhow::Result<()> {
     }
     let emulator = xtask::aws::try_connect(
         &codegen_infra::load_stage(&root, "local")?,
-        &ConnectOptions {
-            endpoint: Some("http://127.0.0.1:9".into()),
-            ..ConnectOptions::default()
-        },
+        &ConnectOptions::emulator("http://127.0.0.1:9"),
     )
     .await?;
     let url = "https://abc123.execute-api.us-east-1.amazonaws.com/local/code-generation";
@@ -298,7 +288,7 @@ async fn settled(admin: &xtask::aws::Clients, stack: &str) -> anyhow::Result<Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_empties_the_stacks_own_bucket_not_the_one_an_output_names() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let code_bucket = deployed.outputs[codegen_infra::stack::outputs::BUCKET_NAME].clone();

@@ -238,7 +238,7 @@ fn check(expect: &Expect, r: &ApiResponse) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_faults_are_retried_then_answered() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let fe = FaultyEmulator::start(false)?;
+    let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
     let deployed = fe.emulator.deploy(&package, false).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
@@ -429,7 +429,7 @@ async fn fired_by_service(proxy: &FaultProxy) -> anyhow::Result<String> {
 async fn deployer_converges_under_steady_api_errors() -> anyhow::Result<()> {
     let package = default_package().await?;
     let changed = variant_package("steady-errors").await?;
-    let fe = FaultyEmulator::start(false)?;
+    let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
     let proxy = &fe.proxy;
     let mut injected = 0;
@@ -553,7 +553,7 @@ async fn stack_status(admin: &Clients) -> anyhow::Result<Option<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_deploys_are_finished_by_the_next_deploy() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let fe = FaultyEmulator::start(false)?;
+    let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
     let mut kills = 0;
 
@@ -677,7 +677,7 @@ async fn wait_for_status(admin: &Clients, want: &str) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let fe = FaultyEmulator::start(false)?;
+    let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
 
     // A first deploy that failed: ROLLBACK_COMPLETE, which CloudFormation cannot update.
@@ -755,7 +755,7 @@ async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let fe = FaultyEmulator::start(false)?;
+    let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
 
     // 1. Killed after emptying the bucket, while asking CloudFormation to delete the stack.

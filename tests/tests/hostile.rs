@@ -26,7 +26,7 @@ fn summary(line: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inputs_through_the_api_are_4xx_and_write_nothing() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();

@@ -137,7 +137,7 @@ async fn destroy_stack(
 async fn a_tampered_package_is_refused_before_any_stack_change() -> anyhow::Result<()> {
     let package = default_package().await?;
     let tampered = std::fs::read(variant_package("tampered").await?)?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
 
     let first = em.deploy(&package, false).await?;
@@ -238,7 +238,7 @@ async fn a_tampered_package_is_refused_before_any_stack_change() -> anyhow::Resu
 async fn each_stack_has_its_own_bootstrap_and_destroy_all_removes_only_its_own()
 -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let other = "codegen-other";
 

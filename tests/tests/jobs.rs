@@ -76,7 +76,7 @@ fn sqs(admin: &Clients) -> aws_sdk_sqs::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_generation_succeeds_as_a_job_and_is_stored_once() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour {
         pacing: Pacing::SONNET,
@@ -214,7 +214,7 @@ async fn long_generation_succeeds_as_a_job_and_is_stored_once() -> anyhow::Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_generation_is_retried_never_left_running() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour {
         pacing: Pacing {
@@ -279,7 +279,7 @@ async fn two_hundred_jobs_32_at_a_time_all_succeed() -> anyhow::Result<()> {
     const JOBS: usize = 200;
     const IN_FLIGHT: usize = 32;
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = Arc::new(em.clients().await?);
     let double = BedrockDouble::start(Behaviour::default()).await?;
     let deployed = em.deploy_stage(&package, stage(&double, None)?).await?;
@@ -359,7 +359,7 @@ async fn two_hundred_jobs_32_at_a_time_all_succeed() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_job_requests_are_4xx_and_write_nothing() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour::default()).await?;
     let deployed = em.deploy_stage(&package, stage(&double, None)?).await?;
@@ -463,7 +463,7 @@ async fn hostile_job_requests_are_4xx_and_write_nothing() -> anyhow::Result<()> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_jobs_role_can_do_its_part_and_nothing_else() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     // The emulator's own Bedrock mock here: it checks the worker's role like IAM would.
     let deployed = em.deploy(&package, false).await?;

@@ -96,7 +96,7 @@ async fn concurrent_requests_each_get_their_own_object() -> anyhow::Result<()> {
     let total = env_usize("CODEGEN_LOAD_REQUESTS", DEFAULT_REQUESTS);
     let in_flight = env_usize("CODEGEN_LOAD_CONCURRENCY", DEFAULT_CONCURRENCY);
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();

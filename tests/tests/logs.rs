@@ -159,7 +159,7 @@ fn assert_one_request(what: &str, lines: &[String]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_prints_every_event_once_and_follows() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let auth = codegen_infra::load_stage(&root(), "local")?.api.auth;
 

@@ -53,7 +53,7 @@ fn err(r: &ApiResponse, status: u16, code: &str) -> ErrorResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_model_class_gets_only_what_it_accepts() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour::default()).await?;
     let explicit = r#"{"message":"implement the binary search","key":"python","temperature":0.3,"top_p":0.9,"top_k":40}"#;

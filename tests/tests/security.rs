@@ -47,7 +47,7 @@ fn access_key_shapes_are_recognised() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bucket_refuses_public_access_and_no_secret_leaks() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let deployed = em.deploy(&package, false).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();

@@ -60,7 +60,7 @@ async fn object(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_code_is_repaired_once_or_stored_with_its_diagnostics() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(false)?;
+    let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour {
         reply: Reply::BrokenThenFixed,

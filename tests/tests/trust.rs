@@ -80,7 +80,7 @@ impl Attempts {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Result<()> {
     let package = default_package().await?;
-    let em = Emulator::start(true)?;
+    let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let root = e2e_tests::root();
 

@@ -135,10 +135,7 @@ async fn generated_code(
 async fn watch_rebuilds_swaps_ignores_and_stops_cleanly() -> anyhow::Result<()> {
     let scratch = scratch_workspace()?;
     let port = free_port()?;
-    let connect = ConnectOptions {
-        endpoint: Some(format!("http://127.0.0.1:{port}")),
-        ..ConnectOptions::default()
-    };
+    let connect = ConnectOptions::emulator(format!("http://127.0.0.1:{port}"));
     let mut opts = WatchOptions::new("local");
     opts.connect = connect.clone();
     // The first deploy creates IAM roles, which needs approval; there is no terminal here.

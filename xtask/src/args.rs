@@ -1,10 +1,13 @@
 //! Argument groups shared by several commands (clap definitions; their docs are the `--help`
-//! text): the stage, where to connect, and the architecture.
+//! text): the stage, where to connect, and which function package (`deploy` and `diff`).
+
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use codegen_infra::config::Architecture;
 
 use crate::aws::ConnectOptions;
+use crate::package::BuildProfile;
 
 /// The stage a command works on.
 #[derive(Debug, Args)]
@@ -12,6 +15,19 @@ pub struct StageArg {
     /// Stage name: a file infra/stages/<stage>.yaml.
     #[arg(long, short)]
     pub(crate) stage: String,
+}
+
+/// What every command on a deployed stage takes: the stage, `--json` and where to connect.
+#[derive(Debug, Args)]
+pub struct StageCommand {
+    /// Stage name: a file infra/stages/<stage>.yaml.
+    #[arg(long, short)]
+    pub(crate) stage: String,
+    /// Print the result as JSON on stdout (progress and errors go to stderr).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
 }
 
 /// Where to connect: endpoint, region, profile, role.
@@ -42,6 +58,29 @@ impl ConnectArgs {
             assume_role: self.assume_role.clone(),
         }
     }
+}
+
+/// Which function package: a given zip, or the build of an architecture, label and profile.
+/// `deploy` builds it when it is not up to date; `diff` compares an up-to-date build and never
+/// builds (its `--change-set` mode builds as deploy does).
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Use this zip (containing `bootstrap`) instead of the function's build.
+    #[arg(long, value_name = "ZIP")]
+    pub(crate) package: Option<PathBuf>,
+    /// Build for this architecture instead of the stage's (arm64 falls back to x86_64 when its
+    /// Rust target cannot be installed).
+    #[arg(long, value_enum)]
+    pub(crate) architecture: Option<ArchArg>,
+    /// Label compiled into the function and reported in its `x-codegen-build` response header
+    /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
+    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
+    pub(crate) build_label: Option<String>,
+    /// Cargo profile of the function build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in
+    /// seconds; the default on emulator stages) or `release` (what ships; the default on AWS
+    /// stages). A fast build reaches an AWS stage only when asked for here.
+    #[arg(long, value_enum)]
+    pub(crate) build_profile: Option<BuildProfile>,
 }
 
 /// A Lambda architecture on the command line.

@@ -47,6 +47,16 @@ pub struct ConnectOptions {
     pub assume_role: Option<String>,
 }
 
+impl ConnectOptions {
+    /// Options that target the emulator at `endpoint` and set nothing else.
+    pub fn emulator(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: Some(endpoint.into()),
+            ..Self::default()
+        }
+    }
+}
+
 /// Every client the deployer uses, sharing one configuration.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -441,10 +451,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_override_fails_every_call_with_the_reason() {
         let dev = stage("dev");
-        let opts = ConnectOptions {
-            endpoint: Some("http://127.0.0.1:9".into()),
-            ..ConnectOptions::default()
-        };
+        let opts = ConnectOptions::emulator("http://127.0.0.1:9");
         let err = try_connect(&dev, &opts).await.expect_err("refused");
         assert!(format!("{err:#}").contains("not an emulator stage"));
         let clients = connect(&dev, &opts).await;

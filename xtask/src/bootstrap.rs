@@ -267,15 +267,10 @@ pub(crate) async fn remove(clients: &Clients, cfg: &StageConfig) -> anyhow::Resu
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
+    target: crate::args::StageCommand,
     /// `destroy`: empty the asset bucket and delete the bootstrap stack.
     #[arg(value_parser = ["destroy"])]
     action: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
 }
 
 /// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
@@ -284,13 +279,13 @@ pub async fn command(
     args: BootstrapArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let opts = crate::bootstrap::BootstrapOptions {
-        stage: args.stage.stage,
+        stage: args.target.stage,
         destroy: args.action.is_some(),
-        connect: args.connect.options(),
+        connect: args.target.connect.options(),
         stack_name_override: None,
     };
     let report = run(root, &opts).await?;
-    if args.json {
+    if args.target.json {
         json(&report)?;
     } else {
         result(format!("{}: {}", report.stack, report.result));

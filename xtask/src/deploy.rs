@@ -254,22 +254,14 @@ fn report(
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
+    target: crate::args::StageCommand,
     /// Approve, without asking, every change that needs approval (IAM widening, route
     /// authorization, trust policies, permissions boundaries, public access blocks, bucket
     /// policies, replacement, removal); for CI. The reasons are still printed.
     #[arg(long, short)]
     yes: bool,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Deploy this zip (containing `bootstrap`) instead of building the function.
-    #[arg(long, value_name = "ZIP")]
-    package: Option<PathBuf>,
-    /// Build for this architecture instead of the stage's (arm64 falls back to x86_64 when its
-    /// Rust target cannot be installed).
-    #[arg(long, value_enum)]
-    architecture: Option<crate::args::ArchArg>,
+    #[command(flatten)]
+    build: crate::args::PackageArgs,
     /// Create a change set even when nothing changed since the last successful deploy.
     #[arg(long)]
     force: bool,
@@ -278,17 +270,6 @@ pub struct DeployArgs {
     /// sets `function.allow_hotswap: true`.
     #[arg(long)]
     hotswap: bool,
-    /// Label compiled into the function and reported in its `x-codegen-build` response header
-    /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
-    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
-    build_label: Option<String>,
-    /// Cargo profile of the function build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in
-    /// seconds; the default on emulator stages) or `release` (what ships; the default on AWS
-    /// stages). A fast build reaches an AWS stage only when asked for here.
-    #[arg(long, value_enum)]
-    build_profile: Option<crate::package::BuildProfile>,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
 }
 
 /// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
@@ -297,23 +278,24 @@ pub async fn command(
     args: DeployArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let opts = DeployOptions {
-        stage: args.stage.stage,
+        stage: args.target.stage,
         yes: args.yes,
-        package: args.package,
+        package: args.build.package,
         architecture: args
+            .build
             .architecture
             .map(crate::args::ArchArg::into_architecture),
         force: args.force,
         hotswap: args.hotswap,
-        build_label: args.build_label,
-        build_profile: args.build_profile,
+        build_label: args.build.build_label,
+        build_profile: args.build.build_profile,
         stack_name_override: None,
         stage_config: None,
-        connect: args.connect.options(),
+        connect: args.target.connect.options(),
     };
     match deploy(root, &opts).await? {
         DeployOutcome::Done(report) => {
-            if args.json {
+            if args.target.json {
                 json(&report)?;
             } else {
                 result(format!(
@@ -328,7 +310,7 @@ pub async fn command(
         }
         DeployOutcome::NeedsApproval { reason, changes } => {
             progress(format!("error: {reason}"));
-            if args.json {
+            if args.target.json {
                 json(
                     &serde_json::json!({ "result": "needs_approval", "reason": reason, "changes": changes }),
                 )?;

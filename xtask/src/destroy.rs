@@ -259,7 +259,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     // Nothing answering on an emulator's port means there is nothing to destroy there.
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
-        && !local::is_listening(local::loopback_addr(endpoint)?)
+        && !crate::process::answers(local::loopback_addr(endpoint)?).await
     {
         return Ok(DestroyOutcome::Done(absent));
     }
@@ -354,7 +354,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
+    target: crate::args::StageCommand,
     /// Do not ask for confirmation.
     #[arg(long, short)]
     yes: bool,
@@ -362,11 +362,6 @@ pub struct DestroyArgs {
     /// permissions boundary (administrator credentials).
     #[arg(long)]
     all: bool,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
 }
 
 /// Runs `cargo xtask destroy` and prints its result (exit 4 when not confirmed).
@@ -375,15 +370,15 @@ pub async fn command(
     args: DestroyArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let opts = DestroyOptions {
-        stage: args.stage.stage,
+        stage: args.target.stage,
         yes: args.yes,
         all: args.all,
-        connect: args.connect.options(),
+        connect: args.target.connect.options(),
         stack_name_override: None,
     };
     match destroy(root, &opts).await? {
         DestroyOutcome::Done(report) => {
-            if args.json {
+            if args.target.json {
                 json(&report)?;
             } else {
                 result(format!("{}: {}", report.stack, report.result));

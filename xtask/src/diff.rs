@@ -18,7 +18,7 @@
 //! deleted. That needs the deployer's permissions.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use clap::Args;
@@ -463,28 +463,16 @@ pub async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Resul
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Compare the code of this zip (containing `bootstrap`) by its hash. Without it the
-    /// read-only diff uses an up-to-date build if there is one, and never builds.
-    #[arg(long, value_name = "ZIP")]
-    package: Option<PathBuf>,
-    /// The architecture of the package (default: the stage's; as `deploy --architecture`).
-    #[arg(long, value_enum)]
-    architecture: Option<crate::args::ArchArg>,
-    /// Build label the build was made with (as `deploy --build-label`), to find it up to date.
-    /// Also read from CODEGEN_BUILD_LABEL.
-    #[arg(long, env = "CODEGEN_BUILD_LABEL")]
-    build_label: Option<String>,
+    target: crate::args::StageCommand,
+    // The package to compare, by its hash (without `--package`: an up-to-date build if there is
+    // one; the read-only diff never builds).
+    #[command(flatten)]
+    build: crate::args::PackageArgs,
     /// Ask CloudFormation instead (needs the deployer's permissions, not read-only): build and
     /// upload the package, recover a failed stack as deploy does, create the change set a deploy
     /// would execute, show it and delete it. Shows which modifications replace resources.
     #[arg(long)]
     change_set: bool,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
 }
 
 /// Runs `cargo xtask diff` and prints what a deploy would change (exit 3 when it would).
@@ -493,13 +481,15 @@ pub async fn command(
     args: DiffArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let opts = DeployOptions {
-        stage: args.stage.stage,
-        package: args.package,
+        stage: args.target.stage,
+        package: args.build.package,
         architecture: args
+            .build
             .architecture
             .map(crate::args::ArchArg::into_architecture),
-        build_label: args.build_label,
-        connect: args.connect.options(),
+        build_label: args.build.build_label,
+        build_profile: args.build.build_profile,
+        connect: args.target.connect.options(),
         ..DeployOptions::default()
     };
     let found = if args.change_set {
@@ -508,7 +498,7 @@ pub async fn command(
         read_only(root, &opts).await?
     };
     let report = &found.report;
-    if args.json {
+    if args.target.json {
         json(report)?;
     } else {
         for line in found.lines() {

@@ -376,7 +376,7 @@ pub async fn wait_for_job(
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
+    target: crate::args::StageCommand,
     /// What to implement.
     #[arg(long, short)]
     message: String,
@@ -407,11 +407,6 @@ pub struct InvokeArgs {
     /// With --async: give up waiting after this many seconds (the job goes on).
     #[arg(long, default_value_t = 900, requires = "asynchronous")]
     wait_seconds: u64,
-    /// Print the raw JSON response on stdout.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
 }
 
 /// Runs `cargo xtask invoke`: calls the deployed route (or the jobs route with `--async`) and prints the code.
@@ -420,7 +415,7 @@ pub async fn command(
     args: InvokeArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let (cfg, clients, outputs) =
-        outputs::read(root, &args.stage.stage, &args.connect.options()).await?;
+        outputs::read(root, &args.target.stage, &args.target.connect.options()).await?;
     let url = outputs
         .get(outputs::RESOLVED_INVOKE_URL)
         .ok_or_else(|| anyhow::anyhow!("the stack has no invoke URL output"))?;
@@ -447,7 +442,7 @@ pub async fn command(
         return invoke_async(&clients, auth, url, &request, &args).await;
     }
     let response = invoke(&clients, auth, url, &request).await?;
-    if args.json {
+    if args.target.json {
         result(&response.body);
         return Ok(if response.status == 200 {
             Exit::Success
@@ -481,7 +476,7 @@ async fn invoke_async(
             let submitted =
                 submit_job(clients, auth, url, request, args.idempotency_key.as_deref()).await?;
             if submitted.status != 202 {
-                if args.json {
+                if args.target.json {
                     result(&submitted.body);
                     return Ok(Exit::Failure);
                 }
@@ -515,7 +510,7 @@ async fn invoke_async(
         },
     )
     .await?;
-    if args.json {
+    if args.target.json {
         result(&serde_json::to_string(&job)?);
         return Ok(if job.status == codegen_contract::JobStatus::Succeeded {
             Exit::Success

@@ -22,6 +22,7 @@ pub mod package;
 pub mod plan;
 pub mod poll;
 pub mod preflight;
+pub mod process;
 pub mod report;
 pub mod synth;
 pub mod watch;

@@ -8,16 +8,17 @@
 //! credentials, CI tokens (`GITHUB_*`, `ACTIONS_*`) and other secrets must never reach it.
 
 use std::ffi::{OsStr, OsString};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::aws::ConnectOptions;
+use crate::process;
 use crate::report::{Exit, progress, result};
 
 /// `./.venv/bin`.
@@ -85,11 +86,6 @@ pub fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Whether something accepts connections on `addr`.
-pub fn is_listening(addr: SocketAddr) -> bool {
-    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-}
-
 /// A ministack process this module started.
 #[derive(Debug, Clone)]
 pub struct Emulator {
@@ -97,6 +93,8 @@ pub struct Emulator {
     pub pid: u32,
     /// Its log file.
     pub log: PathBuf,
+    /// The file holding its pid (what `local down` reads).
+    pub pid_file: PathBuf,
 }
 
 /// State directory for emulators started from this checkout.
@@ -116,34 +114,26 @@ pub async fn connect_starting_emulator(
     if cfg.emulator.is_some()
         && let Some(endpoint) = &clients.endpoint
     {
-        ensure_ministack(root, endpoint, false)?;
+        ensure_ministack(root, endpoint, false).await?;
     }
     Ok(clients)
 }
 
 /// Starts ministack on `endpoint` unless something already answers there.
 /// Returns `None` when one was already running.
-pub fn ensure_ministack(
+pub async fn ensure_ministack(
     root: &Path,
     endpoint: &str,
     auth: bool,
 ) -> anyhow::Result<Option<Emulator>> {
     let addr = loopback_addr(endpoint)?;
-    if is_listening(addr) {
+    if process::answers(addr).await {
         return Ok(None);
     }
-    start_ministack(root, addr, auth, &state_dir(root)).map(Some)
-}
-
-/// Starts ministack on `addr` in its own process group, writing its log and pid under `dir`, and
-/// waits until it answers.
-pub fn start_ministack(
-    root: &Path,
-    addr: SocketAddr,
-    auth: bool,
-    dir: &Path,
-) -> anyhow::Result<Emulator> {
-    start_ministack_advertising(root, addr, auth, dir, &format!("http://{addr}"))
+    let advertised = format!("http://{addr}");
+    start_ministack(root, addr, auth, &state_dir(root), &advertised)
+        .await
+        .map(Some)
 }
 
 /// What the emulator may inherit from the caller's environment: where things are (`HOME`), the
@@ -191,28 +181,15 @@ pub fn emulator_env(
     env
 }
 
-/// Like [`start_ministack`], but the Lambda functions it runs are told to reach AWS at
-/// `advertised` (their `AWS_ENDPOINT_URL`) instead of at ministack itself: the fault-injection
-/// suites put a proxy there that forwards to ministack.
-pub fn start_ministack_advertising(
+/// Starts ministack on `addr` in its own process group, writing its log and pid under `dir`, and
+/// waits (on tokio time) until it answers. The Lambda functions it runs reach AWS at `advertised`
+/// (their `AWS_ENDPOINT_URL`): ministack itself, or a fault-injection proxy that forwards to it.
+pub async fn start_ministack(
     root: &Path,
     addr: SocketAddr,
     auth: bool,
     dir: &Path,
     advertised: &str,
-) -> anyhow::Result<Emulator> {
-    start_ministack_with_env(root, addr, auth, dir, advertised, std::env::vars_os())
-}
-
-/// Like [`start_ministack_advertising`], with `parent` standing for the caller's environment
-/// (which the emulator filters through [`emulator_env`]).
-pub fn start_ministack_with_env(
-    root: &Path,
-    addr: SocketAddr,
-    auth: bool,
-    dir: &Path,
-    advertised: &str,
-    parent: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> anyhow::Result<Emulator> {
     let binary = venv_tool(root, "ministack")?;
     let tmp = dir.join(format!("tmp-{}", addr.port()));
@@ -224,7 +201,7 @@ pub fn start_ministack_with_env(
     let mut cmd = Command::new(&binary);
     cmd.env_clear()
         .envs(emulator_env(
-            parent,
+            std::env::vars_os(),
             path_with_venv(root),
             addr,
             auth,
@@ -240,87 +217,86 @@ pub fn start_ministack_with_env(
         .spawn()
         .with_context(|| format!("failed to start {}", binary.display()))?;
     let pid = child.id();
-    std::fs::write(
-        dir.join(format!("ministack-{}.pid", addr.port())),
-        pid.to_string(),
-    )?;
+    let pid_file = dir.join(format!("ministack-{}.pid", addr.port()));
+    if let Err(err) = std::fs::write(&pid_file, pid.to_string()) {
+        process::stop(pid).await;
+        return Err(err).with_context(|| format!("failed to write {}", pid_file.display()));
+    }
     progress(format!(
         "started ministack on {endpoint} (pid {pid}, auth {auth}, log {})",
         log.display()
     ));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !is_listening(addr) {
-        if Instant::now() > deadline {
-            stop_group(pid);
-            bail!(
-                "ministack did not answer on {endpoint} within 30 s; see {}",
-                log.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if let Err(err) =
+        process::wait_until_answering(addr, Duration::from_secs(30), "ministack", &log).await
+    {
+        process::stop(pid).await;
+        return Err(err);
     }
-    Ok(Emulator { pid, log })
-}
-
-/// Stops a process group (SIGTERM, then SIGKILL after 3 s).
-pub fn stop_group(pgid: u32) {
-    let group = format!("-{pgid}");
-    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        let alive = Command::new("kill")
-            .args(["-0", "--", &group])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !alive || only_zombies_left(pgid) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-}
-
-/// Whether every process left in group `pgid` has exited and only waits to be reaped by its
-/// parent (a zombie still answers `kill -0`; this process, which started the emulator and never
-/// waits for it, would otherwise wait the whole grace period). `false` where `/proc` is missing.
-fn only_zombies_left(pgid: u32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    let mut members = 0;
-    for entry in entries.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // After the parenthesised name: state, ppid, pgrp, ...
-        let mut fields = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace();
-        let (state, pgrp) = (fields.next(), fields.nth(1));
-        if pgrp != Some(pgid.to_string().as_str()) {
-            continue;
-        }
-        if state != Some("Z") {
-            return false;
-        }
-        members += 1;
-    }
-    members > 0
+    Ok(Emulator { pid, log, pid_file })
 }
 
 /// Stops the ministack this checkout started on `port` (from its pid file).
-pub fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
+pub async fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
     let pid_file = state_dir(root).join(format!("ministack-{port}.pid"));
     let Ok(text) = std::fs::read_to_string(&pid_file) else {
         return Ok(false);
     };
     let pid: u32 = text.trim().parse().context("corrupt ministack pid file")?;
-    stop_group(pid);
-    std::fs::remove_file(&pid_file).ok();
+    process::stop(pid).await;
+    std::fs::remove_file(&pid_file)
+        .with_context(|| format!("failed to remove {}", pid_file.display()))?;
     Ok(true)
+}
+
+/// ministack on a loopback port, owned by the caller and stopped with its Lambda workers when
+/// dropped: the one emulator harness of the test suites (`xtask/tests/cli.rs` and the end-to-end
+/// crate), which start one per test on a free port with its files under a scratch directory.
+#[derive(Debug)]
+pub struct ScopedEmulator {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// Its log file.
+    pub log: PathBuf,
+    group: process::ProcessGroup,
+}
+
+impl ScopedEmulator {
+    /// Starts ministack on a free loopback port, its files under `scratch/ministack-<port>`;
+    /// `auth` turns on IAM enforcement.
+    pub async fn start(root: &Path, scratch: &Path, auth: bool) -> anyhow::Result<Self> {
+        let addr = process::free_loopback_addr()?;
+        Self::start_advertising(root, scratch, addr, auth, &format!("http://{addr}")).await
+    }
+
+    /// Starts ministack on `addr`, telling the Lambda functions it runs to reach AWS at
+    /// `advertised` (a fault proxy in front of it).
+    pub async fn start_advertising(
+        root: &Path,
+        scratch: &Path,
+        addr: SocketAddr,
+        auth: bool,
+        advertised: &str,
+    ) -> anyhow::Result<Self> {
+        let dir = scratch.join(format!("ministack-{}", addr.port()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+        let em = start_ministack(root, addr, auth, &dir, advertised).await?;
+        Ok(Self {
+            endpoint: format!("http://{addr}"),
+            log: em.log,
+            group: process::ProcessGroup::adopt(em.pid),
+        })
+    }
+
+    /// Process-group id (its Lambda workers are in the same group).
+    pub fn pgid(&self) -> u32 {
+        self.group.pgid()
+    }
+
+    /// Connection options that target this emulator.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions::emulator(self.endpoint.clone())
+    }
 }
 
 /// Arguments of `local`.
@@ -355,7 +331,7 @@ pub async fn command(
     match args.action {
         LocalAction::Up { auth } => {
             install_tools(root)?;
-            match ensure_ministack(root, &endpoint, auth)? {
+            match ensure_ministack(root, &endpoint, auth).await? {
                 Some(e) => result(format!(
                     "ministack started on {endpoint} (pid {}, log {})",
                     e.pid,
@@ -366,7 +342,7 @@ pub async fn command(
         }
         LocalAction::Down => {
             let port = loopback_addr(&endpoint)?.port();
-            if stop_ministack(root, port)? {
+            if stop_ministack(root, port).await? {
                 result(format!("stopped ministack on {endpoint}"));
             } else {
                 result(format!(

@@ -71,12 +71,7 @@ pub async fn read(
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
     #[command(flatten)]
-    stage: crate::args::StageArg,
-    /// Print the outputs as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    connect: crate::args::ConnectArgs,
+    target: crate::args::StageCommand,
 }
 
 /// Runs `cargo xtask outputs`: prints the deployed stack's outputs.
@@ -84,8 +79,8 @@ pub async fn command(
     root: &std::path::Path,
     args: OutputsArgs,
 ) -> anyhow::Result<crate::report::Exit> {
-    let (_, _, outputs) = read(root, &args.stage.stage, &args.connect.options()).await?;
-    if args.json {
+    let (_, _, outputs) = read(root, &args.target.stage, &args.target.connect.options()).await?;
+    if args.target.json {
         json(&outputs)?;
     } else {
         for (k, v) in &outputs {

@@ -35,6 +35,7 @@ use crate::aws::ConnectOptions;
 use crate::deploy::{DeployOptions, DeployOutcome, DeployReport};
 use crate::local;
 use crate::package::{self, BuildPlan, BuildProfile, Package};
+use crate::process;
 use crate::report::{Exit, progress, result};
 
 /// How often the checkout is polled for changes.
@@ -522,23 +523,20 @@ pub async fn watch(
         &cfg.emulator,
         crate::aws::checked_endpoint(&cfg, &opts.connect)?,
     ) {
-        (Some(_), Some(endpoint)) => local::ensure_ministack(root, &endpoint, false)?
-            .map(|em| (em, local::loopback_addr(&endpoint).map(|a| a.port()))),
+        (Some(_), Some(endpoint)) => local::ensure_ministack(root, &endpoint, false).await?,
         _ => None,
     };
-    // Stops the emulator this loop started however the loop ends, dropped future included.
-    let _emulator = started_emulator.map(|(em, port)| {
-        let root = root.to_path_buf();
+    // Stops the emulator this loop started however the loop ends, dropped future included (a
+    // `Drop` cannot await: this stops the group from the dropping thread).
+    let _emulator = started_emulator.map(|em| {
         OnDrop::new(move || {
             progress(format!(
                 "stopping the ministack this watch started (pid {})",
                 em.pid
             ));
-            match port {
-                Ok(port) => {
-                    let _ = local::stop_ministack(&root, port);
-                }
-                Err(_) => local::stop_group(em.pid),
+            process::stop_group(em.pid);
+            if let Err(err) = std::fs::remove_file(&em.pid_file) {
+                progress(format!("could not remove {}: {err}", em.pid_file.display()));
             }
         })
     });
@@ -793,7 +791,7 @@ impl Cycle<'_> {
         let pgid = child.id().context("cargo-lambda exited at once")?;
         // Stops the whole group (cargo, rustc, the linker) however this future ends; dropping
         // `child` alone would kill only cargo-lambda.
-        let group = OnDrop::new(move || local::stop_group(pgid));
+        let group = OnDrop::new(move || process::stop_group(pgid));
         emit(WatchEvent::BuildStarted { pgid });
         let status = tokio::select! {
             () = shutdown.as_mut() => {

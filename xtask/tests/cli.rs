@@ -3,41 +3,20 @@
 //! `--change-set`. Runs against ministack on a free loopback port with a stand-in package
 //! (a shell `bootstrap`), so it needs no release build of the function.
 
-use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output, Stdio};
 
 use xtask::aws::ConnectOptions;
 use xtask::cfn::{ChangeSetOutcome, ChangeSetRequest};
-use xtask::local;
+use xtask::local::ScopedEmulator;
 
-struct Emulator {
-    endpoint: String,
-    pgid: u32,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        local::stop_group(self.pgid);
-    }
-}
-
-fn start_emulator() -> Emulator {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free loopback port")
-        .port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+/// ministack on a free loopback port, stopped when the test ends (however it ends).
+fn start_emulator() -> ScopedEmulator {
     let root = xtask::project_root();
-    let dir = root
-        .join("target")
-        .join("cli-tests")
-        .join(format!("ministack-{port}"));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    let em = local::start_ministack(&root, addr, false, &dir).expect("ministack starts");
-    Emulator {
-        endpoint: format!("http://{addr}"),
-        pgid: em.pid,
-    }
+    let scratch = root.join("target").join("cli-tests");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(ScopedEmulator::start(&root, &scratch, false))
+        .expect("ministack starts")
 }
 
 fn xtask<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
@@ -80,14 +59,7 @@ fn add_resource_out_of_band(endpoint: &str, id: &str, resource: serde_json::Valu
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let cfg = codegen_infra::load_stage(&xtask::project_root(), "local").expect("local stage");
-        let clients = xtask::aws::connect(
-            &cfg,
-            &ConnectOptions {
-                endpoint: Some(endpoint.to_owned()),
-                ..ConnectOptions::default()
-            },
-        )
-        .await;
+        let clients = xtask::aws::connect(&cfg, &ConnectOptions::emulator(endpoint)).await;
         let stack = &cfg.stack_name;
         let mut template = xtask::cfn::current_template(&clients.cfn, stack)
             .await
@@ -125,6 +97,30 @@ fn add_resource_out_of_band(endpoint: &str, id: &str, resource: serde_json::Valu
     });
 }
 
+/// The binary pointed at one emulator, on the `local` stage.
+struct Local<'a> {
+    endpoint: &'a str,
+}
+
+impl Local<'_> {
+    /// Runs `xtask <command> --stage local <args> --endpoint <emulator>` and asserts its exit
+    /// code (`why` says what the code means here; stderr is shown on failure).
+    fn run(&self, command: &str, args: &[&str], exit: i32, why: &str) -> Output {
+        let mut all = vec![command, "--stage", "local"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--endpoint", self.endpoint]);
+        let out = xtask(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(exit),
+            "`{}`: {why}; stderr: {}",
+            all.join(" "),
+            stderr(&out)
+        );
+        out
+    }
+}
+
 #[test]
 fn exit_codes_json_and_approval_without_a_terminal() {
     let em = start_emulator();
@@ -133,67 +129,50 @@ fn exit_codes_json_and_approval_without_a_terminal() {
     std::fs::create_dir_all(zip.parent().expect("parent")).expect("scratch dir");
     let bytes = xtask::package::zip_bootstrap(b"#!/bin/sh\nexit 1\n").expect("zip");
     std::fs::write(&zip, bytes).expect("write zip");
-    let ep = ["--endpoint", em.endpoint.as_str()];
-    let with = |args: &[&'static str]| -> Vec<String> {
-        args.iter()
-            .chain(ep.iter())
-            .map(|s| (*s).to_owned())
-            .collect()
+    let local = Local {
+        endpoint: &em.endpoint,
     };
 
     // A first deploy widens IAM: without a terminal and without --yes it stops with exit 4.
-    let out = xtask(&with(&["deploy", "--stage", "local", "--package", ZIP]));
-    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    let out = local.run(
+        "deploy",
+        &["--package", ZIP],
+        4,
+        "approval needed, no terminal",
+    );
     assert!(stderr(&out).contains("needs approval"), "{}", stderr(&out));
     // ... and leaves nothing behind: the next diff still plans a create.
-    let out = xtask(&with(&[
+    let out = local.run(
         "diff",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--json",
-    ]));
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "diff exits 3 when there are changes: {}",
-        stderr(&out)
+        &["--package", ZIP, "--json"],
+        3,
+        "diff exits 3 when there are changes",
     );
     let diff = stdout_json(&out);
     assert_eq!(diff["has_changes"], true);
     assert_eq!(diff["creates_stack"], true);
     assert!(diff["needs_approval"].is_string());
     // The CloudFormation preview agrees, and leaves nothing behind either.
-    let out = xtask(&with(&[
+    let out = local.run(
         "diff",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--change-set",
-        "--json",
-    ]));
-    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+        &["--package", ZIP, "--change-set", "--json"],
+        3,
+        "the change set creates the stack",
+    );
     assert_eq!(stdout_json(&out)["creates_stack"], true);
-    let out = xtask(&with(&["diff", "--stage", "local", "--package", ZIP]));
-    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    let out = local.run("diff", &["--package", ZIP], 3, "still a create");
     assert!(
         stdout(&out).contains("creates the stack"),
         "still a create: {}",
         stdout(&out)
     );
 
-    let out = xtask(&with(&[
+    let out = local.run(
         "deploy",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--yes",
-        "--json",
-    ]));
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+        &["--package", ZIP, "--yes", "--json"],
+        0,
+        "approved deploy",
+    );
     let deployed = stdout_json(&out);
     assert_eq!(deployed["result"], "created");
     assert!(deployed["outputs"]["ApiId"].is_string());
@@ -202,32 +181,18 @@ fn exit_codes_json_and_approval_without_a_terminal() {
         "stack events go to stderr"
     );
 
-    let out = xtask(&with(&["diff", "--stage", "local", "--package", ZIP]));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "no changes after a deploy: {}",
-        stderr(&out)
-    );
+    let out = local.run("diff", &["--package", ZIP], 0, "no changes after a deploy");
     assert!(stdout(&out).contains("no changes"), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("function code: unchanged"),
         "{}",
         stdout(&out)
     );
-    let out = xtask(&with(&[
+    local.run(
         "diff",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--change-set",
-    ]));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "CloudFormation finds no changes either: {}",
-        stderr(&out)
+        &["--package", ZIP, "--change-set"],
+        0,
+        "CloudFormation finds no changes either",
     );
 
     // A deploy that would remove a resource needs approval: exit 4, the reason names it, and the
@@ -237,16 +202,12 @@ fn exit_codes_json_and_approval_without_a_terminal() {
         "ExtraQueue",
         serde_json::json!({"Type": "AWS::SQS::Queue"}),
     );
-    let out = xtask(&with(&[
+    let out = local.run(
         "deploy",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--force",
-        "--json",
-    ]));
-    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+        &["--package", ZIP, "--force", "--json"],
+        4,
+        "a removal needs approval",
+    );
     let asked = stdout_json(&out);
     assert_eq!(asked["result"], "needs_approval");
     let reason = asked["reason"].as_str().unwrap_or_default();
@@ -254,15 +215,12 @@ fn exit_codes_json_and_approval_without_a_terminal() {
         reason.contains("it removes ExtraQueue (AWS::SQS::Queue)"),
         "{reason}"
     );
-    let out = xtask(&with(&[
+    let out = local.run(
         "diff",
-        "--stage",
-        "local",
-        "--package",
-        ZIP,
-        "--json",
-    ]));
-    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+        &["--package", ZIP, "--json"],
+        3,
+        "the removal is a change",
+    );
     let diff = stdout_json(&out);
     assert!(
         diff["needs_approval"]
@@ -277,31 +235,28 @@ fn exit_codes_json_and_approval_without_a_terminal() {
         "{diff}"
     );
 
-    let out = xtask(&with(&["outputs", "--stage", "local", "--json"]));
-    assert_eq!(out.status.code(), Some(0));
+    let out = local.run("outputs", &["--json"], 0, "the stack exists");
     assert_eq!(stdout_json(&out)["StageName"], "local");
 
     // Destroy asks for confirmation; without a terminal that is exit 4 and nothing is deleted.
-    let out = xtask(&with(&["destroy", "--stage", "local"]));
-    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
-    let out = xtask(&with(&["outputs", "--stage", "local", "--json"]));
-    assert_eq!(out.status.code(), Some(0), "the stack is still there");
+    local.run("destroy", &[], 4, "confirmation needed, no terminal");
+    local.run("outputs", &["--json"], 0, "the stack is still there");
 
-    let out = xtask(&with(&[
-        "destroy", "--stage", "local", "--yes", "--all", "--json",
-    ]));
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let out = local.run("destroy", &["--yes", "--all", "--json"], 0, "confirmed");
     assert_eq!(stdout_json(&out)["result"], "deleted");
-    let out = xtask(&with(&["destroy", "--stage", "local", "--yes", "--json"]));
-    assert_eq!(out.status.code(), Some(0));
+    let out = local.run(
+        "destroy",
+        &["--yes", "--json"],
+        0,
+        "destroying a missing stack succeeds",
+    );
     assert_eq!(
         stdout_json(&out)["result"],
         "absent",
         "destroying a missing stack succeeds"
     );
 
-    let out = xtask(&with(&["outputs", "--stage", "local"]));
-    assert_eq!(out.status.code(), Some(1));
+    let out = local.run("outputs", &[], 1, "no stack");
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }
 
