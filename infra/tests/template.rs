@@ -3,21 +3,16 @@
 //! Every test works on the template as CloudFormation reads it (`to_json_value()`), not on the
 //! construct types, so a change in any construct that alters the deployed resources shows up here.
 //! Resources are picked by logical id (renaming one replaces the resource, so the ids are part of
-//! what is asserted); the CDK-like helpers are in `support/assertions.rs`.
+//! what is asserted); the CDK-like assertions and the generic lookups are in `support/`.
 //! Stage files are read from `infra/stages/` (the committed ones) or derived from `dev.yaml` by
 //! text replacement; the only other IO is reading the committed templates in `infra/templates/`.
 
-#[path = "support/assertions.rs"]
-mod assertions;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assertions::{
-    find_resources, find_resources_like, get_att, has_resource_properties, properties, reference,
-    resource, resource_count_is, resource_has_properties, resources, sub,
-};
 use codegen_contract::{
     JOB_STATUS_ROUTE_KEY, JOBS_PREFIX, JOBS_SUBMIT_ROUTE_KEY, OUTPUT_PREFIX, ROUTE_KEY, env,
 };
@@ -27,10 +22,18 @@ use codegen_infra::config::{
 use codegen_infra::render::{Format, Kind, render, template_path_of};
 use codegen_infra::stack::{JOBS_API_TIMEOUT_SECONDS, outputs};
 use serde_json::{Value, json};
-
-const DEV_TEXT: &str = include_str!("../stages/dev.yaml");
-const LOCAL_TEXT: &str = include_str!("../stages/local.yaml");
-const DEV_FILE: &str = "infra/stages/dev.yaml";
+use support::assertions::{
+    find_resources, get_att, has_resource_properties, logical_ids, properties, reference, resource,
+    resource_count_is, resource_has_properties, resources, sub, type_counts,
+};
+use support::lookups::{
+    as_list, integration_of, policy_documents, referenced_id, role_policy_documents, route,
+    statement_with_sid, statements, str_of, u64_of,
+};
+use support::stages::{
+    DEV_TEXT, LOCAL_TEXT, dev, dev_text_with, dev_with_stack_name, local, stage_file,
+    stage_from_text,
+};
 
 /// The dev model's inference profile and the foundation model it routes to.
 const PROFILE_ARN: &str = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/us.anthropic.claude-sonnet-4-6";
@@ -124,78 +127,21 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn stage_from_text(name: &str, text: &str) -> StageConfig {
-    parse_stage(name, &format!("infra/stages/{name}.yaml"), text)
-        .unwrap_or_else(|e| panic!("stage `{name}` must parse: {e}"))
-}
-
-fn dev() -> StageConfig {
-    stage_from_text("dev", DEV_TEXT)
-}
-
-fn local() -> StageConfig {
-    stage_from_text("local", LOCAL_TEXT)
-}
-
-/// `dev.yaml` with `from` replaced by `to`; fails if `from` does not occur (so a renamed key in
-/// the stage file cannot turn a negative test into a silent no-op).
-fn dev_text_with(from: &str, to: &str) -> String {
-    assert!(
-        DEV_TEXT.contains(from),
-        "dev.yaml no longer contains `{from}`: update the test"
-    );
-    DEV_TEXT.replace(from, to)
-}
-
 fn synth(cfg: &StageConfig) -> Value {
     codegen_infra::stack(cfg).to_json_value()
 }
 
-/// A value that IAM allows as a single item or a list, as a list.
-fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
-fn str_of(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-}
-
-fn u64_of(v: &Value) -> u64 {
-    v.as_u64()
-        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
-}
-
-/// Logical ids, sorted, for set comparisons.
-fn ids<'a>(found: impl IntoIterator<Item = (&'a str, &'a Value)>) -> BTreeSet<&'a str> {
-    found.into_iter().map(|(id, _)| id).collect()
-}
-
-/// The logical id in a `Ref` or `Fn::GetAtt`.
-fn referenced_id(v: &Value) -> &str {
-    v.get("Ref")
-        .or_else(|| v.get("Fn::GetAtt").and_then(|a| a.get(0)))
-        .map_or_else(|| panic!("expected a Ref or Fn::GetAtt, got {v}"), str_of)
-}
-
-/// Statements of the one inline policy of role `role_id`.
-fn role_statements<'a>(t: &'a Value, role_id: &str) -> Vec<&'a Value> {
-    let policies = properties(t, role_id, ROLE)["Policies"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{role_id} has Policies"));
+/// Statements of the one inline policy of role `role_id`: every permission of this stack's roles
+/// is written into that one policy by grants (`support::lookups::role_statements` with that
+/// expectation).
+fn grant_statements<'a>(t: &'a Value, role_id: &str) -> Vec<&'a Value> {
+    let documents = role_policy_documents(t, role_id);
     assert_eq!(
-        policies.len(),
+        documents.len(),
         1,
         "{role_id}: one inline policy, written by grants"
     );
-    policies
-        .iter()
-        .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
-        .collect()
+    documents.into_iter().flat_map(statements).collect()
 }
 
 /// `(action, resource as JSON text)` for every action/resource pair `statements` allow, sorted,
@@ -222,7 +168,7 @@ fn pairs_of(statements: &[&Value]) -> Vec<(String, String)> {
 
 /// Every `(action, resource)` pair role `role_id` allows.
 fn allowed_pairs(t: &Value, role_id: &str) -> Vec<(String, String)> {
-    pairs_of(&role_statements(t, role_id))
+    pairs_of(&grant_statements(t, role_id))
 }
 
 fn pair(action: &str, resource: &Value) -> (String, String) {
@@ -310,7 +256,7 @@ fn role_ids(parts: &[Part]) -> BTreeSet<&'static str> {
 
 /// The statements of `role_id` whose Sid marks them as emulator-only, and the others.
 fn split_emulator_only<'a>(t: &'a Value, role_id: &str) -> (Vec<&'a Value>, Vec<&'a Value>) {
-    role_statements(t, role_id)
+    grant_statements(t, role_id)
         .into_iter()
         .partition(|s| str_of(&s["Sid"]).starts_with("EmulatorOnly"))
 }
@@ -318,14 +264,6 @@ fn split_emulator_only<'a>(t: &'a Value, role_id: &str) -> (Vec<&'a Value>, Vec<
 // ---------------------------------------------------------------------------------------------
 // 1. Resource counts and logical ids.
 // ---------------------------------------------------------------------------------------------
-
-fn type_counts(t: &Value) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for r in resources(t).values() {
-        *counts.entry(str_of(&r["Type"]).to_owned()).or_insert(0) += 1;
-    }
-    counts
-}
 
 fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
     let mut expected: BTreeMap<String, usize> = [
@@ -594,7 +532,7 @@ fn global_profile_synthesises_the_documented_statements() {
     let t = synth(&cfg);
     let profile = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/global.anthropic.claude-opus-4-8";
     for part in MODEL_CALLERS {
-        let bedrock: Vec<&Value> = role_statements(&t, part.role)
+        let bedrock: Vec<&Value> = grant_statements(&t, part.role)
             .into_iter()
             .filter(|s| str_of(&s["Sid"]).starts_with("Bedrock"))
             .collect();
@@ -642,10 +580,10 @@ fn geographic_profile_follows_the_source_region() {
     );
     let t = synth(&cfg);
     for part in MODEL_CALLERS {
-        let routed = role_statements(&t, part.role)
-            .into_iter()
-            .find(|s| str_of(&s["Sid"]) == "BedrockInvokeRoutedFoundationModel")
-            .unwrap_or_else(|| panic!("{}: routed statement", part.role));
+        let routed = statement_with_sid(
+            grant_statements(&t, part.role),
+            "BedrockInvokeRoutedFoundationModel",
+        );
         let regions: Vec<String> = as_list(&routed["Resource"])
             .iter()
             .map(|r| {
@@ -693,7 +631,7 @@ fn local_model_callers_add_only_the_emulator_converse_grant() {
             part.role
         );
 
-        for stmt in role_statements(&t, part.role) {
+        for stmt in grant_statements(&t, part.role) {
             let sid = str_of(&stmt["Sid"]);
             let is_converse = as_list(&stmt["Action"]).contains(&&json!("bedrock:Converse"));
             assert_eq!(
@@ -782,11 +720,7 @@ fn trust_policies_are_lambda_only_and_scoped_to_the_account() {
 
 #[test]
 fn every_role_carries_the_bootstraps_permissions_boundary_named_after_the_stack() {
-    let text = DEV_TEXT.replace(
-        "region: us-east-1",
-        "region: us-east-1\nstack_name: other-app",
-    );
-    let t = synth(&stage_from_text("dev", &text));
+    let t = synth(&dev_with_stack_name("other-app"));
     for part in PARTS {
         assert_eq!(
             properties(&t, part.role, ROLE)["PermissionsBoundary"],
@@ -824,8 +758,7 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
     };
     for (id, resource) in resources {
         let type_name = resource["Type"].as_str().unwrap_or_default();
-        let mut documents = Vec::new();
-        collect_policy_documents(&resource["Properties"], &mut documents);
+        let documents = policy_documents(&resource["Properties"]);
         for (doc_index, document) in documents.into_iter().enumerate() {
             for stmt in as_list(&document["Statement"]) {
                 let at = format!("{id} ({type_name}) document {doc_index}: {stmt}");
@@ -858,22 +791,6 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
         }
     }
     findings
-}
-
-fn collect_policy_documents<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                if key == "PolicyDocument" || key == "AssumeRolePolicyDocument" {
-                    out.push(child);
-                } else {
-                    collect_policy_documents(child, out);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_policy_documents(v, out)),
-        _ => {}
-    }
 }
 
 fn is_wildcard_resource(resource: &Value) -> bool {
@@ -917,11 +834,11 @@ fn the_checker_sees_the_bucket_policy_and_its_allowance_is_narrow() {
     let t = synth(&dev());
     // The checker must actually reach the documents: the dev template has two per role (trust,
     // inline policy) and the bucket policy.
-    let mut docs = Vec::new();
-    for r in resources(&t).values() {
-        collect_policy_documents(&r["Properties"], &mut docs);
-    }
-    assert_eq!(docs.len(), 2 * PARTS.len() + 1);
+    let docs: usize = resources(&t)
+        .values()
+        .map(|r| policy_documents(&r["Properties"]).len())
+        .sum();
+    assert_eq!(docs, 2 * PARTS.len() + 1);
 
     // The same deny without its TLS condition is no longer the allowed exception.
     let mut tampered = t.clone();
@@ -1119,31 +1036,6 @@ fn dev_bucket_policy_denies_plain_http_on_bucket_and_objects() {
 // 6. Routes and integrations.
 // ---------------------------------------------------------------------------------------------
 
-/// The one route with `route_key`, by logical id.
-fn route<'a>(t: &'a Value, route_key: &str) -> (&'a str, &'a Value) {
-    let found = find_resources_like(
-        t,
-        "AWS::ApiGatewayV2::Route",
-        &json!({ "RouteKey": route_key }),
-    );
-    assert_eq!(
-        found.len(),
-        1,
-        "one route {route_key}: {:?}",
-        ids(found.iter().copied())
-    );
-    found[0]
-}
-
-/// The logical id of the integration a route targets (`integrations/${Id}`).
-fn integration_of(route: &Value) -> &str {
-    let target = str_of(&route["Properties"]["Target"]["Fn::Sub"]);
-    target
-        .strip_prefix("integrations/${")
-        .and_then(|rest| rest.strip_suffix('}'))
-        .unwrap_or_else(|| panic!("unexpected route target {target}"))
-}
-
 #[test]
 fn routes_require_iam_auth_in_the_committed_stages() {
     for cfg in [dev(), local()] {
@@ -1245,7 +1137,7 @@ fn stage_is_deployed_explicitly_throttled_and_access_logged() {
             .collect();
         assert_eq!(
             depends_on,
-            ids(find_resources(&t, "AWS::ApiGatewayV2::Route")),
+            logical_ids(find_resources(&t, "AWS::ApiGatewayV2::Route")),
             "{}",
             cfg.name
         );
@@ -2025,6 +1917,11 @@ fn invalid_stages_name_the_file_and_the_key() {
             "function.timeout_seconds",
         ),
         (
+            "timeout_seconds: 29",
+            "timeout_seconds: 4",
+            "function.timeout_seconds",
+        ),
+        (
             "reserved_concurrency: 10",
             "reserved_concurrency: 0",
             "function.reserved_concurrency",
@@ -2121,13 +2018,14 @@ fn invalid_stages_name_the_file_and_the_key() {
         ),
         ("memory_mb: 512", "memory_mb: 512\n  memroy: 3", "memroy"),
     ];
+    let file = stage_file("dev");
     for (from, to, key) in cases {
         let text = dev_text_with(from, to);
-        let err = parse_stage("dev", DEV_FILE, &text)
+        let err = parse_stage("dev", &file, &text)
             .expect_err(&format!("`{to}` must be rejected"))
             .to_string();
         assert!(
-            err.contains(DEV_FILE),
+            err.contains(&file),
             "`{to}`: error must name the file: {err}"
         );
         assert!(err.contains(key), "`{to}`: error must name `{key}`: {err}");
@@ -2146,7 +2044,7 @@ fn jobs_bounds_accept_their_limits() {
         ),
     ] {
         let text = dev_text_with(from, to);
-        if let Err(e) = parse_stage("dev", DEV_FILE, &text) {
+        if let Err(e) = parse_stage("dev", &stage_file("dev"), &text) {
             panic!("`{to}` must be accepted: {e}");
         }
     }

@@ -1,12 +1,14 @@
 //! CDK-style assertions on a synthesised template, in the spirit of AWS CDK's
 //! `aws-cdk-lib/assertions` `Template`: [`resource_count_is`], [`has_resource_properties`],
-//! [`find_resources`], plus lookups by logical id. Pure: works on the template as CloudFormation
+//! [`find_resources`], plus lookups by logical id and counts by type. Pure: works on the template as CloudFormation
 //! reads it (`Template::to_json_value()`), no IO.
 //!
 //! Matching is partial, like CDK's `Match.objectLike` applied deeply: every key of an expected
 //! object must be present in the actual object and match recursively, extra actual keys are
 //! ignored; arrays must have the same length and match element by element, in order; anything
 //! else must be equal (numbers compare by value, so `5` matches `5.0`).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -24,6 +26,25 @@ pub fn find_resources<'a>(t: &'a Value, type_name: &str) -> Vec<(&'a str, &'a Va
         .filter(|(_, r)| r["Type"] == type_name)
         .map(|(id, r)| (id.as_str(), r))
         .collect()
+}
+
+/// The logical ids of `found` (what [`find_resources`] returns), sorted, for set comparisons.
+pub fn logical_ids<'a>(found: impl IntoIterator<Item = (&'a str, &'a Value)>) -> BTreeSet<&'a str> {
+    found.into_iter().map(|(id, _)| id).collect()
+}
+
+/// How many resources of each type the template has (for an exact inventory, where
+/// [`resource_count_is`] checks one type).
+#[track_caller]
+pub fn type_counts(t: &Value) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (id, r) in resources(t) {
+        let type_name = r["Type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} has no Type"));
+        *counts.entry(type_name.to_owned()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// The resources of `type_name` whose `Properties` match `props` partially (CDK's
@@ -189,6 +210,16 @@ fn partial_matching_reports_where_it_differs() {
 }
 
 #[test]
+fn intrinsics_are_written_as_cloudformation_reads_them() {
+    assert_eq!(reference("Api"), json!({ "Ref": "Api" }));
+    assert_eq!(
+        get_att("Api", "ApiEndpoint"),
+        json!({ "Fn::GetAtt": ["Api", "ApiEndpoint"] })
+    );
+    assert_eq!(sub("${Api}/x"), json!({ "Fn::Sub": "${Api}/x" }));
+}
+
+#[test]
 fn finders_select_by_type_and_properties() {
     let t = json!({ "Resources": {
         "Q1": { "Type": "AWS::SQS::Queue", "Properties": { "VisibilityTimeout": 60 } },
@@ -197,6 +228,13 @@ fn finders_select_by_type_and_properties() {
     }});
     resource_count_is(&t, "AWS::SQS::Queue", 2);
     resource_count_is(&t, "AWS::SNS::Topic", 0);
+    assert_eq!(
+        type_counts(&t),
+        BTreeMap::from([
+            ("AWS::Lambda::Function".to_owned(), 1),
+            ("AWS::SQS::Queue".to_owned(), 2)
+        ])
+    );
     fn ids<'a>(found: Vec<(&'a str, &'a Value)>) -> Vec<&'a str> {
         found.into_iter().map(|(id, _)| id).collect()
     }

@@ -17,8 +17,6 @@
 //! Templates are resolved first: `Fn::Sub` with pseudo parameters and the given logical ids,
 //! `Fn::GetAtt X.Arn` and `Ref X` from the same table.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -253,4 +251,31 @@ fn the_evaluator_follows_the_documented_rules() {
     );
     assert!(wildcard("a*c?e", "abbbcde", false));
     assert!(!wildcard("a*c", "abd", false));
+}
+
+#[test]
+fn resolve_substitutes_the_table_into_sub_ref_and_get_att() {
+    let names: Names = [
+        ("AWS::AccountId", "123456789012"),
+        ("Bucket", "my-bucket"),
+        ("Bucket.Arn", "arn:aws:s3:::my-bucket"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let template = serde_json::json!({ "Resource": [
+        { "Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/${Bucket}-role" },
+        { "Fn::GetAtt": ["Bucket", "Arn"] },
+        { "Ref": "Bucket" },
+        "literal",
+    ]});
+    assert_eq!(
+        resolve(&template, &names),
+        serde_json::json!({ "Resource": [
+            "arn:aws:iam::123456789012:role/my-bucket-role",
+            "arn:aws:s3:::my-bucket",
+            "my-bucket",
+            "literal",
+        ]})
+    );
 }
