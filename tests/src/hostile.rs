@@ -1,8 +1,6 @@
 //! The hostile-input table for `PUT /code-generation`, shared with the function crate's handler
-//! tests: the one copy lives in `crates/function/tests/common/hostile_cases.rs` (the function crate
-//! cannot depend on this crate) and is included here unchanged. Pure data: no IO.
+//! tests: the one copy lives in the dev-only crate `codegen-test-cases`
+//! (`crates/test-cases/src/hostile.rs`) and is re-exported here, so the suites name it
+//! `e2e_tests::hostile`. Pure data: no IO.
 
-#[path = "../../crates/function/tests/common/hostile_cases.rs"]
-mod table;
-
-pub use table::*;
+pub use codegen_test_cases::hostile::*;

@@ -4,7 +4,7 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
 use codegen_contract::{ErrorCode, GenerateRequest};
-use serde_json::json;
+use codegen_test_cases::apigw::HttpEvent;
 
 use crate::config::Config;
 use crate::request::{ALLOWED_FIELDS, ValidRequest, parse_body, validate};
@@ -14,70 +14,29 @@ fn config() -> Config {
         .expect("valid config")
 }
 
-struct Ev {
-    method: &'static str,
-    path: &'static str,
-    stage: &'static str,
-    route_key: &'static str,
-    content_type: Option<&'static str>,
-    body: Option<String>,
-    b64: bool,
+/// The typed event API Gateway would hand the function for `ev`.
+fn event(ev: &HttpEvent) -> ApiGatewayV2httpRequest {
+    serde_json::from_value(ev.to_json()).expect("valid event")
 }
 
-impl Default for Ev {
-    fn default() -> Self {
-        Self {
-            method: "PUT",
-            path: "/code-generation",
-            stage: "$default",
-            route_key: "$default",
-            content_type: Some("application/json"),
-            body: Some(r#"{"message":"reverse a string","key":"python"}"#.to_owned()),
-            b64: false,
-        }
+/// Validates `ev` (route, method, content type, body) under the default configuration.
+fn check(ev: &HttpEvent) -> Result<ValidRequest, crate::ApiError> {
+    validate(&event(ev), &config())
+}
+
+/// A valid `PUT /code-generation` whose body is `bytes`, base64-encoded as API Gateway does for
+/// binary bodies.
+fn base64_event(bytes: impl AsRef<[u8]>) -> HttpEvent<'static> {
+    HttpEvent {
+        body: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        is_base64: true,
+        ..HttpEvent::default()
     }
 }
 
-impl Ev {
-    fn build(&self) -> ApiGatewayV2httpRequest {
-        let mut headers = serde_json::Map::new();
-        if let Some(ct) = self.content_type {
-            headers.insert("Content-Type".to_owned(), json!(ct));
-        }
-        let mut v = json!({
-            "version": "2.0",
-            "routeKey": self.route_key,
-            "rawPath": self.path,
-            "rawQueryString": "",
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "abc123",
-                "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-                "requestId": "gw-request-id",
-                "routeKey": self.route_key,
-                "stage": self.stage,
-                "time": "25/Nov/2026:16:30:12 +0000",
-                "timeEpoch": 1795710612123_i64,
-                "http": {
-                    "method": self.method,
-                    "path": self.path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "192.0.2.1",
-                    "userAgent": "test"
-                }
-            },
-            "isBase64Encoded": self.b64
-        });
-        if let Some(body) = &self.body {
-            v["body"] = json!(body);
-        }
-        serde_json::from_value(v).expect("valid event")
-    }
-
-    fn check(&self) -> Result<ValidRequest, crate::ApiError> {
-        validate(&self.build(), &config())
-    }
+/// A body with `message` (inserted as is into a JSON string) and `"key":"py"`.
+fn with_message(message: &str) -> String {
+    format!(r#"{{"message":"{message}","key":"py"}}"#)
 }
 
 fn body(b: &str) -> Result<ValidRequest, crate::ApiError> {
@@ -102,7 +61,7 @@ fn assert_rejected(
 
 #[test]
 fn a_valid_request_passes() {
-    let v = Ev::default().check().expect("valid");
+    let v = check(&HttpEvent::default()).expect("valid");
     assert_eq!(v.message, "reverse a string");
     assert_eq!(v.language.name, "python");
     assert_eq!(v.overrides, crate::sampling::Overrides::default());
@@ -150,19 +109,17 @@ fn contract_requests_are_accepted() {
 
 #[test]
 fn stage_prefixed_path_and_matched_route_key() {
-    Ev {
+    check(&HttpEvent {
         path: "/dev/code-generation",
         stage: "dev",
-        ..Ev::default()
-    }
-    .check()
+        ..HttpEvent::default()
+    })
     .expect("stage prefix accepted");
-    Ev {
+    check(&HttpEvent {
         path: "/api/code-generation",
         route_key: "PUT /code-generation",
-        ..Ev::default()
-    }
-    .check()
+        ..HttpEvent::default()
+    })
     .expect("route key matched by API Gateway");
 }
 
@@ -175,48 +132,40 @@ fn wrong_route_is_404() {
         ("/code-generations", "$default"),
         ("/$default/code-generation", "$default"),
     ] {
-        assert_rejected(
-            Ev {
-                path,
-                stage,
-                ..Ev::default()
-            }
-            .check(),
-            404,
-            ErrorCode::NotFound,
-        );
+        let ev = HttpEvent {
+            path,
+            stage,
+            ..HttpEvent::default()
+        };
+        assert_rejected(check(&ev), 404, ErrorCode::NotFound);
     }
 }
 
 #[test]
 fn wrong_method_is_405() {
     for method in ["GET", "POST", "DELETE", "PATCH", "OPTIONS"] {
-        let msg = assert_rejected(
-            Ev {
-                method,
-                ..Ev::default()
-            }
-            .check(),
-            405,
-            ErrorCode::MethodNotAllowed,
-        );
+        let ev = HttpEvent {
+            method,
+            ..HttpEvent::default()
+        };
+        let msg = assert_rejected(check(&ev), 405, ErrorCode::MethodNotAllowed);
         assert!(msg.contains("PUT"), "{msg}");
     }
     // The route is checked first.
-    assert_rejected(
-        Ev {
-            method: "GET",
-            path: "/nope",
-            ..Ev::default()
-        }
-        .check(),
-        404,
-        ErrorCode::NotFound,
-    );
+    let ev = HttpEvent {
+        method: "GET",
+        path: "/nope",
+        ..HttpEvent::default()
+    };
+    assert_rejected(check(&ev), 404, ErrorCode::NotFound);
 }
 
 #[test]
 fn content_type_rules() {
+    let with_type = |content_type| HttpEvent {
+        content_type,
+        ..HttpEvent::default()
+    };
     for ok in [
         None,
         Some("application/json"),
@@ -224,12 +173,7 @@ fn content_type_rules() {
         Some("application/json;charset=\"utf-8\""),
         Some(""),
     ] {
-        Ev {
-            content_type: ok,
-            ..Ev::default()
-        }
-        .check()
-        .unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        check(&with_type(ok)).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
     }
     for bad in [
         "text/plain",
@@ -239,11 +183,7 @@ fn content_type_rules() {
         "multipart/form-data; boundary=x",
     ] {
         assert_rejected(
-            Ev {
-                content_type: Some(bad),
-                ..Ev::default()
-            }
-            .check(),
+            check(&with_type(Some(bad))),
             415,
             ErrorCode::UnsupportedMediaType,
         );
@@ -252,11 +192,10 @@ fn content_type_rules() {
 
 #[test]
 fn header_names_are_case_insensitive() {
-    let mut ev = Ev {
+    let mut ev = event(&HttpEvent {
         content_type: None,
-        ..Ev::default()
-    }
-    .build();
+        ..HttpEvent::default()
+    });
     ev.headers
         .insert("CONTENT-TYPE", http::HeaderValue::from_static("text/plain"));
     assert_rejected(
@@ -268,93 +207,43 @@ fn header_names_are_case_insensitive() {
 
 #[test]
 fn missing_body_is_400() {
-    assert_rejected(
-        Ev {
-            body: None,
-            ..Ev::default()
-        }
-        .check(),
-        400,
-        ErrorCode::MissingBody,
-    );
-    assert_rejected(
-        Ev {
-            body: Some(String::new()),
-            ..Ev::default()
-        }
-        .check(),
-        400,
-        ErrorCode::MissingBody,
-    );
+    for body in [None, Some(String::new())] {
+        let ev = HttpEvent {
+            body,
+            ..HttpEvent::default()
+        };
+        assert_rejected(check(&ev), 400, ErrorCode::MissingBody);
+    }
 }
 
 #[test]
 fn base64_bodies() {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(r#"{"message":"m","key":"rb"}"#);
-    let v = Ev {
-        body: Some(encoded),
-        b64: true,
-        ..Ev::default()
-    }
-    .check()
-    .expect("valid");
+    let v = check(&base64_event(r#"{"message":"m","key":"rb"}"#)).expect("valid");
     assert_eq!(v.language.name, "ruby");
 
-    assert_rejected(
-        Ev {
-            body: Some("not base64!!".to_owned()),
-            b64: true,
-            ..Ev::default()
-        }
-        .check(),
-        400,
-        ErrorCode::InvalidEncoding,
-    );
-    let latin1 = base64::engine::general_purpose::STANDARD
-        .encode(b"{\"message\":\"caf\xe9\",\"key\":\"py\"}");
-    assert_rejected(
-        Ev {
-            body: Some(latin1),
-            b64: true,
-            ..Ev::default()
-        }
-        .check(),
-        400,
-        ErrorCode::InvalidEncoding,
-    );
+    let not_base64 = HttpEvent {
+        body: Some("not base64!!".to_owned()),
+        is_base64: true,
+        ..HttpEvent::default()
+    };
+    assert_rejected(check(&not_base64), 400, ErrorCode::InvalidEncoding);
+    let latin1 = base64_event(b"{\"message\":\"caf\xe9\",\"key\":\"py\"}");
+    assert_rejected(check(&latin1), 400, ErrorCode::InvalidEncoding);
 }
 
 #[test]
 fn body_too_large_is_413_before_parsing() {
     let limit = config().max_body_bytes;
-    let big = format!("{{\"message\":\"{}\",\"key\":\"py\"}}", "a".repeat(limit));
-    assert_rejected(
-        Ev {
-            body: Some(big.clone()),
-            ..Ev::default()
-        }
-        .check(),
-        413,
-        ErrorCode::PayloadTooLarge,
-    );
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&big);
-    assert_rejected(
-        Ev {
-            body: Some(encoded),
-            b64: true,
-            ..Ev::default()
-        }
-        .check(),
-        413,
-        ErrorCode::PayloadTooLarge,
-    );
+    let big = with_message(&"a".repeat(limit));
+    let text = |body: String| HttpEvent {
+        body: Some(body),
+        ..HttpEvent::default()
+    };
+    assert_rejected(check(&text(big.clone())), 413, ErrorCode::PayloadTooLarge);
+    assert_rejected(check(&base64_event(&big)), 413, ErrorCode::PayloadTooLarge);
     // Not even JSON: the size is checked first.
     assert_rejected(
-        Ev {
-            body: Some("x".repeat(limit + 1)),
-            ..Ev::default()
-        }
-        .check(),
+        check(&text("x".repeat(limit + 1))),
         413,
         ErrorCode::PayloadTooLarge,
     );
@@ -480,26 +369,16 @@ fn message_rules() {
 #[test]
 fn message_size_limit() {
     let max = config().max_message_bytes;
-    body(&format!(
-        r#"{{"message":"{}","key":"py"}}"#,
-        "a".repeat(max)
-    ))
-    .expect("exactly at the limit");
+    body(&with_message(&"a".repeat(max))).expect("exactly at the limit");
     let msg = assert_rejected(
-        body(&format!(
-            r#"{{"message":"{}","key":"py"}}"#,
-            "a".repeat(max + 1)
-        )),
+        body(&with_message(&"a".repeat(max + 1))),
         413,
         ErrorCode::MessageTooLarge,
     );
     assert!(msg.contains(&max.to_string()), "{msg}");
     // Bytes, not characters: 'é' is two bytes.
     assert_rejected(
-        body(&format!(
-            r#"{{"message":"{}","key":"py"}}"#,
-            "é".repeat(max / 2 + 1)
-        )),
+        body(&with_message(&"é".repeat(max / 2 + 1))),
         413,
         ErrorCode::MessageTooLarge,
     );

@@ -1,24 +1,19 @@
 //! Handler tests: API Gateway v2 fixtures from `tests/fixtures/apigw/` fed to the handler, with
 //! Bedrock and S3 mocked at the SDK edge by `aws-smithy-mocks`.
 
-#[path = "common/support.rs"]
-mod support;
+mod common;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseInput};
-use aws_sdk_bedrockruntime::types::error::{
-    AccessDeniedException, ModelTimeoutException, ResourceNotFoundException,
-    ServiceUnavailableException, ThrottlingException, ValidationException,
-};
+use aws_sdk_bedrockruntime::types::error::ThrottlingException;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, StopReason, SystemContentBlock,
 };
-use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_sdk_s3::operation::put_object::PutObjectError;
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -30,9 +25,14 @@ use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::{Document, Number};
-use codegen_contract::{BUILD_HEADER, ErrorResponse, GenerateResponse, env};
-use codegen_function::{BUILD_LABEL, Config};
-use support::{BUCKET, REQUEST_ID, converse_output};
+use codegen_contract::{GenerateResponse, RepairReport, env};
+use codegen_function::Config;
+use common::{
+    Answer, BUCKET, Outcome, Puts, REQUEST_ID, access_denied_exception, answering, bedrock_client,
+    converse_error, converse_output, fixture, invoke, model_timeout_exception, put_ok,
+    resource_not_found_exception, run, s3_client, service_unavailable_exception,
+    throttling_exception, validation_exception,
+};
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -42,121 +42,78 @@ const OPUS_47: &str = "global.anthropic.claude-opus-4-7";
 const REPLY: &str = "Here is the function:\n\n```python\ndef is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n```\n\nIt ignores case and punctuation.";
 const CODE: &str = "def is_palindrome(s: str) -> bool:\n    cleaned = [c.lower() for c in s if c.isalnum()]\n    return cleaned == cleaned[::-1]\n";
 
-fn fixture(name: &str) -> ApiGatewayV2httpRequest {
-    let path = format!(
-        "{}/../../tests/fixtures/apigw/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+/// The palindrome request (`put-code-generation.json`) most tests send.
+fn palindrome() -> ApiGatewayV2httpRequest {
+    fixture("put-code-generation.json")
 }
 
-fn with_body(name: &str, body: &str) -> ApiGatewayV2httpRequest {
-    let mut ev = fixture(name);
+/// The palindrome request with another (text) body.
+fn with_body(body: &str) -> ApiGatewayV2httpRequest {
+    let mut ev = palindrome();
     ev.body = Some(body.to_owned());
     ev.is_base64_encoded = false;
     ev
 }
 
+/// The stage configuration with `model_id` as its model.
 fn config(model_id: &str) -> Config {
-    Config::from_lookup(|name| match name {
-        n if n == env::BUCKET => Some(BUCKET.to_owned()),
-        n if n == env::MODEL_ID => Some(model_id.to_owned()),
-        _ => None,
-    })
-    .expect("valid config")
+    common::config(&[(env::MODEL_ID, model_id)])
 }
 
-/// What the S3 mock saw.
-#[derive(Debug, Clone, Default)]
-struct PutSeen {
-    bucket: String,
-    key: String,
-    content_type: String,
-    metadata: HashMap<String, String>,
-    body: Vec<u8>,
+/// A Converse rule answering [`REPLY`]: a valid Python function.
+fn replying() -> Rule {
+    answering(REPLY, StopReason::EndTurn)
 }
 
-fn converse_ok(reply: &'static str, seen: Arc<Mutex<Option<ConverseInput>>>) -> Rule {
+/// Where a recording Converse rule keeps the last input it saw.
+type ConverseSeen = Arc<Mutex<Option<ConverseInput>>>;
+
+/// A Converse rule answering `reply`, recording its input in `seen`.
+fn converse_ok(reply: &'static str, seen: ConverseSeen) -> Rule {
     mock!(aws_sdk_bedrockruntime::Client::converse).then_compute_output(move |input| {
         *seen.lock().expect("lock") = Some(input.clone());
         converse_output(reply, StopReason::EndTurn)
     })
 }
 
-fn put_ok(seen: Arc<Mutex<Option<PutSeen>>>) -> Rule {
-    mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |input| {
-        *seen.lock().expect("lock") = Some(PutSeen {
-            bucket: input.bucket().unwrap_or_default().to_owned(),
-            key: input.key().unwrap_or_default().to_owned(),
-            content_type: input.content_type().unwrap_or_default().to_owned(),
-            metadata: input.metadata().cloned().unwrap_or_default(),
-            body: input.body().bytes().unwrap_or_default().to_vec(),
-        });
-        PutObjectOutput::builder().e_tag("\"etag\"").build()
-    })
+/// The last input a recording Converse rule saw.
+fn last_input(seen: &ConverseSeen) -> ConverseInput {
+    seen.lock().expect("lock").clone().expect("Converse called")
 }
 
-fn bedrock_client(rules: &[&Rule]) -> aws_sdk_bedrockruntime::Client {
-    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |b| b
-        .retry_config(RetryConfig::disabled()))
+/// Asserts that at least one of a response's `warnings` satisfies `matches`.
+#[track_caller]
+fn assert_any_warning(warnings: &[String], matches: impl Fn(&str) -> bool) {
+    assert!(warnings.iter().any(|w| matches(w)), "{warnings:?}");
 }
 
-fn s3_client(rules: &[&Rule]) -> aws_sdk_s3::Client {
-    mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |b| b
-        .retry_config(RetryConfig::disabled())
-        .force_path_style(true))
+/// Asserts that the repair report gives a reason and that it mentions `text`.
+#[track_caller]
+fn assert_reason_contains(repair: &RepairReport, text: &str) {
+    assert!(
+        repair.reason.as_deref().is_some_and(|r| r.contains(text)),
+        "{repair:?}"
+    );
 }
 
-struct Answer {
-    status: i64,
-    headers: http::HeaderMap,
-    json: serde_json::Value,
-}
-
-impl Answer {
-    fn ok(&self) -> GenerateResponse {
-        assert_eq!(self.status, 200, "{}", self.json);
-        serde_json::from_value(self.json.clone()).expect("GenerateResponse")
-    }
-
-    #[track_caller]
-    fn err(&self, status: i64, code: &str) -> ErrorResponse {
-        assert_eq!(self.status, status, "{}", self.json);
-        let e: ErrorResponse = serde_json::from_value(self.json.clone()).expect("ErrorResponse");
-        assert_eq!(e.error.code, code, "{}", e.error.message);
-        e
-    }
-}
-
-async fn invoke(
-    event: ApiGatewayV2httpRequest,
-    bedrock: &aws_sdk_bedrockruntime::Client,
-    s3: &aws_sdk_s3::Client,
-    config: &Config,
-) -> Answer {
-    let (resp, json) = support::call(bedrock, s3, config, event).await;
-    assert_eq!(resp.headers["content-type"], "application/json");
-    assert_eq!(resp.headers[BUILD_HEADER], BUILD_LABEL);
-    Answer {
-        status: resp.status_code,
-        headers: resp.headers,
-        json,
-    }
+/// One of the `additionalModelRequestFields` Converse was sent (which must be an object).
+fn additional_field<'a>(input: &'a ConverseInput, name: &str) -> Option<&'a Document> {
+    let Some(Document::Object(extra)) = input.additional_model_request_fields() else {
+        panic!("additional fields missing");
+    };
+    extra.get(name)
 }
 
 #[tokio::test]
 async fn success_generates_stores_and_answers() {
-    let converse_seen = Arc::new(Mutex::new(None));
-    let put_seen = Arc::new(Mutex::new(None));
-    let converse = converse_ok(REPLY, converse_seen.clone());
-    let put = put_ok(put_seen.clone());
-    let bedrock = bedrock_client(&[&converse]);
-    let s3 = s3_client(&[&put]);
-    let cfg = config(SONNET_45);
-
-    let answer = invoke(fixture("put-code-generation.json"), &bedrock, &s3, &cfg).await;
-    let ok = answer.ok();
+    let converse_seen = ConverseSeen::default();
+    let out = run(
+        converse_ok(REPLY, converse_seen.clone()),
+        palindrome(),
+        &config(SONNET_45),
+    )
+    .await;
+    let ok = out.answer.ok();
 
     let key = "code-output/2026/11/25/20261125T163012.123Z-8f5a7c1e-0b8e-4d3f-9a6b-2f1c0d9e8a7b.py";
     assert_eq!(ok.code, CODE);
@@ -177,60 +134,37 @@ async fn success_generates_stores_and_answers() {
     );
     assert_eq!(ok.request_id, REQUEST_ID);
     assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
-    assert!(answer.headers.get("retry-after").is_none());
+    assert_eq!(out.answer.retry_after(), None);
 
     // S3 saw exactly the extracted code, under the right key, type and metadata.
-    assert_eq!(put.num_calls(), 1);
-    let put_in = put_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("PutObject called");
+    assert_eq!(out.put.num_calls(), 1);
+    let put_in = out.stored();
     assert_eq!(put_in.bucket, BUCKET);
     assert_eq!(put_in.key, key);
     assert_eq!(put_in.content_type, "text/x-python; charset=utf-8");
     assert_eq!(put_in.body, CODE.as_bytes());
-    assert_eq!(
-        put_in.metadata.get("language").map(String::as_str),
-        Some("python")
-    );
-    assert_eq!(
-        put_in.metadata.get("model").map(String::as_str),
-        Some(SONNET_45)
-    );
-    assert_eq!(
-        put_in.metadata.get("request-id").map(String::as_str),
-        Some(REQUEST_ID)
-    );
+    assert_eq!(put_in.meta("language"), Some("python"));
+    assert_eq!(put_in.meta("model"), Some(SONNET_45));
+    assert_eq!(put_in.meta("request-id"), Some(REQUEST_ID));
 
     // Bedrock saw the configured model, temperature and top_k but never top_p (Claude 4.5).
-    assert_eq!(converse.num_calls(), 1);
-    let input = converse_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("Converse called");
+    assert_eq!(out.converse.num_calls(), 1);
+    let input = last_input(&converse_seen);
     assert_eq!(input.model_id(), Some(SONNET_45));
     let inference = input.inference_config().expect("inference config");
     assert_eq!(inference.temperature(), Some(0.1));
     assert_eq!(inference.top_p(), None);
     assert_eq!(inference.max_tokens(), Some(2048));
-    let Some(Document::Object(extra)) = input.additional_model_request_fields() else {
-        panic!("additional fields missing");
-    };
     assert_eq!(
-        extra.get("top_k"),
+        additional_field(&input, "top_k"),
         Some(&Document::Number(Number::PosInt(250)))
     );
     let Some(SystemContentBlock::Text(system)) = input.system().first() else {
         panic!("system prompt missing");
     };
     assert!(system.contains("```python"));
-    let user = &input.messages()[0];
-    assert_eq!(user.role(), &ConversationRole::User);
-    let Some(ContentBlock::Text(user_text)) = user.content().first() else {
-        panic!("user text missing");
-    };
+    let (role, user_text) = text_of(&input, 0);
+    assert_eq!(role, ConversationRole::User);
     assert!(
         user_text
             .contains("<request>\nWrite a function that checks whether a string is a palindrome")
@@ -239,38 +173,24 @@ async fn success_generates_stores_and_answers() {
 
 #[tokio::test]
 async fn stage_prefixed_path_is_served() {
-    let converse = converse_ok(REPLY, Arc::default());
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation-stage.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_45),
-    )
-    .await
-    .ok();
-    assert!(ok.stored);
+    let event = fixture("put-code-generation-stage.json");
+    let out = run(replying(), event, &config(SONNET_45)).await;
+    assert!(out.answer.ok().stored);
 }
 
 #[tokio::test]
 async fn base64_body_with_alias_and_overrides_on_claude_3() {
-    let converse_seen = Arc::new(Mutex::new(None));
-    let put_seen = Arc::new(Mutex::new(None));
-    let converse = converse_ok("```rust\nfn main() {}\n```", converse_seen.clone());
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
+    let converse_seen = ConverseSeen::default();
+    let out = run(
+        converse_ok("```rust\nfn main() {}\n```", converse_seen.clone()),
         fixture("put-code-generation-base64.json"),
-        &bedrock,
-        &s3,
         &config(HAIKU_3),
     )
-    .await
-    .ok();
+    .await;
+    let ok = out.answer.ok();
     assert_eq!(ok.language, "rust");
     assert_eq!(ok.code, "fn main() {}\n");
-    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    let put_in = out.stored();
     assert!(
         put_in
             .key
@@ -281,11 +201,7 @@ async fn base64_body_with_alias_and_overrides_on_claude_3() {
     assert_eq!(put_in.content_type, "text/x-rust; charset=utf-8");
 
     // Claude 3 accepts all three sampling parameters.
-    let input = converse_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("converse");
+    let input = last_input(&converse_seen);
     let inference = input.inference_config().expect("inference config");
     assert_eq!(inference.temperature(), Some(0.3));
     assert_eq!(inference.top_p(), Some(0.2));
@@ -294,121 +210,100 @@ async fn base64_body_with_alias_and_overrides_on_claude_3() {
 
 #[tokio::test]
 async fn explicit_top_p_is_dropped_with_a_warning_on_claude_45() {
-    let converse_seen = Arc::new(Mutex::new(None));
-    let converse = converse_ok(REPLY, converse_seen.clone());
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ev = with_body(
-        "put-code-generation.json",
+    let converse_seen = ConverseSeen::default();
+    let event = with_body(
         r#"{"message":"palindrome","key":"py","top_p":0.9,"temperature":0.7,"top_k":20}"#,
     );
-    let ok = invoke(ev, &bedrock, &s3, &config(SONNET_45)).await.ok();
+    let out = run(
+        converse_ok(REPLY, converse_seen.clone()),
+        event,
+        &config(SONNET_45),
+    )
+    .await;
+    let ok = out.answer.ok();
     assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
     assert!(ok.warnings[0].contains("top_p"));
-    let input = converse_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("converse");
+    let input = last_input(&converse_seen);
     let inference = input.inference_config().expect("inference config");
     assert_eq!(inference.temperature(), Some(0.7));
     assert_eq!(inference.top_p(), None);
-    let Some(Document::Object(extra)) = input.additional_model_request_fields() else {
-        panic!("additional fields missing");
-    };
     assert_eq!(
-        extra.get("top_k"),
+        additional_field(&input, "top_k"),
         Some(&Document::Number(Number::PosInt(20)))
     );
 }
 
-/// Runs the palindrome fixture against a Bedrock rule and asserts no S3 write happened.
+// ---------------------------------------------------------------------------------------------
+// Bedrock errors: each maps to a status, a stable code and (where retrying helps) `Retry-After`.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs the palindrome request against the failing Converse `rule`; asserts the model was called
+/// once and nothing was stored.
 async fn bedrock_failure(rule: Rule) -> Answer {
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&rule]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_45),
-    )
-    .await;
-    assert_eq!(rule.num_calls(), 1);
+    let out = run(rule, palindrome(), &config(SONNET_45)).await;
+    assert_eq!(out.converse.num_calls(), 1);
     assert_eq!(
-        put.num_calls(),
+        out.put.num_calls(),
         0,
         "nothing is stored when generation fails"
     );
-    answer
+    out.answer
+}
+
+/// A raw Bedrock error response, parsed by the SDK's own deserialiser.
+fn bedrock_http_error(status: u16, error_type: Option<&'static str>, body: &'static str) -> Rule {
+    mock!(aws_sdk_bedrockruntime::Client::converse).then_http_response(move || {
+        let mut resp = HttpResponse::new(
+            StatusCode::try_from(status).expect("status"),
+            SdkBody::from(body),
+        );
+        if let Some(t) = error_type {
+            resp.headers_mut().insert("x-amzn-errortype", t);
+        }
+        resp.headers_mut()
+            .insert("content-type", "application/json");
+        resp
+    })
 }
 
 #[tokio::test]
 async fn throttling_is_429_with_retry_after() {
-    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
-        || {
-            ConverseError::ThrottlingException(
-                ThrottlingException::builder()
-                    .message("Too many requests")
-                    .build(),
-            )
-        },
-    ))
-    .await;
+    let answer = bedrock_failure(throttling_exception("Too many requests")).await;
     answer.err(429, "throttled");
-    assert_eq!(answer.headers["retry-after"], "5");
+    assert_eq!(answer.retry_after(), Some("5"));
 }
 
 #[tokio::test]
 async fn service_quota_exceeded_is_429() {
-    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
-        || {
-            ConverseError::generic(
-                ErrorMetadata::builder()
-                    .code("ServiceQuotaExceededException")
-                    .message("quota")
-                    .build(),
-            )
-        },
-    ))
+    let answer = bedrock_failure(converse_error(|| {
+        ConverseError::generic(
+            ErrorMetadata::builder()
+                .code("ServiceQuotaExceededException")
+                .message("quota")
+                .build(),
+        )
+    }))
     .await;
     answer.err(429, "throttled");
-    assert!(answer.headers.contains_key("retry-after"));
+    assert!(answer.retry_after().is_some());
 }
 
 #[tokio::test]
 async fn throttling_over_http_is_parsed_and_classified() {
     // The real wire shape: 429 with the error type header, parsed by the SDK's deserialiser.
-    let answer = bedrock_failure(
-        mock!(aws_sdk_bedrockruntime::Client::converse).then_http_response(|| {
-            let mut resp = HttpResponse::new(
-                StatusCode::try_from(429).expect("status"),
-                SdkBody::from(
-                    r#"{"message":"Too many requests, please wait before trying again."}"#,
-                ),
-            );
-            resp.headers_mut().insert(
-                "x-amzn-errortype",
-                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
-            );
-            resp.headers_mut()
-                .insert("content-type", "application/json");
-            resp
-        }),
-    )
-    .await;
-    answer.err(429, "throttled");
+    bedrock_failure(bedrock_http_error(
+        429,
+        Some("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        r#"{"message":"Too many requests, please wait before trying again."}"#,
+    ))
+    .await
+    .err(429, "throttled");
 }
 
 #[tokio::test]
 async fn access_denied_is_502_model_access() {
-    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
-        || {
-            ConverseError::AccessDeniedException(
-                AccessDeniedException::builder()
-                    .message("User: arn:aws:sts::123456789012:assumed-role/fn/x is not authorized")
-                    .build(),
-            )
-        },
+    let answer = bedrock_failure(access_denied_exception(
+        "User: arn:aws:sts::123456789012:assumed-role/fn/x is not authorized",
     ))
     .await;
     let e = answer.err(502, "model_access");
@@ -419,46 +314,26 @@ async fn access_denied_is_502_model_access() {
         !e.error.message.contains("123456789012"),
         "no account ids leak"
     );
-    assert!(answer.headers.get("retry-after").is_none());
+    assert_eq!(answer.retry_after(), None);
 }
 
 #[tokio::test]
 async fn resource_not_found_is_502_model_access() {
-    bedrock_failure(
-        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-            ConverseError::ResourceNotFoundException(
-                ResourceNotFoundException::builder()
-                    .message("Model not found")
-                    .build(),
-            )
-        }),
-    )
-    .await
-    .err(502, "model_access");
+    bedrock_failure(resource_not_found_exception("Model not found"))
+        .await
+        .err(502, "model_access");
 }
 
 #[tokio::test]
 async fn invalid_model_id_is_502_model_access_other_validation_is_model_error() {
-    bedrock_failure(
-        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-            ConverseError::ValidationException(
-                ValidationException::builder()
-                    .message("The provided model identifier is invalid.")
-                    .build(),
-            )
-        }),
-    )
+    bedrock_failure(validation_exception(
+        "The provided model identifier is invalid.",
+    ))
     .await
     .err(502, "model_access");
-    let e = bedrock_failure(
-        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-            ConverseError::ValidationException(
-                ValidationException::builder()
-                    .message("messages: text content blocks must be non-empty")
-                    .build(),
-            )
-        }),
-    )
+    let e = bedrock_failure(validation_exception(
+        "messages: text content blocks must be non-empty",
+    ))
     .await
     .err(502, "model_error");
     assert!(e.error.message.contains("non-empty"));
@@ -466,29 +341,16 @@ async fn invalid_model_id_is_502_model_access_other_validation_is_model_error() 
 
 #[tokio::test]
 async fn service_unavailable_is_503_with_retry_after() {
-    let answer = bedrock_failure(mock!(aws_sdk_bedrockruntime::Client::converse).then_error(
-        || {
-            ConverseError::ServiceUnavailableException(
-                ServiceUnavailableException::builder()
-                    .message("busy")
-                    .build(),
-            )
-        },
-    ))
-    .await;
+    let answer = bedrock_failure(service_unavailable_exception("busy")).await;
     answer.err(503, "model_unavailable");
-    assert_eq!(answer.headers["retry-after"], "10");
+    assert_eq!(answer.retry_after(), Some("10"));
 }
 
 #[tokio::test]
 async fn model_timeout_exception_is_504() {
-    bedrock_failure(
-        mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-            ConverseError::ModelTimeoutException(ModelTimeoutException::builder().build())
-        }),
-    )
-    .await
-    .err(504, "model_timeout");
+    bedrock_failure(model_timeout_exception())
+        .await
+        .err(504, "model_timeout");
 }
 
 /// An HTTP client whose requests never complete, to trip the operation timeout.
@@ -525,12 +387,11 @@ async fn sdk_operation_timeout_is_504() {
             )
             .build(),
     );
-    let put = put_ok(Arc::default());
-    let s3 = s3_client(&[&put]);
+    let put = put_ok(Puts::default());
     let answer = invoke(
-        fixture("put-code-generation.json"),
+        palindrome(),
         &bedrock,
-        &s3,
+        &s3_client(&[&put]),
         &config(SONNET_45),
     )
     .await;
@@ -553,7 +414,7 @@ async fn throttling_is_retried_within_the_budget() {
         })
         .output(|| converse_output(REPLY, StopReason::EndTurn))
         .build();
-    let put = put_ok(Arc::default());
+    let put = put_ok(Puts::default());
     let bedrock = mock_client!(
         aws_sdk_bedrockruntime,
         RuleMode::MatchAny,
@@ -564,11 +425,10 @@ async fn throttling_is_retried_within_the_budget() {
                 .with_initial_backoff(Duration::from_millis(1))
         )
     );
-    let s3 = s3_client(&[&put]);
     let ok = invoke(
-        fixture("put-code-generation.json"),
+        palindrome(),
         &bedrock,
-        &s3,
+        &s3_client(&[&put]),
         &config(SONNET_45),
     )
     .await
@@ -580,47 +440,42 @@ async fn throttling_is_retried_within_the_budget() {
 #[tokio::test]
 async fn reply_without_code_is_502_and_nothing_is_stored() {
     for reply in ["", "   \n", "```python\n\n```"] {
-        let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
-            .then_output(move || converse_output(reply, StopReason::EndTurn));
-        let put = put_ok(Arc::default());
-        let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-        invoke(
-            fixture("put-code-generation.json"),
-            &bedrock,
-            &s3,
+        let out = run(
+            answering(reply, StopReason::EndTurn),
+            palindrome(),
             &config(SONNET_45),
         )
-        .await
-        .err(502, "empty_generation");
-        assert_eq!(put.num_calls(), 0);
+        .await;
+        out.answer.err(502, "empty_generation");
+        assert_eq!(out.put.num_calls(), 0);
     }
 }
 
 #[tokio::test]
 async fn truncated_reply_is_returned_with_a_warning() {
-    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_output(|| converse_output("```python\ndef f(:\n", StopReason::MaxTokens));
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
+    let converse = answering("```python\ndef f(:\n", StopReason::MaxTokens);
+    let ok = run(converse, palindrome(), &config(SONNET_45))
+        .await
+        .answer
+        .ok();
+    assert_eq!(ok.code, "def f(:\n");
+    assert_any_warning(&ok.warnings, |w| w.contains("max_tokens"));
+}
+
+/// Runs the palindrome request with Converse answering [`REPLY`] and S3 answering with `put`.
+async fn with_s3(put: &Rule) -> Answer {
+    let converse = replying();
+    invoke(
+        palindrome(),
+        &bedrock_client(&[&converse]),
+        &s3_client(&[put]),
         &config(SONNET_45),
     )
     .await
-    .ok();
-    assert_eq!(ok.code, "def f(:\n");
-    assert!(
-        ok.warnings.iter().any(|w| w.contains("max_tokens")),
-        "{:?}",
-        ok.warnings
-    );
 }
 
 #[tokio::test]
 async fn s3_failure_still_returns_the_code() {
-    let converse = converse_ok(REPLY, Arc::default());
     // The wire shape of an S3 AccessDenied, parsed by the SDK.
     let put = mock!(aws_sdk_s3::Client::put_object).then_http_response(|| {
         HttpResponse::new(
@@ -630,14 +485,7 @@ async fn s3_failure_still_returns_the_code() {
             ),
         )
     });
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_45),
-    )
-    .await;
+    let answer = with_s3(&put).await;
     let ok = answer.ok();
     assert_eq!(put.num_calls(), 1);
     assert_eq!(ok.code, CODE);
@@ -660,7 +508,6 @@ async fn s3_failure_still_returns_the_code() {
 
 #[tokio::test]
 async fn s3_modeled_error_code_is_reported() {
-    let converse = converse_ok(REPLY, Arc::default());
     let put = mock!(aws_sdk_s3::Client::put_object).then_error(|| {
         PutObjectError::generic(
             ErrorMetadata::builder()
@@ -669,15 +516,7 @@ async fn s3_modeled_error_code_is_reported() {
                 .build(),
         )
     });
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_45),
-    )
-    .await
-    .ok();
+    let ok = with_s3(&put).await.ok();
     assert!(!ok.stored);
     assert!(ok.warnings[0].contains("NoSuchBucket"), "{:?}", ok.warnings);
 }
@@ -697,76 +536,44 @@ async fn invalid_requests_never_reach_bedrock_or_s3() {
             415,
             "unsupported_media_type",
         ),
+        (with_body("{not json"), 400, "invalid_json"),
+        (with_body("[1]"), 400, "invalid_json"),
+        (with_body(r#"{"key":"py"}"#), 400, "missing_message"),
         (
-            with_body("put-code-generation.json", "{not json"),
-            400,
-            "invalid_json",
-        ),
-        (
-            with_body("put-code-generation.json", "[1]"),
-            400,
-            "invalid_json",
-        ),
-        (
-            with_body("put-code-generation.json", r#"{"key":"py"}"#),
-            400,
-            "missing_message",
-        ),
-        (
-            with_body("put-code-generation.json", r#"{"message":"","key":"py"}"#),
+            with_body(r#"{"message":"","key":"py"}"#),
             400,
             "invalid_message",
         ),
+        (with_body(r#"{"message":"m"}"#), 400, "missing_language"),
         (
-            with_body("put-code-generation.json", r#"{"message":"m"}"#),
-            400,
-            "missing_language",
-        ),
-        (
-            with_body(
-                "put-code-generation.json",
-                r#"{"message":"m","key":"cobol"}"#,
-            ),
+            with_body(r#"{"message":"m","key":"cobol"}"#),
             400,
             "unsupported_language",
         ),
         (
-            with_body(
-                "put-code-generation.json",
-                r#"{"message":"m","key":"py","top_k":0}"#,
-            ),
+            with_body(r#"{"message":"m","key":"py","top_k":0}"#),
             400,
             "invalid_parameter",
         ),
         (
-            with_body(
-                "put-code-generation.json",
-                r#"{"message":"m","key":"py","extra":1}"#,
-            ),
+            with_body(r#"{"message":"m","key":"py","extra":1}"#),
             400,
             "unknown_field",
         ),
         (
-            with_body(
-                "put-code-generation.json",
-                r#"{"message":"m","message":"n","key":"py"}"#,
-            ),
+            with_body(r#"{"message":"m","message":"n","key":"py"}"#),
             400,
             "invalid_json",
         ),
         (
-            with_body(
-                "put-code-generation.json",
-                &format!(r#"{{"message":"{}","key":"py"}}"#, "a".repeat(9000)),
-            ),
+            with_body(&format!(
+                r#"{{"message":"{}","key":"py"}}"#,
+                "a".repeat(9000)
+            )),
             413,
             "message_too_large",
         ),
-        (
-            with_body("put-code-generation.json", &"x".repeat(70_000)),
-            413,
-            "payload_too_large",
-        ),
+        (with_body(&"x".repeat(70_000)), 413, "payload_too_large"),
         (
             {
                 let mut ev = fixture("put-code-generation-base64.json");
@@ -778,15 +585,12 @@ async fn invalid_requests_never_reach_bedrock_or_s3() {
         ),
     ];
     for (event, status, code) in cases {
-        let converse = converse_ok(REPLY, Arc::default());
-        let put = put_ok(Arc::default());
-        let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-        let answer = invoke(event, &bedrock, &s3, &config(SONNET_45)).await;
-        answer.err(status, code);
-        assert_eq!(converse.num_calls(), 0, "{code}: no Bedrock call");
-        assert_eq!(put.num_calls(), 0, "{code}: no S3 call");
+        let out = run(replying(), event, &config(SONNET_45)).await;
+        out.answer.err(status, code);
+        assert_eq!(out.converse.num_calls(), 0, "{code}: no Bedrock call");
+        assert_eq!(out.put.num_calls(), 0, "{code}: no S3 call");
         if status == 405 {
-            assert_eq!(answer.headers["allow"], "PUT");
+            assert_eq!(out.answer.headers["allow"], "PUT");
         }
     }
 }
@@ -794,22 +598,6 @@ async fn invalid_requests_never_reach_bedrock_or_s3() {
 // ---------------------------------------------------------------------------------------------
 // What real Bedrock answers that the emulator's mock never does (model catalogue issue).
 // ---------------------------------------------------------------------------------------------
-
-/// A raw Bedrock error response, parsed by the SDK's own deserialiser.
-fn bedrock_http_error(status: u16, error_type: Option<&'static str>, body: &'static str) -> Rule {
-    mock!(aws_sdk_bedrockruntime::Client::converse).then_http_response(move || {
-        let mut resp = HttpResponse::new(
-            StatusCode::try_from(status).expect("status"),
-            SdkBody::from(body),
-        );
-        if let Some(t) = error_type {
-            resp.headers_mut().insert("x-amzn-errortype", t);
-        }
-        resp.headers_mut()
-            .insert("content-type", "application/json");
-        resp
-    })
-}
 
 #[tokio::test]
 async fn overloaded_529_is_503_with_retry_after() {
@@ -827,7 +615,7 @@ async fn overloaded_529_is_503_with_retry_after() {
         "{}",
         e.error.message
     );
-    assert_eq!(answer.headers["retry-after"], "10");
+    assert_eq!(answer.retry_after(), Some("10"));
 }
 
 #[tokio::test]
@@ -846,8 +634,11 @@ async fn agreement_being_created_is_503_retry_later_not_model_access() {
         "{}",
         e.error.message
     );
-    assert_eq!(answer.headers["retry-after"], "60");
+    assert_eq!(answer.retry_after(), Some("60"));
 }
+
+/// A body asking for more output tokens than the known models allow.
+const MAX_TOKENS_8000: &str = r#"{"message":"palindrome","key":"py","max_tokens":8000}"#;
 
 #[tokio::test]
 async fn bedrock_max_tokens_validation_is_400_invalid_parameter() {
@@ -857,71 +648,50 @@ async fn bedrock_max_tokens_validation_is_400_invalid_parameter() {
         Some("ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
         r#"{"message":"The maximum tokens you requested exceeds the model limit of 4096. Try again with a maximum tokens value that is lower than 4096."}"#,
     );
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&rule]), s3_client(&[&put]));
-    let ev = with_body(
-        "put-code-generation.json",
-        r#"{"message":"palindrome","key":"py","max_tokens":8000}"#,
-    );
-    let answer = invoke(ev, &bedrock, &s3, &config("anthropic.claude-mystery-1")).await;
-    let e = answer.err(400, "invalid_parameter");
+    let out = run(
+        rule,
+        with_body(MAX_TOKENS_8000),
+        &config("anthropic.claude-mystery-1"),
+    )
+    .await;
+    let e = out.answer.err(400, "invalid_parameter");
     assert!(e.error.message.contains("4096"), "{}", e.error.message);
-    assert_eq!(put.num_calls(), 0);
+    assert_eq!(out.put.num_calls(), 0);
 }
 
 #[tokio::test]
 async fn max_tokens_above_a_known_limit_is_400_before_any_model_call() {
-    let converse = converse_ok(REPLY, Arc::default());
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ev = with_body(
-        "put-code-generation.json",
-        r#"{"message":"palindrome","key":"py","max_tokens":8000}"#,
-    );
-    let answer = invoke(ev, &bedrock, &s3, &config(HAIKU_3)).await;
-    let e = answer.err(400, "invalid_parameter");
+    let out = run(replying(), with_body(MAX_TOKENS_8000), &config(HAIKU_3)).await;
+    let e = out.answer.err(400, "invalid_parameter");
     assert!(
         e.error.message.contains("8000") && e.error.message.contains("4096"),
         "{}",
         e.error.message
     );
-    assert_eq!((converse.num_calls(), put.num_calls()), (0, 0));
+    assert_eq!((out.converse.num_calls(), out.put.num_calls()), (0, 0));
 }
 
 #[tokio::test]
 async fn refusal_is_422_and_nothing_is_stored() {
-    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_output(|| converse_output("I can't help with that.", StopReason::from("refusal")));
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_46),
-    )
-    .await;
-    let e = answer.err(422, "model_refused");
+    let converse = answering("I can't help with that.", StopReason::from("refusal"));
+    let out = run(converse, palindrome(), &config(SONNET_46)).await;
+    let e = out.answer.err(422, "model_refused");
     assert!(e.error.message.contains("refusal"), "{}", e.error.message);
-    assert_eq!(put.num_calls(), 0);
+    assert_eq!(out.put.num_calls(), 0);
 }
 
 #[tokio::test]
 async fn fixed_sampling_models_get_no_sampling_parameter_and_the_response_says_so() {
-    let converse_seen = Arc::new(Mutex::new(None));
-    let converse = converse_ok(REPLY, converse_seen.clone());
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ev = with_body(
-        "put-code-generation.json",
-        r#"{"message":"palindrome","key":"py","temperature":0.2,"top_k":5}"#,
-    );
-    let ok = invoke(ev, &bedrock, &s3, &config(OPUS_47)).await.ok();
-    let input = converse_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("converse");
+    let converse_seen = ConverseSeen::default();
+    let event = with_body(r#"{"message":"palindrome","key":"py","temperature":0.2,"top_k":5}"#);
+    let out = run(
+        converse_ok(REPLY, converse_seen.clone()),
+        event,
+        &config(OPUS_47),
+    )
+    .await;
+    let ok = out.answer.ok();
+    let input = last_input(&converse_seen);
     let inference = input.inference_config().expect("inference config");
     assert_eq!((inference.temperature(), inference.top_p()), (None, None));
     assert_eq!(inference.max_tokens(), Some(2048));
@@ -930,31 +700,16 @@ async fn fixed_sampling_models_get_no_sampling_parameter_and_the_response_says_s
     assert_eq!(ok.sampling.top_k, None);
     assert_eq!(ok.sampling.max_tokens, 2048);
     assert_eq!(ok.warnings.len(), 2, "{:?}", ok.warnings);
-    assert!(
-        ok.warnings
-            .iter()
-            .any(|w| w.starts_with("temperature was not sent"))
-    );
-    assert!(
-        ok.warnings
-            .iter()
-            .any(|w| w.starts_with("top_k was not sent"))
-    );
+    assert_any_warning(&ok.warnings, |w| w.starts_with("temperature was not sent"));
+    assert_any_warning(&ok.warnings, |w| w.starts_with("top_k was not sent"));
 }
 
 #[tokio::test]
 async fn the_response_reports_what_was_sent() {
-    let converse = converse_ok(REPLY, Arc::default());
-    let put = put_ok(Arc::default());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ok = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config(SONNET_46),
-    )
-    .await
-    .ok();
+    let ok = run(replying(), palindrome(), &config(SONNET_46))
+        .await
+        .answer
+        .ok();
     assert_eq!(ok.sampling.temperature, Some(0.1));
     assert_eq!(ok.sampling.top_p, None);
     assert_eq!(ok.sampling.top_k, Some(250));
@@ -972,73 +727,44 @@ const FIXED_REPLY: &str =
     "```python\ndef is_palindrome(s: str) -> bool:\n    return s == s[::-1]\n```";
 const FIXED_CODE: &str = "def is_palindrome(s: str) -> bool:\n    return s == s[::-1]\n";
 
+/// The stage configuration with Claude Sonnet 4.6 and the repair setting `repair`.
 fn config_with_repair(repair: &str) -> Config {
-    Config::from_lookup(|name| match name {
-        n if n == env::BUCKET => Some(BUCKET.to_owned()),
-        n if n == env::MODEL_ID => Some(SONNET_46.to_owned()),
-        n if n == env::REPAIR => Some(repair.to_owned()),
-        _ => None,
-    })
-    .expect("valid config")
+    common::config(&[(env::MODEL_ID, SONNET_46), (env::REPAIR, repair)])
 }
+
+/// What Converse answers, in order: a reply (text, stop reason) or an error.
+type Replies = Vec<Result<(&'static str, StopReason), ConverseError>>;
+
+/// Every input a Converse rule saw, in order.
+type Inputs = Arc<Mutex<Vec<ConverseInput>>>;
 
 /// A Converse mock answering `replies` in order (the last one again after that), recording every
 /// input it saw.
-fn converse_replies(
-    replies: Vec<Result<(&'static str, StopReason), ConverseError>>,
-    seen: Arc<Mutex<Vec<ConverseInput>>>,
-) -> Rule {
+fn converse_replies(replies: Replies, seen: Inputs) -> Rule {
     mock!(aws_sdk_bedrockruntime::Client::converse).then_compute_response(move |input| {
         let mut seen = seen.lock().expect("lock");
         seen.push(input.clone());
         let i = (seen.len() - 1).min(replies.len() - 1);
         match &replies[i] {
-            Ok((text, stop)) => {
-                aws_smithy_mocks::MockResponse::Output(converse_output(text, stop.clone()))
-            }
-            Err(_) => aws_smithy_mocks::MockResponse::Error(ConverseError::ThrottlingException(
+            Ok((text, stop)) => MockResponse::Output(converse_output(text, stop.clone())),
+            Err(_) => MockResponse::Error(ConverseError::ThrottlingException(
                 ThrottlingException::builder().message("slow down").build(),
             )),
         }
     })
 }
 
-/// One request through the synchronous route with Converse answering `replies` in order and S3
-/// accepting the object, under the stage setting `repair`: what the syntax and repair tests look
-/// at (the answer, both mocks, every Converse input, the stored object).
-struct RepairRun {
-    answer: Answer,
-    converse: Rule,
-    put: Rule,
-    seen: Arc<Mutex<Vec<ConverseInput>>>,
-    put_seen: Arc<Mutex<Option<PutSeen>>>,
-}
-
-async fn run_with_replies(
-    replies: Vec<Result<(&'static str, StopReason), ConverseError>>,
-    repair: &str,
-) -> RepairRun {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+/// The palindrome request on the synchronous route under the stage setting `repair`, with
+/// Converse answering `replies` in order: what the syntax and repair tests look at (the outcome
+/// and every Converse input).
+async fn run_with_replies(replies: Replies, repair: &str) -> (Outcome, Inputs) {
+    let seen = Inputs::default();
     let converse = converse_replies(replies, seen.clone());
-    let put_seen = Arc::new(Mutex::new(None));
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair(repair),
-    )
-    .await;
-    RepairRun {
-        answer,
-        converse,
-        put,
-        seen,
-        put_seen,
-    }
+    let out = run(converse, palindrome(), &config_with_repair(repair)).await;
+    (out, seen)
 }
 
+/// The role and text of message `i` of a Converse input.
 fn text_of(input: &ConverseInput, i: usize) -> (ConversationRole, String) {
     let m = &input.messages()[i];
     let Some(ContentBlock::Text(t)) = m.content().first() else {
@@ -1049,47 +775,31 @@ fn text_of(input: &ConverseInput, i: usize) -> (ConversationRole, String) {
 
 #[tokio::test]
 async fn valid_code_is_reported_ok_and_the_object_says_so() {
-    let put_seen = Arc::new(Mutex::new(None));
-    let converse = converse_ok(REPLY, Arc::default());
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let answer = invoke(
-        fixture("put-code-generation.json"),
-        &bedrock,
-        &s3,
-        &config_with_repair("once"),
-    )
-    .await;
-    let ok = answer.ok();
+    let (out, _) = run_with_replies(vec![Ok((REPLY, StopReason::EndTurn))], "once").await;
+    let ok = out.answer.ok();
     assert!(ok.syntax.is_ok(), "{:?}", ok.syntax);
     assert_eq!(ok.repair, None, "nothing to repair");
-    assert_eq!(converse.num_calls(), 1);
+    assert_eq!(out.converse.num_calls(), 1);
     assert_eq!(
-        answer.json["syntax"],
+        out.answer.json["syntax"],
         serde_json::json!({"checked": true, "ok": true, "error_count": 0, "errors": []})
     );
-    assert!(answer.json.get("repair").is_none(), "{}", answer.json);
-    let md = put_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("put")
-        .metadata;
-    assert_eq!(md.get("syntax").map(String::as_str), Some("ok"));
-    assert_eq!(md.get("syntax-errors").map(String::as_str), Some("0"));
-    assert!(!md.contains_key("repair"));
+    assert!(
+        out.answer.json.get("repair").is_none(),
+        "{}",
+        out.answer.json
+    );
+    let stored = out.stored();
+    assert_eq!(stored.meta("syntax"), Some("ok"));
+    assert_eq!(stored.meta("syntax-errors"), Some("0"));
+    assert!(!stored.metadata.contains_key("repair"));
 }
 
 #[tokio::test]
 async fn with_repair_off_broken_code_is_stored_and_returned_with_its_diagnostics() {
-    let RepairRun {
-        answer,
-        converse,
-        put_seen,
-        ..
-    } = run_with_replies(vec![Ok((BROKEN_REPLY, StopReason::EndTurn))], "off").await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 1, "no second model call");
+    let (out, _) = run_with_replies(vec![Ok((BROKEN_REPLY, StopReason::EndTurn))], "off").await;
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 1, "no second model call");
     assert_eq!(ok.code, BROKEN_CODE);
     assert!(ok.syntax.has_errors(), "{:?}", ok.syntax);
     let first = ok.syntax.first_error().expect("an error");
@@ -1115,39 +825,26 @@ async fn with_repair_off_broken_code_is_stored_and_returned_with_its_diagnostics
         "{:?}",
         ok.warnings
     );
-    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    let put_in = out.stored();
     assert_eq!(
         put_in.body,
         BROKEN_CODE.as_bytes(),
         "the broken code is stored"
     );
-    assert_eq!(
-        put_in.metadata.get("syntax").map(String::as_str),
-        Some("errors")
-    );
+    assert_eq!(put_in.meta("syntax"), Some("errors"));
     assert!(
         put_in
-            .metadata
-            .get("syntax-first-error")
+            .meta("syntax-first-error")
             .is_some_and(|v| v.starts_with("2:")),
         "{:?}",
         put_in.metadata
     );
-    assert_eq!(
-        put_in.metadata.get("repair").map(String::as_str),
-        Some("not-attempted")
-    );
+    assert_eq!(put_in.meta("repair"), Some("not-attempted"));
 }
 
 #[tokio::test]
 async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
-    let RepairRun {
-        answer,
-        converse,
-        put,
-        seen,
-        put_seen,
-    } = run_with_replies(
+    let (out, seen) = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Ok((FIXED_REPLY, StopReason::EndTurn)),
@@ -1155,8 +852,8 @@ async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
         "once",
     )
     .await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 2, "exactly one extra model call");
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 2, "exactly one extra model call");
     assert_eq!(ok.code, FIXED_CODE);
     assert!(ok.syntax.is_ok(), "{:?}", ok.syntax);
     assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
@@ -1174,8 +871,8 @@ async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
         (240, 90, 330),
         "usage counts both calls"
     );
-    assert_eq!(answer.json["repair"]["applied"], true);
-    assert_eq!(answer.json["repair"]["usage"]["total_tokens"], 165);
+    assert_eq!(out.answer.json["repair"]["applied"], true);
+    assert_eq!(out.answer.json["repair"]["usage"]["total_tokens"], 165);
 
     // The follow-up: the original prompt, the model's own answer, then the diagnostics.
     let inputs = seen.lock().expect("lock").clone();
@@ -1204,33 +901,22 @@ async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
         Some(2048)
     );
 
-    let put_in = put_seen.lock().expect("lock").clone().expect("put");
-    assert_eq!(put.num_calls(), 1);
+    let put_in = out.stored();
+    assert_eq!(out.put.num_calls(), 1);
     assert_eq!(
         put_in.body,
         FIXED_CODE.as_bytes(),
         "the fixed code is stored"
     );
-    assert_eq!(
-        put_in.metadata.get("syntax").map(String::as_str),
-        Some("ok")
-    );
-    assert_eq!(
-        put_in.metadata.get("repair").map(String::as_str),
-        Some("applied")
-    );
+    assert_eq!(put_in.meta("syntax"), Some("ok"));
+    assert_eq!(put_in.meta("repair"), Some("applied"));
 }
 
 #[tokio::test]
 async fn a_repair_that_is_not_better_is_not_kept() {
     // The follow-up is worse (two errors): the first answer stays, and the caller is told.
     let worse = "```python\ndef is_palindrome(s: str) -> bool:\n    return s == = s[::-1\n```";
-    let RepairRun {
-        answer,
-        converse,
-        put_seen,
-        ..
-    } = run_with_replies(
+    let (out, _) = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Ok((worse, StopReason::EndTurn)),
@@ -1238,33 +924,24 @@ async fn a_repair_that_is_not_better_is_not_kept() {
         "once",
     )
     .await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 2);
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 2);
     assert_eq!(ok.code, BROKEN_CODE);
     let repair = ok.repair.expect("report");
     assert!(repair.attempted && !repair.applied, "{repair:?}");
     assert!(repair.errors_after.is_some_and(|n| n >= 1), "{repair:?}");
     assert_eq!(ok.usage.total_tokens, 330, "the follow-up was paid for");
-    assert!(
-        ok.warnings
-            .iter()
-            .any(|w| w.starts_with("one repair was attempted and not kept")),
-        "{:?}",
-        ok.warnings
-    );
-    let put_in = put_seen.lock().expect("lock").clone().expect("put");
+    assert_any_warning(&ok.warnings, |w| {
+        w.starts_with("one repair was attempted and not kept")
+    });
+    let put_in = out.stored();
     assert_eq!(put_in.body, BROKEN_CODE.as_bytes());
-    assert_eq!(
-        put_in.metadata.get("repair").map(String::as_str),
-        Some("not-kept")
-    );
+    assert_eq!(put_in.meta("repair"), Some("not-kept"));
 }
 
 #[tokio::test]
 async fn a_failed_repair_call_keeps_the_first_answer() {
-    let RepairRun {
-        answer, converse, ..
-    } = run_with_replies(
+    let (out, _) = run_with_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Err(ConverseError::unhandled("throttled")),
@@ -1272,27 +949,19 @@ async fn a_failed_repair_call_keeps_the_first_answer() {
         "once",
     )
     .await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 2);
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 2);
     assert_eq!(ok.code, BROKEN_CODE);
     assert!(ok.stored);
     let repair = ok.repair.expect("report");
     assert!(repair.attempted && !repair.applied);
-    assert!(
-        repair
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("throttled")),
-        "{repair:?}"
-    );
+    assert_reason_contains(&repair, "throttled");
     assert_eq!(ok.usage.total_tokens, 165, "a failed call costs no tokens");
 }
 
 #[tokio::test]
 async fn a_cut_answer_is_not_repaired() {
-    let RepairRun {
-        answer, converse, ..
-    } = run_with_replies(
+    let (out, _) = run_with_replies(
         vec![
             Ok(("```python\ndef f(:\n", StopReason::MaxTokens)),
             Ok((FIXED_REPLY, StopReason::EndTurn)),
@@ -1300,70 +969,38 @@ async fn a_cut_answer_is_not_repaired() {
         "once",
     )
     .await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 1);
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 1);
     let repair = ok.repair.expect("report");
     assert!(!repair.attempted);
-    assert!(
-        repair
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("max_tokens")),
-        "{repair:?}"
-    );
-    assert!(
-        ok.warnings.iter().any(|w| w.contains("does not parse")),
-        "{:?}",
-        ok.warnings
-    );
-    assert!(
-        ok.warnings
-            .iter()
-            .any(|w| w.contains("stopped at max_tokens")),
-        "{:?}",
-        ok.warnings
-    );
+    assert_reason_contains(&repair, "max_tokens");
+    assert_any_warning(&ok.warnings, |w| w.contains("does not parse"));
+    assert_any_warning(&ok.warnings, |w| w.contains("stopped at max_tokens"));
 }
 
 #[tokio::test]
 async fn no_repair_when_the_route_has_no_time_left() {
     // The invocation ends in 3.4 s: less than the S3 write's 3 s budget and the margin leave for
     // a second model call, however fast the first one was.
-    let seen = Arc::new(Mutex::new(Vec::new()));
     let converse = converse_replies(
         vec![
             Ok((BROKEN_REPLY, StopReason::EndTurn)),
             Ok((FIXED_REPLY, StopReason::EndTurn)),
         ],
-        seen,
+        Inputs::default(),
     );
-    let put = put_ok(Arc::default());
+    let put = put_ok(Puts::default());
     let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
     let cfg = config_with_repair("once");
-    let deps = codegen_function::Deps {
-        bedrock: &bedrock,
-        s3: &s3,
-        sqs: None,
-        config: &cfg,
-        clock: support::fixed_clock,
-    };
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = REQUEST_ID.to_owned();
+    let mut context = common::context();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis();
     context.deadline = u64::try_from(now_ms).expect("ms") + 3_400;
-    let resp = codegen_function::handle(
-        &deps,
-        lambda_runtime::LambdaEvent::new(fixture("put-code-generation.json"), context),
-    )
-    .await
-    .expect("answered");
-    let Some(aws_lambda_events::encodings::Body::Text(body)) = resp.body else {
-        panic!("no body");
-    };
-    let ok: GenerateResponse = serde_json::from_str(&body).expect("success body");
+    let (_, json) =
+        common::call_in(&common::deps(&bedrock, &s3, &cfg), palindrome(), context).await;
+    let ok: GenerateResponse = serde_json::from_value(json).expect("success body");
     assert_eq!(
         converse.num_calls(),
         1,
@@ -1371,44 +1008,19 @@ async fn no_repair_when_the_route_has_no_time_left() {
     );
     let repair = ok.repair.expect("report");
     assert!(!repair.attempted);
-    assert!(
-        repair
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("not enough time")),
-        "{repair:?}"
-    );
-    assert!(
-        ok.warnings
-            .iter()
-            .any(|w| w.starts_with("no repair was attempted")),
-        "{:?}",
-        ok.warnings
-    );
+    assert_reason_contains(&repair, "not enough time");
+    assert_any_warning(&ok.warnings, |w| w.starts_with("no repair was attempted"));
 }
 
 #[tokio::test]
 async fn languages_without_a_grammar_are_not_checked_nor_repaired() {
-    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_output(|| converse_output("```kotlin\nfun main( {\n```", StopReason::EndTurn));
-    let put_seen = Arc::new(Mutex::new(None));
-    let put = put_ok(put_seen.clone());
-    let (bedrock, s3) = (bedrock_client(&[&converse]), s3_client(&[&put]));
-    let ev = with_body(
-        "put-code-generation.json",
-        r#"{"message":"hello","key":"kotlin"}"#,
-    );
-    let answer = invoke(ev, &bedrock, &s3, &config_with_repair("once")).await;
-    let ok = answer.ok();
-    assert_eq!(converse.num_calls(), 1);
+    let converse = answering("```kotlin\nfun main( {\n```", StopReason::EndTurn);
+    let event = with_body(r#"{"message":"hello","key":"kotlin"}"#);
+    let out = run(converse, event, &config_with_repair("once")).await;
+    let ok = out.answer.ok();
+    assert_eq!(out.converse.num_calls(), 1);
     assert!(!ok.syntax.checked && ok.repair.is_none());
-    assert_eq!(answer.json["syntax"]["checked"], false);
-    assert!(answer.json["syntax"].get("ok").is_none());
-    let md = put_seen
-        .lock()
-        .expect("lock")
-        .clone()
-        .expect("put")
-        .metadata;
-    assert_eq!(md.get("syntax").map(String::as_str), Some("unchecked"));
+    assert_eq!(out.answer.json["syntax"]["checked"], false);
+    assert!(out.answer.json["syntax"].get("ok").is_none());
+    assert_eq!(out.stored().meta("syntax"), Some("unchecked"));
 }

@@ -2,15 +2,13 @@
 //! store behind `aws-smithy-mocks` (conditional writes answered as S3 does: 412 when
 //! `If-None-Match: *` meets an existing key), SQS and Bedrock mocked at the SDK edge.
 
-#[path = "common/support.rs"]
-mod support;
+mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_bedrockruntime::types::StopReason;
-use aws_sdk_bedrockruntime::types::error::{ThrottlingException, ValidationException};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
@@ -23,7 +21,9 @@ use aws_smithy_types::retry::RetryConfig;
 use codegen_contract::{JobResponse, JobStatus, SubmitResponse, env};
 use codegen_function::worker::{self, SqsEvent};
 use codegen_function::{Config, Deps};
-use support::{BUCKET, converse_output};
+use common::{
+    answering, bedrock_client, fixture, s3_client, throttling_exception, validation_exception,
+};
 
 const REPLY: &str = "```python\ndef is_palindrome(s):\n    return s == s[::-1]\n```";
 const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/codegen-dev-jobs";
@@ -102,9 +102,7 @@ struct World {
 fn world() -> World {
     let store = Store::default();
     let (put, get) = store.rules();
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put, &get], |b| b
-        .retry_config(RetryConfig::disabled())
-        .force_path_style(true));
+    let s3 = s3_client(&[&put, &get]);
     let sent = Arc::new(Mutex::new(Vec::new()));
     let seen = sent.clone();
     let send = mock!(aws_sdk_sqs::Client::send_message).then_compute_output(move |input| {
@@ -124,31 +122,19 @@ fn world() -> World {
     }
 }
 
+/// The configuration the template sets for the function in `role` (`submit`, `status`, `worker`).
 fn config(role: &str) -> Config {
-    Config::from_lookup(|name| match name {
-        n if n == env::BUCKET => Some(BUCKET.to_owned()),
-        n if n == env::MODEL_ID => Some("us.anthropic.claude-sonnet-4-6".to_owned()),
-        n if n == env::ROLE => Some(role.to_owned()),
-        n if n == env::JOBS_QUEUE_URL => Some(QUEUE.to_owned()),
-        n if n == env::JOBS_DEAD_LETTER_ARN => Some(DLQ_ARN.to_owned()),
-        n if n == env::JOB_STALE_AFTER_SECONDS => Some("600".to_owned()),
-        n if n == env::MODEL_TIMEOUT_MS && role == "worker" => Some("120000".to_owned()),
-        _ => None,
-    })
-    .expect("valid config")
-}
-
-fn fixture(name: &str) -> ApiGatewayV2httpRequest {
-    let path = format!(
-        "{}/../../tests/fixtures/apigw/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("event")
-}
-
-fn bedrock(rules: &[&Rule]) -> aws_sdk_bedrockruntime::Client {
-    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |b| b
-        .retry_config(RetryConfig::disabled()))
+    let mut vars = vec![
+        (env::MODEL_ID, "us.anthropic.claude-sonnet-4-6"),
+        (env::ROLE, role),
+        (env::JOBS_QUEUE_URL, QUEUE),
+        (env::JOBS_DEAD_LETTER_ARN, DLQ_ARN),
+        (env::JOB_STALE_AFTER_SECONDS, "600"),
+    ];
+    if role == "worker" {
+        vars.push((env::MODEL_TIMEOUT_MS, "120000"));
+    }
+    common::config(&vars)
 }
 
 async fn api(
@@ -156,17 +142,13 @@ async fn api(
     role: &str,
     event: ApiGatewayV2httpRequest,
 ) -> (i64, http::HeaderMap, serde_json::Value) {
-    let unused = mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_output(|| converse_output(REPLY, StopReason::EndTurn));
-    let b = bedrock(&[&unused]);
+    let unused = answering(REPLY, StopReason::EndTurn);
+    let b = bedrock_client(&[&unused]);
     let cfg = config(role);
-    let (resp, json) = support::call_with(
+    let (resp, json) = common::call_with(
         &Deps {
-            bedrock: &b,
-            s3: &w.s3,
             sqs: Some(&w.sqs),
-            config: &cfg,
-            clock: support::fixed_clock,
+            ..common::deps(&b, &w.s3, &cfg)
         },
         event,
     )
@@ -204,6 +186,12 @@ async fn status_of(w: &World, job_id: &str) -> (i64, serde_json::Value) {
     (status, json)
 }
 
+/// Submits the default job; returns its id.
+async fn submit_job(w: &World) -> String {
+    let (_, _, submitted) = submit(w, None, None).await;
+    submitted["job_id"].as_str().expect("id").to_owned()
+}
+
 fn sqs_event(job_id: &str, source: &str) -> SqsEvent {
     serde_json::from_value(serde_json::json!({
         "Records": [{
@@ -216,20 +204,9 @@ fn sqs_event(job_id: &str, source: &str) -> SqsEvent {
 }
 
 async fn work(w: &World, converse: &Rule, event: SqsEvent) -> worker::BatchResponse {
-    let b = bedrock(&[converse]);
+    let b = bedrock_client(&[converse]);
     let cfg = config("worker");
-    worker::handle(
-        &Deps {
-            bedrock: &b,
-            s3: &w.s3,
-            sqs: None,
-            config: &cfg,
-            clock: support::fixed_clock,
-        },
-        event,
-        None,
-    )
-    .await
+    worker::handle(&common::deps(&b, &w.s3, &cfg), event, None).await
 }
 
 const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:codegen-dev-jobs";
@@ -315,10 +292,8 @@ async fn idempotency_key_returns_the_same_job_and_refuses_another_body() {
 #[tokio::test]
 async fn worker_runs_the_pipeline_once_even_when_delivered_twice() {
     let w = world();
-    let (_, _, submitted) = submit(&w, None, None).await;
-    let job_id = submitted["job_id"].as_str().expect("id").to_owned();
-    let converse = mock!(aws_sdk_bedrockruntime::Client::converse)
-        .then_output(|| converse_output(REPLY, StopReason::EndTurn));
+    let job_id = submit_job(&w).await;
+    let converse = answering(REPLY, StopReason::EndTurn);
 
     let first = work(&w, &converse, sqs_event(&job_id, QUEUE_ARN)).await;
     assert!(first.batch_item_failures.is_empty());
@@ -363,15 +338,8 @@ async fn worker_runs_the_pipeline_once_even_when_delivered_twice() {
 #[tokio::test]
 async fn retryable_failures_are_retried_and_dead_letters_fail_the_job() {
     let w = world();
-    let (_, _, submitted) = submit(&w, None, None).await;
-    let job_id = submitted["job_id"].as_str().expect("id").to_owned();
-    let throttled = mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-        aws_sdk_bedrockruntime::operation::converse::ConverseError::ThrottlingException(
-            ThrottlingException::builder()
-                .message("Too many requests")
-                .build(),
-        )
-    });
+    let job_id = submit_job(&w).await;
+    let throttled = throttling_exception("Too many requests");
     let r = work(&w, &throttled, sqs_event(&job_id, QUEUE_ARN)).await;
     assert_eq!(r.batch_item_failures.len(), 1, "delivered again later");
     let (_, json) = status_of(&w, &job_id).await;
@@ -393,15 +361,8 @@ async fn retryable_failures_are_retried_and_dead_letters_fail_the_job() {
 #[tokio::test]
 async fn permanent_failures_fail_the_job_with_the_sync_error_object() {
     let w = world();
-    let (_, _, submitted) = submit(&w, None, None).await;
-    let job_id = submitted["job_id"].as_str().expect("id").to_owned();
-    let invalid = mock!(aws_sdk_bedrockruntime::Client::converse).then_error(|| {
-        aws_sdk_bedrockruntime::operation::converse::ConverseError::ValidationException(
-            ValidationException::builder()
-                .message("The provided model identifier is invalid.")
-                .build(),
-        )
-    });
+    let job_id = submit_job(&w).await;
+    let invalid = validation_exception("The provided model identifier is invalid.");
     let r = work(&w, &invalid, sqs_event(&job_id, QUEUE_ARN)).await;
     assert!(r.batch_item_failures.is_empty(), "retrying cannot fix it");
     let (_, json) = status_of(&w, &job_id).await;
@@ -426,8 +387,7 @@ async fn status_refuses_bad_ids_unknown_jobs_and_other_callers() {
         (404, Some("job_not_found"))
     );
 
-    let (_, _, submitted) = submit(&w, None, None).await;
-    let job_id = submitted["job_id"].as_str().expect("id").to_owned();
+    let job_id = submit_job(&w).await;
     let mut ev = fixture("get-job.json");
     ev.path_parameters.insert("job_id".into(), job_id.clone());
     if let Some(iam) = ev
