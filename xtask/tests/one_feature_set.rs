@@ -7,6 +7,10 @@
 //!
 //! Compares `cargo tree -e features` of both selections (offline, `--locked`); fails naming each
 //! package whose features differ and the features to add to `crates/workspace-hack/Cargo.toml`.
+//! It merges each package's features over all its uses, so it cannot see a package that a build
+//! script or proc macro gets with other features than the normal graph (cargo resolves those for
+//! the host separately): `.ci/run` catches that case on the clean clone, from the units cargo
+//! actually compiles (`tools/units-reused.py`), and the fix is a build dependency of the hack.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
