@@ -7,7 +7,8 @@ Usage: units-reused.py FIRST.json LATER.json
 Both files are cargo's `--message-format json` output. A unit is identified by its output file,
 whose name carries cargo's hash of the package, features, profile and dependencies; `fresh` is not
 consulted, so the check means the same on a clean and on a warm target directory. Workspace
-members (`path+` package ids) are left out: their test targets are new units by design.
+members (`path+` package ids) are left out: their test targets are new units by design. A package
+is matched by its id (name and version): another version of a package counts as a new package.
 """
 import json
 import sys
@@ -33,6 +34,9 @@ def registry(msg):
 def main(first_path, later_path):
     first = [m for m in artifacts(first_path) if registry(m)]
     later = [m for m in artifacts(later_path) if registry(m)]
+    if not first:
+        print(f"{first_path} lists no registry unit: not cargo's JSON output of a build?")
+        return 1
     first_units = {unit(m) for m in first}
     first_packages = {m["package_id"] for m in first}
     again = sorted({unit(m) for m in later

@@ -23,7 +23,8 @@ pub struct StageCommand {
     /// Stage name: a file infra/stages/<stage>.yaml.
     #[arg(long, short)]
     pub(crate) stage: String,
-    /// Print the result as JSON on stdout (progress and errors go to stderr).
+    /// Print the result as JSON on stdout (shapes in docs/json-output.md; for `invoke`, the
+    /// API's JSON response).
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
@@ -61,24 +62,26 @@ impl ConnectArgs {
 }
 
 /// Which function package: a given zip, or the build of an architecture, label and profile.
-/// `deploy` builds it when it is not up to date; `diff` compares an up-to-date build and never
-/// builds (its `--change-set` mode builds as deploy does).
+/// `deploy` builds it when it is not up to date; the read-only `diff` only compares an up-to-date
+/// build and never builds (`diff --change-set` builds as deploy does). The help says "the build",
+/// which is true of both.
 #[derive(Debug, Args)]
 pub struct PackageArgs {
-    /// Use this zip (containing `bootstrap`) instead of the function's build.
+    /// Use this zip (containing `bootstrap`) instead of the function's build. `diff` compares it
+    /// by hash; without it, `diff` compares an up-to-date build if there is one and never builds.
     #[arg(long, value_name = "ZIP")]
     pub(crate) package: Option<PathBuf>,
-    /// Build for this architecture instead of the stage's (arm64 falls back to x86_64 when its
-    /// Rust target cannot be installed).
+    /// Architecture of the build, instead of the stage's (when deploy builds it, arm64 falls back
+    /// to x86_64 if its Rust target cannot be installed).
     #[arg(long, value_enum)]
     pub(crate) architecture: Option<ArchArg>,
-    /// Label compiled into the function and reported in its `x-codegen-build` response header
-    /// (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
+    /// Label of the build: compiled into the function and reported in its `x-codegen-build`
+    /// response header (default: the crate version). Also read from CODEGEN_BUILD_LABEL.
     #[arg(long, env = "CODEGEN_BUILD_LABEL")]
     pub(crate) build_label: Option<String>,
-    /// Cargo profile of the function build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in
-    /// seconds; the default on emulator stages) or `release` (what ships; the default on AWS
-    /// stages). A fast build reaches an AWS stage only when asked for here.
+    /// Cargo profile of the build: `fast` (`[profile.lambda-fast]`: an edit rebuilds in seconds;
+    /// the default on emulator stages) or `release` (what ships; the default on AWS stages). A
+    /// fast build reaches an AWS stage only when asked for here.
     #[arg(long, value_enum)]
     pub(crate) build_profile: Option<BuildProfile>,
 }

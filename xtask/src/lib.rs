@@ -3,7 +3,8 @@
 //! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
 //! [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and the imperative edges:
 //! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
-//! the asset bucket ([`assets`]) and the checks before a deploy ([`preflight`]).
+//! the asset bucket ([`assets`]), the checks before a deploy ([`preflight`]), waiting ([`poll`])
+//! and the loopback processes it starts and stops ([`process`]).
 
 pub mod args;
 pub mod assets;

@@ -131,9 +131,11 @@ pub async fn ensure_ministack(
         return Ok(None);
     }
     let advertised = format!("http://{addr}");
-    start_ministack(root, addr, auth, &state_dir(root), &advertised)
-        .await
-        .map(Some)
+    let (group, emulator) =
+        start_ministack(root, addr, auth, &state_dir(root), &advertised).await?;
+    // Left running: `local down`, or the command that started it, stops it.
+    group.release();
+    Ok(Some(emulator))
 }
 
 /// What the emulator may inherit from the caller's environment: where things are (`HOME`), the
@@ -184,13 +186,15 @@ pub fn emulator_env(
 /// Starts ministack on `addr` in its own process group, writing its log and pid under `dir`, and
 /// waits (on tokio time) until it answers. The Lambda functions it runs reach AWS at `advertised`
 /// (their `AWS_ENDPOINT_URL`): ministack itself, or a fault-injection proxy that forwards to it.
+/// The caller owns the group: dropping it stops the emulator, [`process::ProcessGroup::release`]
+/// leaves it running.
 pub async fn start_ministack(
     root: &Path,
     addr: SocketAddr,
     auth: bool,
     dir: &Path,
     advertised: &str,
-) -> anyhow::Result<Emulator> {
+) -> anyhow::Result<(process::ProcessGroup, Emulator)> {
     let binary = venv_tool(root, "ministack")?;
     let tmp = dir.join(format!("tmp-{}", addr.port()));
     std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
@@ -216,12 +220,13 @@ pub async fn start_ministack(
     let child = cmd
         .spawn()
         .with_context(|| format!("failed to start {}", binary.display()))?;
-    let pid = child.id();
+    // Stops the emulator however this function ends before it is handed over: an error, or the
+    // future dropped while it waits.
+    let group = process::ProcessGroup::adopt(child.id());
+    let pid = group.pgid();
     let pid_file = dir.join(format!("ministack-{}.pid", addr.port()));
-    if let Err(err) = std::fs::write(&pid_file, pid.to_string()) {
-        process::stop(pid).await;
-        return Err(err).with_context(|| format!("failed to write {}", pid_file.display()));
-    }
+    std::fs::write(&pid_file, pid.to_string())
+        .with_context(|| format!("failed to write {}", pid_file.display()))?;
     progress(format!(
         "started ministack on {endpoint} (pid {pid}, auth {auth}, log {})",
         log.display()
@@ -229,10 +234,14 @@ pub async fn start_ministack(
     if let Err(err) =
         process::wait_until_answering(addr, Duration::from_secs(30), "ministack", &log).await
     {
-        process::stop(pid).await;
+        group.stop().await;
+        // A stale pid file would make a later `local down` signal a group id that may be reused.
+        if let Err(remove) = std::fs::remove_file(&pid_file) {
+            progress(format!("could not remove {}: {remove}", pid_file.display()));
+        }
         return Err(err);
     }
-    Ok(Emulator { pid, log, pid_file })
+    Ok((group, Emulator { pid, log, pid_file }))
 }
 
 /// Stops the ministack this checkout started on `port` (from its pid file).
@@ -280,11 +289,11 @@ impl ScopedEmulator {
         let dir = scratch.join(format!("ministack-{}", addr.port()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("failed to create {}", dir.display()))?;
-        let em = start_ministack(root, addr, auth, &dir, advertised).await?;
+        let (group, em) = start_ministack(root, addr, auth, &dir, advertised).await?;
         Ok(Self {
             endpoint: format!("http://{addr}"),
             log: em.log,
-            group: process::ProcessGroup::adopt(em.pid),
+            group,
         })
     }
 

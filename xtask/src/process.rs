@@ -70,6 +70,19 @@ impl ProcessGroup {
     pub fn pgid(&self) -> u32 {
         self.pgid
     }
+
+    /// Hands the group over without stopping it (`local up`: the emulator outlives the command);
+    /// returns its id.
+    pub fn release(self) -> u32 {
+        let pgid = self.pgid;
+        std::mem::forget(self);
+        pgid
+    }
+
+    /// Stops the group now, on tokio's blocking pool ([`stop`]).
+    pub async fn stop(self) {
+        stop(self.release()).await;
+    }
 }
 
 impl Drop for ProcessGroup {
@@ -93,7 +106,8 @@ pub fn stop_group(pgid: u32) {
     signal(&group, "-KILL");
 }
 
-/// [`stop_group`] on tokio's blocking pool, so that the wait never blocks an async worker.
+/// [`stop_group`] on tokio's blocking pool, so that the wait does not block an async worker (if
+/// the pool cannot run it, the group is stopped from the calling thread instead).
 pub async fn stop(pgid: u32) {
     if let Err(err) = tokio::task::spawn_blocking(move || stop_group(pgid)).await {
         // The blocking task panicked or was cancelled: stop the group from here rather than not
@@ -184,6 +198,24 @@ mod tests {
             !group_alive(&format!("-{pgid}")) || only_zombies_left(pgid),
             "a member of group {pgid} outlived it"
         );
+    }
+
+    #[tokio::test]
+    async fn a_released_group_keeps_running_until_stopped() {
+        let mut child = Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .expect("sleep starts");
+        let pgid = ProcessGroup::adopt(child.id()).release();
+        assert_eq!(pgid, child.id());
+        assert!(
+            child.try_wait().expect("status").is_none(),
+            "released, not stopped"
+        );
+        ProcessGroup::adopt(pgid).stop().await;
+        let status = child.wait().expect("reaped");
+        assert_eq!(status.signal(), Some(15), "{status:?}");
     }
 
     #[tokio::test]

@@ -12,8 +12,9 @@
 //!
 //! Every file in `infra/tests/` is compiled as its own crate, with this module in it, and the
 //! dead-code lint looks at one crate at a time: a helper only one test file calls would warn in the
-//! other. So every helper here is also exercised by a unit test in its own module (which runs in
-//! both crates); give a new helper one too, rather than an `allow(dead_code)`.
+//! other. So every helper here is either called by both test files (the stage loaders) or exercised
+//! by a unit test in its own module (which runs in both crates); give a new helper one too, rather
+//! than an `allow(dead_code)`.
 
 pub mod assertions;
 pub mod iam_eval;
