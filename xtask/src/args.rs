@@ -86,6 +86,26 @@ pub struct PackageArgs {
     pub(crate) build_profile: Option<BuildProfile>,
 }
 
+impl PackageArgs {
+    /// The deploy options these flags ask for on `stage` via `connect`; every other option is
+    /// its default (`deploy` sets its own on top).
+    pub fn deploy_options(
+        self,
+        stage: String,
+        connect: ConnectOptions,
+    ) -> crate::deploy::DeployOptions {
+        crate::deploy::DeployOptions {
+            stage,
+            package: self.package,
+            architecture: self.architecture.map(ArchArg::into_architecture),
+            build_label: self.build_label,
+            build_profile: self.build_profile,
+            connect,
+            ..crate::deploy::DeployOptions::default()
+        }
+    }
+}
+
 /// A Lambda architecture on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ArchArg {

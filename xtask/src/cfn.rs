@@ -206,7 +206,8 @@ pub async fn create_change_set(
         .await
         .with_context(|| format!("failed to create change set for {}", req.stack))?;
 
-    // The SDK's change-set waiter polls every 30 s; a change set is usually ready in a few.
+    // The SDK's change-set waiter polls every 30 s (see `poll`'s docs for the source); a change
+    // set is usually ready in a few.
     let stack = req.stack;
     let change_set = name.as_str();
     let out = poll::until(

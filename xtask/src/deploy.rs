@@ -278,20 +278,12 @@ pub async fn command(
     args: DeployArgs,
 ) -> anyhow::Result<crate::report::Exit> {
     let opts = DeployOptions {
-        stage: args.target.stage,
         yes: args.yes,
-        package: args.build.package,
-        architecture: args
-            .build
-            .architecture
-            .map(crate::args::ArchArg::into_architecture),
         force: args.force,
         hotswap: args.hotswap,
-        build_label: args.build.build_label,
-        build_profile: args.build.build_profile,
-        stack_name_override: None,
-        stage_config: None,
-        connect: args.target.connect.options(),
+        ..args
+            .build
+            .deploy_options(args.target.stage, args.target.connect.options())
     };
     match deploy(root, &opts).await? {
         DeployOutcome::Done(report) => {

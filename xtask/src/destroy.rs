@@ -90,7 +90,8 @@ async fn empty(
         return Ok((0, 0));
     }
     // Paged by hand: the SDK has no paginator for ListObjectVersions or ListMultipartUploads
-    // (their key/version/upload-id markers are not modelled as pagination tokens).
+    // (their key/version/upload-id markers are not modelled as pagination tokens; aws-sdk-s3
+    // 1.157's fluent builders have `into_paginator` for ListObjectsV2 but not for these two).
     let owner = owner.map(str::to_owned);
     let mut deleted = 0;
     let mut key_marker: Option<String> = None;

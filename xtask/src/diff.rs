@@ -480,18 +480,9 @@ pub async fn command(
     root: &std::path::Path,
     args: DiffArgs,
 ) -> anyhow::Result<crate::report::Exit> {
-    let opts = DeployOptions {
-        stage: args.target.stage,
-        package: args.build.package,
-        architecture: args
-            .build
-            .architecture
-            .map(crate::args::ArchArg::into_architecture),
-        build_label: args.build.build_label,
-        build_profile: args.build.build_profile,
-        connect: args.target.connect.options(),
-        ..DeployOptions::default()
-    };
+    let opts = args
+        .build
+        .deploy_options(args.target.stage, args.target.connect.options());
     let found = if args.change_set {
         with_change_set(root, &opts).await?
     } else {

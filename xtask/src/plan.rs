@@ -760,40 +760,20 @@ mod tests {
 
     #[test]
     fn statuses_map_to_actions() {
-        assert_eq!(
-            classify(&StackStatus::from("CREATE_COMPLETE")),
-            StackState::Stable
-        );
-        assert_eq!(
-            classify(&StackStatus::from("UPDATE_ROLLBACK_COMPLETE")),
-            StackState::Stable
-        );
-        assert_eq!(
-            classify(&StackStatus::from("ROLLBACK_COMPLETE")),
-            StackState::RollbackComplete
-        );
-        assert_eq!(
-            classify(&StackStatus::from("UPDATE_ROLLBACK_FAILED")),
-            StackState::UpdateRollbackFailed
-        );
-        assert_eq!(
-            classify(&StackStatus::from("UPDATE_IN_PROGRESS")),
-            StackState::InProgress
-        );
-        assert_eq!(
-            classify(&StackStatus::from("REVIEW_IN_PROGRESS")),
-            StackState::ReviewInProgress
-        );
-        assert_eq!(
-            classify(&StackStatus::from("DELETE_FAILED")),
-            StackState::Failed
-        );
+        for (status, state) in [
+            ("CREATE_COMPLETE", StackState::Stable),
+            ("UPDATE_ROLLBACK_COMPLETE", StackState::Stable),
+            ("ROLLBACK_COMPLETE", StackState::RollbackComplete),
+            ("UPDATE_ROLLBACK_FAILED", StackState::UpdateRollbackFailed),
+            ("UPDATE_IN_PROGRESS", StackState::InProgress),
+            ("REVIEW_IN_PROGRESS", StackState::ReviewInProgress),
+            ("DELETE_FAILED", StackState::Failed),
+            ("SOME_NEW_IN_PROGRESS", StackState::InProgress),
+        ] {
+            assert_eq!(classify(&StackStatus::from(status)), state, "{status}");
+        }
         let rolled_back = StackStatus::from("ROLLBACK_COMPLETE");
         assert!(is_terminal(&rolled_back) && !is_success(&rolled_back));
-        assert_eq!(
-            classify(&StackStatus::from("SOME_NEW_IN_PROGRESS")),
-            StackState::InProgress
-        );
     }
 
     #[test]

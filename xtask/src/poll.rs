@@ -1,8 +1,11 @@
 //! One way to wait for AWS: ask, sleep on tokio time with a growing delay, give up at a deadline.
 //! Used for change sets, stack operations and Lambda code updates. The SDK's own waiters poll too
-//! slowly for a person watching (CloudFormation's stack waiters every 30 s, change sets likewise;
-//! Lambda's `FunctionUpdatedV2` at least every second) and cannot report progress, so the
-//! deployer polls itself. `invoke --async` keeps its own schedule: there the server's
+//! slowly for a person watching and cannot report progress, so the deployer polls itself. Their
+//! delays, as the AWS CLI reference documents the same waiter definitions: `cloudformation wait
+//! stack-create-complete` and `change-set-create-complete` "will poll every 30 seconds"
+//! (docs.aws.amazon.com/cli/latest/reference/cloudformation/wait/change-set-create-complete.html),
+//! `lambda wait function-updated-v2` "will poll every 1 seconds"
+//! (docs.aws.amazon.com/cli/latest/reference/lambda/wait/function-updated-v2.html). `invoke --async` keeps its own schedule: there the server's
 //! `Retry-After` decides.
 
 use std::future::Future;

@@ -21,7 +21,9 @@ pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, Chang
         tags: &tags,
         create,
         role_arn: Some(&p.execution_role_arn),
-        // The function roles have generated names, so CAPABILITY_IAM (not NAMED_IAM) is enough.
+        // The function roles have generated names, so CAPABILITY_IAM (not NAMED_IAM) is enough:
+        // "If you have IAM resources with custom names, you must specify CAPABILITY_NAMED_IAM"
+        // (CloudFormation API reference, CreateChangeSet, Capabilities).
         capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
     };
     match cfn::create_change_set(&p.clients.cfn, &req).await? {

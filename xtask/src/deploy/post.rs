@@ -77,7 +77,7 @@ pub(super) async fn verify_function(
             package.path.display()
         );
     }
-    if config.state().is_some_and(|s| s.as_str() == "Failed") {
+    if config.state() == Some(&aws_sdk_lambda::types::State::Failed) {
         bail!(
             "function {name} is in state Failed: {}",
             config.state_reason().unwrap_or_default()
@@ -99,7 +99,7 @@ pub(super) async fn verify_function(
 /// failing with Lambda's reason if it failed.
 ///
 /// This polls rather than using the SDK's `FunctionUpdatedV2` waiter: that waiter sleeps at least
-/// 1 s between polls, longer than a code update of a dev stage usually takes, and the hotswap
+/// 1 s between polls (its documented delay; see [`crate::poll`]), longer than a code update of a dev stage usually takes, and the hotswap
 /// exists to be fast. It polls every 50 ms for the first second, then backs off to 1 s.
 pub(super) async fn wait_for_function_update(
     lambda: &aws_sdk_lambda::Client,
