@@ -290,6 +290,8 @@ struct StageFile {
     bedrock_endpoint: Option<String>,
     model: ModelFile,
     sampling: SamplingConfig,
+    #[serde(default)]
+    thinking: Option<crate::thinking::ThinkingFile>,
     function: FunctionConfig,
     api: ApiConfig,
     jobs: JobsConfig,
@@ -365,6 +367,11 @@ pub struct StageConfig {
     pub model: ModelConfig,
     /// Sampling defaults.
     pub sampling: SamplingConfig,
+    /// Thinking and effort per route (`infra/src/thinking.rs`).
+    pub thinking: crate::thinking::ThinkingConfig,
+    /// What the validation accepted but the deployer should say out loud (a Legacy model, an
+    /// account prerequisite).
+    pub warnings: Vec<String>,
     /// Function.
     pub function: FunctionConfig,
     /// API.
@@ -508,6 +515,8 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
     }
     validate_auth(&raw.api, raw.emulator.is_some(), &invalid)?;
     let model = validate_model(&raw.model, &raw.region, &invalid)?;
+    let thinking = crate::thinking::validate(raw.thinking.as_ref(), model.spec)
+        .map_err(|(key, message)| invalid(&key, message))?;
     let s = &raw.sampling;
     check_range(&invalid, "sampling.temperature", s.temperature, 0.0, 1.0)?;
     check_range(&invalid, "sampling.top_p", s.top_p, 0.0, 1.0)?;
@@ -625,8 +634,10 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         endpoint: raw.endpoint,
         emulator: raw.emulator,
         bedrock_endpoint: raw.bedrock_endpoint,
+        warnings: model_warnings(&model),
         model,
         sampling: raw.sampling,
+        thinking,
         function: raw.function,
         api: raw.api,
         jobs: raw.jobs,
@@ -770,6 +781,26 @@ fn validate_jobs(
         ));
     }
     Ok(())
+}
+
+/// What a deploy of this model should say: a Legacy model's dates and what a new account sees,
+/// and what the account must set up first.
+fn model_warnings(model: &ModelConfig) -> Vec<String> {
+    let Some(spec) = model.spec else {
+        return Vec::new();
+    };
+    let mut warnings: Vec<String> = spec
+        .lifecycle
+        .notice(spec.name)
+        .map(|n| format!("model.id: {n}"))
+        .into_iter()
+        .collect();
+    warnings.extend(
+        spec.prerequisites
+            .iter()
+            .map(|p| format!("model.id: {} needs account setup: {}", spec.name, p.remedy())),
+    );
+    warnings
 }
 
 /// Resolves `model.id` against the model catalogue: the foundation model behind it, and the

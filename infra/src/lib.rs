@@ -7,6 +7,7 @@ pub mod config;
 pub mod names;
 pub mod render;
 pub mod stack;
+pub mod thinking;
 
 pub use bootstrap::bootstrap;
 pub use config::{StageConfig, load_stage};

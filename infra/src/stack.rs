@@ -473,6 +473,9 @@ impl Common<'_> {
         // Emulators are reached through one host name; real S3 uses virtual-hosted addressing.
         set(env::S3_FORCE_PATH_STYLE, cfg.is_local().to_string().into());
         set(env::REPAIR, cfg.function.repair.as_str().into());
+        for (name, value) in cfg.thinking.env() {
+            set(name, value.into());
+        }
         if let Some(endpoint) = &cfg.bedrock_endpoint {
             // Emulator stages only (validated): the SDK's service-specific endpoint variable
             // sends Bedrock Runtime calls to a test double and everything else to the emulator.

@@ -134,9 +134,13 @@ pub fn lifecycle_warning(
             || "no end-of-life date published yet".to_owned(),
             |t| format!("end of life {t}"),
         );
+    // A Legacy model is refused to accounts that have not used it recently ("marked by provider
+    // as Legacy"): a deploy to a new account succeeds, and every request then fails.
     Some(format!(
-        "warning: Bedrock lists {model} as LEGACY ({eol}): plan the move to a current model \
-         (README, \"Models\")"
+        "warning: Bedrock lists {model} as LEGACY ({eol}): an account that has not called it \
+         recently (a new account) is refused with a ValidationException (\"marked by provider as \
+         Legacy\"), so the deploy succeeds and every request fails there; plan the move to a \
+         current model (docs/models.md)"
     ))
 }
 
@@ -149,6 +153,11 @@ pub fn lifecycle_warning(
 /// the function does.
 pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
+    // What the stage validation knows from the catalogue (a Legacy model's dates, an account
+    // prerequisite) is said on every deploy, emulator or not.
+    for warning in &cfg.warnings {
+        progress(format!("warning: {warning}"));
+    }
     if let Some(endpoint) = &clients.endpoint {
         // Emulators (the `local` stage, or any stage with --endpoint / AWS_ENDPOINT_URL) have no
         // model-access control plane to ask.
@@ -369,6 +378,7 @@ mod tests {
             .expect("lifecycle");
         let w = lifecycle_warning("m", Some(&legacy)).expect("warning");
         assert!(w.contains("LEGACY") && w.contains("2027-01-09"), "{w}");
+        assert!(w.contains("new account") && w.contains("marked by provider"), "{w}");
         let active = FoundationModelLifecycle::builder()
             .status(FoundationModelLifecycleStatus::Active)
             .build()

@@ -141,6 +141,21 @@ pub mod env {
     /// [`RepairMode`](crate::RepairMode)'s wire form, `off` or `once` (unset: `off`).
     pub const REPAIR: &str = "CODEGEN_REPAIR";
 
+    /// Thinking on the synchronous route (`PUT /code-generation`): `default` (send no thinking
+    /// setting), `adaptive` or `disabled`. See `infra/src/thinking.rs`.
+    pub const SYNC_THINKING: &str = "CODEGEN_SYNC_THINKING";
+    /// Effort on the synchronous route: `default` (send none) or an effort level.
+    pub const SYNC_EFFORT: &str = "CODEGEN_SYNC_EFFORT";
+    /// Output tokens reserved for thinking on the synchronous route, added to the answer's
+    /// `max_tokens` (0 when the model does not think there).
+    pub const SYNC_THINKING_TOKENS: &str = "CODEGEN_SYNC_THINKING_TOKENS";
+    /// Thinking on the jobs route (the worker), as [`SYNC_THINKING`].
+    pub const JOBS_THINKING: &str = "CODEGEN_JOBS_THINKING";
+    /// Effort on the jobs route, as [`SYNC_EFFORT`].
+    pub const JOBS_EFFORT: &str = "CODEGEN_JOBS_EFFORT";
+    /// Thinking tokens on the jobs route, as [`SYNC_THINKING_TOKENS`].
+    pub const JOBS_THINKING_TOKENS: &str = "CODEGEN_JOBS_THINKING_TOKENS";
+
     /// What this function instance serves: `sync` (PUT /code-generation, the default), `submit`
     /// (POST /code-generation/jobs), `status` (GET /code-generation/jobs/{job_id}) or `worker`
     /// (the jobs queue).
@@ -161,7 +176,7 @@ pub mod env {
     /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
     /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover
     /// all of them.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 17] = [
         BUCKET,
         PREFIX,
         MODEL_ID,
@@ -173,6 +188,12 @@ pub mod env {
         MODEL_TIMEOUT_MS,
         S3_FORCE_PATH_STYLE,
         REPAIR,
+        SYNC_THINKING,
+        SYNC_EFFORT,
+        SYNC_THINKING_TOKENS,
+        JOBS_THINKING,
+        JOBS_EFFORT,
+        JOBS_THINKING_TOKENS,
     ];
 }
 
@@ -264,7 +285,7 @@ impl Usage {
 
 /// The sampling parameters actually sent to the model (`null`: not sent, the model's own default
 /// applied). Which ones a model accepts is in [`models::CATALOGUE`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SentSampling {
     /// Temperature sent.
     pub temperature: Option<f64>,
@@ -272,8 +293,19 @@ pub struct SentSampling {
     pub top_p: Option<f64>,
     /// top_k sent (as the additional model request field `top_k`).
     pub top_k: Option<u32>,
-    /// max_tokens sent.
+    /// max_tokens sent: the answer's budget plus [`thinking_tokens`](Self::thinking_tokens).
     pub max_tokens: u32,
+    /// The thinking setting sent (`adaptive` or `disabled`; absent: none sent, the model's
+    /// default applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<String>,
+    /// The effort sent (absent: none sent, the model's default applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// The part of `max_tokens` reserved for thinking on this route (absent: the model does not
+    /// think here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_tokens: Option<u32>,
 }
 
 /// Longest list of syntax errors a response or an object's metadata carries (`error_count` has
@@ -472,6 +504,9 @@ pub enum ErrorCode {
     EmptyGeneration,
     /// The model declined the request (stop reason `refusal`, or a content filter).
     ModelRefused,
+    /// The model stopped at the output-token limit before writing any code: its thinking used the
+    /// budget (thinking counts toward `max_tokens`).
+    ThinkingExhausted,
     /// A job id that cannot exist (wrong shape).
     InvalidJobId,
     /// No job with that id (never existed, or expired).
@@ -486,7 +521,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -508,6 +543,7 @@ impl ErrorCode {
         Self::ModelTimeout,
         Self::EmptyGeneration,
         Self::ModelRefused,
+        Self::ThinkingExhausted,
         Self::InvalidJobId,
         Self::JobNotFound,
         Self::IdempotencyConflict,
@@ -539,6 +575,7 @@ impl ErrorCode {
             Self::ModelTimeout => "model_timeout",
             Self::EmptyGeneration => "empty_generation",
             Self::ModelRefused => "model_refused",
+            Self::ThinkingExhausted => "thinking_exhausted",
             Self::InvalidJobId => "invalid_job_id",
             Self::JobNotFound => "job_not_found",
             Self::IdempotencyConflict => "idempotency_conflict",
@@ -569,7 +606,12 @@ impl ErrorCode {
             // caller's remedy, retrying the same request is not.
             Self::ModelRefused => 422,
             Self::Throttled => 429,
-            Self::ModelAccess | Self::ModelError | Self::EmptyGeneration => 502,
+            // Like an empty generation, the model answered without code; what to change is the
+            // stage's token budget or effort (the message says which), not the request's shape.
+            Self::ModelAccess
+            | Self::ModelError
+            | Self::EmptyGeneration
+            | Self::ThinkingExhausted => 502,
             Self::ModelUnavailable | Self::JobsUnavailable => 503,
             Self::ModelTimeout => 504,
             Self::Internal => 500,

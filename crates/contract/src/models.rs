@@ -46,8 +46,12 @@ impl SamplingRule {
 pub enum Lifecycle {
     /// Current.
     Active,
-    /// Still callable, scheduled for end of life (date as published, `YYYY-MM-DD`).
+    /// Still callable, scheduled for end of life (dates as published, `YYYY-MM-DD`). Bedrock
+    /// refuses a Legacy model to an account that has not used it recently ("marked by provider as
+    /// Legacy"), so a new account cannot start on one.
     Legacy {
+        /// When the model entered its Legacy state, where published.
+        since: Option<&'static str>,
         /// Published end-of-life date.
         end_of_life: &'static str,
     },
@@ -57,6 +61,182 @@ pub enum Lifecycle {
         /// End-of-life date.
         since: &'static str,
     },
+}
+
+impl Lifecycle {
+    /// What the stage validation and the preflight say about a model in this state, if anything.
+    pub fn notice(self, name: &str) -> Option<String> {
+        match self {
+            Self::Active => None,
+            Self::Legacy { since, end_of_life } => Some(format!(
+                "{name} is Legacy on Bedrock{} (end of life {end_of_life}): Bedrock \
+                 refuses a Legacy model to an account that has not used it recently, so a new \
+                 account cannot start on it; plan the move to a current model (docs/models.md)",
+                since.map_or_else(String::new, |d| format!(" since {d}"))
+            )),
+            Self::Retired { since } => Some(format!("{name} is past its end of life since {since}")),
+        }
+    }
+}
+
+/// Whether, and how, a model thinks before it answers (Bedrock "Adaptive thinking",
+/// <https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html>,
+/// and each model's card; checked 2026-12-07).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThinkingClass {
+    /// No adaptive thinking: the function sends no thinking setting and no effort.
+    None,
+    /// Adaptive thinking on request (`thinking: {"type": "adaptive"}`), off when not asked for
+    /// (Opus 4.6 through 4.8, Sonnet 4.6).
+    Optional,
+    /// Thinks unless told not to; `thinking: {"type": "disabled"}` is accepted at effort `high`
+    /// or below (Opus 5, Haiku 5.5).
+    OnByDefault,
+    /// Always thinks: `disabled` (and manual `enabled` with `budget_tokens`) is a 400 (Opus 5.5,
+    /// Sonnet 5.5, Fable, Mythos). Also used where a card says thinking is on by default but
+    /// does not say it can be turned off: nothing the docs leave open is ever sent.
+    AlwaysOn,
+}
+
+impl ThinkingClass {
+    /// Short name for tables and messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Optional => "optional",
+            Self::OnByDefault => "on by default",
+            Self::AlwaysOn => "always on",
+        }
+    }
+
+    /// Whether a request that says nothing about thinking gets thinking.
+    pub const fn thinks_by_default(self) -> bool {
+        matches!(self, Self::OnByDefault | Self::AlwaysOn)
+    }
+
+    /// Whether `thinking: {"type": "adaptive"}` is accepted.
+    pub const fn takes_adaptive(self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// Whether `thinking: {"type": "disabled"}` is accepted (with an effort of `high` or below).
+    pub const fn takes_disabled(self) -> bool {
+        matches!(self, Self::Optional | Self::OnByDefault)
+    }
+}
+
+/// An effort level (`output_config.effort`): how much a thinking model thinks. Bedrock's Converse
+/// `OutputConfig` documents the same five values ("Supported values are low, medium, high, xhigh,
+/// and max"; "When extended thinking is disabled, the effort level is capped at high"),
+/// <https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/bedrock-runtime/structures/OutputConfig/>,
+/// checked 2026-12-07. Which levels a model takes is per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effort {
+    /// Least thinking; may skip thinking on simple problems.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Extra high.
+    XHigh,
+    /// The deepest reasoning.
+    Max,
+}
+
+impl Effort {
+    /// Every level, lowest first.
+    pub const ALL: [Effort; 5] = [Self::Low, Self::Medium, Self::High, Self::XHigh, Self::Max];
+
+    /// The wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::XHigh => "xhigh",
+            Self::Max => "max",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// What a route sends about thinking: nothing (the model's own default), adaptive thinking, or
+/// thinking turned off. The wire forms are the stage file's and the environment variables'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThinkingSetting {
+    /// Send no `thinking` field: the model's default (no thinking for `Optional` models, adaptive
+    /// thinking for the ones that think by default).
+    #[default]
+    Default,
+    /// `thinking: {"type": "adaptive"}`.
+    Adaptive,
+    /// `thinking: {"type": "disabled"}` (only where the model takes it).
+    Disabled,
+}
+
+impl ThinkingSetting {
+    /// Every setting.
+    pub const ALL: [ThinkingSetting; 3] = [Self::Default, Self::Adaptive, Self::Disabled];
+
+    /// The wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Adaptive => "adaptive",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether a model of `class` thinks with this setting.
+    pub const fn thinks(self, class: ThinkingClass) -> bool {
+        match self {
+            Self::Default => class.thinks_by_default(),
+            Self::Adaptive => class.takes_adaptive(),
+            Self::Disabled => false,
+        }
+    }
+}
+
+/// Every effort level.
+pub const ALL_EFFORTS: &[Effort] = &Effort::ALL;
+
+/// Something the account must do before the model answers at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prerequisite {
+    /// The account's data-retention mode must allow the provider to retain and share inference
+    /// data (`provider_data_share`, set with `PutAccountDataRetention`); otherwise every request is
+    /// a 400 ValidationException ("data retention mode 'default' is not available for this
+    /// model"). Bedrock "Data retention",
+    /// <https://docs.aws.amazon.com/bedrock/latest/userguide/data-retention.html>, checked
+    /// 2026-12-07.
+    DataRetention,
+    /// Offered only to organisations Anthropic has verified (Mythos: the Cyber Verification
+    /// Program), <https://platform.claude.com/docs/en/models/fable-5/migration-guide>.
+    GatedAccess,
+}
+
+impl Prerequisite {
+    /// What to do about it, for messages and the model reference.
+    pub const fn remedy(self) -> &'static str {
+        match self {
+            Self::DataRetention => {
+                "set the account's Bedrock data-retention mode to provider_data_share \
+                 (PutAccountDataRetention) first; the provider retains prompts and outputs for up \
+                 to 30 days"
+            }
+            Self::GatedAccess => "available only to organisations Anthropic has verified",
+        }
+    }
 }
 
 /// A cross-region inference profile family: the id prefix and the regions it may route to from
@@ -115,8 +295,25 @@ pub struct ModelSpec {
     pub on_demand: bool,
     /// Inference profiles that exist for it.
     pub profiles: &'static [ProfileRoutes],
+    /// Whether and how the model thinks.
+    pub thinking: ThinkingClass,
+    /// The effort levels it takes (empty: it takes no effort).
+    pub efforts: &'static [Effort],
+    /// The effort it uses when none is sent (`None`: no effort, or not published).
+    pub default_effort: Option<Effort>,
+    /// The context window, in tokens.
+    pub context_window: u32,
+    /// What the account must do first.
+    pub prerequisites: &'static [Prerequisite],
     /// The page this row comes from.
     pub source: &'static str,
+}
+
+impl ModelSpec {
+    /// Whether the model takes `effort`.
+    pub fn takes_effort(&self, effort: Effort) -> bool {
+        self.efforts.contains(&effort)
+    }
 }
 
 mod data;
@@ -171,6 +368,9 @@ pub fn resolve(model_id: &str) -> Resolved<'_> {
         Some((p, rest)) if PROFILE_PREFIXES.contains(&p) && rest.contains('.') => (Some(p), rest),
         _ => (None, id),
     };
+    // A `:1m` context variant (`anthropic.claude-sonnet-4-6:1m`) is the same model with a larger
+    // context window: it resolves to the base row.
+    let base_id = base_id.strip_suffix(CONTEXT_1M_SUFFIX).unwrap_or(base_id);
     Resolved {
         id,
         base_id,
@@ -178,6 +378,9 @@ pub fn resolve(model_id: &str) -> Resolved<'_> {
         spec: CATALOGUE.iter().find(|m| m.base_id == base_id),
     }
 }
+
+/// The suffix of a 1M-token context variant of a model or profile id.
+pub const CONTEXT_1M_SUFFIX: &str = ":1m";
 
 /// Looks a base model id up.
 pub fn find(base_id: &str) -> Option<&'static ModelSpec> {
@@ -239,6 +442,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn context_variants_resolve_to_their_base_row() {
+        let r = resolve("global.anthropic.claude-sonnet-4-6:1m");
+        assert_eq!(r.base_id, "anthropic.claude-sonnet-4-6");
+        assert_eq!(r.prefix, Some("global"));
+        assert_eq!(r.spec.map(|s| s.name), Some("Claude Sonnet 4.6"));
+        let r = resolve("us.anthropic.claude-opus-5-5:1m");
+        assert_eq!(r.spec.map(|s| s.name), Some("Claude Opus 5.5"));
+        // `:0` is part of a base id, not a variant.
+        assert!(resolve("anthropic.claude-3-haiku-20240307-v1:0").spec.is_some());
+    }
+
+    #[test]
+    fn thinking_columns_are_consistent() {
+        for class in [
+            ThinkingClass::None,
+            ThinkingClass::Optional,
+            ThinkingClass::OnByDefault,
+            ThinkingClass::AlwaysOn,
+        ] {
+            assert!(
+                CATALOGUE.iter().any(|m| m.thinking == class),
+                "no model with {class:?}"
+            );
+        }
+        for m in CATALOGUE {
+            if let Some(d) = m.default_effort {
+                assert!(m.takes_effort(d), "{}: default effort not listed", m.name);
+            }
+            if m.thinking.takes_adaptive() {
+                assert!(!m.efforts.is_empty(), "{}: adaptive without effort", m.name);
+            }
+            if m.thinking.thinks_by_default() {
+                // Thinking counts toward max_tokens: every such model leaves room for a
+                // reservation on top of the largest answer.
+                assert!(m.max_output_tokens >= 64_000, "{}", m.name);
+                assert_eq!(m.sampling, SamplingRule::Fixed, "{}", m.name);
+            }
+            assert!(m.context_window >= 200_000, "{}", m.name);
+        }
+        let opus55 = find("anthropic.claude-opus-5-5").expect("row");
+        assert_eq!(
+            (opus55.thinking, opus55.default_effort, opus55.on_demand),
+            (ThinkingClass::AlwaysOn, Some(Effort::Medium), false)
+        );
+        assert!(!ThinkingClass::AlwaysOn.takes_disabled());
+        assert!(ThinkingClass::OnByDefault.takes_disabled());
+        assert!(ThinkingSetting::Default.thinks(ThinkingClass::AlwaysOn));
+        assert!(!ThinkingSetting::Default.thinks(ThinkingClass::Optional));
+        for e in Effort::ALL {
+            assert_eq!(Effort::parse(e.as_str()), Some(e));
+        }
+    }
+
+    #[test]
+    fn prerequisites_and_legacy_are_said() {
+        let fable = find("anthropic.claude-fable-5").expect("row");
+        assert_eq!(fable.prerequisites, &[Prerequisite::DataRetention]);
+        let sonnet45 = find("anthropic.claude-sonnet-4-5-20250929-v1:0").expect("row");
+        let notice = sonnet45.lifecycle.notice(sonnet45.name).expect("legacy");
+        assert!(notice.contains("2026-10-08") && notice.contains("2027-04-08"), "{notice}");
+        assert!(notice.contains("new account"), "{notice}");
+        assert_eq!(Lifecycle::Active.notice("x"), None);
     }
 
     #[test]

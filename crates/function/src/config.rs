@@ -7,6 +7,7 @@ use std::time::Duration;
 use codegen_contract::{OUTPUT_PREFIX, RepairMode, env};
 
 use crate::sampling::{Sampling, SamplingError};
+use crate::thinking::{Route, RouteThinking};
 
 /// Default Bedrock model: the US cross-region inference profile of Claude Sonnet 4.6 (why: see
 /// `infra/stages/dev.yaml`).
@@ -93,6 +94,9 @@ pub struct Config {
     /// Whether code that does not parse gets one follow-up model call (`CODEGEN_REPAIR`, default
     /// `off`).
     pub repair: RepairMode,
+    /// Thinking and effort for the route this instance serves (the jobs route's for the worker,
+    /// the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
+    pub thinking: RouteThinking,
 }
 
 /// Default for [`Config::job_stale_after`]: an hour.
@@ -193,6 +197,13 @@ impl Config {
             })?,
         };
 
+        let route = if role == Role::Worker {
+            Route::Jobs
+        } else {
+            Route::Sync
+        };
+        let thinking = RouteThinking::from_lookup(route, &get)?;
+
         Ok(Self {
             bucket,
             prefix,
@@ -208,6 +219,7 @@ impl Config {
             jobs_dead_letter_arn: get(env::JOBS_DEAD_LETTER_ARN),
             job_stale_after: Duration::from_secs(job_stale_after),
             repair,
+            thinking,
         })
     }
 }

@@ -25,6 +25,7 @@ pub mod response;
 pub mod sampling;
 pub mod storage;
 pub mod syntax;
+pub mod thinking;
 pub mod worker;
 
 pub use config::Config;

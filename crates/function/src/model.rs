@@ -27,8 +27,12 @@ pub const AGREEMENT_RETRY_AFTER_SECS: u32 = 60;
 /// A model reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
-    /// The text content of the reply (text blocks joined by newlines).
+    /// The text content of the reply (text blocks joined by newlines). Reasoning blocks never
+    /// reach it: only `text` blocks are read.
     pub text: String,
+    /// The reply's reasoning blocks, verbatim, in order: passed back unmodified when the
+    /// conversation continues (a repair), never shown, stored or logged.
+    pub reasoning: Vec<ContentBlock>,
     /// Token usage.
     pub usage: Usage,
     /// Why the model stopped.
@@ -54,6 +58,11 @@ pub enum ModelError {
     /// The model id is wrong, or the account/role may not use it in this region.
     #[error("model access: {0}")]
     Access(String),
+    /// The account may not use this model until it changes a setting (the data-retention mode
+    /// Fable and Mythos require) or because the model is Legacy and the account has not used it
+    /// recently.
+    #[error("not for this account: {0}")]
+    NotForThisAccount(String),
     /// Bedrock refused a parameter value the caller chose (max_tokens above the model's limit).
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
@@ -101,6 +110,10 @@ impl ModelError {
             )
             .retry_after(AGREEMENT_RETRY_AFTER_SECS),
             Self::Access(_) => ApiError::new(ErrorCode::ModelAccess, access_remedy(model_id, region)),
+            Self::NotForThisAccount(detail) => ApiError::new(
+                ErrorCode::ModelAccess,
+                account_remedy(model_id, region, detail),
+            ),
             Self::InvalidParameter(detail) => ApiError::new(
                 ErrorCode::InvalidParameter,
                 format!("Bedrock rejected a parameter: {}", truncate(detail, 300)),
@@ -144,6 +157,28 @@ pub fn access_remedy(model_id: &str, region: &str) -> String {
          function's role may call bedrock:InvokeModel on the inference profile and the foundation \
          models it routes to"
     )
+}
+
+/// What to do when Bedrock serves the model, but not to this account yet. The data-retention
+/// refusal reads "data retention mode 'default' is not available for this model" (Bedrock "Data
+/// retention", <https://docs.aws.amazon.com/bedrock/latest/userguide/data-retention.html>); the
+/// Legacy one names the model as "marked by provider as Legacy" (Bedrock "Model lifecycle",
+/// <https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html>), both checked
+/// 2026-12-07.
+pub fn account_remedy(model_id: &str, region: &str, detail: &str) -> String {
+    if detail.to_ascii_lowercase().contains("data retention") {
+        format!(
+            "Bedrock serves model `{model_id}` in {region} only to accounts whose data-retention \
+             mode lets the provider retain and share inference data: set it to \
+             provider_data_share (PutAccountDataRetention) if that is acceptable, or choose \
+             another model (docs/models.md)"
+        )
+    } else {
+        format!(
+            "Bedrock lists model `{model_id}` as Legacy and refuses it to accounts that have not \
+             used it recently: choose a current model (docs/models.md)"
+        )
+    }
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -210,7 +245,9 @@ pub fn classify_service_error(err: &ConverseError) -> ModelError {
     } else if err.is_model_timeout_exception() {
         ModelError::Timeout(detail)
     } else if err.is_validation_exception() {
-        if is_about_max_tokens(&lower) {
+        if lower.contains("data retention") || lower.contains("marked by provider as legacy") {
+            ModelError::NotForThisAccount(message.to_owned())
+        } else if is_about_max_tokens(&lower) {
             ModelError::InvalidParameter(message.to_owned())
         } else if is_about_the_model(message) {
             ModelError::Access(detail)
@@ -273,14 +310,52 @@ fn is_about_the_model(message: &str) -> bool {
     .any(|needle| m.contains(needle))
 }
 
-/// The additional model request fields for a plan: `{"top_k": N}` when top_k is sent.
+/// The additional model request fields for a plan: `top_k` when it is sent, and the thinking
+/// setting and effort in the model's own request-body form (`crate::thinking` says why there):
+/// `{"top_k": N, "thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}`.
 pub fn additional_fields(plan: &Plan) -> Option<Document> {
-    plan.top_k.map(|k| {
-        Document::Object(HashMap::from([(
+    let mut fields = HashMap::new();
+    if let Some(k) = plan.top_k {
+        fields.insert(
             "top_k".to_owned(),
             Document::Number(Number::PosInt(u64::from(k))),
-        )]))
-    })
+        );
+    }
+    if let Some(t) = plan.thinking {
+        fields.insert(
+            "thinking".to_owned(),
+            Document::Object(HashMap::from([(
+                "type".to_owned(),
+                Document::String(t.as_str().to_owned()),
+            )])),
+        );
+    }
+    if let Some(e) = plan.effort {
+        fields.insert(
+            "output_config".to_owned(),
+            Document::Object(HashMap::from([(
+                "effort".to_owned(),
+                Document::String(e.as_str().to_owned()),
+            )])),
+        );
+    }
+    (!fields.is_empty()).then_some(Document::Object(fields))
+}
+
+/// Splits a reply's content blocks into its text (text blocks joined by newlines) and its
+/// reasoning blocks (kept verbatim for a follow-up turn). Anything else (a tool use, which the
+/// function never asks for) is dropped.
+pub fn split_reply(content: Vec<ContentBlock>) -> (String, Vec<ContentBlock>) {
+    let mut texts = Vec::new();
+    let mut reasoning = Vec::new();
+    for block in content {
+        match block {
+            ContentBlock::Text(t) => texts.push(t),
+            b @ ContentBlock::ReasoningContent(_) => reasoning.push(b),
+            _ => {}
+        }
+    }
+    (texts.join("\n"), reasoning)
 }
 
 /// Who said a turn of the conversation.
@@ -293,12 +368,33 @@ pub enum Speaker {
 }
 
 /// One turn of a conversation sent to Converse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
     /// Who said it.
     pub speaker: Speaker,
     /// What was said.
     pub text: String,
+    /// An assistant turn's reasoning blocks, sent before its text exactly as Bedrock returned
+    /// them: "If you pass a reasoning block back to the API in a multi-turn conversation, include
+    /// the text and its signature unmodified"
+    /// (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ReasoningTextBlock.html>,
+    /// checked 2026-12-07). Anthropic's models ignore earlier turns' thinking outside tool use
+    /// ("The Anthropic API automatically ignores thinking blocks from previous turns",
+    /// <https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html>),
+    /// but the 5.5 models bind thinking blocks to the conversation that produced them, so an
+    /// edited or re-ordered block is an error: they go back untouched or not at all.
+    pub reasoning: Vec<ContentBlock>,
+}
+
+impl Turn {
+    /// A turn of plain text.
+    pub fn text(speaker: Speaker, text: impl Into<String>) -> Self {
+        Self {
+            speaker,
+            text: text.into(),
+            reasoning: Vec::new(),
+        }
+    }
 }
 
 /// Calls Converse with `prompt` and the planned sampling parameters.
@@ -308,10 +404,7 @@ pub async fn generate(
     prompt: &Prompt,
     plan: &Plan,
 ) -> Result<Generation, ModelError> {
-    let turns = [Turn {
-        speaker: Speaker::User,
-        text: prompt.user.clone(),
-    }];
+    let turns = [Turn::text(Speaker::User, prompt.user.clone())];
     converse(client, model_id, &prompt.system, &turns, plan).await
 }
 
@@ -332,7 +425,13 @@ pub async fn converse(
                     Speaker::User => ConversationRole::User,
                     Speaker::Assistant => ConversationRole::Assistant,
                 })
-                .content(ContentBlock::Text(turn.text.clone()))
+                .set_content(Some(
+                    turn.reasoning
+                        .iter()
+                        .cloned()
+                        .chain([ContentBlock::Text(turn.text.clone())])
+                        .collect(),
+                ))
                 .build()
                 .map_err(|e| ModelError::Internal(e.to_string()))
         })
@@ -359,17 +458,16 @@ pub async fn converse(
         .await
         .map_err(|e| classify(&e))?;
 
-    let text = output
+    let content = output
         .output()
         .and_then(|o| o.as_message().ok())
-        .map(|m| {
-            m.content()
-                .iter()
-                .filter_map(|block| block.as_text().ok().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map(|m| m.content().to_vec())
         .unwrap_or_default();
+    let (text, reasoning) = split_reply(content);
+    // Converse's TokenUsage has input, output and total tokens (and cache figures) but no count of
+    // thinking tokens (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html>,
+    // checked 2026-12-07): `output_tokens` includes the thinking, and no separate figure is
+    // reported, nor estimated from the reasoning text (which is empty or summarised by default).
     let usage = output
         .usage()
         .map(|u| {
@@ -386,6 +484,7 @@ pub async fn converse(
         .unwrap_or_default();
     Ok(Generation {
         text,
+        reasoning,
         usage,
         stop_reason: output.stop_reason().clone(),
     })
@@ -531,6 +630,87 @@ mod tests {
     }
 
     #[test]
+    fn account_refusals_say_what_to_set() {
+        let retention = classify_service_error(&ConverseError::ValidationException(
+            ValidationException::builder()
+                .message("data retention mode 'default' is not available for this model")
+                .build(),
+        ));
+        assert!(matches!(retention, ModelError::NotForThisAccount(_)));
+        let e = retention.to_api_error("us.anthropic.claude-fable-5", "us-east-1");
+        assert_eq!(e.code, ErrorCode::ModelAccess);
+        assert!(e.message.contains("provider_data_share"), "{}", e.message);
+        let legacy = classify_service_error(&ConverseError::ValidationException(
+            ValidationException::builder()
+                .message("This model version has reached the end of its life or is marked by provider as Legacy.")
+                .build(),
+        ));
+        let e = legacy.to_api_error("m", "r");
+        assert!(e.message.contains("Legacy") && e.message.contains("current model"));
+    }
+
+    #[test]
+    fn thinking_and_effort_go_into_additional_fields() {
+        let plan = Plan {
+            rule: Some(codegen_contract::models::SamplingRule::Fixed),
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            max_tokens: 4096,
+            thinking: Some(codegen_contract::models::ThinkingSetting::Adaptive),
+            effort: Some(codegen_contract::models::Effort::Low),
+            thinking_tokens: 2048,
+            thinks: true,
+            warnings: vec![],
+            dropped: vec![],
+        };
+        let Some(Document::Object(map)) = additional_fields(&plan) else {
+            panic!("expected an object")
+        };
+        assert_eq!(map.len(), 2, "{map:?}");
+        assert_eq!(
+            map.get("thinking"),
+            Some(&Document::Object(HashMap::from([(
+                "type".to_owned(),
+                Document::String("adaptive".to_owned())
+            )])))
+        );
+        assert_eq!(
+            map.get("output_config"),
+            Some(&Document::Object(HashMap::from([(
+                "effort".to_owned(),
+                Document::String("low".to_owned())
+            )])))
+        );
+        // Nothing to send: no field at all (not an empty object).
+        let nothing = Plan {
+            thinking: None,
+            effort: None,
+            ..plan
+        };
+        assert_eq!(additional_fields(&nothing), None);
+    }
+
+    #[test]
+    fn reasoning_never_reaches_the_text_and_is_kept_verbatim() {
+        use aws_sdk_bedrockruntime::types::{ReasoningContentBlock, ReasoningTextBlock};
+        let reasoning = ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
+            ReasoningTextBlock::builder()
+                .text("secret plan: ```python\nprint('not the answer')\n```")
+                .signature("sig-1")
+                .build()
+                .expect("block"),
+        ));
+        let (text, kept) = split_reply(vec![
+            reasoning.clone(),
+            ContentBlock::Text("```python\nprint(1)\n```".to_owned()),
+        ]);
+        assert_eq!(text, "```python\nprint(1)\n```");
+        assert!(!text.contains("secret"));
+        assert_eq!(kept, vec![reasoning]);
+    }
+
+    #[test]
     fn top_k_goes_into_additional_fields() {
         let plan = Plan {
             rule: None,
@@ -538,6 +718,10 @@ mod tests {
             top_p: None,
             top_k: Some(250),
             max_tokens: 10,
+            thinking: None,
+            effort: None,
+            thinking_tokens: 0,
+            thinks: false,
             warnings: vec![],
             dropped: vec![],
         };

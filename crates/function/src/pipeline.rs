@@ -19,7 +19,7 @@ use crate::prompt::Prompt;
 use crate::request::ValidRequest;
 use crate::sampling::Plan;
 use crate::storage::{self, CodeFacts, Stored, Target};
-use crate::{extract, model, prompt, sampling, syntax};
+use crate::{extract, model, prompt, sampling, syntax, thinking};
 
 /// Time kept free after the last model call, besides the S3 write's own budget: the response, the
 /// log line, and the runtime's round trip.
@@ -53,8 +53,9 @@ pub async fn generate_and_store(
     let language = req.language;
     let model_id = config.model_id.as_str();
 
-    let plan = sampling::plan(model_id, config.defaults, &req.overrides)
+    let mut plan = sampling::plan(model_id, config.defaults, &req.overrides)
         .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    thinking::apply(&mut plan, model_id, &config.thinking);
     if !plan.dropped.is_empty() {
         info!(
             request_id,
@@ -105,13 +106,19 @@ pub async fn generate_and_store(
         ));
     }
     let Some(code) = extract::extract_code(&generation.text, language) else {
+        // Only sizes and the stop reason are logged: neither the reply nor its reasoning.
         warn!(
             request_id,
             model = model_id,
             reply_bytes = generation.text.len(),
+            reasoning_blocks = generation.reasoning.len(),
+            output_tokens = generation.usage.output_tokens,
             stop_reason = generation.stop_reason.as_str(),
             "model reply contained no code"
         );
+        if generation.stop_reason == StopReason::MaxTokens && plan.thinks {
+            return Err(thinking_exhausted(&plan, config.role));
+        }
         return Err(ApiError::new(
             ErrorCode::EmptyGeneration,
             "the model answered without any code: rephrase the message as a concrete programming \
@@ -142,6 +149,7 @@ pub async fn generate_and_store(
             prompt: &prompt,
             plan: &plan,
             first_reply: &generation.text,
+            first_reasoning: &generation.reasoning,
             first_duration: Duration::from_millis(model_ms),
             model_deadline,
             request_id,
@@ -177,17 +185,28 @@ pub async fn generate_and_store(
     if let Some(w) = syntax::warning(&syntax, language) {
         warnings.insert(0, w);
     }
-    if stop_reason == StopReason::MaxTokens {
-        warnings.push(format!(
-            "the model stopped at max_tokens ({}): the code may be incomplete; raise max_tokens or \
-             ask for less",
-            plan.max_tokens
-        ));
+    let cut = stop_reason == StopReason::MaxTokens;
+    if cut {
+        warnings.push(if plan.thinks {
+            format!(
+                "the model stopped at max_tokens ({}, of which {} reserved for thinking; thinking \
+                 counts toward the limit): the code may be incomplete; raise max_tokens, lower \
+                 the route's effort, or ask for less",
+                plan.max_tokens, plan.thinking_tokens
+            )
+        } else {
+            format!(
+                "the model stopped at max_tokens ({}): the code may be incomplete; raise \
+                 max_tokens or ask for less",
+                plan.max_tokens
+            )
+        });
     }
 
     let facts = CodeFacts {
         syntax: &syntax,
         repair: repair.as_ref(),
+        cut,
     };
     let s3_started = Instant::now();
     let stored = storage::put_code(deps.s3, target, &code, language, model_id, facts).await;
@@ -242,6 +261,26 @@ pub async fn generate_and_store(
     })
 }
 
+/// The answer to a reply that stopped at max_tokens before any code, on a model that thinks: its
+/// thinking used the budget. Says what to set, per route (the stage file's `thinking` section).
+pub fn thinking_exhausted(plan: &Plan, role: crate::config::Role) -> ApiError {
+    let route = if role == crate::config::Role::Worker {
+        "jobs"
+    } else {
+        "sync"
+    };
+    ApiError::new(
+        ErrorCode::ThinkingExhausted,
+        format!(
+            "the model stopped at max_tokens ({} output tokens, {} of them reserved for thinking) \
+             before writing any code: its thinking used the budget, and nothing was stored. Raise \
+             thinking.{route}.thinking_tokens or lower thinking.{route}.effort in the stage file, \
+             or raise max_tokens in the request",
+            plan.max_tokens, plan.thinking_tokens
+        ),
+    )
+}
+
 /// Extracted code with its syntax check and why the model stopped.
 #[derive(Debug, Clone)]
 struct Answer {
@@ -258,6 +297,7 @@ struct RepairContext<'a> {
     prompt: &'a Prompt,
     plan: &'a Plan,
     first_reply: &'a str,
+    first_reasoning: &'a [aws_sdk_bedrockruntime::types::ContentBlock],
     first_duration: Duration,
     model_deadline: Instant,
     request_id: &'a str,
@@ -318,19 +358,14 @@ async fn try_repair(ctx: &RepairContext<'_>, first: Answer) -> (Answer, RepairRe
         report.reason = Some(reason);
         return (first, report);
     }
+    // The earlier answer goes back whole: its reasoning blocks first, unmodified, then its text.
     let turns = [
+        Turn::text(Speaker::User, ctx.prompt.user.clone()),
         Turn {
-            speaker: Speaker::User,
-            text: ctx.prompt.user.clone(),
+            reasoning: ctx.first_reasoning.to_vec(),
+            ..Turn::text(Speaker::Assistant, ctx.first_reply)
         },
-        Turn {
-            speaker: Speaker::Assistant,
-            text: ctx.first_reply.to_owned(),
-        },
-        Turn {
-            speaker: Speaker::User,
-            text: prompt::repair(ctx.language, &first.syntax),
-        },
+        Turn::text(Speaker::User, prompt::repair(ctx.language, &first.syntax)),
     ];
     report.attempted = true;
     let started = Instant::now();
@@ -447,6 +482,33 @@ mod tests {
             repair_blocker(RepairMode::Once, &end, Duration::ZERO, MIN_REPAIR_TIME),
             None
         );
+    }
+
+    #[test]
+    fn thinking_exhausted_names_the_route_settings() {
+        let mut plan = sampling::plan(
+            "global.anthropic.claude-opus-5-5",
+            sampling::Sampling::default(),
+            &sampling::Overrides::default(),
+        )
+        .expect("plan");
+        thinking::apply(
+            &mut plan,
+            "global.anthropic.claude-opus-5-5",
+            &thinking::RouteThinking {
+                setting: codegen_contract::models::ThinkingSetting::Default,
+                effort: Some(codegen_contract::models::Effort::Low),
+                thinking_tokens: 2048,
+            },
+        );
+        let e = thinking_exhausted(&plan, crate::config::Role::Sync);
+        assert_eq!(e.code, ErrorCode::ThinkingExhausted);
+        assert_eq!(e.status(), 502);
+        assert!(e.message.contains("4096 output tokens, 2048 of them"), "{}", e.message);
+        assert!(e.message.contains("thinking.sync.thinking_tokens"));
+        assert!(e.message.contains("nothing was stored"));
+        let e = thinking_exhausted(&plan, crate::config::Role::Worker);
+        assert!(e.message.contains("thinking.jobs.effort"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! why, so no explicit value is ever changed silently. Pure: no IO.
 
 use codegen_contract::SentSampling;
-use codegen_contract::models::{self, SamplingRule};
+use codegen_contract::models::{self, Effort, SamplingRule, ThinkingSetting};
 
 /// Valid `temperature` range.
 pub const TEMPERATURE_RANGE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
@@ -163,8 +163,17 @@ pub struct Plan {
     pub top_p: Option<f64>,
     /// top_k to send as the additional model request field `{"top_k": N}`.
     pub top_k: Option<u32>,
-    /// max_tokens to send.
+    /// max_tokens to send: the answer's budget plus [`thinking_tokens`](Self::thinking_tokens).
     pub max_tokens: u32,
+    /// The thinking setting to send (`None`: none, the model's default).
+    pub thinking: Option<ThinkingSetting>,
+    /// The effort to send as `output_config.effort` (`None`: none, the model's default).
+    pub effort: Option<Effort>,
+    /// Output tokens reserved for thinking, included in `max_tokens` (0: the model does not think
+    /// on this route).
+    pub thinking_tokens: u32,
+    /// Whether the model thinks on this route (its thinking counts toward `max_tokens`).
+    pub thinks: bool,
     /// Warnings for the caller: explicit values that were not sent, unknown models, clamping.
     pub warnings: Vec<String>,
     /// Every parameter not sent (explicit or default), for the logs.
@@ -179,7 +188,15 @@ impl Plan {
             top_p: self.top_p,
             top_k: self.top_k,
             max_tokens: self.max_tokens,
+            thinking: self.thinking.map(|t| t.as_str().to_owned()),
+            effort: self.effort.map(|e| e.as_str().to_owned()),
+            thinking_tokens: (self.thinking_tokens > 0).then_some(self.thinking_tokens),
         }
+    }
+
+    /// The answer's own budget: what is left of `max_tokens` after the thinking reservation.
+    pub fn answer_tokens(&self) -> u32 {
+        self.max_tokens.saturating_sub(self.thinking_tokens)
     }
 }
 
@@ -196,6 +213,10 @@ pub fn plan(model_id: &str, defaults: Sampling, overrides: &Overrides) -> Result
         top_p: Some(merged.top_p),
         top_k: Some(merged.top_k),
         max_tokens: merged.max_tokens,
+        thinking: None,
+        effort: None,
+        thinking_tokens: 0,
+        thinks: false,
         warnings: Vec::new(),
         dropped: Vec::new(),
     };
@@ -379,7 +400,8 @@ mod tests {
                 temperature: Some(0.3),
                 top_p: Some(0.5),
                 top_k: Some(10),
-                max_tokens: 100
+                max_tokens: 100,
+                ..SentSampling::default()
             }
         );
     }

@@ -76,12 +76,16 @@ pub struct CodeFacts<'a> {
     pub syntax: &'a SyntaxCheck,
     /// The repair, when the first answer did not parse.
     pub repair: Option<&'a RepairReport>,
+    /// Whether the model stopped at max_tokens, so the code may be cut (thinking counts toward
+    /// the limit on thinking models).
+    pub cut: bool,
 }
 
 /// Metadata stored with each object (`x-amz-meta-*`): `language`, `model`, `request-id`, then
 /// `syntax` (`ok`, `errors` or `unchecked`), `syntax-errors` (the count, when checked),
 /// `syntax-first-error` (`<line>:<column> <message>`, when there are errors) and `repair`
-/// (`applied`, `not-kept` or `not-attempted`, when the first answer did not parse).
+/// (`applied`, `not-kept` or `not-attempted`, when the first answer did not parse), and
+/// `truncated: max-tokens` when the model stopped at the output-token limit.
 pub fn metadata(
     language: &Language,
     model_id: &str,
@@ -121,6 +125,9 @@ pub fn metadata(
             "not-attempted"
         };
         md.push(("repair", outcome.to_owned()));
+    }
+    if facts.cut {
+        md.push(("truncated", "max-tokens".to_owned()));
     }
     md
 }
@@ -332,6 +339,7 @@ pub(crate) mod tests {
             CodeFacts {
                 syntax: &unchecked,
                 repair: None,
+                cut: false,
             },
         );
         assert_eq!(md.len(), 4, "{md:?}");
@@ -367,6 +375,7 @@ pub(crate) mod tests {
             CodeFacts {
                 syntax: &broken,
                 repair: Some(&repair),
+                cut: true,
             },
         );
         let get = |k: &str| md.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
@@ -377,6 +386,7 @@ pub(crate) mod tests {
             "{md:?}"
         );
         assert_eq!(get("repair"), Some("not-kept"));
+        assert_eq!(get("truncated"), Some("max-tokens"));
         // Header-safe: printable ASCII only.
         assert!(
             md.iter()
@@ -390,6 +400,7 @@ pub(crate) mod tests {
             CodeFacts {
                 syntax: &ok,
                 repair: None,
+                cut: false,
             },
         );
         let get = |k: &str| md.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());

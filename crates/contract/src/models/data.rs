@@ -25,7 +25,10 @@
 //! Global profiles route to any commercial region; their grant uses the region-less ARN
 //! (<https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html>).
 
-use super::{Lifecycle, ModelSpec, ProfileRoutes, SamplingRule};
+use super::{
+    ALL_EFFORTS, Effort, Lifecycle, ModelSpec, Prerequisite, ProfileRoutes, SamplingRule,
+    ThinkingClass,
+};
 
 const US_EAST_1: &str = "us-east-1";
 const US_EAST_2: &str = "us-east-2";
@@ -68,6 +71,17 @@ const GLOBAL: ProfileRoutes = ProfileRoutes {
     ],
 };
 
+/// Bedrock's "Adaptive thinking" page: which models take `thinking: {"type": "adaptive"}`, and
+/// which only take it ("Manual extended thinking ... and disabled thinking ... are not supported
+/// on these models and will return a 400 error. Use thinking.type: \"adaptive\" with
+/// output_config.effort to control thinking behavior."), checked 2026-12-07.
+const ADAPTIVE_THINKING: &str =
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html";
+
+/// The effort levels every model that takes an effort accepts; used where the model's own page
+/// lists no levels, so nothing it may refuse is ever sent.
+const LOW_TO_HIGH: &[Effort] = &[Effort::Low, Effort::Medium, Effort::High];
+
 const MESSAGES_REQUEST: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html";
 
 /// Every model the service knows, oldest first.
@@ -90,6 +104,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
                 (US_WEST_2, &[US_EAST_1, US_WEST_2]),
             ],
         }],
+        thinking: ThinkingClass::None,
+        efforts: &[],
+        default_effort: None,
+        context_window: 200_000,
+        prerequisites: &[],
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html",
     },
     ModelSpec {
@@ -99,10 +118,17 @@ pub const CATALOGUE: &[ModelSpec] = &[
         max_output_tokens: 32_000,
         streaming: true,
         lifecycle: Lifecycle::Legacy {
+            // The page this row cites gives the end of life, not the day it became Legacy.
+            since: None,
             end_of_life: "2027-01-08",
         },
         on_demand: false,
         profiles: &[US_4X],
+        thinking: ThinkingClass::None,
+        efforts: &[],
+        default_effort: None,
+        context_window: 200_000,
+        prerequisites: &[],
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html",
     },
     ModelSpec {
@@ -111,9 +137,22 @@ pub const CATALOGUE: &[ModelSpec] = &[
         sampling: SamplingRule::TemperatureXorTopP,
         max_output_tokens: 64_000,
         streaming: true,
-        lifecycle: Lifecycle::Active,
+        // Legacy on Bedrock from 2026-10-08, end of life 2027-04-08: the dates issue 21 quotes from
+        // one AWS source (the "Model lifecycle (Legacy)" table, which applies to models launched
+        // before 2026-09-07, <https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle-legacy.html>).
+        // The table itself could not be read here (checked 2026-12-07); the deployer's preflight
+        // reads the real state (`GetFoundationModel` `modelLifecycle`) before a deploy to AWS.
+        lifecycle: Lifecycle::Legacy {
+            since: Some("2026-10-08"),
+            end_of_life: "2027-04-08",
+        },
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::None,
+        efforts: &[],
+        default_effort: None,
+        context_window: 200_000,
+        prerequisites: &[],
         source: MESSAGES_REQUEST,
     },
     ModelSpec {
@@ -125,6 +164,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::None,
+        efforts: &[],
+        default_effort: None,
+        context_window: 200_000,
+        prerequisites: &[],
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-haiku-4-5.html",
     },
     ModelSpec {
@@ -136,6 +180,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::None,
+        efforts: LOW_TO_HIGH,
+        default_effort: Some(Effort::High),
+        context_window: 200_000,
+        prerequisites: &[],
         source: "https://platform.claude.com/docs/en/build-with-claude/claude-on-amazon-bedrock-legacy",
     },
     ModelSpec {
@@ -148,6 +197,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::Optional,
+        efforts: LOW_TO_HIGH,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
         source: "https://platform.claude.com/docs/en/about-claude/models/model-ids-and-versions",
     },
     ModelSpec {
@@ -161,6 +215,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::Optional,
+        efforts: LOW_TO_HIGH,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
         source: "https://platform.claude.com/docs/en/build-with-claude/claude-on-amazon-bedrock-legacy",
     },
     ModelSpec {
@@ -172,6 +231,11 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[US_4X, EU_4X, GLOBAL],
+        thinking: ThinkingClass::Optional,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-opus-4-7.html",
     },
     ModelSpec {
@@ -183,6 +247,215 @@ pub const CATALOGUE: &[ModelSpec] = &[
         lifecycle: Lifecycle::Active,
         on_demand: false,
         profiles: &[EU_4X, GLOBAL],
+        thinking: ThinkingClass::Optional,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
         source: "https://platform.claude.com/docs/en/about-claude/models/overview",
+    },
+
+    // The Claude 5 generation (checked 2026-12-07). Every row: sampling fixed (non-default
+    // temperature, top_p or top_k is a 400), 128K output tokens, 1M context, thinking counted
+    // toward max_tokens ("max_tokens remains a hard limit on total output, thinking plus response
+    // text", <https://platform.claude.com/docs/en/models/opus-5/migration-guide>), reachable only
+    // through inference profiles. The profile prefixes are the ones AWS's model cards and the
+    // "Supported Regions and models for inference profiles" page list as far as they could be
+    // read here; the US destinations reuse the 4.x table (see the module docs) and the deployer's
+    // preflight compares them with `GetInferenceProfile` before a deploy to AWS. Where a card is
+    // silent on turning thinking off, the row says `AlwaysOn`, so nothing undocumented is sent;
+    // where it is silent on effort levels, only low/medium/high (which every effort model takes).
+    ModelSpec {
+        name: "Claude Opus 5",
+        base_id: "anthropic.claude-opus-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, EU_4X, GLOBAL],
+        // "thinking on by default"; "thinking: {type: disabled}" accepted at effort high or below;
+        // "the full effort ladder, low, medium, high, xhigh, and max"; "Start from the default,
+        // high".
+        thinking: ThinkingClass::OnByDefault,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
+        source: "https://platform.claude.com/docs/en/about-claude/models/whats-new-opus-5",
+    },
+    ModelSpec {
+        name: "Claude Opus 5.5",
+        base_id: "anthropic.claude-opus-5-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // Launched 2026-09-22, EOL no sooner than 2027-09-22, 6-month Legacy period.
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // "adaptive thinking is always on and cannot be disabled; effort level configurable —
+        // low, medium, high, xhigh, max; default: medium".
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::Medium),
+        context_window: 1_000_000,
+        prerequisites: &[],
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-opus-5-5.html",
+    },
+    ModelSpec {
+        name: "Claude Sonnet 5",
+        base_id: "anthropic.claude-sonnet-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // Released 2026-06-30. Anthropic calls it Legacy on its own platform (Sonnet 5.5 is its
+        // current Sonnet); Bedrock sets its own lifecycle, and no Bedrock Legacy date was found.
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, EU_4X, GLOBAL],
+        // "adaptive thinking on by default; manual extended thinking returns 400; non-default
+        // temperature, top_p, top_k return 400"; default effort high. Whether `disabled` is
+        // accepted is not stated: treated as always on.
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
+        source: "https://platform.claude.com/docs/en/models/sonnet-5/overview",
+    },
+    ModelSpec {
+        name: "Claude Sonnet 5.5",
+        base_id: "anthropic.claude-sonnet-5-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // Released 2026-09-28.
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // Thinking on by default and `disabled` rejected (its lowest setting is `between_tools`,
+        // which the function does not use); effort low..max, default high
+        // (<https://platform.claude.com/docs/en/models/sonnet-5-5/whats-new-sonnet-5-5>).
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[],
+        source: "https://platform.claude.com/docs/en/models/sonnet-5-5/overview",
+    },
+    ModelSpec {
+        name: "Claude Haiku 5.5",
+        base_id: "anthropic.claude-haiku-5-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // Launched 2026-10-07, EOL no sooner than 2027-10-07, 6-month Legacy period.
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // "adaptive thinking is on by default and can be turned off; effort level configurable —
+        // low, medium, high, xhigh, max; default: medium; effort capped at high when thinking is
+        // disabled".
+        thinking: ThinkingClass::OnByDefault,
+        efforts: ALL_EFFORTS,
+        default_effort: Some(Effort::Medium),
+        context_window: 1_000_000,
+        prerequisites: &[],
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-haiku-5-5.html",
+    },
+    ModelSpec {
+        name: "Claude Fable 5",
+        base_id: "anthropic.claude-fable-5",
+        // "temperature must be 1.0 or unset; top_p must be ≥ 0.99 and < 1.0, or unset; top_k is
+        // not supported".
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // Launched 2026-06-09; Active on its Bedrock card (Anthropic calls it Legacy on its own
+        // platform, Fable 5.1 being current there).
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, EU_4X, GLOBAL],
+        // "adaptive thinking is always on and cannot be disabled; the effort level is
+        // configurable" (no levels or default listed on the card).
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: None,
+        context_window: 1_000_000,
+        prerequisites: &[Prerequisite::DataRetention],
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-fable-5.html",
+    },
+    ModelSpec {
+        name: "Claude Fable 5.1",
+        base_id: "anthropic.claude-fable-5-1",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        // On Bedrock since 2026-09-01.
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // Anthropic's comparison table: "Adaptive (always on)", default effort high; listed on
+        // Bedrock's "Adaptive thinking" page among the adaptive-only models.
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: Some(Effort::High),
+        context_window: 1_000_000,
+        prerequisites: &[Prerequisite::DataRetention],
+        source: "https://platform.claude.com/docs/en/models/opus-5-5/overview",
+    },
+    ModelSpec {
+        name: "Claude Fable 5.2",
+        base_id: "anthropic.claude-fable-5-2",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // No AWS or Anthropic page for it could be read here: the id and "the same capabilities
+        // as claude-fable-5-1" come from a third-party SDK's release notes (the source below).
+        // Every fact not taken from there is the strictest of Fable 5.1's.
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: None,
+        context_window: 1_000_000,
+        prerequisites: &[Prerequisite::DataRetention],
+        source: "https://github.com/vercel/ai/releases/tag/@ai-sdk%2Famazon-bedrock@3.0.145",
+    },
+    ModelSpec {
+        name: "Claude Mythos 5",
+        base_id: "anthropic.claude-mythos-5",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        // Adaptive thinking only ("disabled thinking ... not supported on these models and will
+        // return a 400 error"); "the same specifications and pricing as Claude Fable 5"; gated.
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: None,
+        context_window: 1_000_000,
+        prerequisites: &[Prerequisite::DataRetention, Prerequisite::GatedAccess],
+        source: ADAPTIVE_THINKING,
+    },
+    ModelSpec {
+        name: "Claude Mythos 5.1",
+        base_id: "anthropic.claude-mythos-5-1",
+        sampling: SamplingRule::Fixed,
+        max_output_tokens: 128_000,
+        streaming: true,
+        lifecycle: Lifecycle::Active,
+        on_demand: false,
+        profiles: &[US_4X, GLOBAL],
+        thinking: ThinkingClass::AlwaysOn,
+        efforts: LOW_TO_HIGH,
+        default_effort: None,
+        context_window: 1_000_000,
+        prerequisites: &[Prerequisite::DataRetention, Prerequisite::GatedAccess],
+        source: ADAPTIVE_THINKING,
     },
 ];
