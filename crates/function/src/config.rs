@@ -202,7 +202,7 @@ impl Config {
         } else {
             Route::Sync
         };
-        let thinking = RouteThinking::from_lookup(route, &get)?;
+        let thinking = RouteThinking::from_lookup(route, get)?;
 
         Ok(Self {
             bucket,

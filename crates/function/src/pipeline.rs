@@ -434,7 +434,11 @@ fn short(e: &model::ModelError) -> &'static str {
         E::Throttled(_) => "throttled",
         E::Unavailable(_) | E::Overloaded(_) | E::AgreementPending(_) => "model unavailable",
         E::Timeout(_) => "timed out",
-        E::Access(_) | E::InvalidParameter(_) | E::Rejected(_) | E::Internal(_) => "rejected",
+        E::Access(_)
+        | E::NotForThisAccount(_)
+        | E::InvalidParameter(_)
+        | E::Rejected(_)
+        | E::Internal(_) => "rejected",
         E::Failed(_) => "model error",
     }
 }
