@@ -240,14 +240,19 @@ pub fn classify_service_error(err: &ConverseError) -> ModelError {
         || err.is_internal_server_exception()
     {
         ModelError::Unavailable(detail)
+    } else if lower.contains("marked by provider as legacy") || lower.contains("data retention") {
+        // The Legacy refusal arrives as a ResourceNotFoundException ("Access denied. This Model
+        // is marked by provider as Legacy and you have not been actively using the model in the
+        // last 30 days. Please upgrade to an active model on Amazon Bedrock", as reported in
+        // awslabs/llmeter#35 and fourTheorem/podwhisperer#24); the data-retention one as a
+        // ValidationException.
+        ModelError::NotForThisAccount(message.to_owned())
     } else if err.is_access_denied_exception() || err.is_resource_not_found_exception() {
         ModelError::Access(detail)
     } else if err.is_model_timeout_exception() {
         ModelError::Timeout(detail)
     } else if err.is_validation_exception() {
-        if lower.contains("data retention") || lower.contains("marked by provider as legacy") {
-            ModelError::NotForThisAccount(message.to_owned())
-        } else if is_about_max_tokens(&lower) {
+        if is_about_max_tokens(&lower) {
             ModelError::InvalidParameter(message.to_owned())
         } else if is_about_the_model(message) {
             ModelError::Access(detail)
@@ -640,11 +645,12 @@ mod tests {
         let e = retention.to_api_error("us.anthropic.claude-fable-5", "us-east-1");
         assert_eq!(e.code, ErrorCode::ModelAccess);
         assert!(e.message.contains("provider_data_share"), "{}", e.message);
-        let legacy = classify_service_error(&ConverseError::ValidationException(
-            ValidationException::builder()
-                .message("This model version has reached the end of its life or is marked by provider as Legacy.")
+        let legacy = classify_service_error(&ConverseError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days. Please upgrade to an active model on Amazon Bedrock")
                 .build(),
         ));
+        assert!(matches!(legacy, ModelError::NotForThisAccount(_)));
         let e = legacy.to_api_error("m", "r");
         assert!(e.message.contains("Legacy") && e.message.contains("current model"));
     }
