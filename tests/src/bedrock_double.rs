@@ -12,11 +12,31 @@
 //!   (`codegen_contract::models`), and values out of range;
 //! - `maxTokens` above the model's output limit ("The maximum tokens you requested exceeds the
 //!   model limit of N ...");
-//! - unknown `additionalModelRequestFields` keys;
+//! - unknown `additionalModelRequestFields` keys, and `thinking` / `output_config` values the
+//!   model refuses: `thinking.type` `disabled` on the models that always think, any thinking
+//!   setting on models without adaptive thinking, manual `enabled` thinking on the adaptive-only
+//!   models (Bedrock "Adaptive thinking", quoting the 400's message), an effort the catalogue row
+//!   does not list, an effort above `high` with thinking off ("When extended thinking is
+//!   disabled, the effort level is capped at high", Converse `OutputConfig`);
+//! - a Legacy model for an account flagged new (`Behaviour::new_account`: "Access denied. This
+//!   Model is marked by provider as Legacy and you have not been actively using the model in the
+//!   last 30 days ...", a ResourceNotFoundException, as reported in awslabs/llmeter#35), and a
+//!   model that needs the data-retention mode `provider_data_share` for an account without it
+//!   ("data retention mode 'default' is not available for this model", Bedrock "Data
+//!   retention");
+//! - a reasoning block passed back with a signature the double did not give for that model
+//!   (the 5.5 models bind thinking blocks to the model and conversation that produced them);
 //! - a conversation that does not alternate user and assistant turns, or does not end with the
 //!   user ("A conversation must alternate between user and assistant roles...", Bedrock's
 //!   ValidationException as reported in langchain-ai/langchain-aws#130 and
 //!   microsoft/semantic-kernel#10281), and empty turns.
+//!
+//! A model that thinks on the request answers like the 5.x models on Bedrock: a `reasoningContent`
+//! block (empty text, as with the default `display: omitted`, and a signature) before the text,
+//! thinking tokens by effort counted toward `maxTokens` (so a small budget cuts the answer, or
+//! leaves no text at all), and `usage.outputTokens` that includes them (Converse reports no
+//! separate figure). The thinking amounts per effort are the double's own ([`thinking_tokens`]);
+//! no published figure exists.
 //!
 //! It paces its answer like a model: time to first token plus output tokens at a rate (Converse is
 //! not streamed, so the whole answer arrives at the end), and it can answer realistic replies
@@ -32,7 +52,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use codegen_contract::models::{self, Lifecycle, SamplingRule};
+use codegen_contract::models::{
+    self, Effort, Lifecycle, ModelSpec, Prerequisite, SamplingRule, ThinkingClass,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -155,6 +177,12 @@ pub struct Behaviour {
     pub allow_unknown_models: bool,
     /// The region the double pretends to be (profiles are checked against it).
     pub region: String,
+    /// The account has not used any model recently: Legacy models are refused to it.
+    pub new_account: bool,
+    /// The account's data-retention mode is `provider_data_share` (Fable and Mythos need it).
+    pub provider_data_share: bool,
+    /// Thinking tokens the model spends, instead of the double's amount for the effort.
+    pub thinking_tokens: Option<u32>,
 }
 
 impl Default for Behaviour {
@@ -165,6 +193,9 @@ impl Default for Behaviour {
             faults: VecDeque::new(),
             allow_unknown_models: false,
             region: "us-east-1".into(),
+            new_account: false,
+            provider_data_share: false,
+            thinking_tokens: None,
         }
     }
 }
@@ -388,7 +419,15 @@ async fn answer(
     };
     let result = match outcome {
         Ok(limits) => {
-            let reply = reply(&behaviour.reply, &body, limits.max_tokens);
+            let thinking = limits
+                .thinking
+                .map(|e| behaviour.thinking_tokens.unwrap_or_else(|| thinking_tokens(e)));
+            let reply = reply(
+                &behaviour.reply,
+                &body,
+                limits.max_tokens,
+                thinking.map(|t| (t, signature(&model_id))),
+            );
             tokio::time::sleep(behaviour.pacing.duration(reply.output_tokens)).await;
             (200, None, reply.json.to_string())
         }
@@ -411,6 +450,116 @@ async fn answer(
 
 struct Limits {
     max_tokens: u32,
+    /// The effort the model thinks at on this request (`None`: it does not think).
+    thinking: Option<Effort>,
+}
+
+/// The double's own thinking amounts per effort (output tokens). No figure is published; these
+/// only need to grow with the effort and to exceed a small budget at the high end.
+pub fn thinking_tokens(effort: Effort) -> u32 {
+    match effort {
+        Effort::Low => 300,
+        Effort::Medium => 1_200,
+        Effort::High => 4_000,
+        Effort::XHigh => 8_000,
+        Effort::Max => 16_000,
+    }
+}
+
+/// The signature the double gives a reasoning block of `model_id`'s base model, and checks when
+/// one comes back.
+pub fn signature(model_id: &str) -> String {
+    format!("double-signature:{}", models::resolve(model_id).base_id)
+}
+
+/// What the request asks of thinking, checked against the model: the effort it thinks at, or
+/// `None` when it does not think. `spec` `None`: a model the catalogue does not know, which is
+/// sent nothing about thinking by a correct caller.
+fn check_thinking(
+    spec: Option<&ModelSpec>,
+    thinking: Option<&Value>,
+    output_config: Option<&Value>,
+    max_tokens: u32,
+) -> Result<Option<Effort>, Fault> {
+    const ADAPTIVE_ONLY: &str = "is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior.";
+    let class = spec.map_or(ThinkingClass::None, |s| s.thinking);
+    let kind = match thinking {
+        None => None,
+        Some(t) => {
+            let obj = t
+                .as_object()
+                .ok_or_else(|| Fault::validation("thinking: Input should be an object"))?;
+            if let Some(k) = obj
+                .keys()
+                .find(|k| !["type", "budget_tokens", "display"].contains(&k.as_str()))
+            {
+                return Err(Fault::validation(format!(
+                    "thinking.{k}: Extra inputs are not permitted"
+                )));
+            }
+            Some(obj.get("type").and_then(Value::as_str).ok_or_else(|| {
+                Fault::validation("thinking.type: Field required")
+            })?)
+        }
+    };
+    let thinks = match kind {
+        None => class.thinks_by_default(),
+        Some("adaptive") if class.takes_adaptive() => true,
+        Some("disabled") if class.takes_disabled() => false,
+        Some(k @ ("disabled" | "enabled")) if class.thinks_by_default() => {
+            return Err(Fault::validation(format!("\"thinking.type.{k}\" {ADAPTIVE_ONLY}")));
+        }
+        Some("enabled") if class == ThinkingClass::Optional => {
+            // Deprecated on Opus 4.6 and Sonnet 4.6 but accepted, with a budget below maxTokens.
+            let budget = thinking
+                .and_then(|t| t.get("budget_tokens"))
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Fault::validation("thinking.enabled.budget_tokens: Field required"))?;
+            if budget < 1024 || budget >= u64::from(max_tokens) {
+                return Err(Fault::validation(
+                    "`max_tokens` must be greater than `thinking.budget_tokens`, which must be at least 1024",
+                ));
+            }
+            true
+        }
+        Some(k) => {
+            return Err(Fault::validation(format!(
+                "thinking.type: `{k}` is not supported for this model"
+            )));
+        }
+    };
+    let effort = match output_config {
+        None => None,
+        Some(c) => {
+            let obj = c
+                .as_object()
+                .ok_or_else(|| Fault::validation("output_config: Input should be an object"))?;
+            if let Some(k) = obj.keys().find(|k| k.as_str() != "effort") {
+                return Err(Fault::validation(format!(
+                    "output_config.{k}: Extra inputs are not permitted"
+                )));
+            }
+            let word = obj.get("effort").and_then(Value::as_str).unwrap_or_default();
+            let effort = Effort::parse(word)
+                .filter(|e| spec.is_some_and(|s| s.takes_effort(*e)))
+                .ok_or_else(|| {
+                    Fault::validation(format!(
+                        "output_config.effort: `{word}` is not supported for this model"
+                    ))
+                })?;
+            if !thinks && effort > Effort::High {
+                return Err(Fault::validation(
+                    "output_config.effort: when thinking is disabled, the effort level is capped at high",
+                ));
+            }
+            Some(effort)
+        }
+    };
+    Ok(thinks.then(|| {
+        effort
+            .or_else(|| spec.and_then(|s| s.default_effort))
+            .unwrap_or(Effort::High)
+    }))
 }
 
 /// Bedrock's checks, in the order it applies them: the model id, the request shape, the model's
@@ -418,10 +567,25 @@ struct Limits {
 fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limits, Fault> {
     const INVALID_ID: &str = "The provided model identifier is invalid.";
     let resolved = models::resolve(model_id);
+    let spec = resolved.spec;
     let (rule, limit) = match resolved.spec {
         Some(spec) => {
             if matches!(spec.lifecycle, Lifecycle::Retired { .. }) {
                 return Err(Fault::validation(INVALID_ID));
+            }
+            if matches!(spec.lifecycle, Lifecycle::Legacy { .. }) && behaviour.new_account {
+                return Err(Fault {
+                    status: 404,
+                    error_type: Some("ResourceNotFoundException"),
+                    message: "Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days. Please upgrade to an active model on Amazon Bedrock".into(),
+                });
+            }
+            if spec.prerequisites.contains(&Prerequisite::DataRetention)
+                && !behaviour.provider_data_share
+            {
+                return Err(Fault::validation(
+                    "data retention mode 'default' is not available for this model",
+                ));
             }
             match resolved.prefix {
                 None if !spec.on_demand => {
@@ -463,11 +627,32 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
                 "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.",
             ));
         }
-        let texts = m["content"].as_array().filter(|c| !c.is_empty());
-        let non_empty = texts.is_some_and(|blocks| {
-            blocks
-                .iter()
-                .all(|b| b["text"].as_str().is_some_and(|t| !t.trim().is_empty()))
+        let blocks = m["content"].as_array().filter(|c| !c.is_empty());
+        // An assistant turn may start with the reasoning blocks of the answer it repeats; they
+        // must come back as given (the signature the double gave for this model).
+        let reasoning = if expected == "assistant" {
+            blocks.map_or(0, |b| {
+                b.iter()
+                    .take_while(|b| b.get("reasoningContent").is_some())
+                    .count()
+            })
+        } else {
+            0
+        };
+        for block in blocks.into_iter().flatten().take(reasoning) {
+            let given = block["reasoningContent"]["reasoningText"]["signature"].as_str();
+            if given != Some(signature(model_id).as_str()) {
+                return Err(Fault::validation(format!(
+                    "messages.{i}.content: Invalid `signature` in `thinking` block"
+                )));
+            }
+        }
+        let non_empty = blocks.is_some_and(|blocks| {
+            blocks.len() > reasoning
+                && blocks
+                    .iter()
+                    .skip(reasoning)
+                    .all(|b| b["text"].as_str().is_some_and(|t| !t.trim().is_empty()))
         });
         if !non_empty {
             // Anthropic's wording for an empty text block (quoted in crates/function/tests/handler.rs).
@@ -492,17 +677,25 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
         .get("additionalModelRequestFields")
         .and_then(Value::as_object);
     let mut top_k = None;
+    let mut thinking = None;
+    let mut output_config = None;
     for (key, value) in extra.into_iter().flatten() {
-        if key != "top_k" {
-            return Err(Fault::validation(format!(
-                "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
-            )));
+        match key.as_str() {
+            "top_k" => {
+                top_k = Some(
+                    value
+                        .as_u64()
+                        .ok_or_else(|| Fault::validation("top_k: Input should be a valid integer"))?,
+                );
+            }
+            "thinking" => thinking = Some(value),
+            "output_config" => output_config = Some(value),
+            _ => {
+                return Err(Fault::validation(format!(
+                    "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
+                )));
+            }
         }
-        top_k = Some(
-            value
-                .as_u64()
-                .ok_or_else(|| Fault::validation("top_k: Input should be a valid integer"))?,
-        );
     }
     if temperature.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
         return Err(Fault::validation("temperature: range: 0..1"));
@@ -544,7 +737,11 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
             "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
         )));
     }
-    Ok(Limits { max_tokens })
+    let thinking = check_thinking(spec, thinking, output_config, max_tokens)?;
+    Ok(Limits {
+        max_tokens,
+        thinking,
+    })
 }
 
 struct Generated {
@@ -555,7 +752,14 @@ struct Generated {
 /// About four characters per token, as for English text and code.
 const CHARS_PER_TOKEN: usize = 4;
 
-fn reply(reply: &Reply, body: &Value, max_tokens: u32) -> Generated {
+/// The reply to `body`. `thinking`: the thinking tokens spent and the signature of the reasoning
+/// block, when the model thinks; they count toward `max_tokens` before the text does.
+fn reply(
+    reply: &Reply,
+    body: &Value,
+    max_tokens: u32,
+    thinking: Option<(u32, String)>,
+) -> Generated {
     let prompt = body["messages"][0]["content"][0]["text"]
         .as_str()
         .unwrap_or_default();
@@ -608,18 +812,28 @@ fn reply(reply: &Reply, body: &Value, max_tokens: u32) -> Generated {
             )
         }
     };
-    let (text, output_tokens, stop) = if wanted > max_tokens {
+    let thought = thinking.as_ref().map_or(0, |(t, _)| (*t).min(max_tokens));
+    let budget = max_tokens - thought;
+    let (text, answer_tokens, stop) = if wanted > budget {
         // Cut where the budget ends: the fence stays open, as a real truncated reply's does.
-        let keep = usize::try_from(max_tokens).unwrap_or(usize::MAX) * CHARS_PER_TOKEN;
+        let keep = usize::try_from(budget).unwrap_or(usize::MAX) * CHARS_PER_TOKEN;
         let cut: String = text.chars().take(keep).collect();
-        (cut, max_tokens, "max_tokens")
+        (cut, budget, "max_tokens")
     } else {
         (text, wanted, stop)
     };
+    let output_tokens = thought + answer_tokens;
+    let mut content = Vec::new();
+    if let Some((_, signature)) = &thinking {
+        content.push(json!({ "reasoningContent": { "reasoningText": { "text": "", "signature": signature } } }));
+    }
+    if !text.is_empty() {
+        content.push(json!({ "text": text }));
+    }
     Generated {
         output_tokens,
         json: json!({
-            "output": { "message": { "role": "assistant", "content": [ { "text": text } ] } },
+            "output": { "message": { "role": "assistant", "content": content } },
             "stopReason": stop,
             "usage": {
                 "inputTokens": input_tokens,
@@ -701,6 +915,177 @@ mod tests {
             .map_err(|f| f.message)
     }
 
+    fn check_with(
+        model: &str,
+        extra: Option<Value>,
+        change: impl FnOnce(&mut Behaviour),
+    ) -> Result<(u32, Option<Effort>), String> {
+        let (m, body) = request(model, json!({"maxTokens": 4096}), extra);
+        let mut b = Behaviour::default();
+        change(&mut b);
+        validate(&m, &body, &b)
+            .map(|l| (l.max_tokens, l.thinking))
+            .map_err(|f| f.message)
+    }
+
+    #[test]
+    fn thinking_and_effort_are_checked_like_bedrock() {
+        let opus55 = "global.anthropic.claude-opus-5-5";
+        // Thinks by default at its own default effort (medium); the route's effort applies.
+        assert_eq!(
+            check_with(opus55, None, |_| {}),
+            Ok((4096, Some(Effort::Medium)))
+        );
+        assert_eq!(
+            check_with(opus55, Some(json!({"output_config": {"effort": "low"}})), |_| {}),
+            Ok((4096, Some(Effort::Low)))
+        );
+        assert_eq!(
+            check_with(opus55, Some(json!({"thinking": {"type": "adaptive"}})), |_| {}).map(|r| r.1),
+            Ok(Some(Effort::Medium))
+        );
+        // Refused: disabled and manual thinking on an always-thinking model (Bedrock's words),
+        // an unknown effort, an unknown key.
+        let e = check_with(opus55, Some(json!({"thinking": {"type": "disabled"}})), |_| {})
+            .expect_err("always on");
+        assert!(e.contains("\"thinking.type.disabled\" is not supported"), "{e}");
+        let e = check_with(
+            opus55,
+            Some(json!({"thinking": {"type": "enabled", "budget_tokens": 2000}})),
+            |_| {},
+        )
+        .expect_err("adaptive only");
+        assert!(e.contains("thinking.type.enabled"), "{e}");
+        assert!(
+            check_with(opus55, Some(json!({"output_config": {"effort": "extreme"}})), |_| {})
+                .is_err()
+        );
+        assert!(
+            check_with(opus55, Some(json!({"output_config": {"effort": "low", "x": 1}})), |_| {})
+                .is_err()
+        );
+        // Opus 5 may turn thinking off, with the effort capped at high.
+        let opus5 = "us.anthropic.claude-opus-5";
+        assert_eq!(
+            check_with(opus5, Some(json!({"thinking": {"type": "disabled"}})), |_| {}),
+            Ok((4096, None))
+        );
+        assert!(
+            check_with(
+                opus5,
+                Some(json!({"thinking": {"type": "disabled"}, "output_config": {"effort": "max"}})),
+                |_| {}
+            )
+            .is_err()
+        );
+        // Sonnet 4.6 thinks only when asked; Haiku 4.5 takes no adaptive thinking at all.
+        let sonnet46 = "us.anthropic.claude-sonnet-4-6";
+        assert_eq!(check_with(sonnet46, None, |_| {}), Ok((4096, None)));
+        assert_eq!(
+            check_with(sonnet46, Some(json!({"thinking": {"type": "adaptive"}})), |_| {}),
+            Ok((4096, Some(Effort::High)))
+        );
+        assert!(
+            check_with(
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+                Some(json!({"thinking": {"type": "adaptive"}})),
+                |_| {}
+            )
+            .is_err()
+        );
+        // Effort levels the row does not list (Fable 5's card lists none).
+        assert!(
+            check_with(
+                "us.anthropic.claude-fable-5",
+                Some(json!({"output_config": {"effort": "max"}})),
+                |b| b.provider_data_share = true
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn account_refusals_and_output_limits() {
+        // Fable needs the data-retention mode; a negative control with it set.
+        let e = check_with("us.anthropic.claude-fable-5", None, |_| {}).expect_err("retention");
+        assert!(e.contains("data retention mode 'default'"), "{e}");
+        assert!(
+            check_with("us.anthropic.claude-fable-5", None, |b| b.provider_data_share = true)
+                .is_ok()
+        );
+        // A Legacy model, for an account flagged new; served to one that has used it.
+        let sonnet45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        let (m, body) = request(sonnet45, json!({"maxTokens": 100}), None);
+        let fault = validate(
+            &m,
+            &body,
+            &Behaviour {
+                new_account: true,
+                ..Behaviour::default()
+            },
+        )
+        .err()
+        .expect("legacy");
+        assert_eq!(
+            (fault.status, fault.error_type),
+            (404, Some("ResourceNotFoundException"))
+        );
+        assert!(fault.message.contains("marked by provider as Legacy"));
+        assert!(check(sonnet45, json!({"maxTokens": 100}), None).is_ok());
+        // 128K output on the 5.x models, and not a token more.
+        let opus55 = "global.anthropic.claude-opus-5-5";
+        assert!(check(opus55, json!({"maxTokens": 128_000}), None).is_ok());
+        assert!(check(opus55, json!({"maxTokens": 128_001}), None).is_err());
+        // No sampling fields on the 5.x models.
+        assert!(check(opus55, json!({"maxTokens": 100, "temperature": 0.1}), None).is_err());
+    }
+
+    #[test]
+    fn thinking_counts_toward_max_tokens() {
+        let body = request("m", json!({}), None).1;
+        let sig = signature("global.anthropic.claude-opus-5-5");
+        // Room for both: the reasoning block first, then the whole answer.
+        let r = reply(&Reply::Code { tokens: 200 }, &body, 4096, Some((300, sig.clone())));
+        let content = &r.json["output"]["message"]["content"];
+        assert_eq!(content[0]["reasoningContent"]["reasoningText"]["signature"], sig.as_str());
+        assert!(content[1]["text"].as_str().is_some_and(|t| t.contains("```python")));
+        assert_eq!((r.output_tokens, r.json["stopReason"].as_str()), (500, Some("end_turn")));
+        // Thinking leaves too little: the answer is cut.
+        let r = reply(&Reply::Code { tokens: 200 }, &body, 400, Some((300, sig.clone())));
+        assert_eq!(r.json["stopReason"], "max_tokens");
+        assert_eq!(r.output_tokens, 400);
+        // Thinking takes it all: no text block at all.
+        let r = reply(&Reply::Code { tokens: 200 }, &body, 1000, Some((4000, sig)));
+        let content = r.json["output"]["message"]["content"].as_array().expect("content");
+        assert_eq!(content.len(), 1);
+        assert_eq!((r.output_tokens, r.json["stopReason"].as_str()), (1000, Some("max_tokens")));
+    }
+
+    #[test]
+    fn reasoning_comes_back_only_as_given() {
+        let opus55 = "global.anthropic.claude-opus-5-5";
+        let turns = |sig: &str| {
+            json!({
+                "messages": [
+                    { "role": "user", "content": [{ "text": "Write python code" }] },
+                    { "role": "assistant", "content": [
+                        { "reasoningContent": { "reasoningText": { "text": "", "signature": sig } } },
+                        { "text": "```python\nx = (1\n```" }
+                    ] },
+                    { "role": "user", "content": [{ "text": "It does not parse" }] }
+                ],
+                "inferenceConfig": { "maxTokens": 4096 }
+            })
+        };
+        let ok = validate(opus55, &turns(&signature(opus55)), &Behaviour::default());
+        assert!(ok.is_ok());
+        let other = signature("us.anthropic.claude-sonnet-5-5");
+        let bad = validate(opus55, &turns(&other), &Behaviour::default())
+            .err()
+            .expect("bound to the model");
+        assert!(bad.message.contains("signature"), "{}", bad.message);
+    }
+
     #[test]
     fn rejects_what_bedrock_rejects() {
         let sonnet = "us.anthropic.claude-sonnet-4-6";
@@ -777,7 +1162,7 @@ mod tests {
         let first = json!({ "messages": [
             { "role": "user", "content": [{ "text": "Write Python 3 code" }] }
         ] });
-        let r = reply(&Reply::BrokenThenFixed, &first, 4096);
+        let r = reply(&Reply::BrokenThenFixed, &first, 4096, None);
         let text = r.json["output"]["message"]["content"][0]["text"]
             .as_str()
             .unwrap_or_default();
@@ -787,7 +1172,7 @@ mod tests {
             { "role": "assistant", "content": [{ "text": text }] },
             { "role": "user", "content": [{ "text": "The code in your answer does not parse as Python 3." }] }
         ] });
-        let r = reply(&Reply::BrokenThenFixed, &follow_up, 4096);
+        let r = reply(&Reply::BrokenThenFixed, &follow_up, 4096, None);
         let fixed = r.json["output"]["message"]["content"][0]["text"]
             .as_str()
             .unwrap_or_default();
@@ -795,7 +1180,7 @@ mod tests {
             fixed.contains(fixed_line("python")) && !fixed.contains(broken_line("python")),
             "{fixed}"
         );
-        let r = reply(&Reply::AlwaysBroken, &follow_up, 4096);
+        let r = reply(&Reply::AlwaysBroken, &follow_up, 4096, None);
         let still = r.json["output"]["message"]["content"][0]["text"]
             .as_str()
             .unwrap_or_default();
@@ -825,10 +1210,10 @@ mod tests {
             Some("us.anthropic.claude-opus-4-6-v1:0")
         );
         let (_, body) = request("m", json!({}), None);
-        let r = reply(&Reply::Code { tokens: 2048 }, &body, 100);
+        let r = reply(&Reply::Code { tokens: 2048 }, &body, 100, None);
         assert_eq!(r.output_tokens, 100);
         assert_eq!(r.json["stopReason"], "max_tokens");
-        let r = reply(&Reply::Code { tokens: 2048 }, &body, 4096);
+        let r = reply(&Reply::Code { tokens: 2048 }, &body, 4096, None);
         assert_eq!(r.json["stopReason"], "end_turn");
         let text = r.json["output"]["message"]["content"][0]["text"]
             .as_str()
