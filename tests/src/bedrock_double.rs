@@ -738,6 +738,18 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
         )));
     }
     let thinking = check_thinking(spec, thinking, output_config, max_tokens)?;
+    // "temperature may only be set to 1 when thinking is enabled or in adaptive mode"; top_k is
+    // refused with thinking, top_p allowed only from 0.95 (Anthropic's extended thinking feature
+    // compatibility).
+    if thinking.is_some()
+        && (temperature.is_some_and(|t| t != 1.0)
+            || top_k.is_some()
+            || top_p.is_some_and(|p| p < 0.95))
+    {
+        return Err(Fault::validation(
+            "temperature may only be set to 1 when thinking is enabled or in adaptive mode; top_k is not supported with thinking",
+        ));
+    }
     Ok(Limits {
         max_tokens,
         thinking,
@@ -985,6 +997,13 @@ mod tests {
             check_with(sonnet46, Some(json!({"thinking": {"type": "adaptive"}})), |_| {}),
             Ok((4096, Some(Effort::High)))
         );
+        let (m, body) = request(
+            sonnet46,
+            json!({"maxTokens": 4096, "temperature": 0.1}),
+            Some(json!({"thinking": {"type": "adaptive"}})),
+        );
+        let e = validate(&m, &body, &Behaviour::default()).err().expect("no sampling");
+        assert!(e.message.contains("temperature may only be set to 1"), "{}", e.message);
         assert!(
             check_with(
                 "us.anthropic.claude-haiku-4-5-20251001-v1:0",

@@ -113,6 +113,29 @@ pub fn apply(plan: &mut Plan, model_id: &str, route: &RouteThinking) {
         .unwrap_or(ThinkingSetting::Default)
         .thinks(class);
     plan.thinks = thinks;
+    // Thinking takes no sampling changes: "temperature may only be set to 1 when thinking is
+    // enabled or in adaptive mode", and top_k is refused with it (Anthropic's extended thinking
+    // "feature compatibility"; the 400's wording as reported in BuilderIO/agent-native
+    // 0.164.25). Fixed-sampling models were sent none already; a model that takes sampling (Sonnet
+    // 4.6) gets none while it thinks, and the caller is told.
+    if thinks {
+        let dropped: Vec<&'static str> = [
+            ("temperature", plan.temperature.take().is_some()),
+            ("top_p", plan.top_p.take().is_some()),
+            ("top_k", plan.top_k.take().is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, was)| was.then_some(name))
+        .collect();
+        if !dropped.is_empty() {
+            plan.warnings.push(format!(
+                "{} not sent: model {model_id} thinks on this route, and thinking takes no \
+                 sampling changes",
+                dropped.join(", ")
+            ));
+            plan.dropped.extend(dropped);
+        }
+    }
     plan.effort = route.effort.filter(|e| {
         let ok = spec.takes_effort(*e) && (thinks || *e <= Effort::High);
         if !ok {
@@ -200,6 +223,9 @@ mod tests {
         let p = planned("us.anthropic.claude-sonnet-4-6", &adaptive);
         assert_eq!(p.thinking, Some(ThinkingSetting::Adaptive));
         assert_eq!(p.thinking_tokens, 2048);
+        // ... and then takes no sampling changes.
+        assert_eq!((p.temperature, p.top_p, p.top_k), (None, None, None));
+        assert!(p.warnings.iter().any(|w| w.contains("temperature, top_k not sent")), "{:?}", p.warnings);
     }
 
     #[test]
