@@ -795,11 +795,13 @@ fn model_warnings(model: &ModelConfig) -> Vec<String> {
         .map(|n| format!("model.id: {n}"))
         .into_iter()
         .collect();
-    warnings.extend(
-        spec.prerequisites
-            .iter()
-            .map(|p| format!("model.id: {} needs account setup: {}", spec.name, p.remedy())),
-    );
+    warnings.extend(spec.prerequisites.iter().map(|p| {
+        format!(
+            "model.id: {} needs account setup: {}",
+            spec.name,
+            p.remedy()
+        )
+    }));
     warnings
 }
 

@@ -93,10 +93,16 @@ impl ThinkingConfig {
         [
             (env::SYNC_THINKING, self.sync.thinking.as_str().to_owned()),
             (env::SYNC_EFFORT, effort(self.sync.effort)),
-            (env::SYNC_THINKING_TOKENS, self.sync.thinking_tokens.to_string()),
+            (
+                env::SYNC_THINKING_TOKENS,
+                self.sync.thinking_tokens.to_string(),
+            ),
             (env::JOBS_THINKING, self.jobs.thinking.as_str().to_owned()),
             (env::JOBS_EFFORT, effort(self.jobs.effort)),
-            (env::JOBS_THINKING_TOKENS, self.jobs.thinking_tokens.to_string()),
+            (
+                env::JOBS_THINKING_TOKENS,
+                self.jobs.thinking_tokens.to_string(),
+            ),
         ]
     }
 }
@@ -110,18 +116,8 @@ pub fn validate(
 ) -> Result<ThinkingConfig, (String, String)> {
     let file = file.cloned().unwrap_or_default();
     Ok(ThinkingConfig {
-        sync: route(
-            "sync",
-            &file.sync,
-            spec,
-            DEFAULT_SYNC_THINKING_TOKENS,
-        )?,
-        jobs: route(
-            "jobs",
-            &file.jobs,
-            spec,
-            DEFAULT_JOBS_THINKING_TOKENS,
-        )?,
+        sync: route("sync", &file.sync, spec, DEFAULT_SYNC_THINKING_TOKENS)?,
+        jobs: route("jobs", &file.jobs, spec, DEFAULT_JOBS_THINKING_TOKENS)?,
     })
 }
 
@@ -151,14 +147,16 @@ fn route(
         })?),
     };
     let Some(spec) = spec else {
-        if thinking != ThinkingSetting::Default || effort.is_some() || file.thinking_tokens.is_some()
+        if thinking != ThinkingSetting::Default
+            || effort.is_some()
+            || file.thinking_tokens.is_some()
         {
             return Err((
                 key("thinking"),
                 "is set for a model the catalogue does not know: its thinking and effort are \
                  not documented here, so nothing is sent; remove the section or add the model's \
                  row"
-                    .to_owned(),
+                .to_owned(),
             ));
         }
         return Ok(RouteThinking::default());
@@ -283,8 +281,8 @@ mod tests {
     #[test]
     fn thinking_models_get_a_reservation_per_route_and_old_ones_none() {
         let opus55 = spec("anthropic.claude-opus-5-5");
-        let cfg = validate(Some(&file(effort("low"), effort("high"))), Some(opus55))
-            .expect("valid");
+        let cfg =
+            validate(Some(&file(effort("low"), effort("high"))), Some(opus55)).expect("valid");
         assert_eq!(cfg.sync.effort, Some(Effort::Low));
         assert_eq!(cfg.jobs.effort, Some(Effort::High));
         assert_eq!(cfg.sync.thinking_tokens, DEFAULT_SYNC_THINKING_TOKENS);

@@ -45,7 +45,10 @@ fn each_route_gets_its_own_thinking_settings_in_every_function() {
     let cfg = stage_from_text("dev", &text);
     assert_eq!(cfg.thinking.sync.effort, Some(Effort::Low));
     assert_eq!(cfg.thinking.jobs.effort, Some(Effort::High));
-    assert_eq!(cfg.thinking.jobs.thinking_tokens, 16_000, "the jobs default");
+    assert_eq!(
+        cfg.thinking.jobs.thinking_tokens, 16_000,
+        "the jobs default"
+    );
     let envs = environments(&cfg);
     assert_eq!(envs.len(), 4);
     for vars in envs {
@@ -99,7 +102,8 @@ fn the_validation_refuses_what_the_model_refuses_naming_the_key() {
         assert!(err.contains(key), "{model} {section}: {err}");
     }
     // Unknown keys in the section are refused too.
-    let text = with_model_and_thinking("us.anthropic.claude-sonnet-5-5", "  sync:\n    budget: 1\n");
+    let text =
+        with_model_and_thinking("us.anthropic.claude-sonnet-5-5", "  sync:\n    budget: 1\n");
     assert!(parse_stage("dev", &stage_file("dev"), &text).is_err());
 }
 
@@ -144,5 +148,8 @@ fn legacy_models_and_account_prerequisites_are_warned_about() {
         "dev",
         &dev_text_with(MODEL_LINE, "  id: us.anthropic.claude-sonnet-4-6:1m\n"),
     );
-    assert_eq!(variant.model.foundation_model, "anthropic.claude-sonnet-4-6");
+    assert_eq!(
+        variant.model.foundation_model,
+        "anthropic.claude-sonnet-4-6"
+    );
 }

@@ -419,9 +419,11 @@ async fn answer(
     };
     let result = match outcome {
         Ok(limits) => {
-            let thinking = limits
-                .thinking
-                .map(|e| behaviour.thinking_tokens.unwrap_or_else(|| thinking_tokens(e)));
+            let thinking = limits.thinking.map(|e| {
+                behaviour
+                    .thinking_tokens
+                    .unwrap_or_else(|| thinking_tokens(e))
+            });
             let reply = reply(
                 &behaviour.reply,
                 &body,
@@ -497,9 +499,11 @@ fn check_thinking(
                     "thinking.{k}: Extra inputs are not permitted"
                 )));
             }
-            Some(obj.get("type").and_then(Value::as_str).ok_or_else(|| {
-                Fault::validation("thinking.type: Field required")
-            })?)
+            Some(
+                obj.get("type")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Fault::validation("thinking.type: Field required"))?,
+            )
         }
     };
     let thinks = match kind {
@@ -507,14 +511,18 @@ fn check_thinking(
         Some("adaptive") if class.takes_adaptive() => true,
         Some("disabled") if class.takes_disabled() => false,
         Some(k @ ("disabled" | "enabled")) if class.thinks_by_default() => {
-            return Err(Fault::validation(format!("\"thinking.type.{k}\" {ADAPTIVE_ONLY}")));
+            return Err(Fault::validation(format!(
+                "\"thinking.type.{k}\" {ADAPTIVE_ONLY}"
+            )));
         }
         Some("enabled") if class == ThinkingClass::Optional => {
             // Deprecated on Opus 4.6 and Sonnet 4.6 but accepted, with a budget below maxTokens.
             let budget = thinking
                 .and_then(|t| t.get("budget_tokens"))
                 .and_then(Value::as_u64)
-                .ok_or_else(|| Fault::validation("thinking.enabled.budget_tokens: Field required"))?;
+                .ok_or_else(|| {
+                    Fault::validation("thinking.enabled.budget_tokens: Field required")
+                })?;
             if budget < 1024 || budget >= u64::from(max_tokens) {
                 return Err(Fault::validation(
                     "`max_tokens` must be greater than `thinking.budget_tokens`, which must be at least 1024",
@@ -539,7 +547,10 @@ fn check_thinking(
                     "output_config.{k}: Extra inputs are not permitted"
                 )));
             }
-            let word = obj.get("effort").and_then(Value::as_str).unwrap_or_default();
+            let word = obj
+                .get("effort")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let effort = Effort::parse(word)
                 .filter(|e| spec.is_some_and(|s| s.takes_effort(*e)))
                 .ok_or_else(|| {
@@ -682,11 +693,10 @@ fn validate(model_id: &str, body: &Value, behaviour: &Behaviour) -> Result<Limit
     for (key, value) in extra.into_iter().flatten() {
         match key.as_str() {
             "top_k" => {
-                top_k = Some(
-                    value
-                        .as_u64()
-                        .ok_or_else(|| Fault::validation("top_k: Input should be a valid integer"))?,
-                );
+                top_k =
+                    Some(value.as_u64().ok_or_else(|| {
+                        Fault::validation("top_k: Input should be a valid integer")
+                    })?);
             }
             "thinking" => thinking = Some(value),
             "output_config" => output_config = Some(value),
@@ -949,18 +959,34 @@ mod tests {
             Ok((4096, Some(Effort::Medium)))
         );
         assert_eq!(
-            check_with(opus55, Some(json!({"output_config": {"effort": "low"}})), |_| {}),
+            check_with(
+                opus55,
+                Some(json!({"output_config": {"effort": "low"}})),
+                |_| {}
+            ),
             Ok((4096, Some(Effort::Low)))
         );
         assert_eq!(
-            check_with(opus55, Some(json!({"thinking": {"type": "adaptive"}})), |_| {}).map(|r| r.1),
+            check_with(
+                opus55,
+                Some(json!({"thinking": {"type": "adaptive"}})),
+                |_| {}
+            )
+            .map(|r| r.1),
             Ok(Some(Effort::Medium))
         );
         // Refused: disabled and manual thinking on an always-thinking model (Bedrock's words),
         // an unknown effort, an unknown key.
-        let e = check_with(opus55, Some(json!({"thinking": {"type": "disabled"}})), |_| {})
-            .expect_err("always on");
-        assert!(e.contains("\"thinking.type.disabled\" is not supported"), "{e}");
+        let e = check_with(
+            opus55,
+            Some(json!({"thinking": {"type": "disabled"}})),
+            |_| {},
+        )
+        .expect_err("always on");
+        assert!(
+            e.contains("\"thinking.type.disabled\" is not supported"),
+            "{e}"
+        );
         let e = check_with(
             opus55,
             Some(json!({"thinking": {"type": "enabled", "budget_tokens": 2000}})),
@@ -969,17 +995,29 @@ mod tests {
         .expect_err("adaptive only");
         assert!(e.contains("thinking.type.enabled"), "{e}");
         assert!(
-            check_with(opus55, Some(json!({"output_config": {"effort": "extreme"}})), |_| {})
-                .is_err()
+            check_with(
+                opus55,
+                Some(json!({"output_config": {"effort": "extreme"}})),
+                |_| {}
+            )
+            .is_err()
         );
         assert!(
-            check_with(opus55, Some(json!({"output_config": {"effort": "low", "x": 1}})), |_| {})
-                .is_err()
+            check_with(
+                opus55,
+                Some(json!({"output_config": {"effort": "low", "x": 1}})),
+                |_| {}
+            )
+            .is_err()
         );
         // Opus 5 may turn thinking off, with the effort capped at high.
         let opus5 = "us.anthropic.claude-opus-5";
         assert_eq!(
-            check_with(opus5, Some(json!({"thinking": {"type": "disabled"}})), |_| {}),
+            check_with(
+                opus5,
+                Some(json!({"thinking": {"type": "disabled"}})),
+                |_| {}
+            ),
             Ok((4096, None))
         );
         assert!(
@@ -994,7 +1032,11 @@ mod tests {
         let sonnet46 = "us.anthropic.claude-sonnet-4-6";
         assert_eq!(check_with(sonnet46, None, |_| {}), Ok((4096, None)));
         assert_eq!(
-            check_with(sonnet46, Some(json!({"thinking": {"type": "adaptive"}})), |_| {}),
+            check_with(
+                sonnet46,
+                Some(json!({"thinking": {"type": "adaptive"}})),
+                |_| {}
+            ),
             Ok((4096, Some(Effort::High)))
         );
         let (m, body) = request(
@@ -1002,8 +1044,14 @@ mod tests {
             json!({"maxTokens": 4096, "temperature": 0.1}),
             Some(json!({"thinking": {"type": "adaptive"}})),
         );
-        let e = validate(&m, &body, &Behaviour::default()).err().expect("no sampling");
-        assert!(e.message.contains("temperature may only be set to 1"), "{}", e.message);
+        let e = validate(&m, &body, &Behaviour::default())
+            .err()
+            .expect("no sampling");
+        assert!(
+            e.message.contains("temperature may only be set to 1"),
+            "{}",
+            e.message
+        );
         assert!(
             check_with(
                 "us.anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -1029,8 +1077,10 @@ mod tests {
         let e = check_with("us.anthropic.claude-fable-5", None, |_| {}).expect_err("retention");
         assert!(e.contains("data retention mode 'default'"), "{e}");
         assert!(
-            check_with("us.anthropic.claude-fable-5", None, |b| b.provider_data_share = true)
-                .is_ok()
+            check_with("us.anthropic.claude-fable-5", None, |b| b
+                .provider_data_share =
+                true)
+            .is_ok()
         );
         // A Legacy model, for an account flagged new; served to one that has used it.
         let sonnet45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -1064,20 +1114,45 @@ mod tests {
         let body = request("m", json!({}), None).1;
         let sig = signature("global.anthropic.claude-opus-5-5");
         // Room for both: the reasoning block first, then the whole answer.
-        let r = reply(&Reply::Code { tokens: 200 }, &body, 4096, Some((300, sig.clone())));
+        let r = reply(
+            &Reply::Code { tokens: 200 },
+            &body,
+            4096,
+            Some((300, sig.clone())),
+        );
         let content = &r.json["output"]["message"]["content"];
-        assert_eq!(content[0]["reasoningContent"]["reasoningText"]["signature"], sig.as_str());
-        assert!(content[1]["text"].as_str().is_some_and(|t| t.contains("```python")));
-        assert_eq!((r.output_tokens, r.json["stopReason"].as_str()), (500, Some("end_turn")));
+        assert_eq!(
+            content[0]["reasoningContent"]["reasoningText"]["signature"],
+            sig.as_str()
+        );
+        assert!(
+            content[1]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("```python"))
+        );
+        assert_eq!(
+            (r.output_tokens, r.json["stopReason"].as_str()),
+            (500, Some("end_turn"))
+        );
         // Thinking leaves too little: the answer is cut.
-        let r = reply(&Reply::Code { tokens: 200 }, &body, 400, Some((300, sig.clone())));
+        let r = reply(
+            &Reply::Code { tokens: 200 },
+            &body,
+            400,
+            Some((300, sig.clone())),
+        );
         assert_eq!(r.json["stopReason"], "max_tokens");
         assert_eq!(r.output_tokens, 400);
         // Thinking takes it all: no text block at all.
         let r = reply(&Reply::Code { tokens: 200 }, &body, 1000, Some((4000, sig)));
-        let content = r.json["output"]["message"]["content"].as_array().expect("content");
+        let content = r.json["output"]["message"]["content"]
+            .as_array()
+            .expect("content");
         assert_eq!(content.len(), 1);
-        assert_eq!((r.output_tokens, r.json["stopReason"].as_str()), (1000, Some("max_tokens")));
+        assert_eq!(
+            (r.output_tokens, r.json["stopReason"].as_str()),
+            (1000, Some("max_tokens"))
+        );
     }
 
     #[test]

@@ -169,7 +169,10 @@ async fn each_thinking_class_and_route_sends_what_the_model_takes() -> anyhow::R
     .await?;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let body = only_request(&double);
-    assert_eq!(body["inferenceConfig"], json!({ "maxTokens": 2048 + 16000 }));
+    assert_eq!(
+        body["inferenceConfig"],
+        json!({ "maxTokens": 2048 + 16000 })
+    );
     assert_eq!(
         body["additionalModelRequestFields"],
         json!({ "output_config": { "effort": "high" } })
@@ -316,15 +319,14 @@ async fn each_thinking_class_and_route_sends_what_the_model_takes() -> anyhow::R
     .await?;
     ok(&put(&admin, &url, palindrome).await?);
     let body = only_request(&double);
-    assert_eq!(body["additionalModelRequestFields"], json!({ "top_k": 250 }));
+    assert_eq!(
+        body["additionalModelRequestFields"],
+        json!({ "top_k": 250 })
+    );
     // The stage validation refuses what the model refuses, before any deploy.
-    let refused = stage(
-        &double,
-        OPUS_55,
-        "  sync:\n    thinking: disabled\n",
-    )
-    .expect_err("Opus 5.5 cannot turn thinking off")
-    .to_string();
+    let refused = stage(&double, OPUS_55, "  sync:\n    thinking: disabled\n")
+        .expect_err("Opus 5.5 cannot turn thinking off")
+        .to_string();
     assert!(refused.contains("thinking.sync.thinking"), "{refused}");
 
     let gone = em.destroy(true).await?;
@@ -351,19 +353,24 @@ async fn time_to_answer_per_new_model_through_the_double() -> anyhow::Result<()>
         .filter(|m| !m.base_id.contains("-4-5"))
         .collect();
     assert_eq!(new_models.len(), 10, "{new_models:?}");
-    let routes = [("sync", Effort::Low, 2048_u32), ("jobs", Effort::High, 16_000)];
+    let routes = [
+        ("sync", Effort::Low, 2048_u32),
+        ("jobs", Effort::High, 16_000),
+    ];
     let calls = new_models.iter().flat_map(|m| {
         let double = &double;
-        routes.iter().map(move |(route, effort, reserve)| async move {
-            let id = format!("us.{}", m.base_id);
-            let body = prompt_body(
-                2048 + reserve,
-                json!({ "output_config": { "effort": effort.as_str() } }),
-            );
-            let started = Instant::now();
-            let (status, text) = converse_direct(double, &id, &body).await;
-            (m.name, *route, *effort, status, text, started.elapsed())
-        })
+        routes
+            .iter()
+            .map(move |(route, effort, reserve)| async move {
+                let id = format!("us.{}", m.base_id);
+                let body = prompt_body(
+                    2048 + reserve,
+                    json!({ "output_config": { "effort": effort.as_str() } }),
+                );
+                let started = Instant::now();
+                let (status, text) = converse_direct(double, &id, &body).await;
+                (m.name, *route, *effort, status, text, started.elapsed())
+            })
     });
     let results = futures_join_all(calls.collect()).await;
     for (name, route, effort, status, text, took) in &results {

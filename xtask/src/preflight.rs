@@ -378,7 +378,10 @@ mod tests {
             .expect("lifecycle");
         let w = lifecycle_warning("m", Some(&legacy)).expect("warning");
         assert!(w.contains("LEGACY") && w.contains("2027-01-09"), "{w}");
-        assert!(w.contains("new account") && w.contains("marked by provider"), "{w}");
+        assert!(
+            w.contains("new account") && w.contains("marked by provider"),
+            "{w}"
+        );
         let active = FoundationModelLifecycle::builder()
             .status(FoundationModelLifecycleStatus::Active)
             .build()

@@ -74,7 +74,9 @@ impl Lifecycle {
                  account cannot start on it; plan the move to a current model (docs/models.md)",
                 since.map_or_else(String::new, |d| format!(" since {d}"))
             )),
-            Self::Retired { since } => Some(format!("{name} is past its end of life since {since}")),
+            Self::Retired { since } => {
+                Some(format!("{name} is past its end of life since {since}"))
+            }
         }
     }
 }
@@ -453,7 +455,11 @@ mod tests {
         let r = resolve("us.anthropic.claude-opus-5-5:1m");
         assert_eq!(r.spec.map(|s| s.name), Some("Claude Opus 5.5"));
         // `:0` is part of a base id, not a variant.
-        assert!(resolve("anthropic.claude-3-haiku-20240307-v1:0").spec.is_some());
+        assert!(
+            resolve("anthropic.claude-3-haiku-20240307-v1:0")
+                .spec
+                .is_some()
+        );
     }
 
     #[test]
@@ -504,7 +510,10 @@ mod tests {
         assert_eq!(fable.prerequisites, &[Prerequisite::DataRetention]);
         let sonnet45 = find("anthropic.claude-sonnet-4-5-20250929-v1:0").expect("row");
         let notice = sonnet45.lifecycle.notice(sonnet45.name).expect("legacy");
-        assert!(notice.contains("2026-10-08") && notice.contains("2027-04-08"), "{notice}");
+        assert!(
+            notice.contains("2026-10-08") && notice.contains("2027-04-08"),
+            "{notice}"
+        );
         assert!(notice.contains("new account"), "{notice}");
         assert_eq!(Lifecycle::Active.notice("x"), None);
     }

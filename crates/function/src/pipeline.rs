@@ -508,7 +508,11 @@ mod tests {
         let e = thinking_exhausted(&plan, crate::config::Role::Sync);
         assert_eq!(e.code, ErrorCode::ThinkingExhausted);
         assert_eq!(e.status(), 502);
-        assert!(e.message.contains("4096 output tokens, 2048 of them"), "{}", e.message);
+        assert!(
+            e.message.contains("4096 output tokens, 2048 of them"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("thinking.sync.thinking_tokens"));
         assert!(e.message.contains("nothing was stored"));
         let e = thinking_exhausted(&plan, crate::config::Role::Worker);

@@ -162,7 +162,8 @@ mod tests {
     use crate::sampling::{self, Overrides, Sampling};
 
     fn planned(id: &str, route: &RouteThinking) -> Plan {
-        let mut plan = sampling::plan(id, Sampling::default(), &Overrides::default()).expect("plan");
+        let mut plan =
+            sampling::plan(id, Sampling::default(), &Overrides::default()).expect("plan");
         apply(&mut plan, id, route);
         plan
     }
@@ -191,7 +192,9 @@ mod tests {
         let bad = RouteThinking::from_lookup(Route::Sync, |n: &str| {
             (n == "CODEGEN_SYNC_EFFORT").then(|| "extreme".to_owned())
         });
-        assert!(matches!(bad, Err(ConfigError::Invalid { name, .. }) if name == "CODEGEN_SYNC_EFFORT"));
+        assert!(
+            matches!(bad, Err(ConfigError::Invalid { name, .. }) if name == "CODEGEN_SYNC_EFFORT")
+        );
     }
 
     #[test]
@@ -225,7 +228,13 @@ mod tests {
         assert_eq!(p.thinking_tokens, 2048);
         // ... and then takes no sampling changes.
         assert_eq!((p.temperature, p.top_p, p.top_k), (None, None, None));
-        assert!(p.warnings.iter().any(|w| w.contains("temperature, top_k not sent")), "{:?}", p.warnings);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("temperature, top_k not sent")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]
@@ -250,7 +259,11 @@ mod tests {
             "anthropic.claude-mystery-9",
         ] {
             let p = planned(id, &disabled);
-            assert_eq!((p.thinking, p.effort, p.thinking_tokens), (None, None, 0), "{id}");
+            assert_eq!(
+                (p.thinking, p.effort, p.thinking_tokens),
+                (None, None, 0),
+                "{id}"
+            );
         }
     }
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrockruntime::operation::converse::{ConverseInput, ConverseOutput};
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, Message, ReasoningContentBlock, ReasoningTextBlock,
-    StopReason, TokenUsage,
+    ContentBlock, ConversationRole, Message, ReasoningContentBlock, ReasoningTextBlock, StopReason,
+    TokenUsage,
 };
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::Document;
@@ -97,8 +97,16 @@ fn field<'a>(doc: &'a Document, key: &str) -> Option<&'a Document> {
 #[tokio::test]
 async fn a_thinking_model_gets_the_route_effort_and_no_sampling_and_reasoning_stays_inside() {
     let seen = Inputs::default();
-    let converse = recording(vec![(Some(CODE_REPLY), StopReason::EndTurn, 900)], seen.clone());
-    let out = run(converse, fixture("put-code-generation.json"), &opus_config("off")).await;
+    let converse = recording(
+        vec![(Some(CODE_REPLY), StopReason::EndTurn, 900)],
+        seen.clone(),
+    );
+    let out = run(
+        converse,
+        fixture("put-code-generation.json"),
+        &opus_config("off"),
+    )
+    .await;
     let ok = out.answer.ok();
     let input = seen.lock().expect("lock")[0].clone();
     // The exact request: no sampling field, no thinking field (adaptive is Opus 5.5's only mode
@@ -143,10 +151,16 @@ async fn a_thinking_model_gets_the_route_effort_and_no_sampling_and_reasoning_st
 async fn thinking_that_uses_the_whole_budget_is_an_error_and_nothing_is_stored() {
     let seen = Inputs::default();
     let converse = recording(vec![(None, StopReason::MaxTokens, 4096)], seen);
-    let out = run(converse, fixture("put-code-generation.json"), &opus_config("once")).await;
+    let out = run(
+        converse,
+        fixture("put-code-generation.json"),
+        &opus_config("once"),
+    )
+    .await;
     let err = out.answer.err(502, "thinking_exhausted");
     assert!(
-        err.error.message.contains("thinking.sync.thinking_tokens") && err.error.message.contains("effort"),
+        err.error.message.contains("thinking.sync.thinking_tokens")
+            && err.error.message.contains("effort"),
         "{}",
         err.error.message
     );
@@ -157,8 +171,16 @@ async fn thinking_that_uses_the_whole_budget_is_an_error_and_nothing_is_stored()
 #[tokio::test]
 async fn a_cut_answer_is_kept_with_a_warning_and_metadata() {
     let cut = "```python\ndef is_palindrome(s: str) -> bool:\n    return s ==";
-    let converse = recording(vec![(Some(cut), StopReason::MaxTokens, 4096)], Inputs::default());
-    let out = run(converse, fixture("put-code-generation.json"), &opus_config("off")).await;
+    let converse = recording(
+        vec![(Some(cut), StopReason::MaxTokens, 4096)],
+        Inputs::default(),
+    );
+    let out = run(
+        converse,
+        fixture("put-code-generation.json"),
+        &opus_config("off"),
+    )
+    .await;
     let ok = out.answer.ok();
     assert!(
         ok.warnings
@@ -180,7 +202,12 @@ async fn the_repair_passes_the_earlier_reasoning_back_unmodified() {
         ],
         seen.clone(),
     );
-    let out = run(converse, fixture("put-code-generation.json"), &opus_config("once")).await;
+    let out = run(
+        converse,
+        fixture("put-code-generation.json"),
+        &opus_config("once"),
+    )
+    .await;
     let ok = out.answer.ok();
     let repair = ok.repair.expect("repair report");
     assert!(repair.attempted && repair.applied, "{repair:?}");

@@ -254,7 +254,6 @@ pub const CATALOGUE: &[ModelSpec] = &[
         prerequisites: &[],
         source: "https://platform.claude.com/docs/en/about-claude/models/overview",
     },
-
     // The Claude 5 generation (checked 2026-12-07). Every row: sampling fixed (non-default
     // temperature, top_p or top_k is a 400), 128K output tokens, 1M context, thinking counted
     // toward max_tokens ("max_tokens remains a hard limit on total output, thinking plus response
