@@ -419,3 +419,62 @@ async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Out
     out.extend(results.into_iter().flatten());
     out
 }
+
+/// Done-when of issue 21: the local stage deploys with `model.id` set to each new model (nothing
+/// but the id in the stage file: the foundation model and routes come from the catalogue) and a
+/// request answers 200 with complete code, Bedrock being the double.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_new_model_deploys_and_answers_with_complete_code() -> anyhow::Result<()> {
+    let package = default_package().await?;
+    let em = Emulator::start(false).await?;
+    let admin = em.clients().await?;
+    let double = BedrockDouble::start(Behaviour {
+        provider_data_share: true,
+        ..Behaviour::default()
+    })
+    .await?;
+    let mut url = String::new();
+    for m in models::CATALOGUE
+        .iter()
+        .filter(|m| m.base_id.contains("-5") && !m.base_id.contains("-4-5"))
+    {
+        let id = format!("us.{}", m.base_id);
+        let started = Instant::now();
+        let deployed = em
+            .deploy_stage(&package, stage(&double, &id, "  sync:\n    effort: low\n")?)
+            .await?;
+        let deploy_took = started.elapsed();
+        url.clone_from(&deployed.outputs[RESOLVED_INVOKE_URL]);
+        double.clear();
+        let r = ok(&put(
+            &admin,
+            &url,
+            r#"{"message":"implement a stack","key":"python"}"#,
+        )
+        .await?);
+        assert_eq!(
+            double.seen()[0].model_id,
+            id,
+            "the deployed function calls the new model"
+        );
+        let body = only_request(&double);
+        assert_eq!(
+            body["additionalModelRequestFields"]["output_config"]["effort"],
+            "low"
+        );
+        assert!(body["inferenceConfig"].get("temperature").is_none());
+        assert!(
+            r.stored && r.code.contains("value_") && r.warnings.is_empty(),
+            "{id}: {r:?}"
+        );
+        note(&format!(
+            "{id}: deployed in {} ms, answered 200 with {} bytes of code",
+            deploy_took.as_millis(),
+            r.code.len()
+        ));
+    }
+    let gone = em.destroy(true).await?;
+    assert_eq!(gone.result, "deleted");
+    assert!(leftovers(&admin, STACK).await?.is_empty());
+    Ok(())
+}
