@@ -339,7 +339,11 @@ async fn each_thinking_class_and_route_sends_what_the_model_takes() -> anyhow::R
 /// with the request the function sends on each route (synchronous route: effort low and 2,048
 /// thinking tokens; jobs: effort high and 16,000), all models at once. No emulator: the request
 /// bodies are the ones the first test asserts the deployed function sends.
+///
+/// A measurement with wall-clock bounds (83 s at effort high), so it is not in the default run:
+/// `cargo test -p e2e-tests --test thinking time_to_answer -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement (83 s, wall-clock bounds): run with --ignored"]
 async fn time_to_answer_per_new_model_through_the_double() -> anyhow::Result<()> {
     let double = BedrockDouble::start(Behaviour {
         pacing: Pacing::SONNET,
