@@ -8,6 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod models;
+pub mod principal;
+
+pub use principal::{IamAuthorizerContext, Principal, PrincipalError};
 
 /// HTTP method of the one route the API serves.
 pub const ROUTE_METHOD: &str = "PUT";
