@@ -483,13 +483,16 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The job could not be recorded or queued (S3 or SQS unavailable): retry.
     JobsUnavailable,
+    /// The request's IAM identity is missing, malformed, or of a kind that cannot own jobs
+    /// (see [`principal`]).
+    UnidentifiedCaller,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -515,6 +518,7 @@ impl ErrorCode {
         Self::JobNotFound,
         Self::IdempotencyConflict,
         Self::JobsUnavailable,
+        Self::UnidentifiedCaller,
         Self::Internal,
     ];
 
@@ -546,6 +550,7 @@ impl ErrorCode {
             Self::JobNotFound => "job_not_found",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::JobsUnavailable => "jobs_unavailable",
+            Self::UnidentifiedCaller => "unidentified_caller",
             Self::Internal => "internal_error",
         }
     }
@@ -564,6 +569,7 @@ impl ErrorCode {
             | Self::MissingBody
             | Self::InvalidJobId => 400,
             Self::NotFound | Self::JobNotFound => 404,
+            Self::UnidentifiedCaller => 403,
             Self::IdempotencyConflict => 409,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge | Self::MessageTooLarge => 413,
