@@ -537,8 +537,14 @@ mod tests {
         json.as_object_mut().expect("object").remove("owner");
         json["caller"] = arn.into();
         let legacy: JobRecord = serde_json::from_value(json).expect("legacy record reads");
-        assert_eq!((legacy.owner.as_ref(), legacy.caller.as_deref()), (None, Some(arn)));
-        assert!(legacy.is_owned_by(&alice, Some(arn)), "its submitter still reads it");
+        assert_eq!(
+            (legacy.owner.as_ref(), legacy.caller.as_deref()),
+            (None, Some(arn))
+        );
+        assert!(
+            legacy.is_owned_by(&alice, Some(arn)),
+            "its submitter still reads it"
+        );
         assert!(
             !legacy.is_owned_by(
                 &alice,
@@ -548,7 +554,12 @@ mod tests {
         );
         assert!(!legacy.is_owned_by(&alice, None));
         // New records never carry the legacy field.
-        assert!(serde_json::to_value(&r).expect("json").get("caller").is_none());
+        assert!(
+            serde_json::to_value(&r)
+                .expect("json")
+                .get("caller")
+                .is_none()
+        );
     }
 
     #[test]
@@ -561,13 +572,22 @@ mod tests {
         assert!(r.is_claimed_at(t0 + Duration::from_secs(299)));
         assert!(!r.is_claimed_at(t0 + Duration::from_secs(300)));
         r.claimed_until = None;
-        assert!(!r.is_claimed_at(t0), "a running record without a claim (older code) is not live");
+        assert!(
+            !r.is_claimed_at(t0),
+            "a running record without a claim (older code) is not live"
+        );
     }
 
     #[test]
     fn unfinished_jobs_go_stale_and_say_why() {
         let t0 = datetime!(2026-12-02 10:00:00.123 UTC);
-        let mut r = JobRecord::queued("0".repeat(32).as_str(), t0, &Principal::Anonymous, "{}", "code-output/x.py");
+        let mut r = JobRecord::queued(
+            "0".repeat(32).as_str(),
+            t0,
+            &Principal::Anonymous,
+            "{}",
+            "code-output/x.py",
+        );
         assert_eq!(r.created_at, "2026-12-02T10:00:00.123Z");
         let fresh = r.to_response(t0 + Duration::from_secs(59), Duration::from_secs(60), None);
         assert_eq!(fresh.status, JobStatus::Queued);

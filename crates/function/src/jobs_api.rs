@@ -118,10 +118,13 @@ pub async fn submit(
 
     let status = match jobs::put_record(deps.s3, &config.bucket, &record, Write::Create).await {
         Ok(etag) => {
-            enqueue(deps, Tagged {
-                value: record,
-                etag,
-            })
+            enqueue(
+                deps,
+                Tagged {
+                    value: record,
+                    etag,
+                },
+            )
             .await?;
             JobStatus::Queued
         }

@@ -29,8 +29,8 @@
 use std::time::{Duration, Instant};
 
 use codegen_contract::{ErrorBody, JobStatus};
-use time::OffsetDateTime;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
 use crate::error::ApiError;
@@ -199,7 +199,10 @@ async fn claim(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Clai
                 });
             }
             Err(RecordError::Changed) => {
-                info!(job_id, "the job record changed while claiming it; reading it again");
+                info!(
+                    job_id,
+                    "the job record changed while claiming it; reading it again"
+                );
             }
             Err(e) => {
                 warn!(job_id, error = %e, "could not mark the job running");
