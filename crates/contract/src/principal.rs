@@ -196,10 +196,12 @@ impl Principal {
             }
         }
         let parsed = Arn::parse(arn)?;
-        if let Some(account) = ctx.account_id.as_deref().filter(|a| !a.is_empty()) {
-            if account != parsed.account {
-                return Err(malformed("accountId differs from the account in userArn"));
-            }
+        if ctx
+            .account_id
+            .as_deref()
+            .is_some_and(|a| !a.is_empty() && a != parsed.account)
+        {
+            return Err(malformed("accountId differs from the account in userArn"));
         }
         let account = parsed.account.to_owned();
         match (parsed.service, parsed.resource) {

@@ -144,7 +144,7 @@ fn claim_deadline(deps: &Deps<'_>, deadline: Option<Instant>, now: OffsetDateTim
 /// What a claim attempt found.
 enum Claim {
     /// This invocation owns the job now; the record and the ETag of the claim.
-    Won(Tagged<JobRecord>),
+    Won(Box<Tagged<JobRecord>>),
     /// Nothing to run (finished, claimed by a live attempt, or gone).
     Skip,
     /// Give up on it (past the give-up bound).
@@ -193,10 +193,10 @@ async fn claim(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Clai
         record.claimed_until = Some(claim_deadline(deps, deadline, now));
         match jobs::put_record(deps.s3, bucket, &record, Write::Replace(&etag)).await {
             Ok(etag) => {
-                return Claim::Won(Tagged {
+                return Claim::Won(Box::new(Tagged {
                     value: record,
                     etag,
-                });
+                }));
             }
             Err(RecordError::Changed) => {
                 info!(
@@ -220,7 +220,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
         value: mut record,
         etag,
     } = match claim(deps, job_id, deadline).await {
-        Claim::Won(claimed) => claimed,
+        Claim::Won(claimed) => *claimed,
         Claim::Skip => return Outcome::Done,
         Claim::GiveUp => return give_up(deps, job_id).await,
         Claim::Retry => return Outcome::Retry,

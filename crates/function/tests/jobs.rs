@@ -35,10 +35,13 @@ const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:codegen-dev-jobs-dlq";
 /// (403 AccessDenied, which the function's roles get). Every write gets a new ETag. `interfere`
 /// runs once, just before the next `If-Match` write is judged: what another invocation would do
 /// between this one's read and its write.
+/// What happens between one invocation's read and its conditional write.
+type Interference = Box<dyn FnOnce(&Store) + Send>;
+
 #[derive(Clone, Default)]
 struct Store {
     objects: Arc<Mutex<HashMap<String, Object>>>,
-    interfere: Arc<Mutex<Option<Box<dyn FnOnce(&Store) + Send>>>>,
+    interfere: Arc<Mutex<Option<Interference>>>,
     writes: Arc<Mutex<u64>>,
 }
 
