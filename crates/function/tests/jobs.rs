@@ -165,6 +165,11 @@ impl Store {
         );
     }
 
+    /// Deletes an object (as if a write never happened).
+    fn remove(&self, key: &str) {
+        self.objects.lock().expect("lock").remove(key);
+    }
+
     /// The record of `job_id`, as JSON.
     fn record(&self, job_id: &str) -> serde_json::Value {
         let text = self.get(&format!("jobs/{job_id}.json")).expect("record");
@@ -884,5 +889,90 @@ async fn code_an_earlier_attempt_stored_is_what_the_job_reports() {
             .any(|w| w.contains("earlier attempt")),
         "{:?}",
         result.warnings
+    );
+}
+
+/// The first submission recorded its `Idempotency-Key` and stopped before writing the job record:
+/// the replay finds the mapping, writes the record under the mapped id and enqueues it.
+#[tokio::test]
+async fn a_key_whose_first_submission_stopped_before_the_record_recovers_on_replay() {
+    let w = world();
+    let (_, _, first) = submit(&w, Some("order-11"), None).await;
+    let job_id = first["job_id"].as_str().expect("id").to_owned();
+    w.store.remove(&format!("jobs/{job_id}.json"));
+    let (s, _, again) = submit(&w, Some("order-11"), None).await;
+    assert_eq!((s, again["job_id"].as_str()), (202, Some(job_id.as_str())));
+    assert_eq!(w.store.record(&job_id)["status"], "queued");
+    assert_eq!(
+        w.sent.lock().expect("lock").len(),
+        2,
+        "the recreated job is enqueued"
+    );
+}
+
+/// The event as JSON, edited, read back as API Gateway would deliver it.
+fn edited_fixture(
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> ApiGatewayV2httpRequest {
+    let mut json = serde_json::to_value(fixture(name)).expect("fixture as JSON");
+    edit(&mut json);
+    serde_json::from_value(json).expect("still an API Gateway v2 event")
+}
+
+fn cognito(identity: &'static str) -> impl FnOnce(&mut serde_json::Value) {
+    move |ev: &mut serde_json::Value| {
+        let iam = &mut ev["requestContext"]["authorizer"]["iam"];
+        iam["userArn"] =
+            "arn:aws:sts::123456789012:assumed-role/Cognito_PoolAuth_Role/CognitoIdentityCredentials".into();
+        iam["userId"] = "AROAEXAMPLEEXAMPLE000:CognitoIdentityCredentials".into();
+        iam["callerId"] = iam["userId"].clone();
+        iam["cognitoIdentity"] = serde_json::json!({
+            "amr": ["authenticated"],
+            "identityId": identity,
+            "identityPoolId": "us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce",
+        });
+    }
+}
+
+/// Cognito identity-pool callers share one role; each identity is its own principal. An
+/// authorizer block without an IAM identity (a JWT authorizer) is refused.
+#[tokio::test]
+async fn cognito_identities_are_principals_and_other_authorizers_are_refused() {
+    let w = world();
+    let one = "us-east-1:3f291106-8703-466b-8f2b-3ecee1ca56ce";
+    let two = "us-east-1:00000000-8703-466b-8f2b-3ecee1ca56ce";
+    let (s, _, json) = api(&w, "submit", edited_fixture("post-jobs.json", cognito(one))).await;
+    assert_eq!(s, 202, "{json}");
+    let job_id = json["job_id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        w.store.record(&job_id)["owner"],
+        format!("cognito:us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce/{one}")
+    );
+    let read_as = |identity: &'static str| {
+        let id = job_id.clone();
+        edited_fixture("get-job.json", move |ev| {
+            cognito(identity)(ev);
+            ev["pathParameters"]["job_id"] = id.clone().into();
+            ev["rawPath"] = format!("/code-generation/jobs/{id}").into();
+        })
+    };
+    let (s, _, _) = api(&w, "status", read_as(one)).await;
+    assert_eq!(s, 200);
+    let (s, _, json) = api(&w, "status", read_as(two)).await;
+    assert_eq!(
+        (s, json["error"]["code"].as_str()),
+        (404, Some("job_not_found"))
+    );
+
+    let jwt = edited_fixture("post-jobs.json", |ev| {
+        ev["requestContext"]["authorizer"] =
+            serde_json::json!({"jwt": {"claims": {"sub": "alice"}, "scopes": null}});
+    });
+    let (s, _, json) = api(&w, "submit", jwt).await;
+    assert_eq!(
+        (s, json["error"]["code"].as_str()),
+        (403, Some("unidentified_caller")),
+        "{json}"
     );
 }
