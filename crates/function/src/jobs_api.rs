@@ -2,7 +2,8 @@
 //! `PUT /code-generation` does, record the job, enqueue it, answer 202) and
 //! `GET /code-generation/jobs/{job_id}` (read the record and, once succeeded, its code). Each runs
 //! in its own function with its own role: the submitter cannot write code, the status reader
-//! cannot write anything.
+//! cannot write anything. Both identify the caller as a [`Principal`] first (refusing a request
+//! whose IAM identity cannot be read); a job is its principal's alone (`docs/principals.md`).
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use codegen_contract::principal::CognitoIdentity;

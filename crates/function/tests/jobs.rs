@@ -1,6 +1,8 @@
 //! The jobs routes and the worker, fed API Gateway v2 and SQS events, with S3 as an in-memory
 //! store behind `aws-smithy-mocks` (conditional writes answered as S3 does: 412 when
-//! `If-None-Match: *` meets an existing key), SQS and Bedrock mocked at the SDK edge.
+//! `If-None-Match: *` meets an existing key or `If-Match` another ETag, 404 when `If-Match` meets
+//! none), SQS and Bedrock mocked at the SDK edge. Covers who owns a job (principals, not
+//! sessions; legacy records), `Idempotency-Key` mappings, and the worker's claims.
 
 mod common;
 
