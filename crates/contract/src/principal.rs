@@ -185,7 +185,7 @@ impl Principal {
         };
         let arn = required(ctx.user_arn.as_deref(), "userArn")?;
         let user_id = required(
-            ctx.user_id.as_deref().or(ctx.caller_id.as_deref()),
+            present(ctx.user_id.as_deref()).or(present(ctx.caller_id.as_deref())),
             "userId",
         )?;
         // Both name the caller; they must name the same entity (the unique id before any `:`).
@@ -428,6 +428,11 @@ impl<'a> Arn<'a> {
             resource,
         })
     }
+}
+
+/// An empty string counts as absent.
+fn present(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
 }
 
 fn malformed(what: &str) -> PrincipalError {

@@ -214,6 +214,10 @@ fn malformed_or_unsupported_contexts_are_refused_and_say_why() {
             .to_string()
             .contains("accountId differs")
     );
+    // An empty userId is absent: callerId (the same value) identifies the caller.
+    let mut empty = assumed("developer", "alice");
+    empty.user_id = Some(String::new());
+    assert_eq!(parse(&empty), parse(&assumed("developer", "alice")));
     // userId and callerId must name the same entity.
     let mut two = assumed("developer", "alice");
     two.caller_id = Some("AROAOTHERROLEEXAMPLE0:alice".into());
