@@ -281,6 +281,9 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         },
         |role| {
             bucket.grant_put(role, &format!("{OUTPUT_PREFIX}*"));
+            // Read back the code an earlier attempt stored (a create-only write found it), so
+            // the job's result describes that object (`AlreadyThere` in the function's pipeline).
+            bucket.grant_read(role, &format!("{OUTPUT_PREFIX}*"), "Code");
             bucket.grant_put_named(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
             bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
             grant_model(role);

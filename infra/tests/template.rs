@@ -222,9 +222,11 @@ fn expected_pairs(part: Part) -> Vec<(String, String)> {
             pairs.push(pair("s3:GetObject", &job_records));
             pairs.push(pair("s3:GetObject", &code));
         }
-        // The worker may write code and job records, call the model and consume both queues.
+        // The worker may write code and job records, read back code an earlier attempt stored,
+        // call the model and consume both queues.
         "worker" => {
             pairs.push(pair("s3:PutObject", &code));
+            pairs.push(pair("s3:GetObject", &code));
             pairs.push(pair("s3:PutObject", &job_records));
             pairs.push(pair("s3:GetObject", &job_records));
             pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
@@ -387,8 +389,8 @@ fn dev_status_role_allows_exactly_reads_of_job_records_and_code_and_log_writes()
     assert_eq!(allowed_pairs(&t, STATUS.role), expected_pairs(STATUS));
 }
 
-/// The worker may write code and job records, read job records, call the model and consume the
-/// jobs queue and its dead-letter queue, nothing else.
+/// The worker may write code and job records, read job records and code, call the model and
+/// consume the jobs queue and its dead-letter queue, nothing else.
 #[test]
 fn dev_worker_role_allows_exactly_code_job_records_model_queues_and_log_writes() {
     let t = synth(&dev());

@@ -8,6 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod models;
+pub mod principal;
+
+pub use principal::{IamAuthorizerContext, Principal, PrincipalError};
 
 /// HTTP method of the one route the API serves.
 pub const ROUTE_METHOD: &str = "PUT";
@@ -515,6 +518,9 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The job could not be recorded or queued (S3 or SQS unavailable): retry.
     JobsUnavailable,
+    /// The request's IAM identity is missing, malformed, or of a kind that cannot own jobs
+    /// (see [`principal`]).
+    UnidentifiedCaller,
     /// A bug or misconfiguration in the function.
     Internal,
 }
@@ -548,6 +554,7 @@ impl ErrorCode {
         Self::JobNotFound,
         Self::IdempotencyConflict,
         Self::JobsUnavailable,
+        Self::UnidentifiedCaller,
         Self::Internal,
     ];
 
@@ -580,6 +587,7 @@ impl ErrorCode {
             Self::JobNotFound => "job_not_found",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::JobsUnavailable => "jobs_unavailable",
+            Self::UnidentifiedCaller => "unidentified_caller",
             Self::Internal => "internal_error",
         }
     }
@@ -598,6 +606,7 @@ impl ErrorCode {
             | Self::MissingBody
             | Self::InvalidJobId => 400,
             Self::NotFound | Self::JobNotFound => 404,
+            Self::UnidentifiedCaller => 403,
             Self::IdempotencyConflict => 409,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge | Self::MessageTooLarge => 413,

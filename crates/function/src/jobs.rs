@@ -7,13 +7,24 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel>), costs
 //! nothing while idle, expires with a lifecycle rule like the code, and leaves with the bucket on
 //! `destroy`. Creation is conditional (`If-None-Match: *`), so a replayed submission finds the job
-//! instead of starting a second one.
+//! instead of starting a second one; every later change is conditional on the ETag read
+//! (`If-Match`), so two invocations never both claim one job (S3 conditional writes,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>, checked
+//! 2026-12-07: `If-Match` fails with 412 when the ETag differs, and with 409
+//! `ConditionalRequestConflict` when a conflicting write is under way; it needs `s3:GetObject` as
+//! well as `s3:PutObject`, which every role writing records has on `jobs/*`).
+//!
+//! Who owns a job is a [`Principal`] (see `docs/principals.md`). An `Idempotency-Key` names a
+//! job through a stored mapping, `jobs/keys/<sha256(principal, key)>.json`, created with
+//! `If-None-Match: *` and holding a random job id: ids never derive from anything a caller knows.
 
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use codegen_contract::{
     ErrorBody, GenerateResponse, JOBS_PREFIX, JobResponse, JobStatus, MAX_IDEMPOTENCY_KEY_LEN,
+    Principal,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,9 +46,14 @@ pub struct JobRecord {
     pub updated_at: String,
     /// How many times a worker started it.
     pub attempts: u32,
-    /// Who submitted it (the IAM caller, or `anonymous` on an unauthenticated route): only the
-    /// same caller can read it.
-    pub caller: String,
+    /// Who submitted it: only the same principal can read it. Absent in records written before
+    /// principals existed, which carry [`JobRecord::caller`] instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Principal>,
+    /// Records written before principals existed: the submitter's `userArn` (or `anonymous`).
+    /// Read, never written (see [`JobRecord::is_owned_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
     /// SHA-256 of the submitted body, to tell a replay from a reused `Idempotency-Key`.
     pub request_sha256: String,
     /// The submitted body, validated again by the worker.
@@ -53,6 +69,14 @@ pub struct JobRecord {
     /// The last retryable failure, reported if the job runs out of attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<ErrorBody>,
+    /// Whether its queue message was sent (a replayed submission enqueues only a job whose first
+    /// submission never did).
+    #[serde(default)]
+    pub enqueued: bool,
+    /// While `running`: until when the invocation that claimed it can run (its Lambda deadline,
+    /// RFC 3339). A delivery before then is a duplicate of a live attempt and is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<String>,
 }
 
 /// The key of a job's record.
@@ -65,11 +89,31 @@ pub fn random_job_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// The job id a caller's `Idempotency-Key` names: the same caller and key always give the same
-/// id, and nobody can derive it without knowing both.
-pub fn idempotent_job_id(caller: &str, key: &str) -> String {
-    let digest = Sha256::digest(format!("codegen-job/v1\n{caller}\n{key}").as_bytes());
-    hex::encode(&digest[..16])
+/// Prefix of the `Idempotency-Key` mappings (inside [`JOBS_PREFIX`], so the records' lifecycle
+/// rule expires them too; never a job id's shape, so the status route cannot read them).
+pub const KEYS_PREFIX: &str = "jobs/keys/";
+
+/// Where a principal's `Idempotency-Key` is mapped to its job. The name is a digest so any key
+/// text makes a safe object name; it is not an id anyone outside the stack sees, and a job id is
+/// never derived from it.
+pub fn key_mapping_key(owner: &Principal, idempotency_key: &str) -> String {
+    let digest = Sha256::digest(
+        format!("codegen-idempotency/v2\n{}\n{idempotency_key}", owner.key()).as_bytes(),
+    );
+    format!("{KEYS_PREFIX}{}.json", hex::encode(digest))
+}
+
+/// What an `Idempotency-Key` mapping holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMapping {
+    /// The job (a random id).
+    pub job_id: String,
+    /// Who used the key.
+    pub owner: Principal,
+    /// SHA-256 of the body first submitted with it.
+    pub request_sha256: String,
+    /// When (RFC 3339, UTC).
+    pub created_at: String,
 }
 
 /// SHA-256 of a body, hex.
@@ -105,7 +149,7 @@ impl JobRecord {
     pub fn queued(
         job_id: &str,
         now: OffsetDateTime,
-        caller: &str,
+        owner: &Principal,
         body: &str,
         code_key: &str,
     ) -> Self {
@@ -116,14 +160,39 @@ impl JobRecord {
             created_at: at.clone(),
             updated_at: at,
             attempts: 0,
-            caller: caller.to_owned(),
+            owner: Some(owner.clone()),
+            caller: None,
             request_sha256: body_sha256(body),
             request: body.to_owned(),
             code_key: code_key.to_owned(),
             result: None,
             error: None,
             last_error: None,
+            enqueued: false,
+            claimed_until: None,
         }
+    }
+
+    /// Whether `principal` owns this record. A record written before principals existed names its
+    /// submitter by `userArn` only; `legacy_caller` is that form of the current caller, and such a
+    /// record is its owner's only when the two are equal, exactly as before the change (see
+    /// `docs/principals.md`, "Records written before principals").
+    pub fn is_owned_by(&self, principal: &Principal, legacy_caller: Option<&str>) -> bool {
+        match (&self.owner, &self.caller) {
+            (Some(owner), _) => owner == principal,
+            (None, Some(caller)) => legacy_caller == Some(caller.as_str()),
+            (None, None) => false,
+        }
+    }
+
+    /// Whether a worker's claim on this `running` record is still live at `now`.
+    pub fn is_claimed_at(&self, now: OffsetDateTime) -> bool {
+        self.status == JobStatus::Running
+            && self
+                .claimed_until
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_some_and(|until| until > now)
     }
 
     /// What the status route answers for this record at `now`: a job that stayed `queued` or
@@ -212,33 +281,89 @@ pub enum RecordError {
     /// A conditional create lost: a record already exists.
     #[error("the job already exists")]
     Exists,
+    /// A conditional replace lost: the record changed (or went) since it was read.
+    #[error("the job record changed since it was read")]
+    Changed,
     /// S3 or the record itself failed.
     #[error("job record: {0}")]
     Failed(String),
 }
 
-/// Writes a record; `create_only` refuses to replace an existing one.
+/// The condition a write is made under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write<'a> {
+    /// Only if nothing is there (`If-None-Match: *`); losing is [`RecordError::Exists`].
+    Create,
+    /// Only if the object still has this ETag (`If-Match`); losing is [`RecordError::Changed`].
+    Replace(&'a str),
+}
+
+/// A record and the ETag it was read with (the condition of the next write).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged<T> {
+    /// What was read.
+    pub value: T,
+    /// Its ETag.
+    pub etag: String,
+}
+
+/// Writes a record under `condition`; returns the new ETag.
 pub async fn put_record(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     record: &JobRecord,
-    create_only: bool,
-) -> Result<(), RecordError> {
-    let body = serde_json::to_vec(record).map_err(|e| RecordError::Failed(e.to_string()))?;
-    let mut req = s3
+    condition: Write<'_>,
+) -> Result<String, RecordError> {
+    put_json(s3, bucket, &record_key(&record.job_id), record, condition).await
+}
+
+/// Writes `value` as JSON to `key` under `condition`; returns the new ETag.
+pub async fn put_json<T: Serialize>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    value: &T,
+    condition: Write<'_>,
+) -> Result<String, RecordError> {
+    let body = serde_json::to_vec(value).map_err(|e| RecordError::Failed(e.to_string()))?;
+    let req = s3
         .put_object()
         .bucket(bucket)
-        .key(record_key(&record.job_id))
+        .key(key)
         .content_type("application/json")
         .body(ByteStream::from(body));
-    if create_only {
-        req = req.if_none_match("*");
-    }
+    let req = match condition {
+        Write::Create => req.if_none_match("*"),
+        Write::Replace(etag) => req.if_match(etag),
+    };
     match req.send().await {
-        Ok(_) => Ok(()),
-        Err(e) if create_only && storage::is_precondition_failed(&e) => Err(RecordError::Exists),
+        Ok(out) => Ok(out.e_tag().unwrap_or_default().to_owned()),
+        Err(e) if storage::is_precondition_failed(&e) || is_conditional_conflict(&e) => {
+            Err(match condition {
+                Write::Create => RecordError::Exists,
+                Write::Replace(_) => RecordError::Changed,
+            })
+        }
+        // `If-Match` on a key that is gone: 404 NoSuchKey.
+        Err(e) if matches!(condition, Write::Replace(_)) && is_status(&e, 404) => {
+            Err(RecordError::Changed)
+        }
         Err(e) => Err(RecordError::Failed(failure_reason(&e))),
     }
+}
+
+/// Whether a conditional write met a concurrent conflicting one (409 `ConditionalRequestConflict`,
+/// "On a 409 failure you should fetch the object's ETag and retry": PutObject `If-Match`,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html>).
+fn is_conditional_conflict<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    err.code() == Some("ConditionalRequestConflict") || is_status(err, 409)
+}
+
+fn is_status<E>(err: &SdkError<E, HttpResponse>, status: u16) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == status)
 }
 
 /// Reads a record.
@@ -247,8 +372,36 @@ pub async fn get_record(
     bucket: &str,
     job_id: &str,
 ) -> Result<JobRecord, RecordError> {
-    let text = get_text(s3, bucket, &record_key(job_id)).await?;
-    serde_json::from_str(&text).map_err(|e| RecordError::Failed(format!("unreadable record: {e}")))
+    get_record_tagged(s3, bucket, job_id).await.map(|t| t.value)
+}
+
+/// Reads a record with its ETag.
+pub async fn get_record_tagged(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    job_id: &str,
+) -> Result<Tagged<JobRecord>, RecordError> {
+    get_json(s3, bucket, &record_key(job_id)).await
+}
+
+/// Reads an `Idempotency-Key` mapping.
+pub async fn get_mapping(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<KeyMapping, RecordError> {
+    get_json(s3, bucket, key).await.map(|t| t.value)
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Tagged<T>, RecordError> {
+    let (text, etag) = get_text_tagged(s3, bucket, key).await?;
+    let value = serde_json::from_str(&text)
+        .map_err(|e| RecordError::Failed(format!("unreadable record: {e}")))?;
+    Ok(Tagged { value, etag })
 }
 
 /// Reads an object as UTF-8 text (a record, or a job's code).
@@ -257,6 +410,14 @@ pub async fn get_text(
     bucket: &str,
     key: &str,
 ) -> Result<String, RecordError> {
+    get_text_tagged(s3, bucket, key).await.map(|(text, _)| text)
+}
+
+async fn get_text_tagged(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(String, String), RecordError> {
     let out = s3
         .get_object()
         .bucket(bucket)
@@ -270,13 +431,15 @@ pub async fn get_text(
                 RecordError::Failed(failure_reason(&e))
             }
         })?;
+    let etag = out.e_tag().unwrap_or_default().to_owned();
     let bytes = out
         .body
         .collect()
         .await
         .map_err(|e| RecordError::Failed(e.to_string()))?
         .into_bytes();
-    String::from_utf8(bytes.to_vec()).map_err(|e| RecordError::Failed(e.to_string()))
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| RecordError::Failed(e.to_string()))?;
+    Ok((text, etag))
 }
 
 /// Whether a GetObject failed because there is no such object. S3 answers a missing key with 404
@@ -289,7 +452,6 @@ pub async fn get_text(
 fn is_missing(
     err: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, HttpResponse>,
 ) -> bool {
-    use aws_sdk_s3::error::ProvideErrorMetadata as _;
     err.as_service_error().is_some_and(|e| e.is_no_such_key())
         || err
             .raw_response()
@@ -332,16 +494,29 @@ mod tests {
     use std::time::Duration;
     use time::macros::datetime;
 
+    fn role(id: &str) -> Principal {
+        Principal::Role {
+            account: "123456789012".into(),
+            role_id: id.into(),
+        }
+    }
+
     #[test]
-    fn ids_are_hex_unguessable_and_stable_per_caller_and_key() {
+    fn ids_are_random_and_key_mappings_are_per_principal_and_key() {
         let a = random_job_id();
         assert!(codegen_contract::is_job_id(&a), "{a}");
         assert_ne!(a, random_job_id());
-        let k = idempotent_job_id("arn:aws:iam::1:user/a", "order-7");
-        assert!(codegen_contract::is_job_id(&k), "{k}");
-        assert_eq!(k, idempotent_job_id("arn:aws:iam::1:user/a", "order-7"));
-        assert_ne!(k, idempotent_job_id("arn:aws:iam::1:user/b", "order-7"));
-        assert_ne!(k, idempotent_job_id("arn:aws:iam::1:user/a", "order-8"));
+        let alice = role("AROAAAAAAAAAAAAAAAAAA");
+        let bob = role("AROABBBBBBBBBBBBBBBBB");
+        let k = key_mapping_key(&alice, "order-7");
+        assert!(k.starts_with(KEYS_PREFIX) && k.ends_with(".json"), "{k}");
+        assert_eq!(k, key_mapping_key(&alice, "order-7"));
+        assert_ne!(k, key_mapping_key(&bob, "order-7"));
+        assert_ne!(k, key_mapping_key(&alice, "order-8"));
+        // Never a record's key, so the status route (which reads `jobs/<32 hex>.json`) cannot
+        // reach a mapping.
+        let name = k.trim_start_matches(JOBS_PREFIX).trim_end_matches(".json");
+        assert!(!codegen_contract::is_job_id(name), "{k}");
         assert!(check_idempotency_key("order-7").is_ok());
         for bad in ["", "has space", "tab\t", "é", &"x".repeat(256)] {
             assert!(check_idempotency_key(bad).is_err(), "{bad:?}");
@@ -349,9 +524,70 @@ mod tests {
     }
 
     #[test]
+    fn ownership_follows_the_principal_and_legacy_records_their_arn() {
+        let t0 = datetime!(2026-12-02 10:00:00 UTC);
+        let alice = role("AROAAAAAAAAAAAAAAAAAA");
+        let r = JobRecord::queued(&"0".repeat(32), t0, &alice, "{}", "k");
+        assert!(r.is_owned_by(&alice, None));
+        assert!(!r.is_owned_by(&role("AROABBBBBBBBBBBBBBBBB"), None));
+        assert!(!r.is_owned_by(&Principal::Anonymous, Some("anonymous")));
+        // A record written before principals: `caller` is the userArn, no `owner`.
+        let arn = "arn:aws:sts::123456789012:assumed-role/developer/alice";
+        let mut json = serde_json::to_value(&r).expect("json");
+        json.as_object_mut().expect("object").remove("owner");
+        json["caller"] = arn.into();
+        let legacy: JobRecord = serde_json::from_value(json).expect("legacy record reads");
+        assert_eq!(
+            (legacy.owner.as_ref(), legacy.caller.as_deref()),
+            (None, Some(arn))
+        );
+        assert!(
+            legacy.is_owned_by(&alice, Some(arn)),
+            "its submitter still reads it"
+        );
+        assert!(
+            !legacy.is_owned_by(
+                &alice,
+                Some("arn:aws:sts::123456789012:assumed-role/developer/mallory")
+            ),
+            "another ARN does not"
+        );
+        assert!(!legacy.is_owned_by(&alice, None));
+        // New records never carry the legacy field.
+        assert!(
+            serde_json::to_value(&r)
+                .expect("json")
+                .get("caller")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_claim_is_live_until_its_deadline() {
+        let t0 = datetime!(2026-12-02 10:00:00 UTC);
+        let mut r = JobRecord::queued(&"0".repeat(32), t0, &Principal::Anonymous, "{}", "k");
+        assert!(!r.is_claimed_at(t0));
+        r.status = JobStatus::Running;
+        r.claimed_until = Some(timestamp(t0 + Duration::from_secs(300)));
+        assert!(r.is_claimed_at(t0 + Duration::from_secs(299)));
+        assert!(!r.is_claimed_at(t0 + Duration::from_secs(300)));
+        r.claimed_until = None;
+        assert!(
+            !r.is_claimed_at(t0),
+            "a running record without a claim (older code) is not live"
+        );
+    }
+
+    #[test]
     fn unfinished_jobs_go_stale_and_say_why() {
         let t0 = datetime!(2026-12-02 10:00:00.123 UTC);
-        let mut r = JobRecord::queued("0".repeat(32).as_str(), t0, "c", "{}", "code-output/x.py");
+        let mut r = JobRecord::queued(
+            "0".repeat(32).as_str(),
+            t0,
+            &Principal::Anonymous,
+            "{}",
+            "code-output/x.py",
+        );
         assert_eq!(r.created_at, "2026-12-02T10:00:00.123Z");
         let fresh = r.to_response(t0 + Duration::from_secs(59), Duration::from_secs(60), None);
         assert_eq!(fresh.status, JobStatus::Queued);
@@ -383,7 +619,7 @@ mod tests {
     #[test]
     fn succeeded_jobs_carry_the_stored_code() {
         let t0 = datetime!(2026-12-02 10:00:00 UTC);
-        let mut r = JobRecord::queued(&"a".repeat(32), t0, "c", "{}", "k");
+        let mut r = JobRecord::queued(&"a".repeat(32), t0, &Principal::Anonymous, "{}", "k");
         r.status = JobStatus::Succeeded;
         r.result = Some(GenerateResponse {
             code: String::new(),

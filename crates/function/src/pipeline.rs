@@ -178,8 +178,8 @@ pub async fn generate_and_store(
         first
     };
     let Answer {
-        code,
-        syntax,
+        mut code,
+        mut syntax,
         stop_reason,
     } = answer;
     if let Some(w) = syntax::warning(&syntax, language) {
@@ -209,13 +209,35 @@ pub async fn generate_and_store(
         cut,
     };
     let s3_started = Instant::now();
+    let mut model_from_object = None;
     let stored = storage::put_code(deps.s3, target, &code, language, model_id, facts).await;
     let s3_ms = millis(s3_started.elapsed());
     let s3 = match stored {
         Ok(Stored::Written) => Some(storage::location(target.bucket, target.key)),
         Ok(Stored::AlreadyThere) => {
-            // A redelivered job whose earlier attempt stored its code: that object stays.
+            // A redelivered job whose earlier attempt stored its code: that object stays, and the
+            // answer describes it (its code, its syntax, its model), not this attempt's answer.
             warn!(request_id, key = %target.key, "code already stored by an earlier attempt; kept it");
+            match storage::read_code(deps.s3, target.bucket, target.key).await {
+                Ok(stored) => {
+                    syntax = syntax::check(&stored.code, language);
+                    code = stored.code;
+                    model_from_object = stored.model;
+                    repair = None;
+                    warnings.push(
+                        "an earlier attempt of this job stored its code: this result describes \
+                         that stored object; usage counts this attempt's model calls"
+                            .to_owned(),
+                    );
+                }
+                Err(e) => {
+                    warn!(request_id, key = %target.key, error = %e, "could not read the stored code");
+                    warnings.push(format!(
+                        "an earlier attempt of this job stored its code, which could not be read \
+                         back ({e}): `code` is this attempt's answer, the stored object may differ"
+                    ));
+                }
+            }
             Some(storage::location(target.bucket, target.key))
         }
         Err(e) => {
@@ -249,7 +271,7 @@ pub async fn generate_and_store(
     Ok(GenerateResponse {
         code,
         language: language.name.to_owned(),
-        model: model_id.to_owned(),
+        model: model_from_object.unwrap_or_else(|| model_id.to_owned()),
         stored: s3.is_some(),
         s3,
         usage,

@@ -497,6 +497,7 @@ fn every_request_error_code_is_covered() {
                 | ErrorCode::InvalidJobId
                 | ErrorCode::JobNotFound
                 | ErrorCode::IdempotencyConflict
+                | ErrorCode::UnidentifiedCaller
         );
         if code.status() < 500 && !elsewhere {
             assert!(

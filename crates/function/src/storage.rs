@@ -194,6 +194,46 @@ pub async fn put_code(
     }
 }
 
+/// An object already stored at a job's code key: its text and the model its metadata names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    /// The code.
+    pub code: String,
+    /// `x-amz-meta-model`, when present.
+    pub model: Option<String>,
+}
+
+/// Reads the object at `bucket`/`key` (after a create-only write found it there). Needs
+/// `s3:GetObject` on the key, which the worker has on the code prefix for this one purpose.
+pub async fn read_code(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<StoredCode, StorageError> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| StorageError {
+            reason: failure_reason(&e),
+        })?;
+    let model = out.metadata().and_then(|m| m.get("model")).cloned();
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StorageError {
+            reason: e.to_string(),
+        })?
+        .into_bytes();
+    let code = String::from_utf8(bytes.to_vec()).map_err(|_| StorageError {
+        reason: "the stored code is not UTF-8".to_owned(),
+    })?;
+    Ok(StoredCode { code, model })
+}
+
 /// Where generated code goes.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {

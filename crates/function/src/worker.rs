@@ -2,10 +2,17 @@
 //! responses) and runs the same generation [`pipeline`](crate::pipeline) as
 //! `PUT /code-generation`, with a budget far above API Gateway's 30 s.
 //!
-//! Delivery is at least once, so every step is safe to repeat:
+//! Delivery is at least once, and a replayed submission may add a message, so every step is safe
+//! to repeat:
 //! - a job already `succeeded` or `failed` is acknowledged without a model call;
+//! - a job is claimed with a conditional write (`running`, `If-Match` on the ETag it was read
+//!   with, and `claimed_until` = this invocation's Lambda deadline): of two deliveries only one
+//!   claim succeeds, and a delivery that finds a live claim is a duplicate and is dropped (the
+//!   claimant's own message comes back if it dies, after the visibility timeout, which the stage
+//!   keeps at least the worker timeout, so after the claim has lapsed);
 //! - the code goes to the key fixed at submission, written only if free (`If-None-Match: *`), so
-//!   two deliveries never make two objects;
+//!   two deliveries never make two objects; if an earlier attempt stored it, the job's result
+//!   describes that stored object (its code and metadata), not the answer this attempt got;
 //! - a retryable failure (throttling, model unavailable, timeout, S3 write failed) is reported as
 //!   a batch item failure: SQS delivers it again after the visibility timeout, at most
 //!   `maxReceiveCount` times, then moves it to the dead-letter queue;
@@ -19,15 +26,16 @@
 //! written out here rather than taken from `aws_lambda_events`' `sqs` feature, which brings 20
 //! crates (serde_with, darling, jiff) into the function for four fields.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use codegen_contract::{ErrorBody, JobStatus};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
 use crate::error::ApiError;
 use crate::handler::Deps;
-use crate::jobs::{self, JobMessage, RecordError};
+use crate::jobs::{self, JobMessage, JobRecord, RecordError, Tagged, Write};
 use crate::pipeline;
 use crate::request;
 use crate::storage::Target;
@@ -118,35 +126,105 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent, deadline: Option<Instant>)
     response
 }
 
+/// How many times a claim is retried when the record changed between read and write (the submit
+/// function marking it enqueued, or another delivery's claim): each retry reads it again and
+/// decides afresh.
+const CLAIM_ATTEMPTS: u32 = 3;
+
+/// Until when this invocation can run: its Lambda deadline, or without one (tests) the model and
+/// S3 budgets from now.
+fn claim_deadline(deps: &Deps<'_>, deadline: Option<Instant>, now: OffsetDateTime) -> String {
+    let left = deadline.map_or_else(
+        || deps.config.model_timeout + deps.config.s3_timeout * 2,
+        |d| d.saturating_duration_since(Instant::now()),
+    );
+    jobs::timestamp(now + left.max(Duration::from_secs(1)))
+}
+
+/// What a claim attempt found.
+enum Claim {
+    /// This invocation owns the job now; the record and the ETag of the claim.
+    Won(Box<Tagged<JobRecord>>),
+    /// Nothing to run (finished, claimed by a live attempt, or gone).
+    Skip,
+    /// Give up on it (past the give-up bound).
+    GiveUp,
+    /// Try the message again later.
+    Retry,
+}
+
+async fn claim(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Claim {
+    let bucket = &deps.config.bucket;
+    for _ in 0..CLAIM_ATTEMPTS {
+        let Tagged {
+            value: mut record,
+            etag,
+        } = match jobs::get_record_tagged(deps.s3, bucket, job_id).await {
+            Ok(r) => r,
+            Err(RecordError::NotFound) => {
+                warn!(job_id, "no record for this job (expired?); dropping it");
+                return Claim::Skip;
+            }
+            Err(e) => {
+                warn!(job_id, error = %e, "could not read the job record");
+                return Claim::Retry;
+            }
+        };
+        let now = (deps.clock)();
+        if record.status.is_final() {
+            info!(job_id, status = ?record.status, "job already finished; delivered again, skipped");
+            return Claim::Skip;
+        }
+        if record.is_claimed_at(now) {
+            info!(
+                job_id,
+                claimed_until = record.claimed_until.as_deref().unwrap_or_default(),
+                "job is running in another invocation; this delivery is a duplicate, dropped"
+            );
+            return Claim::Skip;
+        }
+        if jobs::is_past_give_up(&record, now, deps.config.job_stale_after) {
+            // The status route already reports it failed: do not start (and pay for) it now.
+            return Claim::GiveUp;
+        }
+        record.status = JobStatus::Running;
+        record.attempts += 1;
+        record.updated_at = jobs::timestamp(now);
+        record.claimed_until = Some(claim_deadline(deps, deadline, now));
+        match jobs::put_record(deps.s3, bucket, &record, Write::Replace(&etag)).await {
+            Ok(etag) => {
+                return Claim::Won(Box::new(Tagged {
+                    value: record,
+                    etag,
+                }));
+            }
+            Err(RecordError::Changed) => {
+                info!(
+                    job_id,
+                    "the job record changed while claiming it; reading it again"
+                );
+            }
+            Err(e) => {
+                warn!(job_id, error = %e, "could not mark the job running");
+                return Claim::Retry;
+            }
+        }
+    }
+    Claim::Retry
+}
+
 async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Outcome {
     let started = Instant::now();
     let bucket = &deps.config.bucket;
-    let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
-        Ok(r) => r,
-        Err(RecordError::NotFound) => {
-            warn!(job_id, "no record for this job (expired?); dropping it");
-            return Outcome::Done;
-        }
-        Err(e) => {
-            warn!(job_id, error = %e, "could not read the job record");
-            return Outcome::Retry;
-        }
+    let Tagged {
+        value: mut record,
+        etag,
+    } = match claim(deps, job_id, deadline).await {
+        Claim::Won(claimed) => *claimed,
+        Claim::Skip => return Outcome::Done,
+        Claim::GiveUp => return give_up(deps, job_id).await,
+        Claim::Retry => return Outcome::Retry,
     };
-    if record.status.is_final() {
-        info!(job_id, status = ?record.status, "job already finished; delivered again, skipped");
-        return Outcome::Done;
-    }
-    if jobs::is_past_give_up(&record, (deps.clock)(), deps.config.job_stale_after) {
-        // The status route already reports it failed: do not start (and pay for) it now.
-        return give_up(deps, job_id).await;
-    }
-    record.status = JobStatus::Running;
-    record.attempts += 1;
-    record.updated_at = jobs::timestamp((deps.clock)());
-    if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
-        warn!(job_id, error = %e, "could not mark the job running");
-        return Outcome::Retry;
-    }
     info!(job_id, attempt = record.attempts, "job started");
 
     let result = match request::parse_body(&record.request, deps.config.max_message_bytes) {
@@ -194,7 +272,9 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
         }
     };
     record.updated_at = now;
-    if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
+    record.claimed_until = None;
+    // Conditional on the claim: nobody else writes a record while its claim is live.
+    if let Err(e) = jobs::put_record(deps.s3, bucket, &record, Write::Replace(&etag)).await {
         error!(job_id, error = %e, "could not record the job's outcome");
         return Outcome::Retry;
     }
@@ -208,10 +288,14 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
     outcome
 }
 
-/// A message that ran out of deliveries: the job failed with its last error.
+/// A message that ran out of deliveries: the job failed with its last error. A job a live
+/// attempt is still running is left to it (the message comes back after the visibility timeout).
 async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
     let bucket = &deps.config.bucket;
-    let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
+    let Tagged {
+        value: mut record,
+        etag,
+    } = match jobs::get_record_tagged(deps.s3, bucket, job_id).await {
         Ok(r) => r,
         Err(RecordError::NotFound) => return Outcome::Done,
         Err(_) => return Outcome::Retry,
@@ -219,11 +303,15 @@ async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
     if record.status.is_final() {
         return Outcome::Done;
     }
+    if record.is_claimed_at((deps.clock)()) {
+        return Outcome::Retry;
+    }
     record.status = JobStatus::Failed;
     record.error = Some(jobs::stalled_error(&record, deps.config.job_stale_after));
     record.updated_at = jobs::timestamp((deps.clock)());
-    match jobs::put_record(deps.s3, bucket, &record, false).await {
-        Ok(()) => {
+    record.claimed_until = None;
+    match jobs::put_record(deps.s3, bucket, &record, Write::Replace(&etag)).await {
+        Ok(_) => {
             warn!(
                 job_id,
                 attempts = record.attempts,
