@@ -21,7 +21,7 @@ use crate::aws::{Clients, ConnectOptions, caller_identity};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{self, StackState};
 use crate::report::{Exit, json, progress, result};
-use crate::{destroy, local};
+use crate::{bootstrap_guard, destroy, local};
 
 /// What a bootstrap stack provides, read from its outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,6 +139,8 @@ pub struct BootstrapOptions {
     pub connect: ConnectOptions,
     /// Bootstrap the stack of this name instead of the stage's (per-run stacks in tests).
     pub stack_name_override: Option<String>,
+    /// Allow `bootstrap.trusted_principals` outside the caller's account.
+    pub allow_external_principals: bool,
 }
 
 /// What `bootstrap` did.
@@ -168,6 +170,13 @@ pub async fn run(root: &Path, opts: &BootstrapOptions) -> anyhow::Result<Bootstr
             bootstrap: None,
         });
     }
+    // Before any trust changes: refuse another account's principals without the acknowledgement,
+    // and a stack name another stage file uses.
+    if opts.stack_name_override.is_none() {
+        bootstrap_guard::check_unique_stack_name(&cfg, &bootstrap_guard::other_stages(root, &cfg))?;
+    }
+    let (account, _) = caller_identity(&clients).await?;
+    bootstrap_guard::check_principals(&cfg, &account, opts.allow_external_principals)?;
     let result = apply(&clients, &cfg).await?;
     Ok(BootstrapReport {
         stack,
@@ -271,6 +280,10 @@ pub struct BootstrapArgs {
     /// `destroy`: empty the asset bucket and delete the bootstrap stack.
     #[arg(value_parser = ["destroy"])]
     action: Option<String>,
+    /// Allow `bootstrap.trusted_principals` in another account (refused otherwise): they could
+    /// assume the deploy, plan and diff roles.
+    #[arg(long)]
+    allow_external_principals: bool,
 }
 
 /// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
@@ -283,7 +296,9 @@ pub async fn command(
         destroy: args.action.is_some(),
         connect: args.target.connect.options(),
         stack_name_override: None,
+        allow_external_principals: args.allow_external_principals,
     };
+    let stage = opts.stage.clone();
     let report = run(root, &opts).await?;
     if args.target.json {
         json(&report)?;
@@ -299,6 +314,17 @@ pub async fn command(
             ] {
                 result(format!("  {key:<21} {value}"));
             }
+        }
+    }
+    // The roles' OIDC trust only means what it says with these repository settings, which IAM
+    // cannot check (crate `codegen_infra::oidc`).
+    if let Ok(cfg) = codegen_infra::load_stage(root, &stage)
+        && let Some(gh) = &cfg.bootstrap.github
+        && !opts.destroy
+    {
+        progress("GitHub settings the roles' trust relies on (configure them once):".to_owned());
+        for line in codegen_infra::oidc::required_settings(gh) {
+            progress(format!("  - {line}"));
         }
     }
     Ok(Exit::Success)
@@ -330,7 +356,7 @@ mod tests {
                 outputs::BOUNDARY_ARN,
                 "arn:aws:iam::1:policy/codegen-dev-boundary",
             ),
-            (outputs::VERSION, "1"),
+            (outputs::VERSION, "2"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
