@@ -705,11 +705,13 @@ fn permissions_boundary(cfg: &StageConfig, scope: &Scope<'_>) -> ManagedPolicy {
                 .with_condition(
                     "ArnNotLike",
                     "lambda:SourceFunctionArn",
-                    json!(scope
-                        .function_arns()
-                        .iter()
-                        .map(Expr::to_json)
-                        .collect::<Vec<_>>()),
+                    json!(
+                        scope
+                            .function_arns()
+                            .iter()
+                            .map(Expr::to_json)
+                            .collect::<Vec<_>>()
+                    ),
                 ),
         ),
     }

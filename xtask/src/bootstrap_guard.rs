@@ -11,11 +11,17 @@ use codegen_infra::config::{TRUST_ACCOUNT, list_stages, load_stage};
 
 /// The account of an IAM role ARN (`arn:aws:iam::<account>:role/<name>`), if it is one.
 fn account_of(principal: &str) -> Option<&str> {
-    principal.strip_prefix("arn:").and_then(|rest| rest.split(':').nth(3))
+    principal
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(3))
 }
 
 /// Refuses trusted principals outside `account` unless `acknowledged`. Pure.
-pub fn check_principals(cfg: &StageConfig, account: &str, acknowledged: bool) -> anyhow::Result<()> {
+pub fn check_principals(
+    cfg: &StageConfig,
+    account: &str,
+    acknowledged: bool,
+) -> anyhow::Result<()> {
     let external: Vec<&str> = cfg
         .bootstrap
         .trusted_principals
@@ -98,7 +104,10 @@ mod tests {
         let copy = stage("dev2", "codegen-dev", &[]);
         let prod = stage("prod", "codegen-prod", &[]);
         let err = check_unique_stack_name(&copy, &[dev.clone(), prod.clone()]).expect_err("reuse");
-        assert!(err.to_string().contains("stages dev and dev2 both use the stack name codegen-dev"));
+        assert!(
+            err.to_string()
+                .contains("stages dev and dev2 both use the stack name codegen-dev")
+        );
         assert!(check_unique_stack_name(&prod, &[dev, copy]).is_ok());
     }
 

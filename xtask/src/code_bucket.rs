@@ -107,10 +107,14 @@ mod tests {
             .build()
     }
 
-    async fn lookup(resource_type: &'static str, id: &'static str) -> anyhow::Result<Option<String>> {
+    async fn lookup(
+        resource_type: &'static str,
+        id: &'static str,
+    ) -> anyhow::Result<Option<String>> {
         let rule = mock!(aws_sdk_cloudformation::Client::describe_stack_resource)
             .match_requests(|r| {
-                r.stack_name() == Some("codegen-dev") && r.logical_resource_id() == Some(CODE_BUCKET)
+                r.stack_name() == Some("codegen-dev")
+                    && r.logical_resource_id() == Some(CODE_BUCKET)
             })
             .then_output(move || resource(resource_type, id));
         let cfn = mock_client!(aws_sdk_cloudformation, [&rule]);
@@ -136,7 +140,10 @@ mod tests {
             .await
             .expect_err("refused");
         let msg = format!("{err:#}");
-        assert!(msg.contains("is a AWS::SSM::Parameter (payroll-exports), not an AWS::S3::Bucket"), "{msg}");
+        assert!(
+            msg.contains("is a AWS::SSM::Parameter (payroll-exports), not an AWS::S3::Bucket"),
+            "{msg}"
+        );
     }
 
     /// A bucket with a chosen name (`BucketName: payroll-exports`, or a name that only starts

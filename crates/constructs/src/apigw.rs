@@ -171,7 +171,12 @@ impl HttpApi {
     pub fn new(logical_id: &str, name: &str, description: &str, stage: StageProps) -> Self {
         Self {
             logical_id: logical_id.to_owned(),
-            source: Source::Own(ApiResource::new(logical_id, name, description, &Tags::new())),
+            source: Source::Own(ApiResource::new(
+                logical_id,
+                name,
+                description,
+                &Tags::new(),
+            )),
             routes: Vec::new(),
             stage,
             tags: Tags::new(),
@@ -272,7 +277,9 @@ impl HttpApi {
             Source::Imported { id, .. } => Expr::Join(
                 String::new(),
                 vec![
-                    Expr::sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"),
+                    Expr::sub(
+                        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:",
+                    ),
                     id.clone(),
                     Expr::str(tail),
                 ],
@@ -422,7 +429,10 @@ mod tests {
             authorization: Authorization::AwsIam,
         });
         let res = api.resources();
-        assert!(res.iter().all(|(_, r)| r.type_name != "AWS::ApiGatewayV2::Api"));
+        assert!(
+            res.iter()
+                .all(|(_, r)| r.type_name != "AWS::ApiGatewayV2::Api")
+        );
         let imported = json!({"Fn::ImportValue": "boot-ApiId"});
         for (_, r) in &res {
             if r.type_name.starts_with("AWS::ApiGatewayV2::") {
@@ -430,7 +440,10 @@ mod tests {
             }
         }
         let stage = &res.last().expect("stage").1.properties;
-        assert!(stage.get("Tags").is_none(), "no stage tags on an imported API");
+        assert!(
+            stage.get("Tags").is_none(),
+            "no stage tags on an imported API"
+        );
         assert_eq!(
             api.route_arn(&api.routes[0]).to_json(),
             json!({"Fn::Join": ["", [
