@@ -117,6 +117,12 @@ pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
          grant (GetInferenceProfile); scoped to that profile in this region",
     ),
     (
+        "OrphanRoles",
+        "iam:ListRoles is a list operation on the account's roles (its path prefix is a request \
+         parameter, not a resource); deploy reads the names to refuse Retain orphans of its \
+         stack; it reveals role names and trust policies, changes nothing",
+    ),
+    (
         "CallerIdentity",
         "sts:GetCallerIdentity has no resource type; AWS documents that it needs no permission \
          (it cannot be denied), so this statement only records that the deployer calls it",
@@ -1045,6 +1051,9 @@ fn deploy_role(
             &["iam:GetRole"],
             scope.function_role_arns(),
         ),
+        // Before every deploy: roles named like the stack's that are not its resources (a
+        // template's `DeletionPolicy: Retain` leftovers; xtask/src/orphans.rs).
+        Statement::allow("OrphanRoles", &["iam:ListRoles"], vec![Expr::str("*")]),
         Statement::allow(
             "ReadLogs",
             &["logs:FilterLogEvents"],

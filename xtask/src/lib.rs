@@ -20,6 +20,7 @@ pub mod diff;
 pub mod invoke;
 pub mod local;
 pub mod logs;
+pub mod orphans;
 pub mod outputs;
 pub mod package;
 pub mod plan;
