@@ -427,8 +427,10 @@ fn github_trust_pins_the_deploy_role_to_the_environment_and_the_diff_role_to_pul
         // A pull request's run (ref refs/pull/7/merge) never matches a role that changes anything.
         let pr = "repo:example-org/codegen-stack:environment:dev:ref:refs/pull/7/merge:\
                   job_workflow_ref:example-org/codegen-stack/.github/workflows/deploy.yml@refs/pull/7/merge";
-        let matches = support::iam_eval::wildcard(&subject, pr, false);
-        assert_eq!(matches, false, "{role}");
+        assert!(
+            !support::iam_eval::wildcard(&subject, pr, false),
+            "{role}: a pull request's run matches"
+        );
     }
     // The execution role is CloudFormation's only.
     let exec = &properties(&t, EXECUTION_ROLE, ROLE)["AssumeRolePolicyDocument"]["Statement"];
