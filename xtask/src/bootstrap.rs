@@ -264,7 +264,7 @@ fn approve_trust_changes(triggers: &[String], yes: bool) -> anyhow::Result<Optio
     let reason = triggers.join("; ");
     progress(format!("trust changes: {reason}"));
     if yes {
-        progress("approved by --yes".to_owned());
+        progress("approved by --yes");
         return Ok(None);
     }
     if !std::io::stdin().is_terminal() {
@@ -366,7 +366,7 @@ pub async fn command(
         && let Some(gh) = &cfg.bootstrap.github
         && !opts.destroy
     {
-        progress("GitHub settings the roles' trust relies on (configure them once):".to_owned());
+        progress("GitHub settings the roles' trust relies on (configure them once):");
         for line in codegen_infra::oidc::required_settings(gh) {
             progress(format!("  - {line}"));
         }
