@@ -711,11 +711,17 @@ fn permissions_boundary(cfg: &StageConfig, scope: &Scope<'_>) -> ManagedPolicy {
                 .with_condition(
                     "ArnNotLike",
                     "lambda:SourceFunctionArn",
+                    // The function's ARN, and qualified by a version or alias should Lambda ever
+                    // report it so (the guide's examples show the unqualified ARN).
                     json!(
                         scope
-                            .function_arns()
+                            .function_names()
                             .iter()
-                            .map(Expr::to_json)
+                            .flat_map(|f| [
+                                arn("lambda", true, true, &format!("function:{f}")),
+                                arn("lambda", true, true, &format!("function:{f}:*")),
+                            ])
+                            .map(|a| a.to_json())
                             .collect::<Vec<_>>()
                     ),
                 ),

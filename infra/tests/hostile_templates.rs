@@ -779,6 +779,16 @@ fn a_boundary_bound_role_trusted_by_another_account_yields_useless_credentials()
             Decision::ExplicitDeny,
             "{action} from another function"
         );
+        let qualified = format!("{function}:live");
+        assert_eq!(
+            explain(
+                &p.boundary,
+                &outside.clone().with("lambda:SourceFunctionArn", &qualified)
+            )
+            .0,
+            Decision::Allow,
+            "{action} from an alias of the stack's function"
+        );
         let inside = outside.with("lambda:SourceFunctionArn", &function);
         assert_eq!(
             explain(&p.boundary, &inside).0,
