@@ -2,9 +2,11 @@
 //! ([`stack`]) and template rendering ([`render`]). Pure except for reading stage files in
 //! [`config::load_stage`].
 
+pub mod app_grants;
 pub mod bootstrap;
 pub mod config;
 pub mod names;
+pub mod oidc;
 pub mod render;
 pub mod stack;
 pub mod thinking;

@@ -8,6 +8,19 @@ pub fn bootstrap_stack(stack: &str) -> String {
     format!("{stack}-bootstrap")
 }
 
+/// Export of the bootstrap stack that carries the id of the stack's HTTP API. The bootstrap owns
+/// the API so that its roles can name `/apis/<id>` (the id exists only once the API does); the app
+/// stack imports it and adds the routes, integrations and stage.
+pub fn api_id_export(stack: &str) -> String {
+    format!("{}-ApiId", bootstrap_stack(stack))
+}
+
+/// Export of the bootstrap stack that carries the HTTP API's endpoint
+/// (`https://<id>.execute-api.<region>.amazonaws.com`).
+pub fn api_endpoint_export(stack: &str) -> String {
+    format!("{}-ApiEndpoint", bootstrap_stack(stack))
+}
+
 /// Name of the CloudFormation execution role (the service role every change set runs with).
 pub fn execution_role(stack: &str) -> String {
     format!("{stack}-cfn-exec")
@@ -16,6 +29,11 @@ pub fn execution_role(stack: &str) -> String {
 /// Name of the deploy role (CI's `deploy`/`destroy`, or a person's).
 pub fn deploy_role(stack: &str) -> String {
     format!("{stack}-deploy")
+}
+
+/// Name of the plan role (creates change sets, never executes them).
+pub fn plan_role(stack: &str) -> String {
+    format!("{stack}-plan")
 }
 
 /// Name of the read-only diff role (pull requests).
@@ -84,6 +102,7 @@ mod tests {
         assert!(execution_role(&stack).len() <= 64);
         assert!(deploy_role(&stack).len() <= 64);
         assert!(diff_role(&stack).len() <= 64);
+        assert!(plan_role(&stack).len() <= 64);
         assert!(permissions_boundary(&stack).len() <= 128);
         assert!(bootstrap_stack(&stack).len() <= 128);
     }
@@ -105,6 +124,11 @@ mod tests {
         assert_eq!(
             deployment_record_key("codegen-dev"),
             "deployments/codegen-dev.json"
+        );
+        assert_eq!(api_id_export("codegen-dev"), "codegen-dev-bootstrap-ApiId");
+        assert_eq!(
+            api_endpoint_export("codegen-dev"),
+            "codegen-dev-bootstrap-ApiEndpoint"
         );
     }
 }

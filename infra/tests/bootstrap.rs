@@ -9,7 +9,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use codegen_infra::bootstrap::{self, DEPLOY_ROLE, DIFF_ROLE, EXECUTION_ROLE, UNSCOPED_STATEMENTS};
+use codegen_infra::bootstrap::{
+    self, DEPLOY_ROLE, DIFF_ROLE, EXECUTION_ROLE, PLAN_ROLE, UNSCOPED_STATEMENTS,
+};
 use codegen_infra::{StageConfig, names};
 use serde_json::{Value, json};
 use support::assertions::{find_resources, properties, resource_count_is};
@@ -20,6 +22,8 @@ use support::lookups::{
 use support::stages::{dev, dev_with_stack_name, local};
 
 const ACCOUNT: &str = "123456789012";
+/// The id API Gateway gave the stack's HTTP API (the bootstrap's `Api`).
+const API_ID: &str = "a1b2c3d4e5";
 const ROLE: &str = "AWS::IAM::Role";
 const MANAGED_POLICY: &str = "AWS::IAM::ManagedPolicy";
 
@@ -44,6 +48,7 @@ fn names_for(stack: &str) -> Names {
                 names::execution_role(stack)
             ),
         ),
+        ("Api", API_ID.to_owned()),
         (
             "PermissionsBoundary",
             format!(
@@ -66,9 +71,9 @@ fn policy_of(cfg: &StageConfig, role: &str) -> Value {
 }
 
 /// The resolved inline policies of the dev bootstrap's three roles, by logical id.
-fn dev_role_policies() -> [(&'static str, Value); 3] {
+fn dev_role_policies() -> [(&'static str, Value); 4] {
     let cfg = dev();
-    [EXECUTION_ROLE, DEPLOY_ROLE, DIFF_ROLE].map(|role| (role, policy_of(&cfg, role)))
+    [EXECUTION_ROLE, DEPLOY_ROLE, DIFF_ROLE, PLAN_ROLE].map(|role| (role, policy_of(&cfg, role)))
 }
 
 fn boundary_arn() -> String {
@@ -111,15 +116,17 @@ fn assert_allowed_only_with(
 }
 
 #[test]
-fn one_bucket_one_boundary_three_named_roles() {
+fn one_api_one_bucket_one_boundary_four_named_roles() {
     let t = template(&dev());
+    resource_count_is(&t, "AWS::ApiGatewayV2::Api", 1);
     resource_count_is(&t, "AWS::S3::Bucket", 1);
     resource_count_is(&t, MANAGED_POLICY, 1);
-    resource_count_is(&t, ROLE, 3);
+    resource_count_is(&t, ROLE, 4);
     for (id, name) in [
         (EXECUTION_ROLE, "codegen-dev-cfn-exec"),
         (DEPLOY_ROLE, "codegen-dev-deploy"),
         (DIFF_ROLE, "codegen-dev-diff"),
+        (PLAN_ROLE, "codegen-dev-plan"),
     ] {
         assert_eq!(properties(&t, id, ROLE)["RoleName"], name);
     }
@@ -148,14 +155,24 @@ fn the_boundary_covers_every_action_the_app_roles_are_granted_and_nothing_else()
             .flatten()
             .collect();
         assert!(!granted.is_empty());
+        let allows: Vec<&Value> = statements(doc)
+            .into_iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .collect();
         assert_eq!(
-            actions(statements(doc)),
+            actions(allows.clone()),
             granted.iter().map(String::as_str).collect(),
             "{}",
             cfg.name
         );
+        // The only Deny is the source-function one (AWS stages; infra/tests/hostile_templates.rs).
         for s in statements(doc) {
-            assert_eq!(s["Effect"], "Allow");
+            if s["Effect"] == "Deny" {
+                assert_eq!(s["Sid"], "OnlyFromTheStacksFunctions");
+                assert!(cfg.emulator.is_none(), "{}", cfg.name);
+            }
+        }
+        for s in allows {
             assert!(!s["Action"].as_array().expect("actions").is_empty(), "{s}");
             assert!(!s["Resource"].to_string().contains("\"*\""), "{s}");
         }
@@ -370,26 +387,49 @@ fn github_trust_pins_the_deploy_role_to_the_environment_and_the_diff_role_to_pul
         statement_with_sid(statements(trust), "GitHubActions")
     };
     let host = names::GITHUB_OIDC_HOST;
-    for (role, subject) in [
+    // One subject scheme (codegen_infra::oidc): `ref` and `job_workflow_ref` pinned to main and
+    // this workflow for the roles that change anything; only the read-only diff role takes any
+    // pull request's number.
+    let workflow = "example-org/codegen-stack/.github/workflows/deploy.yml";
+    for (role, operator, subject) in [
         (
             DEPLOY_ROLE,
-            "repo:example-org/codegen-stack:environment:dev",
+            "StringEquals",
+            format!(
+                "repo:example-org/codegen-stack:environment:dev:ref:refs/heads/main:\
+                 job_workflow_ref:{workflow}@refs/heads/main"
+            ),
         ),
-        (DIFF_ROLE, "repo:example-org/codegen-stack:pull_request"),
+        (
+            PLAN_ROLE,
+            "StringEquals",
+            format!(
+                "repo:example-org/codegen-stack:ref:refs/heads/main:ref:refs/heads/main:\
+                 job_workflow_ref:{workflow}@refs/heads/main"
+            ),
+        ),
+        (
+            DIFF_ROLE,
+            "StringLike",
+            format!(
+                "repo:example-org/codegen-stack:pull_request:ref:refs/pull/*/merge:\
+                 job_workflow_ref:{workflow}@refs/pull/*/merge"
+            ),
+        ),
     ] {
         let s = github(role);
         assert_eq!(s["Action"], json!(["sts:AssumeRoleWithWebIdentity"]));
-        assert_eq!(
-            s["Condition"]["StringEquals"][format!("{host}:sub")],
-            subject
-        );
+        assert_eq!(s["Condition"][operator][format!("{host}:sub")], subject);
         assert_eq!(
             s["Condition"]["StringEquals"][format!("{host}:aud")],
             "sts.amazonaws.com"
         );
+        // A pull request's run (ref refs/pull/7/merge) never matches a role that changes anything.
+        let pr = "repo:example-org/codegen-stack:environment:dev:ref:refs/pull/7/merge:\
+                  job_workflow_ref:example-org/codegen-stack/.github/workflows/deploy.yml@refs/pull/7/merge";
         assert!(
-            s["Condition"].get("StringLike").is_none(),
-            "no wildcard subjects"
+            !support::iam_eval::wildcard(&subject, pr, false),
+            "{role}: a pull request's run matches"
         );
     }
     // The execution role is CloudFormation's only.
@@ -401,7 +441,7 @@ fn github_trust_pins_the_deploy_role_to_the_environment_and_the_diff_role_to_pul
     );
     // Without a `github:` block (the emulator stage), no workflow can assume anything.
     let local = template(&local());
-    for role in [DEPLOY_ROLE, DIFF_ROLE] {
+    for role in [DEPLOY_ROLE, DIFF_ROLE, PLAN_ROLE] {
         let trust = properties(&local, role, ROLE)["AssumeRolePolicyDocument"].to_string();
         assert!(!trust.contains("AssumeRoleWithWebIdentity"), "{trust}");
     }
@@ -452,7 +492,9 @@ fn every_unscoped_statement_is_listed_with_a_reason_and_the_rest_name_the_stack(
                 // The stack's name, or a resource of this template (its bucket, its role).
                 resources.contains("other-app")
                     || resources.contains("AssetBucket")
-                    || resources.contains("ExecutionRole"),
+                    || resources.contains("ExecutionRole")
+                    || resources.contains("/apis/${Api}")
+                    || resources.contains(":${Api}/"),
                 "{id}/{sid}: {resources} is not scoped to the stack"
             );
         }

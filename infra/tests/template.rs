@@ -277,7 +277,7 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
         ("AWS::Lambda::Permission", 3),
         (EVENT_SOURCE, 2),
         (QUEUE, 2),
-        ("AWS::ApiGatewayV2::Api", 1),
+        // The API itself is the bootstrap's (infra/tests/api_scope.rs).
         ("AWS::ApiGatewayV2::Integration", 3),
         ("AWS::ApiGatewayV2::Route", 3),
         ("AWS::ApiGatewayV2::Stage", 1),
@@ -289,6 +289,11 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
         expected.insert("AWS::S3::BucketPolicy".to_owned(), 1);
     }
     expected
+}
+
+/// The API id the app stack imports from its bootstrap stack (which owns the API).
+fn imported_api_id(cfg: &StageConfig) -> Value {
+    json!({"Fn::ImportValue": codegen_infra::names::api_id_export(&cfg.stack_name)})
 }
 
 #[test]
@@ -325,7 +330,6 @@ fn logical_ids_are_stable() {
     let t = synth(&dev());
     let actual: BTreeSet<&str> = resources(&t).keys().map(String::as_str).collect();
     let mut expected: BTreeSet<&str> = [
-        "Api",
         "ApiAccessLogGroup",
         "ApiStage",
         "CodeBucket",
@@ -1050,7 +1054,7 @@ fn routes_require_iam_auth_in_the_committed_stages() {
                 &json!({
                     "RouteKey": route_key,
                     "AuthorizationType": "AWS_IAM",
-                    "ApiId": reference("Api"),
+                    "ApiId": imported_api_id(&cfg),
                 }),
             );
             // The route reaches its own function and no other.
@@ -1097,7 +1101,7 @@ fn integrations_proxy_to_the_functions_within_the_api_gateway_limit() {
             let p = &integration["Properties"];
             assert_eq!(p["IntegrationType"], "AWS_PROXY", "{id}");
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
-            assert_eq!(p["ApiId"], reference("Api"), "{id}");
+            assert_eq!(p["ApiId"], imported_api_id(&dev()), "{id}");
             let timeout = u64_of(&p["TimeoutInMillis"]);
             assert!((50..=30_000).contains(&timeout), "{id}: {timeout}");
             referenced_id(&p["IntegrationUri"])
@@ -1122,7 +1126,7 @@ fn stage_is_deployed_explicitly_throttled_and_access_logged() {
         let stage = &stage_resource["Properties"];
         assert_eq!(stage["StageName"], cfg.name.as_str());
         assert_eq!(stage["AutoDeploy"], false);
-        assert_eq!(stage["ApiId"], reference("Api"));
+        assert_eq!(stage["ApiId"], imported_api_id(&cfg));
         let settings = &stage["DefaultRouteSettings"];
         assert_eq!(
             settings["ThrottlingRateLimit"].as_f64(),
@@ -1174,10 +1178,7 @@ fn invoke_permissions_are_scoped_to_this_api_stage_method_and_path() {
         let t = synth(&cfg);
         resource_count_is(&t, "AWS::Lambda::Permission", ROUTES.len());
         for (route_key, part, permission_id, method_and_path) in ROUTES {
-            let source_arn = format!(
-                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{Api}}/{}/{method_and_path}",
-                cfg.name
-            );
+            let source_arn = format!("/{}/{method_and_path}", cfg.name);
             resource_has_properties(
                 &t,
                 permission_id,
@@ -1186,7 +1187,11 @@ fn invoke_permissions_are_scoped_to_this_api_stage_method_and_path() {
                     "Action": "lambda:InvokeFunction",
                     "Principal": "apigateway.amazonaws.com",
                     "FunctionName": get_att(part.function, "Arn"),
-                    "SourceArn": sub(&source_arn),
+                    "SourceArn": {"Fn::Join": ["", [
+                        sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"),
+                        imported_api_id(&cfg),
+                        source_arn,
+                    ]]},
                 }),
             );
             // The only wildcard is the status route's `{job_id}`, one whole last path segment.
@@ -1676,13 +1681,13 @@ fn outputs_are_exactly_what_the_deployer_reads() {
         assert_eq!(*value(outputs::FUNCTION_NAME), reference(SYNC.function));
         assert_eq!(*value(outputs::ROLE_ARN), get_att(SYNC.role, "Arn"));
         assert_eq!(*value(outputs::LOG_GROUP), reference(SYNC.logs));
-        assert_eq!(*value(outputs::API_ID), reference("Api"));
+        assert_eq!(*value(outputs::API_ID), imported_api_id(&cfg));
         assert_eq!(
             *value(outputs::INVOKE_URL),
-            sub(&format!(
-                "${{Api.ApiEndpoint}}/{}/code-generation",
-                cfg.name
-            ))
+            json!({"Fn::Join": ["", [
+                {"Fn::ImportValue": codegen_infra::names::api_endpoint_export(&cfg.stack_name)},
+                format!("/{}/code-generation", cfg.name),
+            ]]})
         );
         assert_eq!(*value(outputs::JOBS_QUEUE_URL), reference(JOBS_QUEUE));
         assert_eq!(

@@ -285,6 +285,7 @@ async fn each_stack_has_its_own_bootstrap_and_destroy_all_removes_only_its_own()
             destroy: true,
             connect: em.connect_options(),
             stack_name_override: Some(other.to_owned()),
+            ..Default::default()
         },
     )
     .await

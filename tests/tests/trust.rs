@@ -278,6 +278,46 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
         .send()
         .await?;
 
+    // Another team's HTTP API in the same account and region: the deploy role's stage deployment
+    // is scoped to its own API id (`/apis/<id>/deployments`; CreateDeployment's stage name is a
+    // body parameter, so the id is the only scope). The administrator's identical call succeeds.
+    let other_api = admin
+        .apigw
+        .create_api()
+        .name("payroll")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await?;
+    let other_api_id = other_api.api_id().unwrap_or_default().to_owned();
+    admin
+        .apigw
+        .create_stage()
+        .api_id(&other_api_id)
+        .stage_name("local")
+        .send()
+        .await?;
+    let deploy_other = |clients: &Clients| {
+        clients
+            .apigw
+            .create_deployment()
+            .api_id(&other_api_id)
+            .stage_name("local")
+            .send()
+    };
+    let by_deployer = deploy_other(&deployer).await;
+    let by_admin = deploy_other(&admin).await;
+    attempts.record(
+        "apigateway:POST /apis/<another API>/deployments",
+        denied(&by_deployer),
+        by_admin.is_ok(),
+    );
+    admin
+        .apigw
+        .delete_api()
+        .api_id(&other_api_id)
+        .send()
+        .await?;
+
     // Outside the stack: another stack, and the bootstrap stack itself. The administrator's
     // change sets are created for real and then removed (never executed).
     for (stack, kind) in [
@@ -329,7 +369,7 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
         failed.is_empty(),
         "escalations not refused, or controls that did not succeed: {failed:?}"
     );
-    assert_eq!(attempts.0.len(), 8);
+    assert_eq!(attempts.0.len(), 9);
 
     // 4. Destroy with the deploy role; the bootstrap's removal is the administrator's.
     let destroyed = match xtask::destroy::destroy(

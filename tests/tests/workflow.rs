@@ -255,8 +255,56 @@ fn exactly_the_diff_and_deploy_jobs_get_an_oidc_token_after_the_tests() {
         environment,
         Some("dev"),
         "job `{name}` must run in the protected environment `dev`: the deploy role trusts only \
-         the subject repo:OWNER/REPO:environment:dev"
+         the subject repo:OWNER/REPO:environment:dev:ref:refs/heads/main:job_workflow_ref:..."
     );
+}
+
+/// The roles' OIDC subjects (`codegen_infra::oidc`) name this workflow file at `main` and the
+/// deploy job's environment: the job that assumes the deploy role must be in this file, run on
+/// `main` only, in the stage's environment; and the file tells the reader which subject template
+/// the repository needs.
+#[test]
+fn the_workflow_is_the_one_the_roles_oidc_subjects_name() {
+    use codegen_infra::oidc;
+    assert_eq!(
+        workflow_path(),
+        e2e_tests::root().join(oidc::WORKFLOW_PATH),
+        "the roles' subjects name {}",
+        oidc::WORKFLOW_PATH
+    );
+    let dev = codegen_infra::load_stage(&e2e_tests::root(), "dev").expect("dev stage");
+    let gh = dev.bootstrap.github.as_ref().expect("dev trusts GitHub");
+    let w = workflow();
+    let (name, deploy) = job_for_event(&w, "push");
+    assert_eq!(
+        deploy["environment"]
+            .as_str()
+            .or_else(|| deploy["environment"]["name"].as_str()),
+        Some(gh.deploy_environment.as_str()),
+        "job `{name}`"
+    );
+    assert!(
+        deploy["if"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("github.ref == '{}'", oidc::DEPLOY_REF)),
+        "job `{name}` runs on {} only",
+        oidc::DEPLOY_REF
+    );
+    let text = workflow_text();
+    for key in oidc::SUBJECT_CLAIM_KEYS {
+        assert!(
+            text.contains(key),
+            "the workflow's header names the subject template's claim {key}"
+        );
+    }
+    for subject in [oidc::deploy_subject(gh), oidc::diff_subject(gh)] {
+        let generic = subject.replace(&gh.repository, "OWNER/REPO");
+        assert!(
+            text.contains(&generic),
+            "the workflow's header quotes the subject {generic}"
+        );
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! emulator's credentials are its root account's anyway.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -21,7 +22,7 @@ use crate::aws::{Clients, ConnectOptions, caller_identity};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{self, StackState};
 use crate::report::{Exit, json, progress, result};
-use crate::{destroy, local};
+use crate::{bootstrap_guard, destroy, local};
 
 /// What a bootstrap stack provides, read from its outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,7 +113,7 @@ pub async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Boot
             cfg.name,
             names::bootstrap_stack(&cfg.stack_name)
         ));
-        apply(clients, cfg).await?;
+        apply(clients, cfg, true).await?;
         return read(clients, cfg)
             .await?
             .context("the bootstrap stack has no outputs after bootstrapping");
@@ -139,6 +140,10 @@ pub struct BootstrapOptions {
     pub connect: ConnectOptions,
     /// Bootstrap the stack of this name instead of the stage's (per-run stacks in tests).
     pub stack_name_override: Option<String>,
+    /// Allow `bootstrap.trusted_principals` outside the caller's account.
+    pub allow_external_principals: bool,
+    /// Approve trust and boundary changes without asking.
+    pub yes: bool,
 }
 
 /// What `bootstrap` did.
@@ -168,7 +173,14 @@ pub async fn run(root: &Path, opts: &BootstrapOptions) -> anyhow::Result<Bootstr
             bootstrap: None,
         });
     }
-    let result = apply(&clients, &cfg).await?;
+    // Before any trust changes: refuse another account's principals without the acknowledgement,
+    // and a stack name another stage file uses.
+    if opts.stack_name_override.is_none() {
+        bootstrap_guard::check_unique_stack_name(&cfg, &bootstrap_guard::other_stages(root, &cfg))?;
+    }
+    let (account, _) = caller_identity(&clients).await?;
+    bootstrap_guard::check_principals(&cfg, &account, opts.allow_external_principals)?;
+    let result = apply(&clients, &cfg, opts.yes).await?;
     Ok(BootstrapReport {
         stack,
         result,
@@ -177,8 +189,10 @@ pub async fn run(root: &Path, opts: &BootstrapOptions) -> anyhow::Result<Bootstr
 }
 
 /// Creates or updates the bootstrap stack with the caller's credentials. Returns `created`,
-/// `updated` or `unchanged`.
-async fn apply(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<String> {
+/// `updated` or `unchanged`. An update that changes a role's trust policy or permissions boundary
+/// (deploy's approval triggers, [`plan::approval_triggers`]) needs `yes` or a confirmation on a
+/// terminal; without either, the change set is deleted and the command fails saying so.
+async fn apply(clients: &Clients, cfg: &StageConfig, yes: bool) -> anyhow::Result<String> {
     let stack = names::bootstrap_stack(&cfg.stack_name);
     let mut create = true;
     if let Some(current) = cfn::describe_stack(&clients.cfn, &stack).await? {
@@ -226,9 +240,43 @@ async fn apply(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<String> {
                     change.action, change.logical_id, change.resource_type
                 ));
             }
+            if !create {
+                let deployed = cfn::current_template(&clients.cfn, &stack).await?;
+                let proposed = template.to_json_value();
+                let triggers = plan::approval_triggers(deployed.as_ref(), &proposed);
+                if let Some(reason) = approve_trust_changes(&triggers, yes)? {
+                    cfn::delete_change_set(&clients.cfn, &stack, &name).await?;
+                    bail!("bootstrap of {stack} not applied: {reason}. Nothing was changed");
+                }
+            }
             cfn::execute_change_set(&clients.cfn, &stack, &name).await?;
             Ok(if create { "created" } else { "updated" }.into())
         }
+    }
+}
+
+/// Who may assume which role changes with a trust policy: shown, and approved by `--yes` or on a
+/// terminal. `Some(reason)` when not approved. Pure but for the prompt.
+fn approve_trust_changes(triggers: &[String], yes: bool) -> anyhow::Result<Option<String>> {
+    if triggers.is_empty() {
+        return Ok(None);
+    }
+    let reason = triggers.join("; ");
+    progress(format!("trust changes: {reason}"));
+    if yes {
+        progress("approved by --yes");
+        return Ok(None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(Some(format!(
+            "it changes trust ({reason}) and there is no terminal to ask on: review it and re-run \
+             with --yes"
+        )));
+    }
+    if crate::report::confirm(&format!("The bootstrap changes trust ({reason}). Apply?"))? {
+        Ok(None)
+    } else {
+        Ok(Some(format!("not approved ({reason})")))
     }
 }
 
@@ -271,6 +319,14 @@ pub struct BootstrapArgs {
     /// `destroy`: empty the asset bucket and delete the bootstrap stack.
     #[arg(value_parser = ["destroy"])]
     action: Option<String>,
+    /// Allow `bootstrap.trusted_principals` in another account (refused otherwise): they could
+    /// assume the deploy, plan and diff roles.
+    #[arg(long)]
+    allow_external_principals: bool,
+    /// Apply changes to a role's trust policy or permissions boundary without asking (refused
+    /// without a terminal otherwise).
+    #[arg(long, short)]
+    yes: bool,
 }
 
 /// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
@@ -283,7 +339,10 @@ pub async fn command(
         destroy: args.action.is_some(),
         connect: args.target.connect.options(),
         stack_name_override: None,
+        allow_external_principals: args.allow_external_principals,
+        yes: args.yes,
     };
+    let stage = opts.stage.clone();
     let report = run(root, &opts).await?;
     if args.target.json {
         json(&report)?;
@@ -299,6 +358,17 @@ pub async fn command(
             ] {
                 result(format!("  {key:<21} {value}"));
             }
+        }
+    }
+    // The roles' OIDC trust only means what it says with these repository settings, which IAM
+    // cannot check (crate `codegen_infra::oidc`).
+    if let Ok(cfg) = codegen_infra::load_stage(root, &stage)
+        && let Some(gh) = &cfg.bootstrap.github
+        && !opts.destroy
+    {
+        progress("GitHub settings the roles' trust relies on (configure them once):");
+        for line in codegen_infra::oidc::required_settings(gh) {
+            progress(format!("  - {line}"));
         }
     }
     Ok(Exit::Success)
@@ -330,11 +400,33 @@ mod tests {
                 outputs::BOUNDARY_ARN,
                 "arn:aws:iam::1:policy/codegen-dev-boundary",
             ),
-            (outputs::VERSION, "1"),
+            (outputs::VERSION, "2"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+    }
+
+    #[test]
+    fn trust_changes_need_yes_without_a_terminal() {
+        assert_eq!(approve_trust_changes(&[], false).expect("ok"), None);
+        assert_eq!(
+            approve_trust_changes(&["role DeployRole: trust policy changed".into()], true)
+                .expect("ok"),
+            None
+        );
+        // The test harness has no terminal on stdin.
+        if !std::io::stdin().is_terminal() {
+            let reason =
+                approve_trust_changes(&["role DeployRole: trust policy changed".into()], false)
+                    .expect("ok")
+                    .expect("refused");
+            assert!(reason.contains("re-run with --yes"), "{reason}");
+            assert!(
+                reason.contains("role DeployRole: trust policy changed"),
+                "{reason}"
+            );
+        }
     }
 
     #[test]

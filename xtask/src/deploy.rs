@@ -137,6 +137,8 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
     }
     let mut p = prepare(root, opts).await?;
     let stack_name = p.cfg.stack_name.clone();
+    // Roles a hostile template left behind with DeletionPolicy Retain (issue 22).
+    crate::orphans::refuse_orphans(&p.clients, &stack_name).await?;
 
     if !opts.force
         && let Some(stack) = is_unchanged(&p).await?

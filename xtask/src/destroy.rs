@@ -4,7 +4,8 @@
 //! Destroying a stack that does not exist succeeds.
 //!
 //! The code bucket is found through the stack's own resources (`DescribeStackResource` for
-//! [`CODE_BUCKET`]), never through an output, which names whatever its template says; every
+//! `CodeBucket`), never through an output, which names whatever its template says, and is emptied
+//! only if it is an `AWS::S3::Bucket` named by the stack's pattern ([`crate::code_bucket`]); every
 //! bucket call names the caller's account as the expected owner. Each stage's bootstrap has its
 //! own asset bucket, so `--all` touches no other stage's packages.
 
@@ -12,11 +13,9 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use clap::Args;
 use codegen_infra::names::deployment_record_key;
-use codegen_infra::stack::CODE_BUCKET;
 use serde::Serialize;
 
 use crate::aws::{ConnectOptions, caller_identity, try_connect};
@@ -199,49 +198,7 @@ async fn settle(
     cfn::await_running_operation(cfn_client, name, &status).await
 }
 
-/// The code bucket of a stack, from the stack's own resource record: `DescribeStackResource`
-/// "Returns a description of the specified resource in the specified stack" (CloudFormation API
-/// reference), whose physical id is the bucket CloudFormation created. An output could name any
-/// bucket. `None` when the stack has no such resource (never created, or already deleted).
-pub async fn code_bucket_of(
-    cfn_client: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> anyhow::Result<Option<String>> {
-    let out = match cfn_client
-        .describe_stack_resource()
-        .stack_name(stack)
-        .logical_resource_id(CODE_BUCKET)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        // CloudFormation answers a ValidationError ("Resource ... does not exist for stack") for
-        // a resource the stack does not have.
-        Err(err) if is_missing_resource(err.code(), err.message()) => return Ok(None),
-        Err(err) => {
-            return Err(anyhow::Error::new(err).context(format!(
-                "failed to read resource {CODE_BUCKET} of stack {stack}"
-            )));
-        }
-    };
-    let Some(detail) = out.stack_resource_detail() else {
-        return Ok(None);
-    };
-    if detail
-        .resource_status()
-        .is_some_and(|s| s == &aws_sdk_cloudformation::types::ResourceStatus::DeleteComplete)
-    {
-        return Ok(None);
-    }
-    Ok(detail
-        .physical_resource_id()
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned))
-}
-
-fn is_missing_resource(code: Option<&str>, message: Option<&str>) -> bool {
-    code == Some("ValidationError") && message.is_some_and(|m| m.contains("does not exist"))
-}
+pub use crate::code_bucket::code_bucket_of;
 
 /// Runs `destroy`.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {

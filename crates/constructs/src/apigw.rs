@@ -1,6 +1,12 @@
 //! The API Gateway v2 [`HttpApi`] construct: an HTTP API whose routes proxy to Lambda functions,
 //! with one explicitly deployed stage (`AutoDeploy: false`), throttling and JSON access logs.
 //!
+//! The API itself can live in another stack ([`HttpApi::on_imported_api`]): this project's
+//! bootstrap owns it, so that the roles that change the app stack can be scoped to that one API id
+//! (API Gateway authorises management calls on `arn:<partition>:apigateway:<region>::/apis/<api-id>/...`,
+//! API Gateway developer guide, "API Gateway Amazon Resource Name (ARN) reference"; checked
+//! 2026-12-07). [`ApiResource`] is the API alone, for the stack that owns it.
+//!
 //! There is deliberately no `AWS::ApiGatewayV2::Deployment` here: with auto-deploy off, the
 //! deployer creates a deployment through the API after every change, so a stage never serves
 //! routes older than the template.
@@ -81,12 +87,70 @@ pub struct StageProps {
     pub access_log_destination: Expr,
 }
 
+/// An `AWS::ApiGatewayV2::Api` (protocol HTTP) alone: for a stack that owns the API while another
+/// stack adds its routes and stage ([`HttpApi::on_imported_api`]).
+#[derive(Debug, Clone)]
+pub struct ApiResource {
+    logical_id: String,
+    name: String,
+    description: String,
+    tags: Tags,
+}
+
+impl ApiResource {
+    /// An HTTP API named `name`.
+    pub fn new(logical_id: &str, name: &str, description: &str, tags: &Tags) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            tags: tags.clone(),
+        }
+    }
+
+    /// `Ref`: the API id.
+    pub fn id(&self) -> Expr {
+        Expr::reference(&self.logical_id)
+    }
+
+    /// `Fn::GetAtt ApiEndpoint`: `https://<api-id>.execute-api.<region>.amazonaws.com`.
+    pub fn endpoint(&self) -> Expr {
+        Expr::get_att(&self.logical_id, "ApiEndpoint")
+    }
+
+    fn resource(&self) -> Resource {
+        Resource::new(
+            "AWS::ApiGatewayV2::Api",
+            &json!({
+                "Name": self.name,
+                "Description": self.description,
+                "ProtocolType": "HTTP",
+                "Tags": self.tags,
+            }),
+        )
+    }
+}
+
+impl Construct for ApiResource {
+    fn resources(&self) -> Vec<(String, Resource)> {
+        vec![(self.logical_id.clone(), self.resource())]
+    }
+}
+
+/// Where an [`HttpApi`]'s API comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// The construct creates the API.
+    Own(ApiResource),
+    /// Another stack created it; its id and endpoint are imported.
+    Imported { id: Expr, endpoint: Expr },
+}
+
 /// An HTTP API with Lambda routes and one stage.
 #[derive(Debug, Clone)]
 pub struct HttpApi {
     logical_id: String,
-    name: String,
-    description: String,
+    source: Source,
     routes: Vec<LambdaRoute>,
     stage: StageProps,
     tags: Tags,
@@ -107,17 +171,47 @@ impl HttpApi {
     pub fn new(logical_id: &str, name: &str, description: &str, stage: StageProps) -> Self {
         Self {
             logical_id: logical_id.to_owned(),
-            name: name.to_owned(),
-            description: description.to_owned(),
+            source: Source::Own(ApiResource::new(
+                logical_id,
+                name,
+                description,
+                &Tags::new(),
+            )),
             routes: Vec::new(),
             stage,
             tags: Tags::new(),
         }
     }
 
-    /// Sets the tags.
+    /// Routes and a stage on an API another stack owns: `api_id` and `api_endpoint` are usually
+    /// `Fn::ImportValue`s of that stack's exports. No `AWS::ApiGatewayV2::Api` is synthesised;
+    /// `logical_id` prefixes the routes', integrations' and stage's logical ids. The stage carries
+    /// no tags: tagging a stage after its creation is a call on `/tags/<stage ARN>`, outside
+    /// `/apis/<api-id>/*`, and the roles that run this stack are scoped to the API's own paths.
+    pub fn on_imported_api(
+        logical_id: &str,
+        api_id: Expr,
+        api_endpoint: Expr,
+        stage: StageProps,
+    ) -> Self {
+        Self {
+            logical_id: logical_id.to_owned(),
+            source: Source::Imported {
+                id: api_id,
+                endpoint: api_endpoint,
+            },
+            routes: Vec::new(),
+            stage,
+            tags: Tags::new(),
+        }
+    }
+
+    /// Sets the tags (of the API it creates and of the stage; none on an imported API's stage).
     pub fn with_tags(mut self, tags: &Tags) -> Self {
-        self.tags = tags.clone();
+        if let Source::Own(api) = &mut self.source {
+            api.tags = tags.clone();
+            self.tags = tags.clone();
+        }
         self
     }
 
@@ -127,9 +221,12 @@ impl HttpApi {
         self.routes.push(route);
     }
 
-    /// `Ref Api`: the API id.
+    /// The API id: `Ref` of the API it creates, or the imported id.
     pub fn id(&self) -> Expr {
-        Expr::reference(&self.logical_id)
+        match &self.source {
+            Source::Own(api) => api.id(),
+            Source::Imported { id, .. } => id.clone(),
+        }
     }
 
     /// Logical id of the API resource.
@@ -144,10 +241,17 @@ impl HttpApi {
 
     /// The stage's base URL: `<ApiEndpoint>/<stage>`.
     pub fn stage_url(&self) -> Expr {
-        Expr::sub(format!(
-            "${{{}.ApiEndpoint}}/{}",
-            self.logical_id, self.stage.name
-        ))
+        self.url(&format!("/{}", self.stage.name))
+    }
+
+    /// `<ApiEndpoint><path>`.
+    pub fn url(&self, path: &str) -> Expr {
+        match &self.source {
+            Source::Own(_) => Expr::sub(format!("${{{}.ApiEndpoint}}{path}", self.logical_id)),
+            Source::Imported { endpoint, .. } => {
+                Expr::Join(String::new(), vec![endpoint.clone(), Expr::str(path)])
+            }
+        }
     }
 
     /// The `execute-api` ARN of one route on the stage (what a Lambda permission is scoped to).
@@ -164,30 +268,32 @@ impl HttpApi {
                 }
             })
             .collect();
-        Expr::sub(format!(
-            "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/{}/{}{}",
-            self.logical_id,
-            self.stage.name,
-            route.method,
-            path.join("/")
-        ))
+        let tail = format!("/{}/{}{}", self.stage.name, route.method, path.join("/"));
+        match &self.source {
+            Source::Own(_) => Expr::sub(format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}{tail}",
+                self.logical_id,
+            )),
+            Source::Imported { id, .. } => Expr::Join(
+                String::new(),
+                vec![
+                    Expr::sub(
+                        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:",
+                    ),
+                    id.clone(),
+                    Expr::str(tail),
+                ],
+            ),
+        }
     }
 }
 
 impl Construct for HttpApi {
     fn resources(&self) -> Vec<(String, Resource)> {
-        let mut out = vec![(
-            self.logical_id.clone(),
-            Resource::new(
-                "AWS::ApiGatewayV2::Api",
-                &json!({
-                    "Name": self.name,
-                    "Description": self.description,
-                    "ProtocolType": "HTTP",
-                    "Tags": self.tags,
-                }),
-            ),
-        )];
+        let mut out = match &self.source {
+            Source::Own(api) => api.resources(),
+            Source::Imported { .. } => Vec::new(),
+        };
         let mut route_ids = Vec::new();
         for route in &self.routes {
             let frag = route.id_fragment();
@@ -227,7 +333,7 @@ impl Construct for HttpApi {
             out.extend(permission.resources());
             route_ids.push(route_id);
         }
-        let stage: Value = json!({
+        let mut stage: Value = json!({
             "ApiId": self.id(),
             "StageName": self.stage.name,
             "Description": "Deployed explicitly by the deployer after every change (AutoDeploy off).",
@@ -241,8 +347,10 @@ impl Construct for HttpApi {
                 "DestinationArn": self.stage.access_log_destination,
                 "Format": ACCESS_LOG_FORMAT,
             },
-            "Tags": self.tags,
         });
+        if let Source::Own(_) = self.source {
+            stage["Tags"] = json!(self.tags);
+        }
         let ids: Vec<&str> = route_ids.iter().map(String::as_str).collect();
         out.push((
             self.stage_logical_id(),
@@ -298,6 +406,56 @@ mod tests {
         );
         assert_eq!(res[2].1.properties["AuthorizationType"], "AWS_IAM");
         assert_eq!(res[4].1.properties["AutoDeploy"], false);
+    }
+
+    #[test]
+    fn an_imported_api_gets_routes_and_a_stage_but_no_api_resource() {
+        let mut api = HttpApi::on_imported_api(
+            "Api",
+            Expr::import_value("boot-ApiId"),
+            Expr::import_value("boot-ApiEndpoint"),
+            StageProps {
+                name: "dev".into(),
+                throttling_rate_limit: 5.0,
+                throttling_burst_limit: 10,
+                access_log_destination: Expr::str("arn:logs"),
+            },
+        )
+        .with_tags(&Tags::from([("k".to_owned(), "v".to_owned())]));
+        api.add_lambda_route(LambdaRoute {
+            method: "PUT".into(),
+            path: "/code-generation".into(),
+            function_arn: Expr::get_att("Fn", "Arn"),
+            authorization: Authorization::AwsIam,
+        });
+        let res = api.resources();
+        assert!(
+            res.iter()
+                .all(|(_, r)| r.type_name != "AWS::ApiGatewayV2::Api")
+        );
+        let imported = json!({"Fn::ImportValue": "boot-ApiId"});
+        for (_, r) in &res {
+            if r.type_name.starts_with("AWS::ApiGatewayV2::") {
+                assert_eq!(r.properties["ApiId"], imported);
+            }
+        }
+        let stage = &res.last().expect("stage").1.properties;
+        assert!(
+            stage.get("Tags").is_none(),
+            "no stage tags on an imported API"
+        );
+        assert_eq!(
+            api.route_arn(&api.routes[0]).to_json(),
+            json!({"Fn::Join": ["", [
+                {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"},
+                imported,
+                "/dev/PUT/code-generation"
+            ]]})
+        );
+        assert_eq!(
+            api.stage_url().to_json(),
+            json!({"Fn::Join": ["", [{"Fn::ImportValue": "boot-ApiEndpoint"}, "/dev"]]})
+        );
     }
 
     #[test]

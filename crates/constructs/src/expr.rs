@@ -22,6 +22,8 @@ pub enum Expr {
     Sub(String),
     /// `{"Fn::Join": [separator, parts]}`.
     Join(String, Vec<Expr>),
+    /// `{"Fn::ImportValue": name}`: the value another stack of the region exports under `name`.
+    ImportValue(String),
 }
 
 impl Expr {
@@ -45,6 +47,11 @@ impl Expr {
         Self::Sub(template.into())
     }
 
+    /// `Fn::ImportValue` of another stack's export.
+    pub fn import_value(export_name: impl Into<String>) -> Self {
+        Self::ImportValue(export_name.into())
+    }
+
     /// Whether this is the literal `*` (used by the least-privilege checks).
     pub fn is_wildcard(&self) -> bool {
         matches!(self, Self::Str(s) | Self::Sub(s) if s == "*")
@@ -65,6 +72,7 @@ impl Expr {
                 let parts: Vec<Value> = parts.iter().map(Self::to_json).collect();
                 json!({ "Fn::Join": [sep, parts] })
             }
+            Self::ImportValue(name) => json!({ "Fn::ImportValue": name }),
         }
     }
 }

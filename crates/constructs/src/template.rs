@@ -199,6 +199,18 @@ pub struct Output {
     pub description: String,
     /// The value.
     pub value: Expr,
+    /// The region-wide name other stacks import the value under (`Fn::ImportValue`); CloudFormation
+    /// refuses to change or delete an export while a stack imports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
+}
+
+/// An output's `Export`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Export {
+    /// The export name (unique in the account and region).
+    pub name: String,
 }
 
 /// Anything that contributes resources to a stack.
@@ -271,6 +283,27 @@ impl Stack {
             Output {
                 description: description.to_owned(),
                 value,
+                export: None,
+            },
+        );
+    }
+
+    /// Adds an output that other stacks import as `export_name`.
+    pub fn add_exported_output(
+        &mut self,
+        name: &str,
+        description: &str,
+        value: Expr,
+        export_name: &str,
+    ) {
+        self.template.outputs.insert(
+            name.to_owned(),
+            Output {
+                description: description.to_owned(),
+                value,
+                export: Some(Export {
+                    name: export_name.to_owned(),
+                }),
             },
         );
     }

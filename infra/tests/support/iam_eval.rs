@@ -6,8 +6,13 @@
 //! the test on anything else rather than guessing:
 //! - "an explicit deny in any of these policies overrides the allow"; without an applicable allow
 //!   the request is implicitly denied (IAM user guide, "Policy evaluation logic");
-//! - `Action` and `Resource` patterns: `*` matches any run of characters and `?` one, actions
-//!   case-insensitively;
+//! - `Action` patterns: `*` matches any run of characters and `?` one, case-insensitively;
+//! - `Resource` and `ArnLike` patterns are matched per ARN segment: "You can use wildcard
+//!   characters (* and ?) within the individual segments of an ARN (the parts separated by
+//!   colons)", and "If the * wildcard is the last character of a resource ARN segment, it can
+//!   expand to match beyond the colon boundaries" (IAM user guide, "IAM JSON policy elements:
+//!   Resource", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html,
+//!   checked 2026-12-07) ([`arn_match`]);
 //! - conditions: operators are ANDed, keys of one operator ANDed, values of one key ORed (NOR for
 //!   negated operators); "If the key that you specify in a policy condition is not present in the
 //!   request context, the values do not match and the condition is false. If the policy condition
@@ -149,6 +154,27 @@ pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// IAM's ARN match: `*` and `?` stay inside one colon-separated segment, except a `*` that ends a
+/// segment (followed by `:` or the end of the pattern), which may also match colons.
+pub fn arn_match(pattern: &str, arn: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => {
+                let crosses = rest.first().is_none_or(|c| *c == ':');
+                (0..=t.len())
+                    .take_while(|&i| crosses || i == 0 || t[i - 1] != ':')
+                    .any(|i| go(rest, &t[i..]))
+            }
+            Some(('?', rest)) => t.first().is_some_and(|c| *c != ':') && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = arn.chars().collect();
+    go(&p, &t)
+}
+
 fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
@@ -167,12 +193,12 @@ fn condition_holds(operator: &str, key: &str, values: &[String], req: &Request<'
     };
     match operator {
         "StringEquals" | "ArnEquals" => matches(&|v, a| v == a),
-        "StringLike" | "ArnLike" => matches(&|v, a| wildcard(v, a, false)),
+        "StringLike" => matches(&|v, a| wildcard(v, a, false)),
+        "ArnLike" => matches(&|v, a| arn_match(v, a)),
         // Negated operators: true when the key is absent, and a NOR over the values.
         "StringNotEquals" | "ArnNotEquals" => present.is_none_or(|a| values.iter().all(|v| v != a)),
-        "StringNotLike" | "ArnNotLike" => {
-            present.is_none_or(|a| values.iter().all(|v| !wildcard(v, a, false)))
-        }
+        "StringNotLike" => present.is_none_or(|a| values.iter().all(|v| !wildcard(v, a, false))),
+        "ArnNotLike" => present.is_none_or(|a| values.iter().all(|v| !arn_match(v, a))),
         other => panic!("the test evaluator does not implement condition operator {other}"),
     }
 }
@@ -187,7 +213,7 @@ fn statement_applies(statement: &Value, req: &Request<'_>) -> bool {
         .any(|a| wildcard(a, req.action, true));
     let resource = strings(&statement["Resource"])
         .iter()
-        .any(|r| wildcard(r, req.resource, false));
+        .any(|r| arn_match(r, req.resource));
     if !(action && resource) {
         return false;
     }
@@ -204,19 +230,26 @@ fn statement_applies(statement: &Value, req: &Request<'_>) -> bool {
 
 /// Evaluates one resolved identity policy document.
 pub fn evaluate(policy: &Value, req: &Request<'_>) -> Decision {
+    explain(policy, req).0
+}
+
+/// Evaluates one resolved policy document and says why: the `Sid` of the first Deny that applies
+/// (an explicit deny), else of the first Allow that applies, else none (an implicit deny).
+pub fn explain(policy: &Value, req: &Request<'_>) -> (Decision, Option<String>) {
     let statements = policy["Statement"].as_array().expect("statements");
-    let applies = |effect: &str| {
+    let first = |effect: &str| {
         statements
             .iter()
             .filter(|s| s["Effect"] == effect)
-            .any(|s| statement_applies(s, req))
+            .find(|s| statement_applies(s, req))
+            .map(|s| s["Sid"].as_str().unwrap_or_default().to_owned())
     };
-    if applies("Deny") {
-        Decision::ExplicitDeny
-    } else if applies("Allow") {
-        Decision::Allow
+    if let Some(sid) = first("Deny") {
+        (Decision::ExplicitDeny, Some(sid))
+    } else if let Some(sid) = first("Allow") {
+        (Decision::Allow, Some(sid))
     } else {
-        Decision::ImplicitDeny
+        (Decision::ImplicitDeny, None)
     }
 }
 
@@ -251,6 +284,37 @@ fn the_evaluator_follows_the_documented_rules() {
     );
     assert!(wildcard("a*c?e", "abbbcde", false));
     assert!(!wildcard("a*c", "abd", false));
+    assert_eq!(
+        explain(&policy, &Request::new("s3:GetObject", "arn:aws:s3:::b/p/x")),
+        (Decision::Allow, Some(String::new()))
+    );
+}
+
+#[test]
+fn arns_match_per_segment() {
+    // A `*` inside a segment stays in it; one that ends a segment may cross colons.
+    assert!(arn_match(
+        "arn:aws:apigateway:us-east-1::/apis/abc/*",
+        "arn:aws:apigateway:us-east-1::/apis/abc/routes/r1"
+    ));
+    assert!(!arn_match(
+        "arn:aws:apigateway:us-east-1::/apis/abc/*",
+        "arn:aws:apigateway:us-east-1::/apis/other/routes"
+    ));
+    assert!(arn_match(
+        "arn:aws:bedrock:*::foundation-model/m",
+        "arn:aws:bedrock:us-west-2::foundation-model/m"
+    ));
+    assert!(!arn_match("arn:aws:s3:::a*b", "arn:aws:s3:::a:b"));
+    assert!(arn_match(
+        "arn:aws:sqs:us-east-1:1:q*",
+        "arn:aws:sqs:us-east-1:1:q:x"
+    ));
+    assert!(arn_match("*", "arn:aws:iam::1:role/x"));
+    assert!(!arn_match(
+        "arn:aws:iam::1:role/x?",
+        "arn:aws:iam::1:role/x:"
+    ));
 }
 
 #[test]
