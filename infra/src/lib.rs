@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod names;
+pub mod protection;
 pub mod render;
 pub mod stack;
 

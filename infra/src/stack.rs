@@ -100,7 +100,12 @@ pub mod outputs {
 /// Synthesises the stack for a stage.
 pub fn stack(cfg: &StageConfig) -> Template {
     match build(cfg) {
-        Ok(t) => t,
+        Ok(mut t) => {
+            if cfg.protection.is_production() {
+                crate::protection::retain_stateful(&mut t);
+            }
+            t
+        }
         // Logical ids are constants of this module; a clash is a programming error caught by tests.
         Err(DuplicateId(id)) => unreachable!("duplicate logical id {id}"),
     }

@@ -89,6 +89,13 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
         None => {
             let arch = package::choose_architecture(arch);
             let profile = package::BuildProfile::for_stage(&cfg, opts.build_profile);
+            if cfg.protection.is_production() && profile == package::BuildProfile::Fast {
+                anyhow::bail!(
+                    "--build-profile fast is refused for stage `{}`: it is production-class, so it \
+                     runs only the release build (drop --build-profile)",
+                    cfg.name
+                );
+            }
             let t = Instant::now();
             let p = tokio::task::block_in_place(|| {
                 package::build_with_profile(root, arch, opts.build_label.as_deref(), profile)
