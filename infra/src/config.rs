@@ -415,8 +415,7 @@ impl StageConfig {
 
     /// Whether `deploy --hotswap` is allowed (see [`FunctionConfig::allow_hotswap`]).
     pub fn allows_hotswap(&self) -> bool {
-        !self.protection.is_production()
-            && (self.emulator.is_some() || self.function.allow_hotswap)
+        !self.protection.is_production() && (self.emulator.is_some() || self.function.allow_hotswap)
     }
 }
 
@@ -518,7 +517,12 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
             ),
         ));
     }
-    let account = validate_identity(raw.account.as_deref(), raw.protection, &raw.function, &invalid)?;
+    let account = validate_identity(
+        raw.account.as_deref(),
+        raw.protection,
+        &raw.function,
+        &invalid,
+    )?;
     validate_auth(&raw.api, raw.emulator.is_some(), &invalid)?;
     let model = validate_model(&raw.model, &raw.region, &invalid)?;
     let s = &raw.sampling;

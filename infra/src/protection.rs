@@ -22,7 +22,9 @@ impl AccountId {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(text.to_owned()))
         } else {
-            Err(format!("is `{text}`: an AWS account id is exactly 12 digits (quote it in YAML)"))
+            Err(format!(
+                "is `{text}`: an AWS account id is exactly 12 digits (quote it in YAML)"
+            ))
         }
     }
 
@@ -79,11 +81,20 @@ impl Protection {
 /// is classified when it is added.
 pub const STATEFUL_TYPES: &[(&str, &str)] = &[
     ("AWS::S3::Bucket", "generated code and job records"),
-    ("AWS::Logs::LogGroup", "callers' prompts in the functions' logs, the API access log"),
-    ("AWS::SQS::Queue", "queued jobs, and the dead-letter queue's failed ones"),
+    (
+        "AWS::Logs::LogGroup",
+        "callers' prompts in the functions' logs, the API access log",
+    ),
+    (
+        "AWS::SQS::Queue",
+        "queued jobs, and the dead-letter queue's failed ones",
+    ),
     ("AWS::DynamoDB::Table", "per-caller usage and budgets"),
     ("AWS::KMS::Key", "the key that decrypts retained data"),
-    ("AWS::SNS::Topic", "who is told when an alarm fires (its subscriptions)"),
+    (
+        "AWS::SNS::Topic",
+        "who is told when an alarm fires (its subscriptions)",
+    ),
 ];
 
 /// Resource types that hold nothing a redeploy does not recreate from the template and the
@@ -135,7 +146,14 @@ mod tests {
             AccountId::parse("012345678901").expect("valid").as_str(),
             "012345678901"
         );
-        for bad in ["", "12345678901", "1234567890123", "12345678901a", " 12345678901", "１２３"] {
+        for bad in [
+            "",
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            " 12345678901",
+            "１２３",
+        ] {
             assert!(AccountId::parse(bad).is_err(), "{bad:?}");
         }
     }

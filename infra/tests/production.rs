@@ -24,7 +24,10 @@ fn stage(name: &str, text: &str) -> StageConfig {
 /// turn a negative test into a no-op.
 #[track_caller]
 fn edited(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "the stage file no longer contains `{from}`");
+    assert!(
+        text.contains(from),
+        "the stage file no longer contains `{from}`"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -93,9 +96,16 @@ fn every_resource_type_of_every_committed_template_is_classified() {
 fn a_production_stage_must_name_its_account_and_may_not_allow_hotswap() {
     let no_account = edited(PROD_TEXT, "account: \"444455556666\"\n", "");
     let err = parse("prod", &no_account).expect_err("refused");
-    assert!(err.contains("account") && err.contains("production"), "{err}");
+    assert!(
+        err.contains("account") && err.contains("production"),
+        "{err}"
+    );
 
-    let hotswap = edited(PROD_TEXT, "  repair: once\n", "  repair: once\n  allow_hotswap: true\n");
+    let hotswap = edited(
+        PROD_TEXT,
+        "  repair: once\n",
+        "  repair: once\n  allow_hotswap: true\n",
+    );
     let err = parse("prod", &hotswap).expect_err("refused");
     assert!(err.contains("function.allow_hotswap"), "{err}");
 
@@ -109,7 +119,10 @@ fn a_production_stage_must_name_its_account_and_may_not_allow_hotswap() {
 #[test]
 fn a_production_emulator_stage_refuses_hotswap_although_emulators_allow_it() {
     let local = stage("local", LOCAL_TEXT);
-    assert!(local.allows_hotswap(), "the control: emulator stages allow hotswap");
+    assert!(
+        local.allows_hotswap(),
+        "the control: emulator stages allow hotswap"
+    );
     let prod_local = stage(
         "local",
         &edited(

@@ -235,8 +235,7 @@ async fn finish(
     let stack = cfn::describe_stack(&p.clients.cfn, &stack_name)
         .await?
         .with_context(|| format!("stack {stack_name} disappeared after deploy"))?;
-    if p.cfg.protection.is_production() && !stack.enable_termination_protection().unwrap_or(false)
-    {
+    if p.cfg.protection.is_production() && !stack.enable_termination_protection().unwrap_or(false) {
         cfn::set_termination_protection(&p.clients.cfn, &stack_name, true).await?;
         progress(format!(
             "{stack_name}: termination protection on (production-class stage)"
@@ -355,7 +354,15 @@ pub async fn execute_plan(
             "{}: the plan has no changes; nothing to execute",
             p.cfg.stack_name
         ));
-        return finish(p, None, "unchanged", ChangeSummary::default(), false, started).await;
+        return finish(
+            p,
+            None,
+            "unchanged",
+            ChangeSummary::default(),
+            false,
+            started,
+        )
+        .await;
     };
     progress(format!(
         "executing the reviewed change set {} (plan {})",
@@ -370,8 +377,7 @@ pub async fn execute_plan(
         changes: cfn::collect_changes(&p.clients.cfn, &p.cfg.stack_name, &change_set.id).await?,
         iam_widening: Vec::new(),
     };
-    let status =
-        cfn::execute_change_set(&p.clients.cfn, &p.cfg.stack_name, &change_set.id).await?;
+    let status = cfn::execute_change_set(&p.clients.cfn, &p.cfg.stack_name, &change_set.id).await?;
     let create = plan.body.intent.create;
     finish(
         p,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::bail;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use codegen_infra::StageConfig;
 use codegen_infra::protection::AccountId;
 
@@ -32,7 +33,9 @@ pub async fn require_credentials(sdk: &SdkConfig) -> anyhow::Result<()> {
     };
     match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
         Ok(Ok(_)) => Ok(()),
-        // The chain's own error names every provider it tried; its first line is enough.
+        // No provider had anything: the help says it all. A provider that had something and
+        // failed (an expired SSO token, a refused role) adds the first line of its reason.
+        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => bail!("{NO_CREDENTIALS_HELP}"),
         Ok(Err(err)) => bail!(
             "{NO_CREDENTIALS_HELP} (the SDK's credential chain said: {})",
             first_line(&chain(&err))
@@ -153,12 +156,14 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let err = require_credentials(&sdk).await.expect_err("no provider");
-        assert!(err.to_string().starts_with("no AWS credentials found: set AWS_PROFILE"));
+        assert!(
+            err.to_string()
+                .starts_with("no AWS credentials found: set AWS_PROFILE")
+        );
     }
 
     #[tokio::test]
     async fn a_failing_provider_is_reported_with_what_to_do_and_its_first_line() {
-        use aws_credential_types::provider::error::CredentialsError;
         use aws_credential_types::provider::future::ProvideCredentials as Future;
 
         #[derive(Debug)]
@@ -168,7 +173,7 @@ mod tests {
             where
                 Self: 'a,
             {
-                Future::ready(Err(CredentialsError::not_loaded(
+                Future::ready(Err(CredentialsError::provider_error(
                     "the SSO session has expired\nsecond line",
                 )))
             }
@@ -179,7 +184,10 @@ mod tests {
                 aws_credential_types::provider::SharedCredentialsProvider::new(Expired),
             )
             .build();
-        let err = require_credentials(&sdk).await.expect_err("refused").to_string();
+        let err = require_credentials(&sdk)
+            .await
+            .expect_err("refused")
+            .to_string();
         assert!(err.starts_with("no AWS credentials found"), "{err}");
         assert!(err.contains("the SSO session has expired"), "{err}");
         assert!(!err.contains("second line"), "{err}");

@@ -240,11 +240,7 @@ pub fn differences(plan: &Plan, now: &Observed) -> Vec<String> {
     );
     match (&plan.body.change_set, &now.change_set) {
         (None, None) => {}
-        (Some(planned), None) => check(
-            "change set",
-            planned.id.clone(),
-            "not found".to_owned(),
-        ),
+        (Some(planned), None) => check("change set", planned.id.clone(), "not found".to_owned()),
         (None, Some(_)) => check("change set", "none".to_owned(), "one".to_owned()),
         (Some(_), Some(cs)) => {
             check(
@@ -293,6 +289,20 @@ pub fn last_changed(stack: &aws_sdk_cloudformation::types::Stack) -> Option<Stri
     ))
 }
 
+/// The stack, unless it is only the shell a CREATE change set makes (`REVIEW_IN_PROGRESS`: "Ongoing
+/// creation of one or more stacks with an expected StackId but without any templates or
+/// resources", CloudFormation user guide, stack status codes,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html>,
+/// checked 2026-12-07): a plan that creates the stack sees none
+/// before its change set exists and the shell after.
+fn existing(
+    stack: Option<aws_sdk_cloudformation::types::Stack>,
+) -> Option<aws_sdk_cloudformation::types::Stack> {
+    stack.filter(|s| {
+        cfn::stack_status(s) != aws_sdk_cloudformation::types::StackStatus::ReviewInProgress
+    })
+}
+
 /// The deployed template's hash, if the stack exists and has a JSON template.
 async fn deployed_template_sha256(
     cfn_client: &aws_sdk_cloudformation::Client,
@@ -305,7 +315,7 @@ async fn deployed_template_sha256(
 
 /// The intent of a prepared deploy against the stack as it is now.
 pub async fn intent_of(p: &Prepared, account: &str, nonce: String) -> anyhow::Result<Intent> {
-    let stack = cfn::describe_stack(&p.clients.cfn, &p.cfg.stack_name).await?;
+    let stack = existing(cfn::describe_stack(&p.clients.cfn, &p.cfg.stack_name).await?);
     let deployed = match &stack {
         Some(_) => deployed_template_sha256(&p.clients.cfn, &p.cfg.stack_name).await?,
         None => None,
@@ -319,10 +329,7 @@ pub async fn intent_of(p: &Prepared, account: &str, nonce: String) -> anyhow::Re
         template_sha256: template_sha256(&p.template_body)?,
         parameters: p.parameters.iter().cloned().collect(),
         create: stack.is_none(),
-        stack_id: stack
-            .as_ref()
-            .and_then(|s| s.stack_id())
-            .map(str::to_owned),
+        stack_id: stack.as_ref().and_then(|s| s.stack_id()).map(str::to_owned),
         stack_last_changed: stack.as_ref().and_then(last_changed),
         deployed_template_sha256: deployed,
         nonce,
@@ -333,7 +340,7 @@ pub async fn intent_of(p: &Prepared, account: &str, nonce: String) -> anyhow::Re
 pub async fn observe(p: &Prepared, plan: &Plan, account: &str) -> anyhow::Result<Observed> {
     let c = &p.clients.cfn;
     let stack_name = &p.cfg.stack_name;
-    let stack = cfn::describe_stack(c, stack_name).await?;
+    let stack = existing(cfn::describe_stack(c, stack_name).await?);
     let deployed_template = match &stack {
         Some(_) => cfn::current_template(c, stack_name).await?,
         None => None,
@@ -344,10 +351,7 @@ pub async fn observe(p: &Prepared, plan: &Plan, account: &str) -> anyhow::Result
     };
     Ok(Observed {
         account: account.to_owned(),
-        stack_id: stack
-            .as_ref()
-            .and_then(|s| s.stack_id())
-            .map(str::to_owned),
+        stack_id: stack.as_ref().and_then(|s| s.stack_id()).map(str::to_owned),
         stack_last_changed: stack.as_ref().and_then(last_changed),
         deployed_template_sha256: deployed_template.as_ref().map(sha256_json),
         package_sha256: p.package.sha256_hex.clone(),
@@ -415,7 +419,12 @@ async fn observe_change_set(
         parameters: out
             .parameters()
             .iter()
-            .filter_map(|p| Some((p.parameter_key()?.to_owned(), p.parameter_value()?.to_owned())))
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_owned(),
+                    p.parameter_value()?.to_owned(),
+                ))
+            })
             .collect(),
         template_sha256: sha256_json(&new),
         summary: summary.lines(),
@@ -430,7 +439,8 @@ pub fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("failed to write the plan {}", path.display()))
+    std::fs::write(path, text)
+        .with_context(|| format!("failed to write the plan {}", path.display()))
 }
 
 /// Reads and unseals the plan at `path`; with `expect_digest`, it must be that plan.
@@ -465,7 +475,9 @@ mod tests {
             template_sha256: "bb".repeat(32),
             parameters: BTreeMap::from([("CodeS3Key".into(), "k.zip".into())]),
             create: false,
-            stack_id: Some("arn:aws:cloudformation:us-east-1:444455556666:stack/codegen-prod/1".into()),
+            stack_id: Some(
+                "arn:aws:cloudformation:us-east-1:444455556666:stack/codegen-prod/1".into(),
+            ),
             stack_last_changed: Some("UPDATE_COMPLETE at 1.000000000".into()),
             deployed_template_sha256: Some("cc".repeat(32)),
             nonce: "n".into(),
@@ -513,7 +525,10 @@ mod tests {
         assert_eq!(Plan::parse(&text), Ok(plan.clone()));
         // Each of these edits leaves valid JSON of the right shape: only the seal catches them.
         for (from, to) in [
-            ("[~] AWS::Lambda::Function Function", "[~] AWS::Lambda::Function Other"),
+            (
+                "[~] AWS::Lambda::Function Function",
+                "[~] AWS::Lambda::Function Other",
+            ),
             ("444455556666", "111122223333"),
             ("\"create\": false", "\"create\": true"),
             ("k.zip", "other.zip"),
@@ -540,7 +555,9 @@ mod tests {
             }),
             ("deployed template", |o| o.deployed_template_sha256 = None),
             ("package", |o| o.package_sha256 = "dd".repeat(32)),
-            ("synthesised template", |o| o.template_sha256 = "ee".repeat(32)),
+            ("synthesised template", |o| {
+                o.template_sha256 = "ee".repeat(32)
+            }),
             ("change set execution status", |o| {
                 if let Some(cs) = &mut o.change_set {
                     cs.execution_status = "OBSOLETE".into();
