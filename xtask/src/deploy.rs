@@ -45,6 +45,12 @@ pub struct DeployOptions {
     /// Use this validated stage instead of reading `infra/stages/<stage>.yaml` (tests that deploy
     /// a variant of a stage, e.g. another model or a Bedrock test double's endpoint).
     pub stage_config: Option<StageConfig>,
+    /// Deploy the package this stage's last full deploy recorded (promotion; nothing is built).
+    pub package_from: Option<String>,
+    /// The SHA-256 (hex) the `package` must have.
+    pub package_sha256: Option<String>,
+    /// Build a package even on a production-class stage.
+    pub build: bool,
     /// Where to connect.
     pub connect: ConnectOptions,
 }

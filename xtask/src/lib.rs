@@ -25,6 +25,7 @@ pub mod plan;
 pub mod poll;
 pub mod preflight;
 pub mod process;
+pub mod promote;
 pub mod report;
 pub mod synth;
 pub mod watch;

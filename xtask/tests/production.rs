@@ -372,3 +372,52 @@ fn missing_credentials_fail_before_the_build_with_what_to_do() {
         );
     }
 }
+
+/// Promotion between two emulator stages: `local` deploys a package; a production-class stage
+/// (another stack) takes exactly that package with `--package-from local` and builds nothing;
+/// every function of both stacks then runs one and the same package, read from Lambda.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_production_stage_runs_exactly_the_package_the_earlier_stage_runs() {
+    let em = emulator().await;
+    let zip = stand_in("promoted");
+    let local = codegen_infra::load_stage(&root(), "local").expect("local");
+    deployed(&deploy_options(&em, local.clone(), &zip)).await;
+
+    let mut prod = production_local();
+    prod.stack_name = "codegen-local-prod".into();
+    // Without a package, a production stage refuses to build one (before any build).
+    let mut no_package = deploy_options(&em, prod.clone(), &zip);
+    no_package.package = None;
+    let err = xtask::deploy::deploy(&root(), &no_package)
+        .await
+        .expect_err("refused");
+    assert!(format!("{err:#}").contains("--package-from"), "{err:#}");
+
+    let mut promote = deploy_options(&em, prod.clone(), &zip);
+    promote.package = None;
+    promote.package_from = Some("local".into());
+    deployed(&promote).await;
+
+    let clients = admin(&em).await;
+    let ours = xtask::promote::functions_code(&clients, &prod.stack_name)
+        .await
+        .expect("prod functions");
+    let theirs = xtask::promote::functions_code(&clients, &local.stack_name)
+        .await
+        .expect("local functions");
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    let package =
+        xtask::package::Package::from_zip(&zip, codegen_infra::config::Architecture::X86_64)
+            .expect("stand-in");
+    assert!(ours.values().all(|p| *p == package.sha256_hex), "{ours:?}");
+    let comparison = xtask::promote::compare(ours, theirs);
+    assert!(comparison.same, "{comparison:?}");
+
+    // An artifact that is not the published one is refused before it is uploaded.
+    let mut wrong = deploy_options(&em, prod, &zip);
+    wrong.package_sha256 = Some("0".repeat(64));
+    let err = xtask::deploy::deploy(&root(), &wrong)
+        .await
+        .expect_err("refused");
+    assert!(format!("{err:#}").contains("not the expected"), "{err:#}");
+}
