@@ -64,6 +64,9 @@ enum Command {
     /// `--same-as dev` checks that it is one package, the one the other stage runs (exit 3 if
     /// not). Read-only.
     Runs(crate::promote::RunsArgs),
+    /// Build the function package once (release profile, the stage's architecture), write it to
+    /// --out and print its SHA-256: the artifact a pipeline deploys to every stage. No credentials.
+    Package(crate::artifact::PackageCommandArgs),
     /// Send a real PUT /code-generation request to the deployed API (SigV4-signed when the route
     /// uses IAM auth) and print the generated code and where it was stored.
     Invoke(crate::invoke::InvokeArgs),
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Destroy(args) => crate::destroy::command(&root, args).await,
         Command::Outputs(args) => crate::outputs::command(&root, args).await,
         Command::Runs(args) => crate::promote::command(&root, args).await,
+        Command::Package(args) => crate::artifact::command(&root, args).await,
         Command::Invoke(args) => crate::invoke::command(&root, args).await,
         Command::Logs(args) => crate::logs::command(&root, args).await,
         Command::Watch(args) => crate::watch::command(&root, args).await,

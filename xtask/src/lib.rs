@@ -7,6 +7,7 @@
 //! and the loopback processes it starts and stops ([`process`]).
 
 pub mod args;
+pub mod artifact;
 pub mod assets;
 pub mod aws;
 pub mod bootstrap;
