@@ -175,8 +175,13 @@ pub const STACK_ACTIONS: &[&str] = &[
     "cloudformation:DescribeStacks",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:GetTemplate",
+    // `destroy` of a production-class stage lists what it keeps (the stack's stateful resources).
+    "cloudformation:ListStackResources",
     // Stack tags (the stage's tags and the deploy fingerprint) are set through the change set.
     "cloudformation:TagResource",
+    // A production-class stage's deploy turns its termination protection on; its `destroy
+    // --production` turns it off first (UpdateTerminationProtection takes no service role).
+    "cloudformation:UpdateTerminationProtection",
 ];
 
 /// What the diff role may read of the stack: the deployed template and its parameters.

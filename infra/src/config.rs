@@ -10,6 +10,8 @@ use codegen_contract::RepairMode;
 use codegen_contract::models::{self, Lifecycle, ModelSpec};
 use serde::Deserialize;
 
+use crate::protection::{AccountId, Protection};
+
 /// API Gateway's hard limit for a synchronous integration, in seconds. The function must finish
 /// before it, or the caller gets a bare 503 instead of the function's own error.
 pub const API_GATEWAY_TIMEOUT_SECONDS: u32 = 30;
@@ -283,6 +285,10 @@ struct StageFile {
     stack_name: Option<String>,
     region: String,
     #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    protection: Protection,
+    #[serde(default)]
     endpoint: Option<String>,
     #[serde(default)]
     emulator: Option<Emulator>,
@@ -355,6 +361,11 @@ pub struct StageConfig {
     pub stack_name: String,
     /// AWS region.
     pub region: String,
+    /// The account the stage must be deployed into: every command checks the caller's account
+    /// (STS) against it before any build or write. Required on production-class stages.
+    pub account: Option<AccountId>,
+    /// How much the stage protects what it holds ([`Protection`]).
+    pub protection: Protection,
     /// Endpoint of a local emulator, if this stage targets one.
     pub endpoint: Option<String>,
     /// The emulator behind `endpoint`, whose differences from AWS the stack accounts for.
@@ -411,7 +422,7 @@ impl StageConfig {
 
     /// Whether `deploy --hotswap` is allowed (see [`FunctionConfig::allow_hotswap`]).
     pub fn allows_hotswap(&self) -> bool {
-        self.emulator.is_some() || self.function.allow_hotswap
+        !self.protection.is_production() && (self.emulator.is_some() || self.function.allow_hotswap)
     }
 }
 
@@ -513,6 +524,12 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
             ),
         ));
     }
+    let account = validate_identity(
+        raw.account.as_deref(),
+        raw.protection,
+        &raw.function,
+        &invalid,
+    )?;
     validate_auth(&raw.api, raw.emulator.is_some(), &invalid)?;
     let model = validate_model(&raw.model, &raw.region, &invalid)?;
     let thinking = crate::thinking::validate(raw.thinking.as_ref(), model.spec)
@@ -631,6 +648,8 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         name: stage.to_owned(),
         stack_name,
         region: raw.region,
+        account,
+        protection: raw.protection,
         endpoint: raw.endpoint,
         emulator: raw.emulator,
         bedrock_endpoint: raw.bedrock_endpoint,
@@ -646,6 +665,40 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         bootstrap: raw.bootstrap,
         tags: raw.tags,
     })
+}
+
+/// The stage's `account` (12 digits) and `protection`: a production-class stage names its
+/// account and never allows hotswap (its code changes only through reviewed change sets).
+fn validate_identity(
+    account: Option<&str>,
+    protection: Protection,
+    function: &FunctionConfig,
+    invalid: &impl Fn(&str, String) -> StageError,
+) -> Result<Option<AccountId>, StageError> {
+    let account = account
+        .map(AccountId::parse)
+        .transpose()
+        .map_err(|message| invalid("account", message))?;
+    if protection.is_production() {
+        if account.is_none() {
+            return Err(invalid(
+                "account",
+                "is missing: a production-class stage (`protection: production`) must name the \
+                 12-digit account it is deployed into, so that no command runs it with another \
+                 account's credentials"
+                    .into(),
+            ));
+        }
+        if function.allow_hotswap {
+            return Err(invalid(
+                "function.allow_hotswap",
+                "is true on a production-class stage: production code changes only through a \
+                 reviewed change set; remove the key"
+                    .into(),
+            ));
+        }
+    }
+    Ok(account)
 }
 
 /// Trusted principals are `account` or role ARNs; the GitHub repository is `owner/name` and the

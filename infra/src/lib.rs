@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod names;
 pub mod oidc;
+pub mod protection;
 pub mod render;
 pub mod stack;
 pub mod thinking;

@@ -106,7 +106,12 @@ pub fn dead_letter_queue_name(jobs_queue: &str) -> String {
 /// Synthesises the stack for a stage.
 pub fn stack(cfg: &StageConfig) -> Template {
     match build(cfg) {
-        Ok(t) => t,
+        Ok(mut t) => {
+            if cfg.protection.is_production() {
+                crate::protection::retain_stateful(&mut t);
+            }
+            t
+        }
         // Logical ids are constants of this module; a clash is a programming error caught by tests.
         Err(DuplicateId(id)) => unreachable!("duplicate logical id {id}"),
     }

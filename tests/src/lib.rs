@@ -153,6 +153,8 @@ pub async fn destroy_via(connect: ConnectOptions, all: bool) -> anyhow::Result<D
         all,
         connect,
         stack_name_override: None,
+        stage_config: None,
+        production: false,
     };
     match xtask::destroy::destroy(&root(), &opts).await? {
         DestroyOutcome::Done(r) => Ok(r),

@@ -79,6 +79,8 @@ fn destroy_opts(stage: &str, endpoint: Option<&str>) -> DestroyOptions {
             ..ConnectOptions::default()
         },
         stack_name_override: None,
+        stage_config: None,
+        production: false,
     }
 }
 

@@ -126,6 +126,8 @@ async fn destroy_stack(
         all,
         connect: em.connect_options(),
         stack_name_override: Some(stack.into()),
+        stage_config: None,
+        production: false,
     };
     match xtask::destroy::destroy(&e2e_tests::root(), &opts).await? {
         DestroyOutcome::Done(r) => Ok(r),

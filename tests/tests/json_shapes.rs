@@ -79,6 +79,7 @@ const DESTROY_KEYS: &[(&str, Kind)] = &[
     ("objects_deleted", Kind::Number),
     ("uploads_aborted", Kind::Number),
     ("asset_bucket_deleted", Kind::Bool),
+    ("retained", Kind::Array),
 ];
 
 const BOOTSTRAP_KEYS: &[(&str, Kind)] = &[
@@ -261,6 +262,7 @@ fn destroy_report_has_the_documented_shape() {
         objects_deleted: 3,
         uploads_aborted: 0,
         asset_bucket_deleted: false,
+        retained: Vec::new(),
     };
     assert_shape("destroy", &to_json!(&report), DESTROY_KEYS);
 }

@@ -124,6 +124,8 @@ async fn destroy(stage: &str, stack: &str) -> anyhow::Result<xtask::destroy::Des
         all: true,
         connect: ConnectOptions::default(),
         stack_name_override: Some(stack.to_owned()),
+        stage_config: None,
+        production: false,
     };
     match xtask::destroy::destroy(&e2e_tests::root(), &opts).await? {
         DestroyOutcome::Done(report) => Ok(report),

@@ -46,6 +46,8 @@ async fn destroy(em: &Emulator) -> anyhow::Result<String> {
         all: true,
         connect: em.connect_options(),
         stack_name_override: Some(STACK.into()),
+        stage_config: None,
+        production: false,
     };
     match xtask::destroy::destroy(&root(), &opts).await? {
         DestroyOutcome::Done(r) => Ok(r.result),

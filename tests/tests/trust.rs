@@ -380,6 +380,8 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
             all: false,
             connect: as_deployer.clone(),
             stack_name_override: None,
+            stage_config: None,
+            production: false,
         },
     )
     .await?

@@ -84,6 +84,19 @@ pub struct PackageArgs {
     /// fast build reaches an AWS stage only when asked for here.
     #[arg(long, value_enum)]
     pub(crate) build_profile: Option<BuildProfile>,
+    /// Deploy the exact package stage STAGE's last full deploy recorded (downloaded from its asset
+    /// bucket and checked against its SHA-256; nothing is built): promotion of what that stage
+    /// runs. Check with `cargo xtask runs --stage <this> --same-as STAGE` afterwards.
+    #[arg(long, value_name = "STAGE", conflicts_with = "package")]
+    pub(crate) package_from: Option<String>,
+    /// With `--package`: the SHA-256 (hex) the package must have, as the build job published it;
+    /// any other file is refused before it is uploaded.
+    #[arg(long, value_name = "SHA256", requires = "package")]
+    pub(crate) package_sha256: Option<String>,
+    /// Build a new package for a production-class stage (which otherwise takes only
+    /// `--package` or `--package-from`, so that it runs what an earlier stage ran).
+    #[arg(long, conflicts_with_all = ["package", "package_from"])]
+    pub(crate) build: bool,
 }
 
 impl PackageArgs {
@@ -100,6 +113,9 @@ impl PackageArgs {
             architecture: self.architecture.map(ArchArg::into_architecture),
             build_label: self.build_label,
             build_profile: self.build_profile,
+            package_from: self.package_from,
+            package_sha256: self.package_sha256,
+            build: self.build,
             connect,
             ..crate::deploy::DeployOptions::default()
         }

@@ -218,10 +218,19 @@ pub async fn try_connect(stage: &StageConfig, opts: &ConnectOptions) -> anyhow::
             stage.name
         );
     }
+    if endpoint.is_none() {
+        crate::identity::require_credentials(&sdk).await?;
+    }
     if let Some(role) = &opts.assume_role {
         sdk = assume_role(&sdk, endpoint.as_deref(), role).await?;
     }
-    Ok(clients_from(sdk, region, endpoint, None))
+    let clients = clients_from(sdk, region, endpoint, None);
+    // Emulator stages answer only once the emulator runs: they are checked by
+    // `local::connect_starting_emulator` after it starts, and only when they name an account.
+    if clients.endpoint.is_none() {
+        crate::identity::check_account(&clients.sts, stage, None).await?;
+    }
+    Ok(clients)
 }
 
 /// The configuration `sdk` with the credentials of a session of `role` (`sts:AssumeRole`, signed

@@ -167,6 +167,16 @@ pub async fn create_change_set(
     cfn: &Client,
     req: &ChangeSetRequest<'_>,
 ) -> anyhow::Result<ChangeSetOutcome> {
+    create_change_set_described(cfn, req, "created by cargo xtask").await
+}
+
+/// [`create_change_set`] with this `description` (at most 1,024 characters, CloudFormation API
+/// reference, CreateChangeSet; `deploy --prepare` records its plan's digest there).
+pub async fn create_change_set_described(
+    cfn: &Client,
+    req: &ChangeSetRequest<'_>,
+    description: &str,
+) -> anyhow::Result<ChangeSetOutcome> {
     // Names must be unique: executed change sets are kept in the stack's history.
     let name = format!(
         "{}{}",
@@ -201,7 +211,7 @@ pub async fn create_change_set(
         .set_tags(Some(tags))
         .capabilities(req.capability.clone())
         .set_role_arn(req.role_arn.map(str::to_owned))
-        .description("created by cargo xtask")
+        .description(description)
         .send()
         .await
         .with_context(|| format!("failed to create change set for {}", req.stack))?;
@@ -256,7 +266,7 @@ pub async fn create_change_set(
 
 /// Every change of a change set, through all of `DescribeChangeSet`'s pages (the SDK's
 /// paginator; the status poll only looked at the first page).
-async fn collect_changes(
+pub async fn collect_changes(
     cfn: &Client,
     stack: &str,
     name: &str,
@@ -309,6 +319,62 @@ pub async fn execute_change_set(cfn: &Client, stack: &str, name: &str) -> anyhow
         .await
         .with_context(|| format!("failed to execute change set {name}"))?;
     wait_for_stack(cfn, stack, since).await
+}
+
+/// Turns the stack's termination protection on or off ("If a user attempts to delete a stack with
+/// termination protection enabled, the operation fails and the stack remains unchanged",
+/// CloudFormation API reference, UpdateTerminationProtection,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html>,
+/// checked 2026-12-07).
+pub async fn set_termination_protection(
+    cfn: &Client,
+    stack: &str,
+    enable: bool,
+) -> anyhow::Result<()> {
+    cfn.update_termination_protection()
+        .stack_name(stack)
+        .enable_termination_protection(enable)
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "failed to turn {} the termination protection of stack {stack}",
+                if enable { "on" } else { "off" }
+            )
+        })?;
+    Ok(())
+}
+
+/// A resource of a stack: logical id, type and physical id (empty until created).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackResource {
+    /// Logical id.
+    pub logical_id: String,
+    /// `AWS::S3::Bucket`, ...
+    pub type_name: String,
+    /// Physical id.
+    pub physical_id: String,
+}
+
+/// Every resource of the stack (ListStackResources, through the SDK's paginator).
+pub async fn stack_resources(cfn: &Client, stack: &str) -> anyhow::Result<Vec<StackResource>> {
+    let mut pages = cfn
+        .list_stack_resources()
+        .stack_name(stack)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("failed to list the resources of {stack}"))?;
+        for r in page.stack_resource_summaries() {
+            out.push(StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                type_name: r.resource_type().unwrap_or_default().to_owned(),
+                physical_id: r.physical_resource_id().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes the stack and waits until it is gone. `role_arn`: the execution role that deletes the

@@ -52,13 +52,21 @@ enum Command {
     /// from an earlier deploy ("not compared" otherwise); which modifications replace a resource
     /// only CloudFormation can say: use --change-set for that.
     Diff(crate::diff::DiffArgs),
-    /// Delete the stack and everything it holds (the code bucket is emptied first).
+    /// Delete the stack and everything it holds (the code bucket is emptied first); a
+    /// production-class stage only with --production, and it keeps its data (listed).
     ///
     /// Idempotent: destroying a stack that does not exist succeeds. Keeps the asset bucket
     /// unless --all. Asks for confirmation unless --yes (exit 4 without a terminal).
     Destroy(crate::destroy::DestroyArgs),
     /// Print the deployed stack's outputs (endpoint, invoke URL, bucket, function, role, ...).
     Outputs(crate::outputs::OutputsArgs),
+    /// What every function of the stage's stack runs (each package's SHA-256, from Lambda);
+    /// `--same-as dev` checks that it is one package, the one the other stage runs (exit 3 if
+    /// not). Read-only.
+    Runs(crate::promote::RunsArgs),
+    /// Build the function package once (release profile, the stage's architecture), write it to
+    /// --out and print its SHA-256: the artifact a pipeline deploys to every stage. No credentials.
+    Package(crate::artifact::PackageCommandArgs),
     /// Send a real PUT /code-generation request to the deployed API (SigV4-signed when the route
     /// uses IAM auth) and print the generated code and where it was stored.
     Invoke(crate::invoke::InvokeArgs),
@@ -108,6 +116,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Diff(args) => crate::diff::command(&root, args).await,
         Command::Destroy(args) => crate::destroy::command(&root, args).await,
         Command::Outputs(args) => crate::outputs::command(&root, args).await,
+        Command::Runs(args) => crate::promote::command(&root, args).await,
+        Command::Package(args) => crate::artifact::command(&root, args).await,
         Command::Invoke(args) => crate::invoke::command(&root, args).await,
         Command::Logs(args) => crate::logs::command(&root, args).await,
         Command::Watch(args) => crate::watch::command(&root, args).await,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
@@ -45,6 +45,12 @@ pub struct DeployOptions {
     /// Use this validated stage instead of reading `infra/stages/<stage>.yaml` (tests that deploy
     /// a variant of a stage, e.g. another model or a Bedrock test double's endpoint).
     pub stage_config: Option<StageConfig>,
+    /// Deploy the package this stage's last full deploy recorded (promotion; nothing is built).
+    pub package_from: Option<String>,
+    /// The SHA-256 (hex) the `package` must have.
+    pub package_sha256: Option<String>,
+    /// Build a package even on a production-class stage.
+    pub build: bool,
     /// Where to connect.
     pub connect: ConnectOptions,
 }
@@ -118,9 +124,10 @@ mod hotswap;
 mod post;
 mod record;
 mod recover;
+pub mod reviewed;
 mod setup;
 
-pub use change_set::{approve, plan_changes};
+pub use change_set::{approve, plan_changes, plan_changes_described};
 pub use hotswap::hotswap;
 pub use record::DeployRecord;
 pub use recover::recover;
@@ -133,6 +140,7 @@ use record::{is_unchanged, record_success};
 pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployOutcome> {
     let started = Instant::now();
     if opts.hotswap {
+        refuse_hotswap_on_production(root, opts)?;
         return hotswap(load(root, opts).await?, started).await;
     }
     let mut p = prepare(root, opts).await?;
@@ -171,16 +179,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         for line in summary.lines() {
             progress(line);
         }
-        // What the change opens or loses beyond its IAM grants (route authorization, trust
-        // policies, permissions boundaries, public access blocks, bucket policies).
-        let deployed = if create {
-            None
-        } else {
-            cfn::current_template(&p.clients.cfn, &stack_name).await?
-        };
-        let synthesised: serde_json::Value = serde_json::from_str(&p.template_body)
-            .context("failed to read the synthesised template")?;
-        let triggers = plan::approval_triggers(deployed.as_ref(), &synthesised);
+        let triggers = approval_triggers_of(&p, create).await?;
         if let Some(reason) = approve(&summary, &triggers, opts.yes)? {
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
@@ -204,12 +203,53 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         result = "unchanged";
     }
 
+    let status = (change_set.is_some()).then_some(status);
+    finish(p, status, result, summary, create, started).await
+}
+
+/// What the change opens or loses beyond its IAM grants (route authorization, trust policies,
+/// permissions boundaries, public access blocks, bucket policies), and on a production-class stage
+/// the fact that every change is approved.
+async fn approval_triggers_of(p: &Prepared, create: bool) -> anyhow::Result<Vec<String>> {
+    let deployed = if create {
+        None
+    } else {
+        cfn::current_template(&p.clients.cfn, &p.cfg.stack_name).await?
+    };
+    let synthesised: serde_json::Value = serde_json::from_str(&p.template_body)
+        .context("failed to read the synthesised template")?;
+    let mut triggers = plan::approval_triggers(deployed.as_ref(), &synthesised);
+    if p.cfg.protection.is_production() {
+        triggers.push(format!(
+            "stage `{}` is production-class: every change is approved",
+            p.cfg.name
+        ));
+    }
+    Ok(triggers)
+}
+
+/// After the change set (or none): termination protection on a production-class stage, the API
+/// stage's deployment, the function check, the deploy record and the report. `status`: the
+/// executed change set's final stack status (`None`: read it from the stack).
+async fn finish(
+    mut p: Prepared,
+    status: Option<String>,
+    result: &str,
+    summary: ChangeSummary,
+    create: bool,
+    started: Instant,
+) -> anyhow::Result<DeployOutcome> {
+    let stack_name = p.cfg.stack_name.clone();
     let stack = cfn::describe_stack(&p.clients.cfn, &stack_name)
         .await?
         .with_context(|| format!("stack {stack_name} disappeared after deploy"))?;
-    if change_set.is_none() {
-        status = cfn::status_of(&stack).to_owned();
+    if p.cfg.protection.is_production() && !stack.enable_termination_protection().unwrap_or(false) {
+        cfn::set_termination_protection(&p.clients.cfn, &stack_name, true).await?;
+        progress(format!(
+            "{stack_name}: termination protection on (production-class stage)"
+        ));
     }
+    let status = status.unwrap_or_else(|| cfn::status_of(&stack).to_owned());
     let stack_outputs = cfn::outputs_of(&stack);
     let t = Instant::now();
     let api_deployment_id =
@@ -229,6 +269,152 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         api_deployment_id,
         outputs,
     ))))
+}
+
+/// `deploy --prepare PLAN`: everything a deploy does up to the change set (build or read the
+/// package, upload it, synthesise, create the change set with the execution role), then writes
+/// the plan file instead of executing. Nothing in the stack changes.
+pub async fn prepare_plan(
+    root: &Path,
+    opts: &DeployOptions,
+    plan_path: &Path,
+) -> anyhow::Result<reviewed::Plan> {
+    let p = prepare(root, opts).await?;
+    let account = crate::aws::caller_identity(&p.clients).await?.0;
+    let intent = reviewed::intent_of(&p, &account, reviewed::nonce()).await?;
+    let description = reviewed::change_set_description(&intent);
+    let (change_set, summary, create) = plan_changes_described(&p, &description).await?;
+    let planned = match &change_set {
+        Some(name) => {
+            let out = p
+                .clients
+                .cfn
+                .describe_change_set()
+                .stack_name(&p.cfg.stack_name)
+                .change_set_name(name)
+                .send()
+                .await
+                .with_context(|| format!("failed to describe change set {name}"))?;
+            Some(reviewed::PlannedChangeSet {
+                id: out
+                    .change_set_id()
+                    .with_context(|| format!("change set {name} has no id"))?
+                    .to_owned(),
+                name: name.clone(),
+            })
+        }
+        None => None,
+    };
+    let approval_reasons = if planned.is_some() {
+        let mut reasons = summary.approval_reasons();
+        reasons.extend(approval_triggers_of(&p, create).await?);
+        reasons
+    } else {
+        Vec::new()
+    };
+    let plan = reviewed::Plan::seal(reviewed::PlanBody {
+        format: reviewed::PLAN_FORMAT,
+        intent,
+        change_set: planned,
+        summary: summary.lines(),
+        approval_reasons,
+    });
+    reviewed::write_plan(plan_path, &plan)?;
+    Ok(plan)
+}
+
+/// `deploy --execute PLAN`: executes exactly the change set of a plan written by `--prepare`,
+/// after checking that nothing it was reviewed against has moved ([`reviewed`]). The package must
+/// be the plan's (pass the same `--package`); the stage's template is synthesised again and must
+/// be the plan's.
+pub async fn execute_plan(
+    root: &Path,
+    opts: &DeployOptions,
+    plan_path: &Path,
+    expect_digest: Option<&str>,
+) -> anyhow::Result<DeployOutcome> {
+    let started = Instant::now();
+    // The file is checked before anything else: a tampered plan costs no build and no call.
+    let plan = reviewed::read_plan(plan_path, expect_digest)?;
+    if plan.body.intent.stage != opts.stage {
+        bail!(
+            "refusing the plan {}: it was prepared for stage `{}`, not `{}`",
+            plan_path.display(),
+            plan.body.intent.stage,
+            opts.stage
+        );
+    }
+    let p = prepare(root, opts).await?;
+    let account = crate::aws::caller_identity(&p.clients).await?.0;
+    let now = reviewed::observe(&p, &plan, &account).await?;
+    let differences = reviewed::differences(&plan, &now);
+    if !differences.is_empty() {
+        bail!(
+            "refusing the plan {} (digest {}): the world moved since it was prepared; prepare \
+             and review it again.\n  {}",
+            plan_path.display(),
+            plan.digest,
+            differences.join("\n  ")
+        );
+    }
+    let Some(change_set) = &plan.body.change_set else {
+        progress(format!(
+            "{}: the plan has no changes; nothing to execute",
+            p.cfg.stack_name
+        ));
+        return finish(
+            p,
+            None,
+            "unchanged",
+            ChangeSummary::default(),
+            false,
+            started,
+        )
+        .await;
+    };
+    progress(format!(
+        "executing the reviewed change set {} (plan {})",
+        change_set.name, plan.digest
+    ));
+    for line in &plan.body.summary {
+        progress(line);
+    }
+    // Read before executing: what the change set does (its lines were just compared with the
+    // plan's), for the report.
+    let summary = ChangeSummary {
+        changes: cfn::collect_changes(&p.clients.cfn, &p.cfg.stack_name, &change_set.id).await?,
+        iam_widening: Vec::new(),
+    };
+    let status = cfn::execute_change_set(&p.clients.cfn, &p.cfg.stack_name, &change_set.id).await?;
+    let create = plan.body.intent.create;
+    finish(
+        p,
+        Some(status),
+        if create { "created" } else { "updated" },
+        summary,
+        create,
+        started,
+    )
+    .await
+}
+
+/// A production-class stage never takes hotswap, whatever its file or the emulator default says:
+/// refused before anything is built. Uses the test's stage when one is given.
+fn refuse_hotswap_on_production(root: &Path, opts: &DeployOptions) -> anyhow::Result<()> {
+    let cfg = match &opts.stage_config {
+        Some(cfg) => cfg.clone(),
+        None => codegen_infra::load_stage(root, &opts.stage)?,
+    };
+    if cfg.protection.is_production() {
+        anyhow::bail!(
+            "--hotswap is refused for stage `{}`: it is production-class (`protection: \
+             production`), so its code changes only through a change set; run `cargo xtask deploy \
+             --stage {}` without --hotswap",
+            cfg.name,
+            cfg.name
+        );
+    }
+    Ok(())
 }
 
 fn report(
@@ -272,6 +458,22 @@ pub struct DeployArgs {
     /// sets `function.allow_hotswap: true`.
     #[arg(long)]
     hotswap: bool,
+    /// Prepare only: build or read the package, upload it, create the change set (with the
+    /// execution role) and write the plan to this file (JSON: stack, change set id, template and
+    /// package hashes, the summary and why it needs approval, sealed by a digest). Nothing in the
+    /// stack changes; `--execute` runs exactly this change set later.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["execute", "hotswap", "force"])]
+    prepare: Option<PathBuf>,
+    /// Execute exactly the change set of a plan written by `--prepare`, after checking that the
+    /// plan file is unmodified and that the stack, its template, the change set, the package
+    /// (pass the same `--package`) and the synthesised template are what the plan recorded.
+    /// Asks for no approval: reviewing the plan was the approval.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["hotswap", "force"])]
+    execute: Option<PathBuf>,
+    /// With `--execute`: the digest of the plan as it was reviewed (printed by `--prepare`); any
+    /// other plan is refused.
+    #[arg(long, value_name = "SHA256", requires = "execute")]
+    expect_digest: Option<String>,
 }
 
 /// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
@@ -287,7 +489,30 @@ pub async fn command(
             .build
             .deploy_options(args.target.stage, args.target.connect.options())
     };
-    match deploy(root, &opts).await? {
+    if let Some(path) = &args.prepare {
+        let plan = prepare_plan(root, &opts, path).await?;
+        if args.target.json {
+            json(&plan)?;
+        } else {
+            for line in &plan.body.summary {
+                result(line);
+            }
+            for reason in &plan.body.approval_reasons {
+                result(format!("needs approval: {reason}"));
+            }
+            result(format!(
+                "plan written to {} (digest {})",
+                path.display(),
+                plan.digest
+            ));
+        }
+        return Ok(Exit::Success);
+    }
+    let outcome = match &args.execute {
+        Some(path) => execute_plan(root, &opts, path, args.expect_digest.as_deref()).await?,
+        None => deploy(root, &opts).await?,
+    };
+    match outcome {
         DeployOutcome::Done(report) => {
             if args.target.json {
                 json(&report)?;

@@ -36,6 +36,10 @@ pub struct DestroyOptions {
     pub connect: ConnectOptions,
     /// Destroy this stack instead of the stage's (see `DeployOptions::stack_name_override`).
     pub stack_name_override: Option<String>,
+    /// Use this validated stage instead of reading `infra/stages/<stage>.yaml` (tests).
+    pub stage_config: Option<codegen_infra::StageConfig>,
+    /// Confirms destroying a production-class stage (its data is kept, see [`destroy`]).
+    pub production: bool,
 }
 
 /// What `destroy` did.
@@ -51,6 +55,8 @@ pub struct DestroyReport {
     pub uploads_aborted: usize,
     /// Whether the bootstrap stack, with its asset bucket, was removed (`--all`).
     pub asset_bucket_deleted: bool,
+    /// What a production-class stage kept (`DeletionPolicy: Retain`): `<type> <physical id>`.
+    pub retained: Vec<String>,
 }
 
 /// The outcome of `destroy`.
@@ -201,18 +207,43 @@ async fn settle(
 pub use crate::code_bucket::code_bucket_of;
 
 /// Runs `destroy`.
+///
+/// A production-class stage is refused without [`DestroyOptions::production`]; with it, the code
+/// bucket is not emptied, termination protection is turned off, the stack is deleted, and what
+/// CloudFormation kept (its stateful resources, `DeletionPolicy: Retain`) is listed.
 pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<DestroyOutcome> {
-    let mut cfg = codegen_infra::load_stage(root, &opts.stage)?;
+    let mut cfg = match &opts.stage_config {
+        Some(cfg) => cfg.clone(),
+        None => codegen_infra::load_stage(root, &opts.stage)?,
+    };
     if let Some(name) = &opts.stack_name_override {
         cfg.stack_name = name.clone();
     }
+    let production = cfg.protection.is_production();
+    if production && !opts.production {
+        anyhow::bail!(
+            "refusing to destroy stage `{}`: it is production-class (`protection: production`). \
+             Its stack has termination protection, and its code bucket, tables, keys, topics, \
+             queues and log groups outlive the stack (Retain). To delete the stack and keep \
+             them, re-run with --production; what was kept is listed afterwards",
+            cfg.name
+        );
+    }
     let clients = try_connect(&cfg, &opts.connect).await?;
+    if cfg.emulator.is_some()
+        && cfg.account.is_some()
+        && let Some(endpoint) = &clients.endpoint
+        && crate::process::answers(local::loopback_addr(endpoint)?).await
+    {
+        crate::identity::check_account(&clients.sts, &cfg, Some(endpoint)).await?;
+    }
     let absent = DestroyReport {
         stack: cfg.stack_name.clone(),
         result: "absent".into(),
         objects_deleted: 0,
         uploads_aborted: 0,
         asset_bucket_deleted: false,
+        retained: Vec::new(),
     };
     // Nothing answering on an emulator's port means there is nothing to destroy there.
     if cfg.emulator.is_some()
@@ -251,7 +282,24 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     };
     // The stack's resources are deleted by the bootstrap's execution role, as they were created.
     let role = boot.as_ref().map(|b| b.execution_role_arn.as_str());
-    if stack.is_some() {
+    if stack.is_some() && production {
+        report.retained = cfn::stack_resources(&clients.cfn, &cfg.stack_name)
+            .await?
+            .into_iter()
+            .filter(|r| codegen_infra::protection::is_stateful(&r.type_name))
+            .map(|r| format!("{} {}", r.type_name, r.physical_id))
+            .collect();
+        cfn::set_termination_protection(&clients.cfn, &cfg.stack_name, false).await?;
+        progress(format!(
+            "deleting stack {} (production-class: its data is kept)",
+            cfg.stack_name
+        ));
+        cfn::delete_stack(&clients.cfn, &cfg.stack_name, role).await?;
+        for kept in &report.retained {
+            progress(format!("kept {kept}"));
+        }
+        report.result = "deleted".into();
+    } else if stack.is_some() {
         let code_bucket = code_bucket_of(&clients.cfn, &cfg.stack_name).await?;
         if let Some(bucket) = &code_bucket {
             let (objects, uploads) = empty_owned_bucket(&clients.s3, bucket, &account).await?;
@@ -320,6 +368,11 @@ pub struct DestroyArgs {
     /// permissions boundary (administrator credentials).
     #[arg(long)]
     all: bool,
+    /// Required to destroy a production-class stage (`protection: production`): turns off the
+    /// stack's termination protection and deletes the stack; the code bucket, tables, keys,
+    /// topics, queues and log groups are kept (Retain) and listed.
+    #[arg(long)]
+    production: bool,
 }
 
 /// Runs `cargo xtask destroy` and prints its result (exit 4 when not confirmed).
@@ -333,6 +386,8 @@ pub async fn command(
         all: args.all,
         connect: args.target.connect.options(),
         stack_name_override: None,
+        stage_config: None,
+        production: args.production,
     };
     match destroy(root, &opts).await? {
         DestroyOutcome::Done(report) => {
@@ -340,6 +395,9 @@ pub async fn command(
                 json(&report)?;
             } else {
                 result(format!("{}: {}", report.stack, report.result));
+                for kept in &report.retained {
+                    result(format!("  kept {kept}"));
+                }
             }
             Ok(Exit::Success)
         }

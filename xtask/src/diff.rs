@@ -483,6 +483,12 @@ pub async fn command(
     let opts = args
         .build
         .deploy_options(args.target.stage, args.target.connect.options());
+    if opts.package_from.is_some() || opts.build {
+        anyhow::bail!(
+            "diff compares a package given with --package (or an up-to-date build); \
+             --package-from and --build are deploy's"
+        );
+    }
     let found = if args.change_set {
         with_change_set(root, &opts).await?
     } else {

@@ -7,6 +7,7 @@
 //! and the loopback processes it starts and stops ([`process`]).
 
 pub mod args;
+pub mod artifact;
 pub mod assets;
 pub mod aws;
 pub mod bootstrap;
@@ -17,6 +18,7 @@ pub mod code_bucket;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod identity;
 pub mod invoke;
 pub mod local;
 pub mod logs;
@@ -27,6 +29,7 @@ pub mod plan;
 pub mod poll;
 pub mod preflight;
 pub mod process;
+pub mod promote;
 pub mod report;
 pub mod synth;
 pub mod watch;

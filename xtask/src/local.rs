@@ -115,6 +115,9 @@ pub async fn connect_starting_emulator(
         && let Some(endpoint) = &clients.endpoint
     {
         ensure_ministack(root, endpoint, false).await?;
+        if cfg.account.is_some() {
+            crate::identity::check_account(&clients.sts, cfg, Some(endpoint)).await?;
+        }
     }
     Ok(clients)
 }

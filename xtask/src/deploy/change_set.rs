@@ -10,6 +10,15 @@ use crate::{cfn, plan};
 
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
 pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
+    plan_changes_described(p, "created by cargo xtask").await
+}
+
+/// [`plan_changes`], with the change set's `description` (`deploy --prepare` records its plan's
+/// digest there).
+pub async fn plan_changes_described(
+    p: &Prepared,
+    description: &str,
+) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
     let stack = &p.cfg.stack_name;
     let create = recover(&p.clients.cfn, stack, Some(&p.execution_role_arn)).await?;
     let mut tags = p.cfg.tags.clone();
@@ -26,7 +35,7 @@ pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, Chang
         // (CloudFormation API reference, CreateChangeSet, Capabilities).
         capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
     };
-    match cfn::create_change_set(&p.clients.cfn, &req).await? {
+    match cfn::create_change_set_described(&p.clients.cfn, &req, description).await? {
         ChangeSetOutcome::NoChanges => Ok((None, ChangeSummary::default(), create)),
         ChangeSetOutcome::Ready { name, changes } => {
             let old = if create {

@@ -84,11 +84,34 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     }
     let clients = local::connect_starting_emulator(root, &cfg, &opts.connect).await?;
     let arch = opts.architecture.unwrap_or(cfg.function.architecture);
-    let package = match &opts.package {
-        Some(path) => Package::from_zip(path, arch)?,
+    let promoted = match &opts.package_from {
+        Some(from) => Some(crate::promote::package_of_stage(root, from, &opts.connect).await?),
+        None => None,
+    };
+    let package = match promoted.as_ref().or(opts.package.as_ref()) {
+        Some(path) => {
+            let package = Package::from_zip(path, arch)?;
+            if let Some(expected) = &opts.package_sha256 {
+                crate::promote::check_package_sha256(&package.sha256_hex, expected)?;
+            }
+            package
+        }
+        None if cfg.protection.is_production() && !opts.build => anyhow::bail!(
+            "stage `{}` is production-class: it deploys the package an earlier stage runs \
+             (`--package-from dev`, or `--package ZIP --package-sha256 HEX` with the build \
+             job's artifact), not a new build; pass --build to build one here anyway",
+            cfg.name
+        ),
         None => {
             let arch = package::choose_architecture(arch);
             let profile = package::BuildProfile::for_stage(&cfg, opts.build_profile);
+            if cfg.protection.is_production() && profile == package::BuildProfile::Fast {
+                anyhow::bail!(
+                    "--build-profile fast is refused for stage `{}`: it is production-class, so it \
+                     runs only the release build (drop --build-profile)",
+                    cfg.name
+                );
+            }
             let t = Instant::now();
             let p = tokio::task::block_in_place(|| {
                 package::build_with_profile(root, arch, opts.build_label.as_deref(), profile)
