@@ -1109,6 +1109,19 @@ fn deploy_role(
             &["sts:GetCallerIdentity"],
             vec![Expr::str("*")],
         ),
+    ];
+    statements.extend(model_preflight(cfg));
+    for statement in statements {
+        role.add_to_policy(statement);
+    }
+    role
+}
+
+/// What the deploy's model preflight reads (`xtask/src/preflight.rs`): the account's access to
+/// the stage's model, the model, and its inference profile. Both roles that run a deploy's
+/// preparation (the deploy role and the plan role) need it.
+fn model_preflight(cfg: &StageConfig) -> Vec<Statement> {
+    let mut statements = vec![
         Statement::allow(
             "ModelAccessPreflight",
             &["bedrock:GetFoundationModelAvailability"],
@@ -1137,10 +1150,7 @@ fn deploy_role(
             )],
         ));
     }
-    for statement in statements {
-        role.add_to_policy(statement);
-    }
-    role
+    statements
 }
 
 /// Actions the plan role may never call, denied explicitly so that no policy attached later can
@@ -1235,7 +1245,11 @@ fn plan_role(
             vec![Expr::str("*")],
         ),
         Statement::deny("NeverExecute", PLAN_DENIED_ACTIONS, vec![Expr::str("*")]),
-    ] {
+    ]
+    .into_iter()
+    // `deploy --prepare` runs the deploy's model preflight before it creates the change set.
+    .chain(model_preflight(cfg))
+    {
         role.add_to_policy(statement);
     }
     role

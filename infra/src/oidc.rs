@@ -69,9 +69,50 @@ pub fn diff_subject(gh: &GitHubTrust) -> String {
     subject(gh, "pull_request", PULL_REQUEST_REF)
 }
 
+/// A role the pipeline assumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineRole {
+    /// Read-only diff (pull requests).
+    Diff,
+    /// Creates change sets, never executes them (the production "prepare" job).
+    Plan,
+    /// Deploys (the protected environment's job).
+    Deploy,
+}
+
+impl PipelineRole {
+    /// Every role, in the order the bootstrap prints them.
+    pub const ALL: [PipelineRole; 3] = [Self::Diff, Self::Plan, Self::Deploy];
+
+    fn as_upper(self) -> &'static str {
+        match self {
+            Self::Diff => "DIFF",
+            Self::Plan => "PLAN",
+            Self::Deploy => "DEPLOY",
+        }
+    }
+}
+
+/// The repository variable that holds `stage`'s `role` ARN in the workflow:
+/// `AWS_<STAGE>_<ROLE>_ROLE_ARN` (`AWS_DEV_DEPLOY_ROLE_ARN`, `AWS_PROD_PLAN_ROLE_ARN`): each
+/// stage's roles live in its own account, so each has its own variables.
+pub fn role_variable(stage: &str, role: PipelineRole) -> String {
+    let stage: String = stage
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("AWS_{stage}_{}_ROLE_ARN", role.as_upper())
+}
+
 /// The GitHub settings the roles' trust relies on, as `cargo xtask bootstrap` prints them. IAM
 /// cannot check any of them; the subject template is what makes the subjects above exist at all.
-pub fn required_settings(gh: &GitHubTrust) -> Vec<String> {
+pub fn required_settings(stage: &str, gh: &GitHubTrust) -> Vec<String> {
     let repo = &gh.repository;
     let keys = SUBJECT_CLAIM_KEYS
         .iter()
@@ -90,8 +131,12 @@ pub fn required_settings(gh: &GitHubTrust) -> Vec<String> {
         ),
         format!("branch protection of `main` in {repo}: pull requests with review before merging"),
         format!(
-            "repository variables of {repo}: AWS_DIFF_ROLE_ARN, AWS_PLAN_ROLE_ARN, AWS_DEPLOY_ROLE_ARN \
-             (the bootstrap's outputs)"
+            "repository variables of {repo}: {} (the bootstrap's outputs)",
+            PipelineRole::ALL
+                .iter()
+                .map(|r| role_variable(stage, *r))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     ]
 }
@@ -128,7 +173,14 @@ mod tests {
 
     #[test]
     fn the_settings_name_the_template_and_the_environment_rules() {
-        let s = required_settings(&gh()).join("\n");
+        let s = required_settings("prod", &gh()).join("\n");
+        assert!(
+            s.contains("AWS_PROD_DIFF_ROLE_ARN, AWS_PROD_PLAN_ROLE_ARN, AWS_PROD_DEPLOY_ROLE_ARN")
+        );
+        assert_eq!(
+            role_variable("dev-2", PipelineRole::Deploy),
+            "AWS_DEV_2_DEPLOY_ROLE_ARN"
+        );
         assert!(s.contains(r#""include_claim_keys":["repo","context","ref","job_workflow_ref"]"#));
         assert!(s.contains("Prevent self-review"));
         assert!(s.contains("`main` only"));

@@ -657,3 +657,61 @@ fn is_deterministic() {
     assert_eq!(template(&dev()), template(&dev()));
     assert_eq!(template(&local()), template(&local()));
 }
+
+/// `deploy --prepare` with the plan role: everything it calls before the change set exists (the
+/// caller's identity, the bootstrap and the stack, the model preflight, the package upload), the
+/// change set with the execution role, and the plan's reads are allowed; executing it, or any
+/// other way to change the stack, is denied explicitly.
+#[test]
+fn the_plan_role_can_prepare_a_deploy_and_never_execute_it() {
+    let cfg = dev();
+    let policy = policy_of(&cfg, PLAN_ROLE);
+    let stack = format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/codegen-dev/uuid");
+    let bootstrap_stack =
+        format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/codegen-dev-bootstrap/u");
+    let exec = format!("arn:aws:iam::{ACCOUNT}:role/codegen-dev-cfn-exec");
+    let package =
+        "arn:aws:s3:::codegen-dev-bootstrap-assetbucket-abc/codegen-function/codegen-dev/abc.zip";
+    let profile = format!(
+        "arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{}",
+        cfg.model.id
+    );
+    let model = format!(
+        "arn:aws:bedrock:us-east-1::foundation-model/{}",
+        cfg.model.foundation_model
+    );
+    for request in [
+        Request::new("sts:GetCallerIdentity", "*"),
+        Request::new("cloudformation:DescribeStacks", &bootstrap_stack),
+        Request::new("cloudformation:DescribeStacks", &stack),
+        Request::new("cloudformation:GetTemplate", &stack),
+        Request::new("cloudformation:DescribeChangeSet", &stack),
+        Request::new("bedrock:GetFoundationModelAvailability", "*"),
+        Request::new("bedrock:GetFoundationModel", &model),
+        Request::new("bedrock:GetInferenceProfile", &profile),
+        Request::new("s3:PutObject", package),
+        Request::new("s3:GetObject", package),
+        Request::new("cloudformation:CreateChangeSet", &stack)
+            .with("cloudformation:RoleArn", &exec),
+    ] {
+        assert_eq!(
+            evaluate(&policy, &request),
+            Decision::Allow,
+            "the plan role must be able to {} on {}",
+            request.action,
+            request.resource
+        );
+    }
+    for action in [
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:CreateStack",
+        "cloudformation:UpdateStack",
+        "cloudformation:DeleteStack",
+    ] {
+        assert_eq!(
+            evaluate(&policy, &Request::new(action, &stack)),
+            Decision::ExplicitDeny,
+            "{action}"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Assertions on the sample GitHub Actions pipeline, `.github/workflows/deploy.yml`: the triggers,
-//! which jobs may get an OIDC token (the pull-request diff job, for the read-only diff role only,
-//! and the deploy job, from main, in the protected `dev` environment, for the deploy role; both
-//! after the tests), the deployer commands each event runs, the cargo cache,
+//! the job graph (tests; pull requests diff every stage; a push builds the package once without
+//! credentials, deploys dev with it, prepares prod and executes exactly that plan), which jobs may
+//! get an OIDC token and which stage's role each assumes, the package's SHA-256 checked before
+//! every use, the deployer commands each event runs, the cargo cache,
 //! hash-locked tool installs, and actions pinned to commit SHAs. Reads that file and the tool
 //! install files it relies on (`tools/install.sh`, `tools/requirements*.txt` and their `.lock`
 //! files); no network, no emulator.
@@ -11,6 +12,7 @@
 
 use std::path::PathBuf;
 
+use codegen_infra::oidc::{self, PipelineRole};
 use serde_json::Value;
 
 /// The job that runs on every pull request and push, without credentials.
@@ -167,13 +169,6 @@ fn the_test_job_runs_on_every_event_without_credentials() {
     );
 }
 
-/// The jobs that assume an AWS role: (job's `if:` event, the repository variable its role comes
-/// from, the bootstrap role it is).
-const AWS_JOBS: &[(&str, &str)] = &[
-    ("pull_request", "vars.AWS_DIFF_ROLE_ARN"),
-    ("push", "vars.AWS_DEPLOY_ROLE_ARN"),
-];
-
 fn needs_of(job: &Value) -> Vec<&str> {
     match &job["needs"] {
         Value::String(one) => vec![one.as_str()],
@@ -190,82 +185,278 @@ fn role_variables(job: &Value) -> Vec<&str> {
         .collect()
 }
 
+fn job<'a>(w: &'a Value, name: &str) -> &'a Value {
+    let job = &w["jobs"][name];
+    assert!(job.is_object(), "the workflow needs a job `{name}`");
+    job
+}
+
+/// `environment:` is a name or a mapping with a name.
+fn environment(job: &Value) -> Option<&str> {
+    job["environment"]
+        .as_str()
+        .or_else(|| job["environment"]["name"].as_str())
+}
+
+/// The jobs that assume an AWS role: (job, stage, role). Each stage's roles are in its own
+/// account, from its own bootstrap; the repository variable is `codegen_infra::oidc::role_variable`.
+const AWS_JOBS: &[(&str, &str, PipelineRole)] = &[
+    ("diff-dev", "dev", PipelineRole::Diff),
+    ("diff-prod", "prod", PipelineRole::Diff),
+    ("deploy-dev", "dev", PipelineRole::Deploy),
+    ("prepare-prod", "prod", PipelineRole::Plan),
+    ("execute-prod", "prod", PipelineRole::Deploy),
+];
+
+/// Pull request: the tests, then a read-only diff of every stage. Push to main: the tests, the
+/// package built once, dev deployed with it, prod prepared after dev, and prod executed after the
+/// preparation with the same package.
 #[test]
-fn the_only_pull_request_job_with_a_token_assumes_the_read_only_diff_role() {
+fn the_job_graph_builds_once_deploys_dev_then_prepares_and_executes_prod() {
     let w = workflow();
-    for (name, job) in jobs(&w) {
-        if !runs_on_pull_requests(job) || id_token(&w, job) != Some("write") {
+    let names: Vec<&str> = jobs(&w).keys().map(String::as_str).collect();
+    let mut expected = vec![
+        TEST_JOB,
+        "diff-dev",
+        "diff-prod",
+        "build",
+        "deploy-dev",
+        "prepare-prod",
+        "execute-prod",
+    ];
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected, "the pipeline's jobs");
+    for (name, needs, event) in [
+        ("diff-dev", &[TEST_JOB][..], "pull_request"),
+        ("diff-prod", &[TEST_JOB][..], "pull_request"),
+        ("build", &[TEST_JOB][..], "push"),
+        ("deploy-dev", &["build"][..], "push"),
+        ("prepare-prod", &["build", "deploy-dev"][..], "push"),
+        ("execute-prod", &["build", "prepare-prod"][..], "push"),
+    ] {
+        let j = job(&w, name);
+        let mut have = needs_of(j);
+        have.sort_unstable();
+        let mut want = needs.to_vec();
+        want.sort_unstable();
+        assert_eq!(have, want, "job `{name}` needs");
+        let condition = j["if"].as_str().unwrap_or_default();
+        assert!(
+            condition.contains(&format!("github.event_name == '{event}'")),
+            "job `{name}` runs on {event} only: if: {condition}"
+        );
+        if event == "push" {
+            assert!(
+                condition.contains(&format!("github.ref == '{}'", oidc::DEPLOY_REF)),
+                "job `{name}` runs on {} only: if: {condition}",
+                oidc::DEPLOY_REF
+            );
+        }
+    }
+}
+
+/// `id-token: write` exactly where a role is assumed: never in the test job (pull request code)
+/// nor in the build job (it compiles what every stage runs and can reach no cloud).
+#[test]
+fn only_the_jobs_that_assume_a_role_can_get_an_oidc_token() {
+    let w = workflow();
+    for (name, j) in jobs(&w) {
+        let assumes = assumes_an_aws_role(j);
+        let listed = AWS_JOBS.iter().any(|(n, _, _)| n == name);
+        assert_eq!(assumes, listed, "job `{name}` assumes a role: {assumes}");
+        assert_eq!(
+            id_token(&w, j) == Some("write"),
+            assumes,
+            "job `{name}`: `id-token: write` only with a role to assume"
+        );
+    }
+    for name in [TEST_JOB, "build"] {
+        assert_eq!(id_token(&w, job(&w, name)), None, "job `{name}`");
+    }
+    assert!(
+        scripts(job(&w, "build"))
+            .contains("cargo xtask package --stage dev --out artifact/bootstrap.zip"),
+        "the build job builds the one package"
+    );
+}
+
+/// Each AWS job assumes its own stage's role of the kind it needs, from that stage's variable:
+/// the diff roles on pull requests (outside any environment), prod's plan role to prepare
+/// (outside any environment: the plan is shown before anyone approves), and the deploy roles in
+/// the stage's protected environment, which their OIDC subjects name.
+#[test]
+fn each_aws_job_assumes_its_own_stages_role() {
+    let w = workflow();
+    let root = e2e_tests::root();
+    for (name, stage, role) in AWS_JOBS {
+        let j = job(&w, name);
+        let variable = oidc::role_variable(stage, *role);
+        assert_eq!(
+            role_variables(j),
+            [format!("${{{{ vars.{variable} }}}}")],
+            "job `{name}` assumes {stage}'s {role:?} role"
+        );
+        for step in steps(j)
+            .iter()
+            .filter(|s| action_of(s) == Some("aws-actions/configure-aws-credentials"))
+        {
+            assert!(
+                step["with"]["aws-region"]
+                    .as_str()
+                    .is_some_and(|r| !r.is_empty()),
+                "job `{name}`: aws-region must be set"
+            );
+        }
+        let cfg = codegen_infra::load_stage(&root, stage).expect("stage");
+        let gh = cfg
+            .bootstrap
+            .github
+            .as_ref()
+            .expect("the stage trusts GitHub");
+        match role {
+            PipelineRole::Deploy => assert_eq!(
+                environment(j),
+                Some(gh.deploy_environment.as_str()),
+                "job `{name}`: {stage}'s deploy role trusts only its environment's subject"
+            ),
+            PipelineRole::Diff | PipelineRole::Plan => assert_eq!(
+                environment(j),
+                None,
+                "job `{name}` must not enter a deploy environment"
+            ),
+        }
+        let script = scripts(j);
+        match role {
+            PipelineRole::Diff => assert!(
+                script.contains(&format!("cargo xtask diff --stage {stage}"))
+                    && !script.contains("xtask deploy"),
+                "job `{name}` may only diff {stage}: {script}"
+            ),
+            PipelineRole::Plan => assert!(
+                script.contains(&format!("cargo xtask deploy --stage {stage}"))
+                    && script.contains("--prepare")
+                    && !script.contains("--execute"),
+                "job `{name}` only prepares: {script}"
+            ),
+            PipelineRole::Deploy => assert!(
+                script.contains(&format!("cargo xtask deploy --stage {stage}")),
+                "job `{name}` deploys {stage}: {script}"
+            ),
+        }
+    }
+}
+
+/// Every job that deploys downloads the build job's package and checks its SHA-256 against the
+/// build job's output, before any step that uses it; every deploy names that package and hash.
+#[test]
+fn every_deploy_job_verifies_the_packages_sha256_before_using_it() {
+    let w = workflow();
+    let mut deploying = 0;
+    for (name, j) in jobs(&w) {
+        if !scripts(j).contains("cargo xtask deploy") {
             continue;
         }
-        let condition = job["if"].as_str().unwrap_or_default();
+        deploying += 1;
+        let all = steps(j);
+        let position = |what: &dyn Fn(&Value) -> bool| all.iter().position(|s| what(s));
+        let download = position(&|s| {
+            action_of(s) == Some("actions/download-artifact")
+                && s["with"]["name"].as_str() == Some("function-package")
+        })
+        .unwrap_or_else(|| panic!("job `{name}` downloads the build job's package"));
+        let verify = position(&|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("sha256sum --check"))
+                && s["env"]["PACKAGE_SHA256"].as_str() == Some("${{ needs.build.outputs.sha256 }}")
+        })
+        .unwrap_or_else(|| panic!("job `{name}` checks the package's SHA-256"));
+        let first_use = position(&|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("artifact/bootstrap.zip") && !r.contains("sha256sum"))
+        })
+        .unwrap_or_else(|| panic!("job `{name}` uses the package"));
         assert!(
-            condition.contains("github.event_name == 'pull_request'"),
-            "job `{name}` has `id-token: write` and can run on pull requests without being the \
-             pull-request diff job: if: {condition}"
+            download < verify && verify < first_use,
+            "job `{name}`: download ({download}), check ({verify}), then use ({first_use})"
         );
-        let roles = role_variables(job);
-        assert_eq!(
-            roles,
-            ["${{ vars.AWS_DIFF_ROLE_ARN }}"],
-            "job `{name}` runs on pull requests: only the read-only diff role"
-        );
-        assert!(
-            job.get("environment").is_none(),
-            "job `{name}`: the diff job must not enter the deploy environment"
-        );
-        let script = scripts(job);
-        assert!(
-            script.contains("cargo xtask diff --stage dev") && !script.contains("xtask deploy"),
-            "job `{name}` may only diff: {script}"
-        );
+        // Shell continuation lines joined; a command line starts with the command (an `echo` of
+        // the same words into the summary is not a deploy).
+        let script = scripts(j).replace("\\\n", " ");
+        let commands: Vec<&str> = script
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("cargo xtask deploy"))
+            .collect();
+        assert!(!commands.is_empty(), "job `{name}`");
+        for command in commands {
+            assert!(
+                command.contains("--package artifact/bootstrap.zip")
+                    && command.contains("--package-sha256 \"${PACKAGE_SHA256}\""),
+                "job `{name}`: every deploy names the package and its hash: {command}"
+            );
+        }
     }
+    assert_eq!(
+        deploying, 3,
+        "deploy-dev, prepare-prod and execute-prod deploy"
+    );
 }
 
+/// The plan reviewers approve is the one executed: prepare writes it to the job summary and
+/// publishes its digest as a job output; execute takes the digest from that output (not from the
+/// file), in the protected environment, without `--yes`.
 #[test]
-fn exactly_the_diff_and_deploy_jobs_get_an_oidc_token_after_the_tests() {
+fn prod_executes_exactly_the_plan_its_reviewers_saw() {
     let w = workflow();
-    let with_token: Vec<(&String, &Value)> = jobs(&w)
-        .iter()
-        .filter(|(_, j)| id_token(&w, j) == Some("write"))
-        .collect();
-    assert_eq!(
-        with_token.len(),
-        2,
-        "exactly the diff and deploy jobs may have `id-token: write`, found {:?}",
-        with_token.iter().map(|(n, _)| n).collect::<Vec<_>>()
-    );
-    for (name, job) in &with_token {
-        assert!(
-            needs_of(job).contains(&TEST_JOB),
-            "job `{name}` must need `{TEST_JOB}` (needs: {:?})",
-            needs_of(job)
-        );
-    }
-    let (name, deploy) = job_for_event(&w, "push");
-    let condition = deploy["if"].as_str().unwrap_or_default();
+    let prepare = job(&w, "prepare-prod");
+    let script = scripts(prepare);
+    assert!(script.contains("--prepare prod.plan.json"), "{script}");
     assert!(
-        condition.contains("github.ref == 'refs/heads/main'"),
-        "job `{name}` must run only on pushes to main: if: {condition}"
+        script.contains("GITHUB_STEP_SUMMARY") && script.contains(".summary[]"),
+        "{script}"
     );
-    // `environment:` is a name or a mapping with a name.
-    let environment = deploy["environment"]
-        .as_str()
-        .or_else(|| deploy["environment"]["name"].as_str());
+    assert!(
+        script.contains("digest=") && script.contains("GITHUB_OUTPUT"),
+        "{script}"
+    );
     assert_eq!(
-        environment,
-        Some("dev"),
-        "job `{name}` must run in the protected environment `dev`: the deploy role trusts only \
-         the subject repo:OWNER/REPO:environment:dev:ref:refs/heads/main:job_workflow_ref:..."
+        prepare["outputs"]["digest"].as_str(),
+        Some("${{ steps.prepare.outputs.digest }}")
+    );
+    assert!(steps(prepare).iter().any(|s| {
+        action_of(s) == Some("actions/upload-artifact")
+            && s["with"]["name"].as_str() == Some("prod-plan")
+    }));
+    let execute = job(&w, "execute-prod");
+    assert_eq!(environment(execute), Some("prod"));
+    let script = scripts(execute);
+    assert!(
+        script.contains("--execute prod.plan.json")
+            && script.contains("--expect-digest \"${PLAN_DIGEST}\""),
+        "{script}"
+    );
+    assert!(
+        !script.contains("--yes"),
+        "reviewing the plan is the approval: {script}"
+    );
+    let digest_from = steps(execute)
+        .iter()
+        .find_map(|s| s["env"]["PLAN_DIGEST"].as_str());
+    assert_eq!(
+        digest_from,
+        Some("${{ needs.prepare-prod.outputs.digest }}")
     );
 }
 
-/// The roles' OIDC subjects (`codegen_infra::oidc`) name this workflow file at `main` and the
-/// deploy job's environment: the job that assumes the deploy role must be in this file, run on
-/// `main` only, in the stage's environment; and the file tells the reader which subject template
-/// the repository needs.
+/// The roles' OIDC subjects (`codegen_infra::oidc`) name this workflow file at `main`: the file
+/// must be the one they name, and its header must tell the reader which subject template the
+/// repository needs and quote the subjects.
 #[test]
 fn the_workflow_is_the_one_the_roles_oidc_subjects_name() {
-    use codegen_infra::oidc;
     assert_eq!(
         workflow_path(),
         e2e_tests::root().join(oidc::WORKFLOW_PATH),
@@ -274,23 +465,6 @@ fn the_workflow_is_the_one_the_roles_oidc_subjects_name() {
     );
     let dev = codegen_infra::load_stage(&e2e_tests::root(), "dev").expect("dev stage");
     let gh = dev.bootstrap.github.as_ref().expect("dev trusts GitHub");
-    let w = workflow();
-    let (name, deploy) = job_for_event(&w, "push");
-    assert_eq!(
-        deploy["environment"]
-            .as_str()
-            .or_else(|| deploy["environment"]["name"].as_str()),
-        Some(gh.deploy_environment.as_str()),
-        "job `{name}`"
-    );
-    assert!(
-        deploy["if"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&format!("github.ref == '{}'", oidc::DEPLOY_REF)),
-        "job `{name}` runs on {} only",
-        oidc::DEPLOY_REF
-    );
     let text = workflow_text();
     for key in oidc::SUBJECT_CLAIM_KEYS {
         assert!(
@@ -305,49 +479,6 @@ fn the_workflow_is_the_one_the_roles_oidc_subjects_name() {
             "the workflow's header quotes the subject {generic}"
         );
     }
-}
-
-#[test]
-fn aws_jobs_get_credentials_from_oidc_only_each_for_its_own_role() {
-    let w = workflow();
-    let mut aws_jobs = 0;
-    for (name, job) in jobs(&w) {
-        if !assumes_an_aws_role(job) {
-            continue;
-        }
-        aws_jobs += 1;
-        assert_eq!(
-            id_token(&w, job),
-            Some("write"),
-            "job `{name}` assumes a role with OIDC and needs `permissions: id-token: write`"
-        );
-        let condition = job["if"].as_str().unwrap_or_default();
-        let (_, variable) = AWS_JOBS
-            .iter()
-            .find(|(event, _)| condition.contains(&format!("github.event_name == '{event}'")))
-            .unwrap_or_else(|| panic!("job `{name}` assumes a role but runs on no known event"));
-        for step in steps(job)
-            .iter()
-            .filter(|s| action_of(s) == Some("aws-actions/configure-aws-credentials"))
-        {
-            let with = &step["with"];
-            assert!(
-                with["role-to-assume"]
-                    .as_str()
-                    .is_some_and(|r| r.contains(variable)),
-                "job `{name}`: role-to-assume must come from {variable}: {with}"
-            );
-            assert!(
-                with["aws-region"].as_str().is_some_and(|r| !r.is_empty()),
-                "job `{name}`: aws-region must be set: {with}"
-            );
-        }
-    }
-    assert_eq!(
-        aws_jobs,
-        AWS_JOBS.len(),
-        "the diff and the deploy job assume roles"
-    );
 }
 
 #[test]
@@ -367,36 +498,15 @@ fn no_long_lived_keys_anywhere() {
 }
 
 #[test]
-fn pushes_to_main_deploy_the_dev_stage_without_a_prompt() {
+fn jobs_that_touch_a_stage_never_overlap_or_get_cancelled() {
     let w = workflow();
-    let (name, job) = job_for_event(&w, "push");
-    assert!(
-        job["if"]
-            .as_str()
-            .is_some_and(|c| c.contains("refs/heads/main")),
-        "job `{name}` must deploy only from main"
-    );
-    let script = scripts(job);
-    assert!(
-        script.contains("cargo xtask deploy --stage dev --yes"),
-        "job `{name}` must run `cargo xtask deploy --stage dev --yes`: {script}"
-    );
-    assert!(
-        script.contains("GITHUB_STEP_SUMMARY"),
-        "job `{name}` must write the outputs to the job summary"
-    );
-}
-
-#[test]
-fn jobs_that_touch_the_stage_never_overlap_or_get_cancelled() {
-    let w = workflow();
-    for (name, job) in jobs(&w).iter().filter(|(_, j)| assumes_an_aws_role(j)) {
-        let concurrency = &job["concurrency"];
+    for (name, stage, _) in AWS_JOBS {
+        let concurrency = &job(&w, name)["concurrency"];
         assert!(
             concurrency["group"]
                 .as_str()
-                .is_some_and(|g| g.contains("dev")),
-            "job `{name}` needs a concurrency group per stage: {concurrency}"
+                .is_some_and(|g| g.contains(&format!("-{stage}-"))),
+            "job `{name}` needs a concurrency group of stage {stage}: {concurrency}"
         );
         assert_eq!(
             concurrency["cancel-in-progress"],
@@ -404,25 +514,31 @@ fn jobs_that_touch_the_stage_never_overlap_or_get_cancelled() {
             "job `{name}`: cancelling a running deploy leaves the stack mid-operation"
         );
     }
+    assert_eq!(
+        job(&w, "prepare-prod")["concurrency"]["group"],
+        job(&w, "execute-prod")["concurrency"]["group"],
+        "prod is prepared and executed in one group"
+    );
 }
 
 #[test]
-fn every_job_caches_cargo_and_installs_the_pinned_tools() {
+fn every_job_caches_cargo_and_the_building_jobs_install_the_pinned_tools() {
     let w = workflow();
-    for (name, job) in jobs(&w) {
+    for (name, j) in jobs(&w) {
         assert!(
-            steps(job)
+            steps(j)
                 .iter()
                 .any(|s| action_of(s) == Some("Swatinem/rust-cache")),
             "job `{name}` has no cargo cache step (Swatinem/rust-cache)"
         );
-        // The diff job builds only the deployer: it needs none of the Python-side tools.
-        if name != "diff" {
-            assert!(
-                scripts(job).contains("bash tools/install.sh runtime"),
-                "job `{name}` must install the pinned tools with tools/install.sh"
-            );
-        }
+    }
+    // The jobs that compile the function need cargo-lambda and zig; the others build only the
+    // deployer and deploy the package the build job made.
+    for name in [TEST_JOB, "build"] {
+        assert!(
+            scripts(job(&w, name)).contains("bash tools/install.sh runtime"),
+            "job `{name}` must install the pinned tools with tools/install.sh"
+        );
     }
 }
 

@@ -367,7 +367,7 @@ pub async fn command(
         && !opts.destroy
     {
         progress("GitHub settings the roles' trust relies on (configure them once):");
-        for line in codegen_infra::oidc::required_settings(gh) {
+        for line in codegen_infra::oidc::required_settings(&cfg.name, gh) {
             progress(format!("  - {line}"));
         }
     }

@@ -357,6 +357,9 @@ pub async fn execute_plan(
             differences.join("\n  ")
         );
     }
+    // As every deploy does before it changes the stack (the plan role that prepared it cannot
+    // list roles).
+    crate::orphans::refuse_orphans(&p.clients, &p.cfg.stack_name).await?;
     let Some(change_set) = &plan.body.change_set else {
         progress(format!(
             "{}: the plan has no changes; nothing to execute",
