@@ -161,6 +161,9 @@ pub const STACK_ACTIONS: &[&str] = &[
     "cloudformation:DescribeStacks",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:GetTemplate",
+    // The post-deploy check and `logs` find the stack's functions and log groups from its own
+    // resources.
+    "cloudformation:ListStackResources",
     // Stack tags (the stage's tags and the deploy fingerprint) are set through the change set.
     "cloudformation:TagResource",
 ];
@@ -920,14 +923,17 @@ fn deploy_role(
             &["iam:GetRole"],
             scope.function_role_arns(),
         ),
+        // `logs` reads every function's log group and the API's access log (they hold callers'
+        // prompts: the deploy role and operators read them, the diff role never does).
         Statement::allow(
             "ReadLogs",
             &["logs:FilterLogEvents"],
             scope
                 .function_names()
                 .iter()
-                .flat_map(|f| {
-                    let group = names::function_log_group(f);
+                .map(|f| names::function_log_group(f))
+                .chain([names::access_log_group(&cfg.stack_name)])
+                .flat_map(|group| {
                     [
                         arn("logs", true, true, &format!("log-group:{group}")),
                         arn("logs", true, true, &format!("log-group:{group}:*")),

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod functions;
 pub mod invoke;
 pub mod local;
 pub mod logs;

@@ -7,7 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod metrics;
 pub mod models;
+mod roles;
+
+pub use roles::FunctionRole;
 
 /// HTTP method of the one route the API serves.
 pub const ROUTE_METHOD: &str = "PUT";
@@ -145,6 +149,8 @@ pub mod env {
     /// (POST /code-generation/jobs), `status` (GET /code-generation/jobs/{job_id}) or `worker`
     /// (the jobs queue).
     pub const ROLE: &str = "CODEGEN_ROLE";
+    /// The stage's name: the `Stage` dimension of the function's metrics.
+    pub const STAGE: &str = "CODEGEN_STAGE";
     /// URL of the jobs queue (`submit` only).
     pub const JOBS_QUEUE_URL: &str = "CODEGEN_JOBS_QUEUE_URL";
     /// ARN of the jobs dead-letter queue (`worker`): its messages mark their jobs failed.

@@ -30,36 +30,9 @@ pub const MAX_WORKER_MODEL_TIMEOUT_MS: u64 = 890_000;
 pub const S3_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What a function instance serves (`CODEGEN_ROLE`). One binary, one package; the stack gives
-/// each role its own function and its own least-privilege role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `PUT /code-generation`: generate and answer within API Gateway's 30 s.
-    Sync,
-    /// `POST /code-generation/jobs`: validate, record the job, enqueue it.
-    Submit,
-    /// `GET /code-generation/jobs/{job_id}`: read the job record (and its code).
-    Status,
-    /// The jobs queue: generate outside any HTTP request.
-    Worker,
-}
-
-impl Role {
-    /// The value of `CODEGEN_ROLE`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sync => "sync",
-            Self::Submit => "submit",
-            Self::Status => "status",
-            Self::Worker => "worker",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Sync, Self::Submit, Self::Status, Self::Worker]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-    }
-}
+/// each role its own function and its own least-privilege role. The type is the contract's, shared
+/// with the stack that sets the variable and the deployer that names log lines after it.
+pub use codegen_contract::FunctionRole as Role;
 
 /// Typed function configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +66,9 @@ pub struct Config {
     /// Whether code that does not parse gets one follow-up model call (`CODEGEN_REPAIR`, default
     /// `off`).
     pub repair: RepairMode,
+    /// The stage's name (`CODEGEN_STAGE`), the `Stage` dimension of the metrics (`unknown` when
+    /// unset, as in a test).
+    pub stage: String,
 }
 
 /// Default for [`Config::job_stale_after`]: an hour.
@@ -193,7 +169,10 @@ impl Config {
             })?,
         };
 
+        let stage = get(env::STAGE).unwrap_or_else(|| "unknown".to_owned());
+
         Ok(Self {
+            stage,
             bucket,
             prefix,
             model_id,

@@ -28,7 +28,7 @@ use tracing::{error, info, warn};
 use crate::error::ApiError;
 use crate::handler::Deps;
 use crate::jobs::{self, JobMessage, RecordError};
-use crate::pipeline;
+use crate::{metrics, pipeline};
 use crate::request;
 use crate::storage::Target;
 
@@ -98,9 +98,9 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent, deadline: Option<Instant>)
         let outcome = match serde_json::from_str::<JobMessage>(&record.body) {
             Ok(m) if codegen_contract::is_job_id(&m.job_id) => {
                 if dead_letter {
-                    give_up(deps, &m.job_id).await
+                    measured(deps, &m.job_id, give_up_measured(deps, &m.job_id)).await
                 } else {
-                    run_job(deps, &m.job_id, deadline).await
+                    measured(deps, &m.job_id, run_job(deps, &m.job_id, deadline)).await
                 }
             }
             _ => {
@@ -118,34 +118,69 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent, deadline: Option<Instant>)
     response
 }
 
-async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Outcome {
+/// Runs a job's delivery (`attempt`) and writes its metric line: how the attempt ended, with the
+/// model's time and tokens. No line when no attempt was made.
+async fn measured(
+    deps: &Deps<'_>,
+    job_id: &str,
+    attempt: impl std::future::Future<Output = (Outcome, Option<metrics::JobEnd>)> + Send,
+) -> Outcome {
+    let started = Instant::now();
+    let ((outcome, end), figures) = metrics::scoped(attempt).await;
+    if let Some(end) = end {
+        let config = deps.config;
+        let mut line = metrics::Line::new(
+            &config.stage,
+            config.role,
+            &config.model_id,
+            metrics::now_ms(),
+        );
+        line.job(end)
+            .set(
+                codegen_contract::metrics::TIME_TO_ANSWER,
+                pipeline::millis(started.elapsed()),
+            )
+            .figures(figures)
+            .property("job_id", job_id);
+        metrics::emit(&line);
+    }
+    outcome
+}
+
+/// Runs one delivery of a job; the second value says how the attempt ended (`None`: no attempt
+/// was made, e.g. the job had already finished).
+async fn run_job(
+    deps: &Deps<'_>,
+    job_id: &str,
+    deadline: Option<Instant>,
+) -> (Outcome, Option<metrics::JobEnd>) {
     let started = Instant::now();
     let bucket = &deps.config.bucket;
     let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
         Ok(r) => r,
         Err(RecordError::NotFound) => {
             warn!(job_id, "no record for this job (expired?); dropping it");
-            return Outcome::Done;
+            return (Outcome::Done, None);
         }
         Err(e) => {
             warn!(job_id, error = %e, "could not read the job record");
-            return Outcome::Retry;
+            return (Outcome::Retry, Some(metrics::JobEnd::Retried));
         }
     };
     if record.status.is_final() {
         info!(job_id, status = ?record.status, "job already finished; delivered again, skipped");
-        return Outcome::Done;
+        return (Outcome::Done, None);
     }
     if jobs::is_past_give_up(&record, (deps.clock)(), deps.config.job_stale_after) {
         // The status route already reports it failed: do not start (and pay for) it now.
-        return give_up(deps, job_id).await;
+        return give_up_measured(deps, job_id).await;
     }
     record.status = JobStatus::Running;
     record.attempts += 1;
     record.updated_at = jobs::timestamp((deps.clock)());
     if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
         warn!(job_id, error = %e, "could not mark the job running");
-        return Outcome::Retry;
+        return (Outcome::Retry, Some(metrics::JobEnd::Retried));
     }
     info!(job_id, attempt = record.attempts, "job started");
 
@@ -171,6 +206,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
             Outcome::Done
         }
         Ok(body) => {
+            metrics::record_answer(&body);
             // The model answered but S3 refused the code: the job's answer *is* the stored code,
             // so try again.
             record.status = JobStatus::Queued;
@@ -196,7 +232,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
     record.updated_at = now;
     if let Err(e) = jobs::put_record(deps.s3, bucket, &record, false).await {
         error!(job_id, error = %e, "could not record the job's outcome");
-        return Outcome::Retry;
+        return (Outcome::Retry, Some(metrics::JobEnd::Retried));
     }
     info!(
         job_id,
@@ -205,19 +241,31 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
         total_ms = pipeline::millis(started.elapsed()),
         "job attempt finished"
     );
-    outcome
+    let end = match (&outcome, record.status) {
+        (Outcome::Retry, _) => metrics::JobEnd::Retried,
+        (Outcome::Done, JobStatus::Succeeded) => metrics::JobEnd::Succeeded,
+        (Outcome::Done, _) => metrics::JobEnd::Failed,
+    };
+    (outcome, Some(end))
 }
 
-/// A message that ran out of deliveries: the job failed with its last error.
-async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
+/// [`give_up`], and the metric a job that failed for good counts in when it marked one failed.
+async fn give_up_measured(deps: &Deps<'_>, job_id: &str) -> (Outcome, Option<metrics::JobEnd>) {
+    let (outcome, failed) = give_up(deps, job_id).await;
+    (outcome, failed.then_some(metrics::JobEnd::Failed))
+}
+
+/// A message that ran out of deliveries: the job failed with its last error. The second value:
+/// whether this call marked the job failed.
+async fn give_up(deps: &Deps<'_>, job_id: &str) -> (Outcome, bool) {
     let bucket = &deps.config.bucket;
     let mut record = match jobs::get_record(deps.s3, bucket, job_id).await {
         Ok(r) => r,
-        Err(RecordError::NotFound) => return Outcome::Done,
-        Err(_) => return Outcome::Retry,
+        Err(RecordError::NotFound) => return (Outcome::Done, false),
+        Err(_) => return (Outcome::Retry, false),
     };
     if record.status.is_final() {
-        return Outcome::Done;
+        return (Outcome::Done, false);
     }
     record.status = JobStatus::Failed;
     record.error = Some(jobs::stalled_error(&record, deps.config.job_stale_after));
@@ -229,9 +277,9 @@ async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
                 attempts = record.attempts,
                 "job gave up after its last delivery"
             );
-            Outcome::Done
+            (Outcome::Done, true)
         }
-        Err(_) => Outcome::Retry,
+        Err(_) => (Outcome::Retry, false),
     }
 }
 
