@@ -167,7 +167,7 @@ pub mod env {
     /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
     /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover
     /// all of them.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         BUCKET,
         PREFIX,
         MODEL_ID,
@@ -179,6 +179,7 @@ pub mod env {
         MODEL_TIMEOUT_MS,
         S3_FORCE_PATH_STYLE,
         REPAIR,
+        STAGE,
     ];
 }
 
