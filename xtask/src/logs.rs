@@ -297,7 +297,7 @@ pub fn select_groups(
 
 /// Reads the stack's logs: one cursor per group, all groups read in parallel on each pass.
 pub struct StackReader {
-    logs: aws_sdk_cloudwatchlogs::Client,
+    reader: aws_sdk_cloudwatchlogs::Client,
     pattern: Option<String>,
     sources: Vec<(StackLogGroup, Cursor)>,
 }
@@ -311,7 +311,7 @@ impl StackReader {
         pattern: Option<String>,
     ) -> Self {
         Self {
-            logs: logs.clone(),
+            reader: aws_sdk_cloudwatchlogs::Client::clone(logs),
             pattern,
             sources: groups
                 .into_iter()
@@ -324,14 +324,14 @@ impl StackReader {
     pub async fn read_new(&mut self) -> anyhow::Result<Vec<SourcedEvent>> {
         let mut reads = tokio::task::JoinSet::new();
         for (i, (group, cursor)) in self.sources.iter().enumerate() {
-            let (logs, name, start, pattern) = (
-                self.logs.clone(),
+            let (reader, name, start, pattern) = (
+                aws_sdk_cloudwatchlogs::Client::clone(&self.reader),
                 group.name.clone(),
                 cursor.start_ms(),
                 self.pattern.clone(),
             );
             reads.spawn(async move {
-                (i, read_from(&logs, &name, start, pattern.as_deref()).await)
+                (i, read_from(&reader, &name, start, pattern.as_deref()).await)
             });
         }
         let mut read: Vec<Option<Vec<LogEvent>>> = vec![None; self.sources.len()];

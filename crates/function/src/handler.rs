@@ -78,14 +78,41 @@ pub async fn handle(
             response::error(&err)
         }
     };
-    emit_metrics(deps.config, &request_id, &response, figures, started);
+    let job_id = job_of(deps.config.role, &payload, &response);
+    emit_metrics(deps.config, &request_id, job_id.as_deref(), &response, figures, started);
     Ok(response)
+}
+
+/// The job a jobs-route request was about (its path parameter, or the id a submission answered),
+/// so that `logs --job` finds the request's metric line.
+fn job_of(
+    role: Role,
+    payload: &ApiGatewayV2httpRequest,
+    response: &ApiGatewayV2httpResponse,
+) -> Option<String> {
+    match role {
+        Role::Status => payload
+            .path_parameters
+            .get("job_id")
+            .filter(|id| codegen_contract::is_job_id(id))
+            .cloned(),
+        Role::Submit => match &response.body {
+            Some(aws_lambda_events::encodings::Body::Text(text)) => {
+                serde_json::from_str::<codegen_contract::SubmitResponse>(text)
+                    .ok()
+                    .map(|r| r.job_id)
+            }
+            _ => None,
+        },
+        Role::Sync | Role::Worker => None,
+    }
 }
 
 /// The request's metric line (see [`metrics`]).
 fn emit_metrics(
     config: &Config,
     request_id: &str,
+    job_id: Option<&str>,
     response: &ApiGatewayV2httpResponse,
     figures: metrics::Figures,
     started: Instant,
@@ -100,6 +127,9 @@ fn emit_metrics(
     line.answered(status, pipeline::millis(started.elapsed()))
         .figures(figures)
         .property("request_id", request_id);
+    if let Some(job_id) = job_id {
+        line.property("job_id", job_id);
+    }
     if config.role == Role::Submit && status == 202 {
         line.set(codegen_contract::metrics::JOBS_QUEUED, 1);
     }

@@ -130,15 +130,15 @@ pub(crate) async fn update_all(
 ) -> anyhow::Result<()> {
     let mut updates = tokio::task::JoinSet::new();
     for name in names {
-        let (lambda, name, bucket, key, version) = (
-            lambda.clone(),
+        let (client, name, bucket, key, version) = (
+            aws_sdk_lambda::Client::clone(lambda),
             name.clone(),
             bucket.to_owned(),
             published.key.clone(),
             published.version_id.clone(),
         );
         updates.spawn(async move {
-            lambda
+            client
                 .update_function_code()
                 .function_name(&name)
                 .s3_bucket(&bucket)
@@ -147,7 +147,7 @@ pub(crate) async fn update_all(
                 .send()
                 .await
                 .with_context(|| format!("failed to update the code of {name}"))?;
-            wait_for_function_update(&lambda, &name).await
+            wait_for_function_update(&client, &name).await
         });
     }
     let mut failures = Vec::new();
