@@ -2,6 +2,7 @@
 //! ([`stack`]) and template rendering ([`render`]). Pure except for reading stage files in
 //! [`config::load_stage`].
 
+pub mod alarms;
 pub mod bootstrap;
 pub mod config;
 pub mod names;

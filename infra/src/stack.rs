@@ -379,6 +379,24 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     stack.add(&worker_source)?;
     stack.add(&dead_letter_source)?;
     stack.add(&api)?;
+    crate::alarms::add_monitoring(
+        &mut stack,
+        cfg,
+        &crate::alarms::Watch {
+            functions: [
+                (FunctionRole::Sync, &sync),
+                (FunctionRole::Submit, &submit),
+                (FunctionRole::Status, &status),
+                (FunctionRole::Worker, &worker),
+            ]
+            .into_iter()
+            .map(|(role, part)| (role, part.function.name()))
+            .collect(),
+            api_id: api.id(),
+            jobs_queue: &jobs_queue_name,
+            dead_letter_queue: &format!("{jobs_queue_name}-dlq"),
+        },
+    )?;
 
     stack.add_output(
         outputs::API_ENDPOINT,
