@@ -209,6 +209,22 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     assert_eq!(worker_metrics[0]["OutputTokens"], result.usage.output_tokens);
     assert_eq!(worker_metrics[0]["Route"], "jobs-worker");
 
+    // `status`: what the emulator can give (figures from the metric lines, the dead-letter queue's
+    // depth, the alarms by name), and what it says it cannot.
+    let cfg = stage(&double, None)?;
+    let status = xtask::status::status_lines(&admin, &cfg, 3_600_000, "1h").await?;
+    let text = status.join("\n");
+    note(&format!("status:\n{text}"));
+    let tokens = u64::from(body.usage.output_tokens) + u64::from(result.usage.output_tokens);
+    assert!(
+        text.contains(&format!("{tokens} out")),
+        "the sync request's and the job's output tokens: {text}"
+    );
+    assert!(text.contains("alarms of codegen-local (14)"), "{text}");
+    assert!(text.contains("dead-letter queue: 0 waiting"), "{text}");
+    assert!(text.contains("exist only on AWS"), "{text}");
+    assert!(text.contains("time to answer: p50"), "{text}");
+
     em.destroy(true).await?;
     Ok(())
 }

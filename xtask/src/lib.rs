@@ -26,6 +26,7 @@ pub mod poll;
 pub mod preflight;
 pub mod process;
 pub mod report;
+pub mod status;
 pub mod synth;
 pub mod watch;
 

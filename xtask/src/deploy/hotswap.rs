@@ -184,10 +184,8 @@ mod tests {
                 let ok = r.s3_bucket() == Some("assets")
                     && r.s3_key() == Some("k.zip")
                     && r.s3_object_version() == Some("v1");
-                if ok {
-                    if let Ok(mut seen) = seen.lock() {
-                        seen.push(r.function_name().unwrap_or_default().to_owned());
-                    }
+                if ok && let Ok(mut seen) = seen.lock() {
+                    seen.push(r.function_name().unwrap_or_default().to_owned());
                 }
                 ok
             })
