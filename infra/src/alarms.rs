@@ -130,14 +130,19 @@ impl AlarmsConfig {
                 !user.is_empty() && host.contains('.') && !e.contains(char::is_whitespace)
             });
             if !ok {
-                return Err(invalid("alarms.email", format!("`{e}` is not an email address")));
+                return Err(invalid(
+                    "alarms.email",
+                    format!("`{e}` is not an email address"),
+                ));
             }
         }
         if let Some(arn) = &self.topic_arn {
             if !(arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns")) {
                 return Err(invalid(
                     "alarms.topic_arn",
-                    format!("`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
+                    format!(
+                        "`{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+                    ),
                 ));
             }
             if !self.email.is_empty() {
@@ -151,19 +156,34 @@ impl AlarmsConfig {
         if !(self.api_5xx_rate_percent > 0.0 && self.api_5xx_rate_percent <= 100.0) {
             return Err(invalid(
                 "alarms.api_5xx_rate_percent",
-                format!("is {}: use a percentage above 0, at most 100", self.api_5xx_rate_percent),
+                format!(
+                    "is {}: use a percentage above 0, at most 100",
+                    self.api_5xx_rate_percent
+                ),
             ));
         }
         for (key, value) in [
-            ("alarms.dead_letter_messages", u64::from(self.dead_letter_messages)),
+            (
+                "alarms.dead_letter_messages",
+                u64::from(self.dead_letter_messages),
+            ),
             ("alarms.jobs_failed", u64::from(self.jobs_failed)),
             ("alarms.function_errors", u64::from(self.function_errors)),
-            ("alarms.function_throttles", u64::from(self.function_throttles)),
-            ("alarms.bedrock_throttles", u64::from(self.bedrock_throttles)),
+            (
+                "alarms.function_throttles",
+                u64::from(self.function_throttles),
+            ),
+            (
+                "alarms.bedrock_throttles",
+                u64::from(self.bedrock_throttles),
+            ),
             ("alarms.output_tokens_per_hour", self.output_tokens_per_hour),
         ] {
             if value == 0 {
-                return Err(invalid(key, "is 0: an alarm at 0 would always fire; use 1 or more".to_owned()));
+                return Err(invalid(
+                    key,
+                    "is 0: an alarm at 0 would always fire; use 1 or more".to_owned(),
+                ));
             }
         }
         Ok(())
@@ -191,17 +211,18 @@ pub fn alarms(cfg: &StageConfig, watch: &Watch<'_>, actions: &[Expr]) -> Vec<Ala
     let stack = &cfg.stack_name;
     let name = |what: &str| format!("{stack}-{what}");
     let mut out = Vec::new();
-    let mut push = |id: &str, what: &str, description: &str, watched: Watched, period: u32, threshold: f64| {
-        out.push(Alarm::at_least(
-            id,
-            &name(what),
-            description,
-            watched,
-            period,
-            threshold,
-            actions.to_vec(),
-        ));
-    };
+    let mut push =
+        |id: &str, what: &str, description: &str, watched: Watched, period: u32, threshold: f64| {
+            out.push(Alarm::at_least(
+                id,
+                &name(what),
+                description,
+                watched,
+                period,
+                threshold,
+                actions.to_vec(),
+            ));
+        };
     let metric = |ns: &str, metric: &str, dims: Vec<(&str, Expr)>, stat: &str| Watched::Metric {
         metric: Metric::new(ns, metric, dims),
         statistic: stat.to_owned(),
@@ -273,8 +294,16 @@ pub fn alarms(cfg: &StageConfig, watch: &Watch<'_>, actions: &[Expr]) -> Vec<Ala
                 expression: "IF(m2 > 0, 100 * m1 / m2, 0)".to_owned(),
                 label: "5xx %".to_owned(),
                 metrics: vec![
-                    ("m1".to_owned(), Metric::new("AWS/ApiGateway", "5xx", api_dims()), "Sum".to_owned()),
-                    ("m2".to_owned(), Metric::new("AWS/ApiGateway", "Count", api_dims()), "Sum".to_owned()),
+                    (
+                        "m1".to_owned(),
+                        Metric::new("AWS/ApiGateway", "5xx", api_dims()),
+                        "Sum".to_owned(),
+                    ),
+                    (
+                        "m2".to_owned(),
+                        Metric::new("AWS/ApiGateway", "Count", api_dims()),
+                        "Sum".to_owned(),
+                    ),
                 ],
             },
             PERIOD_SECONDS,
@@ -287,16 +316,30 @@ pub fn alarms(cfg: &StageConfig, watch: &Watch<'_>, actions: &[Expr]) -> Vec<Ala
         push(
             &format!("Alarm{title}Errors"),
             &format!("{r}-errors"),
-            &format!("The {r} function failed invocations (a crash, a timeout, or an unhandled error)."),
-            metric("AWS/Lambda", "Errors", vec![("FunctionName", function.clone())], "Sum"),
+            &format!(
+                "The {r} function failed invocations (a crash, a timeout, or an unhandled error)."
+            ),
+            metric(
+                "AWS/Lambda",
+                "Errors",
+                vec![("FunctionName", function.clone())],
+                "Sum",
+            ),
             PERIOD_SECONDS,
             f64::from(a.function_errors),
         );
         push(
             &format!("Alarm{title}Throttles"),
             &format!("{r}-throttles"),
-            &format!("Lambda throttled the {r} function (reserved concurrency or the account's limit)."),
-            metric("AWS/Lambda", "Throttles", vec![("FunctionName", function.clone())], "Sum"),
+            &format!(
+                "Lambda throttled the {r} function (reserved concurrency or the account's limit)."
+            ),
+            metric(
+                "AWS/Lambda",
+                "Throttles",
+                vec![("FunctionName", function.clone())],
+                "Sum",
+            ),
             PERIOD_SECONDS,
             f64::from(a.function_throttles),
         );
@@ -387,7 +430,14 @@ fn dashboard(cfg: &StageConfig, watch: &Watch<'_>, alarms: &[Alarm]) -> Dashboar
     let region = "${AWS::Region}";
     let mut d = Dashboard::new(DASHBOARD, &cfg.stack_name);
     let ours = |metric: &str| {
-        serde_json::json!([m::NAMESPACE, metric, m::DIM_STAGE, cfg.name, m::DIM_MODEL, cfg.model.id])
+        serde_json::json!([
+            m::NAMESPACE,
+            metric,
+            m::DIM_STAGE,
+            cfg.name,
+            m::DIM_MODEL,
+            cfg.model.id
+        ])
     };
     d.add_alarm_status(
         "Alarms",
@@ -399,7 +449,11 @@ fn dashboard(cfg: &StageConfig, watch: &Watch<'_>, alarms: &[Alarm]) -> Dashboar
     d.add_graph(
         "Requests by status class",
         region,
-        vec![ours(m::STATUS_2XX.name), ours(m::STATUS_4XX.name), ours(m::STATUS_5XX.name)],
+        vec![
+            ours(m::STATUS_2XX.name),
+            ours(m::STATUS_4XX.name),
+            ours(m::STATUS_5XX.name),
+        ],
         "Sum",
     );
     d.add_graph(
@@ -433,8 +487,22 @@ fn dashboard(cfg: &StageConfig, watch: &Watch<'_>, alarms: &[Alarm]) -> Dashboar
         "API requests and 5xx",
         region,
         vec![
-            serde_json::json!(["AWS/ApiGateway", "Count", "ApiId", "${Api}", "Stage", cfg.name]),
-            serde_json::json!(["AWS/ApiGateway", "5xx", "ApiId", "${Api}", "Stage", cfg.name]),
+            serde_json::json!([
+                "AWS/ApiGateway",
+                "Count",
+                "ApiId",
+                "${Api}",
+                "Stage",
+                cfg.name
+            ]),
+            serde_json::json!([
+                "AWS/ApiGateway",
+                "5xx",
+                "ApiId",
+                "${Api}",
+                "Stage",
+                cfg.name
+            ]),
         ],
         "Sum",
     );
@@ -461,15 +529,30 @@ fn dashboard(cfg: &StageConfig, watch: &Watch<'_>, alarms: &[Alarm]) -> Dashboar
         "Queues: dead letters and oldest job (s)",
         region,
         vec![
-            serde_json::json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", watch.dead_letter_queue]),
-            serde_json::json!(["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", watch.jobs_queue]),
+            serde_json::json!([
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                watch.dead_letter_queue
+            ]),
+            serde_json::json!([
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                "QueueName",
+                watch.jobs_queue
+            ]),
         ],
         "Maximum",
     );
     d.add_graph(
         "Bedrock throttles",
         region,
-        vec![serde_json::json!(["AWS/Bedrock", "InvocationThrottles", "ModelId", cfg.model.id])],
+        vec![serde_json::json!([
+            "AWS/Bedrock",
+            "InvocationThrottles",
+            "ModelId",
+            cfg.model.id
+        ])],
         "Sum",
     );
     d

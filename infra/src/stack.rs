@@ -19,8 +19,8 @@ use cfn_constructs::sqs::Queue;
 use cfn_constructs::template::DuplicateId;
 use cfn_constructs::{Expr, Parameter, Stack, Template};
 use codegen_contract::{
-    FunctionRole, JOB_STATUS_METHOD, JOB_STATUS_PATH, JOBS_PATH, JOBS_PREFIX, JOBS_SUBMIT_METHOD, OUTPUT_PREFIX,
-    ROUTE_METHOD, ROUTE_PATH, env,
+    FunctionRole, JOB_STATUS_METHOD, JOB_STATUS_PATH, JOBS_PATH, JOBS_PREFIX, JOBS_SUBMIT_METHOD,
+    OUTPUT_PREFIX, ROUTE_METHOD, ROUTE_PATH, env,
 };
 
 use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, ModelRoute, StageConfig};

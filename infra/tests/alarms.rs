@@ -135,7 +135,12 @@ fn every_alarm_watches_its_metric_at_its_threshold_and_notifies_the_topic() {
         let t = template(&cfg);
         let alarms = alarms_of(&t);
         let expected = expected_metric_alarms(&cfg);
-        assert_eq!(alarms.len(), expected.len() + 1, "{}: plus the API 5xx alarm", cfg.name);
+        assert_eq!(
+            alarms.len(),
+            expected.len() + 1,
+            "{}: plus the API 5xx alarm",
+            cfg.name
+        );
         for e in &expected {
             let (_, p) = alarms
                 .iter()
@@ -148,7 +153,10 @@ fn every_alarm_watches_its_metric_at_its_threshold_and_notifies_the_topic() {
             assert_eq!(p["Dimensions"], e.dimensions, "{at}");
             assert_eq!(p["Period"], e.period, "{at}");
             assert_eq!(p["Threshold"], e.threshold, "{at}");
-            assert_eq!(p["ComparisonOperator"], "GreaterThanOrEqualToThreshold", "{at}");
+            assert_eq!(
+                p["ComparisonOperator"], "GreaterThanOrEqualToThreshold",
+                "{at}"
+            );
             assert_eq!(p["EvaluationPeriods"], 1, "{at}");
             assert_eq!(p["TreatMissingData"], "notBreaching", "{at}");
         }
@@ -157,10 +165,15 @@ fn every_alarm_watches_its_metric_at_its_threshold_and_notifies_the_topic() {
             assert_eq!(p["AlarmActions"], json!([{"Ref": "AlarmTopic"}]), "{at}");
             assert_eq!(p["OKActions"], p["AlarmActions"], "{at}");
             assert!(
-                p["AlarmName"].as_str().is_some_and(|n| n.starts_with(&cfg.stack_name)),
+                p["AlarmName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(&cfg.stack_name)),
                 "{at}"
             );
-            assert!(p["AlarmDescription"].as_str().is_some_and(|d| d.len() > 20), "{at}");
+            assert!(
+                p["AlarmDescription"].as_str().is_some_and(|d| d.len() > 20),
+                "{at}"
+            );
         }
     }
 }
@@ -190,8 +203,18 @@ fn the_api_alarm_is_a_5xx_rate_on_aws_and_a_count_on_the_emulator() {
     let p = &local["Resources"]["AlarmApi5xx"]["Properties"];
     assert!(p.get("Metrics").is_none(), "{p}");
     assert_eq!(
-        (&p["Namespace"], &p["MetricName"], &p["Statistic"], &p["Threshold"]),
-        (&json!("AWS/ApiGateway"), &json!("5xx"), &json!("Sum"), &json!(1.0))
+        (
+            &p["Namespace"],
+            &p["MetricName"],
+            &p["Statistic"],
+            &p["Threshold"]
+        ),
+        (
+            &json!("AWS/ApiGateway"),
+            &json!("5xx"),
+            &json!("Sum"),
+            &json!(1.0)
+        )
     );
 }
 
@@ -206,13 +229,18 @@ fn the_topic_is_encrypted_with_its_own_key_and_only_cloudwatch_publishes() {
     );
     let key = &r["AlarmTopicKey"]["Properties"];
     assert_eq!(key["EnableKeyRotation"], true);
-    let statements = key["KeyPolicy"]["Statement"].as_array().expect("key policy");
+    let statements = key["KeyPolicy"]["Statement"]
+        .as_array()
+        .expect("key policy");
     let cloudwatch: Vec<&Value> = statements
         .iter()
         .filter(|s| s["Principal"] == json!({"Service": "cloudwatch.amazonaws.com"}))
         .collect();
     assert_eq!(cloudwatch.len(), 1);
-    assert_eq!(cloudwatch[0]["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
+    assert_eq!(
+        cloudwatch[0]["Action"],
+        json!(["kms:Decrypt", "kms:GenerateDataKey"])
+    );
     assert_eq!(
         cloudwatch[0]["Condition"]["StringEquals"]["aws:SourceAccount"],
         json!({"Fn::Sub": "${AWS::AccountId}"})
@@ -254,7 +282,10 @@ fn the_stage_file_sets_thresholds_subscriptions_or_an_existing_topic() {
     assert_eq!(r["AlarmWorkerErrors"]["Properties"]["Threshold"], 3.0);
 
     let arn = "arn:aws:sns:us-east-1:123456789012:oncall";
-    let t = template(&stage("dev", &format!("{DEV}\nalarms:\n  topic_arn: {arn}\n")));
+    let t = template(&stage(
+        "dev",
+        &format!("{DEV}\nalarms:\n  topic_arn: {arn}\n"),
+    ));
     let r = t["Resources"].as_object().expect("resources");
     for absent in ["AlarmTopic", "AlarmTopicKey", "AlarmTopicPolicy"] {
         assert!(!r.contains_key(absent), "{absent}");
@@ -269,9 +300,18 @@ fn the_stage_file_refuses_what_cannot_work() {
     for (block, key) in [
         ("alarms:\n  email: [not-an-address]\n", "alarms.email"),
         ("alarms:\n  function_errors: 0\n", "alarms.function_errors"),
-        ("alarms:\n  api_5xx_rate_percent: 0\n", "alarms.api_5xx_rate_percent"),
-        ("alarms:\n  api_5xx_rate_percent: 101\n", "alarms.api_5xx_rate_percent"),
-        ("alarms:\n  topic_arn: arn:aws:sqs:us-east-1:1:q\n", "alarms.topic_arn"),
+        (
+            "alarms:\n  api_5xx_rate_percent: 0\n",
+            "alarms.api_5xx_rate_percent",
+        ),
+        (
+            "alarms:\n  api_5xx_rate_percent: 101\n",
+            "alarms.api_5xx_rate_percent",
+        ),
+        (
+            "alarms:\n  topic_arn: arn:aws:sqs:us-east-1:1:q\n",
+            "alarms.topic_arn",
+        ),
         (
             "alarms:\n  topic_arn: arn:aws:sns:us-east-1:1:t\n  email: [a@example.com]\n",
             "alarms.email",
@@ -295,9 +335,14 @@ fn the_dashboard_shows_the_alarms_and_their_figures() {
         .expect("a Fn::Sub body");
     let parsed: Value = serde_json::from_str(body).expect("the body is JSON");
     let widgets = parsed["widgets"].as_array().expect("widgets");
-    let alarm_widget = widgets.iter().find(|w| w["type"] == "alarm").expect("alarm widget");
+    let alarm_widget = widgets
+        .iter()
+        .find(|w| w["type"] == "alarm")
+        .expect("alarm widget");
     assert_eq!(
-        alarm_widget["properties"]["alarms"].as_array().map(Vec::len),
+        alarm_widget["properties"]["alarms"]
+            .as_array()
+            .map(Vec::len),
         Some(alarms_of(&t).len())
     );
     for figure in [
@@ -311,5 +356,8 @@ fn the_dashboard_shows_the_alarms_and_their_figures() {
     ] {
         assert!(body.contains(&format!("\"{figure}\"")), "{figure}");
     }
-    assert!(!body.contains("request_id") && !body.contains("caller"), "no per-caller figure");
+    assert!(
+        !body.contains("request_id") && !body.contains("caller"),
+        "no per-caller figure"
+    );
 }

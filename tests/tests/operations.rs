@@ -131,12 +131,18 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     assert_eq!(m["InputTokens"], body.usage.input_tokens);
     assert_eq!(m["OutputTokens"], body.usage.output_tokens);
     assert_eq!(m["TotalTokens"], body.usage.total_tokens);
-    assert_eq!((m["Requests"].as_u64(), m["Status2xx"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (m["Requests"].as_u64(), m["Status2xx"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(m["SyntaxOk"].as_u64(), body.syntax.ok.map(u64::from));
     assert_eq!(m["Route"], "PUT /code-generation");
     assert_eq!(m["Stage"], "local");
     assert!(m["ModelLatency"].as_u64().is_some(), "{m}");
-    assert_eq!(m["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CodegenStack");
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "CodegenStack"
+    );
     note(&format!("metric line: {m}"));
 
     // One job through its three functions: submitted, run, read.
@@ -160,9 +166,8 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     )
     .await?;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
-    let sources_of = |lines: &[String]| -> Vec<String> {
-        lines.iter().map(|l| split(l).1.to_owned()).collect()
-    };
+    let sources_of =
+        |lines: &[String]| -> Vec<String> { lines.iter().map(|l| split(l).1.to_owned()).collect() };
     let lines = read_until(
         &admin,
         &submitted.job_id,
@@ -176,7 +181,11 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
         },
     )
     .await?;
-    note(&format!("logs --job {}:\n{}", submitted.job_id, lines.join("\n")));
+    note(&format!(
+        "logs --job {}:\n{}",
+        submitted.job_id,
+        lines.join("\n")
+    ));
     let sources = sources_of(&lines);
     let first = |who: &str| sources.iter().position(|s| s == who);
     let last = |who: &str| sources.iter().rposition(|s| s == who);
@@ -206,7 +215,10 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     assert_eq!(worker_metrics.len(), 1, "{lines:#?}");
     let result = job.result.expect("succeeded");
     assert_eq!(worker_metrics[0]["JobsSucceeded"], 1);
-    assert_eq!(worker_metrics[0]["OutputTokens"], result.usage.output_tokens);
+    assert_eq!(
+        worker_metrics[0]["OutputTokens"],
+        result.usage.output_tokens
+    );
     assert_eq!(worker_metrics[0]["Route"], "jobs-worker");
 
     // `status`: what the emulator can give (figures from the metric lines, the dead-letter queue's
@@ -242,7 +254,9 @@ async fn a_job_failing_every_attempt_reaches_the_dead_letter_queue() -> anyhow::
     })
     .await?;
     let jobs = "jobs:\n  worker_timeout_seconds: 10\n  max_attempts: 2\n  visibility_timeout_seconds: 10\n  give_up_after_seconds: 300\n  max_concurrency: 2\n";
-    let deployed = em.deploy_stage(&package, stage(&double, Some(jobs))?).await?;
+    let deployed = em
+        .deploy_stage(&package, stage(&double, Some(jobs))?)
+        .await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     let sqs = aws_sdk_sqs::Client::new(&admin.sdk);
     let dlq_url = format!("{}-dlq", deployed.outputs[out::JOBS_QUEUE_URL]);
@@ -285,7 +299,10 @@ async fn a_job_failing_every_attempt_reaches_the_dead_letter_queue() -> anyhow::
         started.elapsed().as_secs_f64(),
         double.received()
     ));
-    assert_eq!(deepest, 1, "the job's message reached the dead-letter queue");
+    assert_eq!(
+        deepest, 1,
+        "the job's message reached the dead-letter queue"
+    );
     let job = xtask::invoke::wait_for_job(
         &admin,
         AuthMode::AwsIam,

@@ -127,9 +127,14 @@ async fn job_code(
     let url = outputs
         .get(RESOLVED_INVOKE_URL)
         .ok_or_else(|| anyhow::anyhow!("no invoke URL"))?;
-    let submitted =
-        xtask::invoke::submit_job(&clients, AuthMode::AwsIam, url, &request(message, "python"), None)
-            .await?;
+    let submitted = xtask::invoke::submit_job(
+        &clients,
+        AuthMode::AwsIam,
+        url,
+        &request(message, "python"),
+        None,
+    )
+    .await?;
     anyhow::ensure!(submitted.status == 202, "{}", submitted.body);
     let submitted: codegen_contract::SubmitResponse = serde_json::from_str(&submitted.body)?;
     let job = xtask::invoke::wait_for_job(

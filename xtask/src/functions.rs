@@ -79,7 +79,8 @@ pub async fn list_resources(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.with_context(|| format!("failed to list the resources of stack {stack_name}"))?;
+        let page =
+            page.with_context(|| format!("failed to list the resources of stack {stack_name}"))?;
         found.extend(
             page.stack_resource_summaries()
                 .iter()
@@ -136,7 +137,9 @@ pub fn log_groups_of(resources: &[StackResource]) -> Vec<StackLogGroup> {
                     u8::try_from(i).unwrap_or(u8::MAX),
                     FunctionRole::ALL[i].as_str().to_owned(),
                 ),
-                None if r.logical_id == stack::ACCESS_LOGS => (u8::MAX - 1, ACCESS_LOG_NAME.to_owned()),
+                None if r.logical_id == stack::ACCESS_LOGS => {
+                    (u8::MAX - 1, ACCESS_LOG_NAME.to_owned())
+                }
                 None => (u8::MAX, r.logical_id.clone()),
             };
             (
@@ -187,15 +190,39 @@ pub(crate) mod tests {
         (
             vec![
                 summary("Function", "codegen-local-generator", FUNCTION_TYPE),
-                summary("FunctionLogGroup", "/aws/lambda/codegen-local-generator", LOG_GROUP_TYPE),
-                summary("JobsSubmitFunction", "codegen-local-jobs-submit", FUNCTION_TYPE),
-                summary("ApiAccessLogGroup", "/aws/apigateway/codegen-local", LOG_GROUP_TYPE),
+                summary(
+                    "FunctionLogGroup",
+                    "/aws/lambda/codegen-local-generator",
+                    LOG_GROUP_TYPE,
+                ),
+                summary(
+                    "JobsSubmitFunction",
+                    "codegen-local-jobs-submit",
+                    FUNCTION_TYPE,
+                ),
+                summary(
+                    "ApiAccessLogGroup",
+                    "/aws/apigateway/codegen-local",
+                    LOG_GROUP_TYPE,
+                ),
                 summary("CodeBucket", "bucket-1", "AWS::S3::Bucket"),
             ],
             vec![
-                summary("JobsStatusFunction", "codegen-local-jobs-status", FUNCTION_TYPE),
-                summary("JobsWorkerFunction", "codegen-local-jobs-worker", FUNCTION_TYPE),
-                summary("JobsWorkerLogGroup", "/aws/lambda/codegen-local-jobs-worker", LOG_GROUP_TYPE),
+                summary(
+                    "JobsStatusFunction",
+                    "codegen-local-jobs-status",
+                    FUNCTION_TYPE,
+                ),
+                summary(
+                    "JobsWorkerFunction",
+                    "codegen-local-jobs-worker",
+                    FUNCTION_TYPE,
+                ),
+                summary(
+                    "JobsWorkerLogGroup",
+                    "/aws/lambda/codegen-local-jobs-worker",
+                    LOG_GROUP_TYPE,
+                ),
                 StackResourceSummary::builder()
                     .logical_resource_id("OldFunction")
                     .physical_resource_id("gone")
@@ -225,7 +252,11 @@ pub(crate) mod tests {
                     .set_stack_resource_summaries(Some(second.clone()))
                     .build()
             });
-        mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&page1, &page2])
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&page1, &page2]
+        )
     }
 
     #[tokio::test]
@@ -259,8 +290,14 @@ pub(crate) mod tests {
         assert_eq!(
             groups,
             [
-                ("sync".to_owned(), "/aws/lambda/codegen-local-generator".to_owned()),
-                ("worker".to_owned(), "/aws/lambda/codegen-local-jobs-worker".to_owned()),
+                (
+                    "sync".to_owned(),
+                    "/aws/lambda/codegen-local-generator".to_owned()
+                ),
+                (
+                    "worker".to_owned(),
+                    "/aws/lambda/codegen-local-jobs-worker".to_owned()
+                ),
                 ("api".to_owned(), "/aws/apigateway/codegen-local".to_owned()),
             ]
         );

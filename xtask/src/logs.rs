@@ -331,7 +331,10 @@ impl StackReader {
                 self.pattern.clone(),
             );
             reads.spawn(async move {
-                (i, read_from(&reader, &name, start, pattern.as_deref()).await)
+                (
+                    i,
+                    read_from(&reader, &name, start, pattern.as_deref()).await,
+                )
             });
         }
         let mut read: Vec<Option<Vec<LogEvent>>> = vec![None; self.sources.len()];
@@ -641,7 +644,11 @@ mod tests {
                     .events(sdk_event(&event("a", 10, "api j1")))
                     .build()
             });
-        let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&sync, &worker, &api]);
+        let logs = mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::MatchAny,
+            [&sync, &worker, &api]
+        );
         let resources = crate::functions::list_resources(&cfn, "codegen-local")
             .await
             .expect("listed");
@@ -666,7 +673,10 @@ mod tests {
                 "1970-01-01T00:00:00.030Z sync   sync j1",
             ]
         );
-        assert!(reader.read_new().await.expect("again").is_empty(), "nothing twice");
+        assert!(
+            reader.read_new().await.expect("again").is_empty(),
+            "nothing twice"
+        );
     }
 
     #[test]

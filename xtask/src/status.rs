@@ -73,7 +73,9 @@ pub fn percentile(values: &mut [u64], p: u64) -> Option<u64> {
     let n = values.len() as u64;
     // Nearest rank: ceil(p/100 * n), at least 1.
     let rank = (p * n).div_ceil(100).max(1);
-    values.get(usize::try_from(rank - 1).unwrap_or(usize::MAX)).copied()
+    values
+        .get(usize::try_from(rank - 1).unwrap_or(usize::MAX))
+        .copied()
 }
 
 /// Sums the metric lines (EMF documents; anything else is skipped).
@@ -134,7 +136,10 @@ pub fn figure_lines(figures: &Figures, since: &str) -> Vec<String> {
 /// Runs `cargo xtask status`.
 pub async fn command(root: &std::path::Path, args: StatusArgs) -> anyhow::Result<Exit> {
     let since = crate::logs::parse_since(&args.since).ok_or_else(|| {
-        anyhow::anyhow!("--since `{}`: use a number and s, m, h or d (e.g. 1h)", args.since)
+        anyhow::anyhow!(
+            "--since `{}`: use a number and s, m, h or d (e.g. 1h)",
+            args.since
+        )
     })?;
     let cfg = codegen_infra::load_stage(root, &args.stage.stage)?;
     let clients = crate::aws::try_connect(&cfg, &args.connect.options()).await?;

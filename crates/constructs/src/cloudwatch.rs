@@ -285,10 +285,11 @@ mod tests {
             "n",
             "d",
             Watched::Metric {
-                metric: Metric::new("AWS/SQS", "ApproximateNumberOfMessagesVisible", vec![(
-                    "QueueName",
-                    Expr::str("q"),
-                )]),
+                metric: Metric::new(
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    vec![("QueueName", Expr::str("q"))],
+                ),
                 statistic: "Maximum".into(),
             },
             60,
@@ -298,7 +299,10 @@ mod tests {
         let (_, r) = &alarm.resources()[0];
         let p = &r.properties;
         assert_eq!(p["Namespace"], "AWS/SQS");
-        assert_eq!(p["Dimensions"][0], json!({"Name": "QueueName", "Value": "q"}));
+        assert_eq!(
+            p["Dimensions"][0],
+            json!({"Name": "QueueName", "Value": "q"})
+        );
         assert_eq!(p["Threshold"], 1.0);
         assert_eq!(p["AlarmActions"], json!([{"Ref": "Topic"}]));
         assert_eq!(p["OKActions"], p["AlarmActions"]);

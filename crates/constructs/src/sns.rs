@@ -81,13 +81,17 @@ impl Topic {
             ALARM_KEY_ACTIONS,
         );
         self.publishers.push(
-            Statement::allow("CloudWatchAlarmsPublish", ALARM_PUBLISH_ACTIONS, vec![self.arn()])
-                .with_principal(json!({ "Service": "cloudwatch.amazonaws.com" }))
-                .with_condition(
-                    "StringEquals",
-                    "aws:SourceAccount",
-                    Expr::sub("${AWS::AccountId}").to_json(),
-                ),
+            Statement::allow(
+                "CloudWatchAlarmsPublish",
+                ALARM_PUBLISH_ACTIONS,
+                vec![self.arn()],
+            )
+            .with_principal(json!({ "Service": "cloudwatch.amazonaws.com" }))
+            .with_condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                Expr::sub("${AWS::AccountId}").to_json(),
+            ),
         );
     }
 
@@ -129,7 +133,10 @@ impl Construct for Topic {
             subscription: self.subscriptions.clone(),
             tags: tag_list(&self.tags),
         };
-        let mut out = vec![(self.logical_id.clone(), Resource::new("AWS::SNS::Topic", &props))];
+        let mut out = vec![(
+            self.logical_id.clone(),
+            Resource::new("AWS::SNS::Topic", &props),
+        )];
         if !self.publishers.is_empty() {
             let policy = TopicPolicyProps {
                 topics: vec![self.arn()],
@@ -158,14 +165,23 @@ mod tests {
         topic.grant_alarm_publish(&mut key);
         let resources = topic.resources();
         let (_, t) = &resources[0];
-        assert_eq!(t.properties["KmsMasterKeyId"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(
+            t.properties["KmsMasterKeyId"],
+            json!({"Fn::GetAtt": ["Key", "Arn"]})
+        );
         assert_eq!(t.properties["Subscription"][0]["Protocol"], "email");
         let (id, p) = &resources[1];
         assert_eq!(id, "AlarmsPolicy");
         let s = &p.properties["PolicyDocument"]["Statement"][0];
         assert_eq!(s["Action"], json!(["sns:Publish"]));
-        assert_eq!(s["Principal"], json!({"Service": "cloudwatch.amazonaws.com"}));
+        assert_eq!(
+            s["Principal"],
+            json!({"Service": "cloudwatch.amazonaws.com"})
+        );
         let key_policy = key.policy().to_json();
-        assert_eq!(key_policy["Statement"][1]["Action"], json!(ALARM_KEY_ACTIONS));
+        assert_eq!(
+            key_policy["Statement"][1]["Action"],
+            json!(ALARM_KEY_ACTIONS)
+        );
     }
 }

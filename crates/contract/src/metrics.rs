@@ -21,7 +21,8 @@ pub const WORKER_ROUTE: &str = "jobs-worker";
 
 /// The dimension sets every metric line declares: per route, and per stage and model (what the
 /// stage's alarms read, summed over the routes without metric math).
-pub const DIMENSION_SETS: [&[&str]; 2] = [&[DIM_STAGE, DIM_ROUTE, DIM_MODEL], &[DIM_STAGE, DIM_MODEL]];
+pub const DIMENSION_SETS: [&[&str]; 2] =
+    [&[DIM_STAGE, DIM_ROUTE, DIM_MODEL], &[DIM_STAGE, DIM_MODEL]];
 
 /// A metric's CloudWatch unit (the subset used here; the EMF specification allows the
 /// `StandardUnit` values of `PutMetricData`).

@@ -79,7 +79,14 @@ pub async fn handle(
         }
     };
     let job_id = job_of(deps.config.role, &payload, &response);
-    emit_metrics(deps.config, &request_id, job_id.as_deref(), &response, figures, started);
+    emit_metrics(
+        deps.config,
+        &request_id,
+        job_id.as_deref(),
+        &response,
+        figures,
+        started,
+    );
     Ok(response)
 }
 

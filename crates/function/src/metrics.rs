@@ -70,9 +70,7 @@ pub fn record_answer(body: &GenerateResponse) {
 }
 
 /// Runs `fut` with a fresh [`Figures`] for [`record_model_ms`], and returns what it recorded.
-pub async fn scoped<'a, T>(
-    fut: impl Future<Output = T> + Send + 'a,
-) -> (T, Figures) {
+pub async fn scoped<'a, T>(fut: impl Future<Output = T> + Send + 'a) -> (T, Figures) {
     // Boxed as a trait object: the handler's future is deep already, and nesting its type in the
     // scope's future overflows the compiler's layout query depth for `main`.
     let fut: std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>> = Box::pin(fut);
@@ -328,7 +326,11 @@ mod tests {
         let v = line.to_json();
         assert_eq!(v["Route"], "jobs-worker");
         assert_eq!(
-            (v["JobsSucceeded"].as_u64(), v["JobsFailed"].as_u64(), v["JobsRetried"].as_u64()),
+            (
+                v["JobsSucceeded"].as_u64(),
+                v["JobsFailed"].as_u64(),
+                v["JobsRetried"].as_u64()
+            ),
             (Some(0), Some(0), Some(1))
         );
     }

@@ -28,9 +28,9 @@ use tracing::{error, info, warn};
 use crate::error::ApiError;
 use crate::handler::Deps;
 use crate::jobs::{self, JobMessage, RecordError};
-use crate::{metrics, pipeline};
 use crate::request;
 use crate::storage::Target;
+use crate::{metrics, pipeline};
 
 /// The SQS event (the fields the worker reads).
 #[derive(Debug, Clone, Default, Deserialize)]

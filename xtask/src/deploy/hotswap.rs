@@ -196,9 +196,14 @@ mod tests {
                 .build()
         });
         let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &settled]);
-        let names: Vec<String> = ["a-generator", "a-jobs-submit", "a-jobs-status", "a-jobs-worker"]
-            .map(str::to_owned)
-            .to_vec();
+        let names: Vec<String> = [
+            "a-generator",
+            "a-jobs-submit",
+            "a-jobs-status",
+            "a-jobs-worker",
+        ]
+        .map(str::to_owned)
+        .to_vec();
         let published = PublishedPackage {
             key: "k.zip".to_owned(),
             version_id: "v1".to_owned(),
@@ -232,7 +237,11 @@ mod tests {
                 .last_update_status(LastUpdateStatus::Successful)
                 .build()
         });
-        let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &failed, &settled]);
+        let lambda = mock_client!(
+            aws_sdk_lambda,
+            RuleMode::MatchAny,
+            [&update, &failed, &settled]
+        );
         let names = vec!["a-generator".to_owned(), "a-jobs-worker".to_owned()];
         let published = PublishedPackage {
             key: "k.zip".to_owned(),
@@ -243,7 +252,10 @@ mod tests {
             .await
             .expect_err("the worker failed");
         let text = format!("{err:#}");
-        assert!(text.contains("a-jobs-worker") && text.contains("bad zip"), "{text}");
+        assert!(
+            text.contains("a-jobs-worker") && text.contains("bad zip"),
+            "{text}"
+        );
         assert!(!text.contains("a-generator"), "{text}");
     }
 }
