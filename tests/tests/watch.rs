@@ -146,9 +146,10 @@ async fn job_code(
         |_| {},
     )
     .await?;
-    job.result
-        .map(|r| r.code)
-        .ok_or_else(|| anyhow::anyhow!("job did not succeed: {job:?}"))
+    match job.result {
+        Some(result) => Ok(result.code),
+        None => anyhow::bail!("job did not succeed: {:?} {:?}", job.status, job.error),
+    }
 }
 
 async fn generated_code(
