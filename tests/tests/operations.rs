@@ -1,8 +1,10 @@
 //! Operating the stack on ministack with the Bedrock double: the function's metric line (one per
 //! request, its token values exactly the response's `usage`, read back from CloudWatch Logs);
 //! `logs --job` following one job through its submit, worker and status functions in time order;
-//! and a job that fails every attempt reaching the dead-letter queue (its depth read with
-//! GetQueueAttributes, the figure the `AWS/SQS` `ApproximateNumberOfMessagesVisible` alarm reads).
+//! a job that fails every attempt reaching the dead-letter queue (its depth read with
+//! GetQueueAttributes, the figure the `AWS/SQS` `ApproximateNumberOfMessagesVisible` alarm reads,
+//! while the worker's dead-letter source is off) and being marked failed once it is on again; and
+//! `status` printing what the emulator can give.
 //!
 //! What only AWS shows (see docs/operations.md): ministack publishes only Lambda's own metrics
 //! (`AWS/Lambda` Invocations, Errors, Throttles, Duration), does not turn embedded-metric-format
@@ -261,6 +263,31 @@ async fn a_job_failing_every_attempt_reaches_the_dead_letter_queue() -> anyhow::
     let sqs = aws_sdk_sqs::Client::new(&admin.sdk);
     let dlq_url = format!("{}-dlq", deployed.outputs[out::JOBS_QUEUE_URL]);
 
+    // The worker drains the dead-letter queue itself (it marks those jobs failed), so the alarm
+    // on its depth fires when the worker does not. That is the case made here: its dead-letter
+    // event source is disabled, and the message must then show in the figure the alarm reads
+    // (`ApproximateNumberOfMessagesVisible`, here from GetQueueAttributes).
+    let mappings = admin
+        .lambda
+        .list_event_source_mappings()
+        .function_name(&deployed.outputs[out::JOBS_WORKER_FUNCTION])
+        .send()
+        .await?;
+    let dlq_mapping = mappings
+        .event_source_mappings()
+        .iter()
+        .find(|m| m.event_source_arn().is_some_and(|a| a.ends_with("-dlq")))
+        .and_then(|m| m.uuid())
+        .ok_or_else(|| anyhow::anyhow!("no dead-letter event source: {mappings:?}"))?
+        .to_owned();
+    admin
+        .lambda
+        .update_event_source_mapping()
+        .uuid(&dlq_mapping)
+        .enabled(false)
+        .send()
+        .await?;
+
     let submitted = xtask::invoke::submit_job(
         &admin,
         AuthMode::AwsIam,
@@ -272,37 +299,47 @@ async fn a_job_failing_every_attempt_reaches_the_dead_letter_queue() -> anyhow::
     anyhow::ensure!(submitted.status == 202, "{}", submitted.body);
     let submitted: SubmitResponse = serde_json::from_str(&submitted.body)?;
 
-    // The dead-letter queue's depth, as the alarm's metric counts it (messages available plus
-    // in flight: the worker drains the dead-letter queue to mark the job failed, so the message
-    // may already be in flight when it is looked at).
-    let started = Instant::now();
-    let mut deepest = 0u64;
-    while started.elapsed() < Duration::from_secs(150) && deepest == 0 {
+    let depth = || async {
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&dlq_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(
-                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            )
             .send()
             .await?;
-        let depth: u64 = attrs
-            .attributes()
-            .map(|m| m.values().filter_map(|v| v.parse::<u64>().ok()).sum())
-            .unwrap_or(0);
-        deepest = deepest.max(depth);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        anyhow::Ok(
+            attrs
+                .attributes()
+                .and_then(|m| {
+                    m.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                })
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0),
+        )
+    };
+    let started = Instant::now();
+    let mut seen = 0;
+    while started.elapsed() < Duration::from_secs(180) && seen == 0 {
+        seen = depth().await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     note(&format!(
-        "dead-letter queue depth {deepest} after {:.1} s ({} model calls, all throttled)",
+        "dead-letter queue depth {seen} after {:.1} s ({} model calls, all throttled)",
         started.elapsed().as_secs_f64(),
         double.received()
     ));
-    assert_eq!(
-        deepest, 1,
-        "the job's message reached the dead-letter queue"
-    );
+    assert_eq!(seen, 1, "the job's message reached the dead-letter queue");
+    let job = xtask::invoke::job_status(&admin, AuthMode::AwsIam, &url, &submitted.job_id).await?;
+    let job: codegen_contract::JobResponse = serde_json::from_str(&job.body)?;
+    assert_eq!(job.attempts, 2, "both deliveries were used: {job:?}");
+
+    // The worker drains it again: the job is marked failed and the queue empties.
+    admin
+        .lambda
+        .update_event_source_mapping()
+        .uuid(&dlq_mapping)
+        .enabled(true)
+        .send()
+        .await?;
     let job = xtask::invoke::wait_for_job(
         &admin,
         AuthMode::AwsIam,
@@ -313,7 +350,15 @@ async fn a_job_failing_every_attempt_reaches_the_dead_letter_queue() -> anyhow::
     )
     .await?;
     assert_eq!(job.status, JobStatus::Failed, "{job:?}");
-    assert_eq!(job.attempts, 2, "{job:?}");
+    let drained = Instant::now();
+    while depth().await? != 0 && drained.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        depth().await?,
+        0,
+        "the worker drained the dead-letter queue"
+    );
 
     em.destroy(true).await?;
     Ok(())

@@ -199,6 +199,7 @@ async fn run_job(
     let now = jobs::timestamp((deps.clock)());
     let outcome = match result {
         Ok(mut body) if body.stored => {
+            metrics::record_answer(&body);
             body.code.clear();
             record.status = JobStatus::Succeeded;
             record.result = Some(body);
