@@ -6,9 +6,9 @@
 //! metrics, read with `FilterLogEvents`), so the same command answers on AWS and on the emulator,
 //! which keeps the lines but does not turn them into metrics. The dead-letter queue's depth is
 //! `GetQueueAttributes`. Alarm *states* need CloudWatch's `DescribeAlarms`, and this deployer has
-//! no CloudWatch client (adding `aws-sdk-cloudwatch` changes the features of the shared SDK crates
-//! and recompiles all of them): the alarms are listed from the stack's resources with the command
-//! that shows their states.
+//! no CloudWatch client (adding `aws-sdk-cloudwatch` 1.140.0, tried, recompiled `aws-smithy-types`
+//! and every SDK crate above it: it turns on other features of the shared smithy crates): the
+//! alarms are listed from the stack's resources with the command that shows their states.
 //!
 //! IO: CloudFormation, CloudWatch Logs and SQS reads, with the caller's credentials.
 
