@@ -187,7 +187,10 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     assert_ne!(served.build.as_deref(), Some(label.as_str()));
     // Every function was swapped, not only the one behind PUT /code-generation.
     let status = xtask::invoke::job_status(&admin, AuthMode::AwsIam, &invoke_url, no_job).await?;
-    assert_eq!(status.build, served.build, "the status function runs the swapped package");
+    assert_eq!(
+        status.build, served.build,
+        "the status function runs the swapped package"
+    );
     // A normal deploy then brings the stack back in line with its template.
     let converged = em.deploy(&package, false).await?;
     assert_eq!(converged.result, "updated");
