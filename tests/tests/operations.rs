@@ -1,6 +1,7 @@
 //! Operating the stack on ministack with the Bedrock double: the function's metric line (one per
 //! request, its token values exactly the response's `usage`, read back from CloudWatch Logs);
-//! `logs --job` following one job through its submit, worker and status functions in time order;
+//! the log lines `watch` prints (its tail) including a request's; `logs --job` following one job
+//! through its submit, worker and status functions in time order;
 //! a job that fails every attempt reaching the dead-letter queue (its depth read with
 //! GetQueueAttributes, the figure the `AWS/SQS` `ApproximateNumberOfMessagesVisible` alarm reads,
 //! while the worker's dead-letter source is off) and being marked failed once it is on again; and
@@ -106,6 +107,21 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     let deployed = em.deploy_stage(&package, stage(&double, None)?).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     let start_ms = xtask::logs::now_ms() - 1_000;
+    // What `watch` prints beside its loop: the stack's log lines from now on.
+    let tailed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let tail = tokio::spawn(xtask::logs::tail_for_watch(
+        stage(&double, None)?,
+        em.connect_options(),
+        start_ms,
+        {
+            let tailed = tailed.clone();
+            move |line| {
+                if let Ok(mut t) = tailed.lock() {
+                    t.push(line);
+                }
+            }
+        },
+    ));
 
     // One request, one metric line, its tokens exactly the response's.
     let response = xtask::invoke::invoke(
@@ -146,6 +162,28 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
         "CodegenStack"
     );
     note(&format!("metric line: {m}"));
+
+    // `watch`'s log lines include this request's, from the sync function.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        let seen = tailed
+            .lock()
+            .map(|t| {
+                t.iter()
+                    .any(|l| split(l).1 == "sync" && l.contains(&body.request_id))
+            })
+            .unwrap_or(false);
+        if seen || Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    tail.abort();
+    assert!(
+        seen,
+        "watch's tail printed the request's lines: {:?}",
+        tailed.lock().map(|t| t.clone())
+    );
 
     // One job through its three functions: submitted, run, read.
     let submitted = xtask::invoke::submit_job(
