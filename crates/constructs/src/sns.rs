@@ -2,11 +2,14 @@
 //! policy that lets CloudWatch alarms of this account publish to it. Pure: no SDK, no IO.
 //!
 //! An alarm can publish to an encrypted topic only when the key policy lets
-//! `cloudwatch.amazonaws.com` use the key (`kms:Decrypt`, `kms:GenerateDataKey`): see
-//! [`ALARM_KEY_ACTIONS`] ("Encrypting Amazon SNS topics for CloudWatch alarms" in "Using Amazon
-//! CloudWatch alarms", Amazon CloudWatch User Guide,
-//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html>,
-//! checked 2026-12-07).
+//! `cloudwatch.amazonaws.com` use the key: AWS documents `kms:Decrypt` and `kms:GenerateDataKey*`
+//! ("Enable compatibility between event sources from AWS services and encrypted topics", Amazon SNS
+//! Developer Guide,
+//! <https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services>;
+//! seen quoted 2026-12-07, the page itself not read here). [`ALARM_KEY_ACTIONS`] names
+//! `kms:GenerateDataKey` instead of the `*` form, since no action here may carry a wildcard: check
+//! on the first AWS deploy that an alarm's notification arrives (if SNS used another
+//! `GenerateDataKey` variant, CloudWatch's publish would be refused and the notification dropped).
 
 use serde::Serialize;
 use serde_json::{Value, json};
