@@ -77,6 +77,8 @@ pub mod outputs {
     pub const API_ID: &str = "ApiId";
     /// The HTTP API's endpoint (exported as [`crate::names::api_endpoint_export`]).
     pub const API_ENDPOINT: &str = "ApiEndpoint";
+    /// The stage's alarm topic ARN (exported; absent when the stage file names its own topic).
+    pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
 }
 
 /// Statements whose resource is `*` or not named after the stack, by `Sid`, with the reason. A
@@ -175,7 +177,8 @@ pub const STACK_ACTIONS: &[&str] = &[
     "cloudformation:DescribeStacks",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:GetTemplate",
-    // `destroy` of a production-class stage lists what it keeps (the stack's stateful resources).
+    // The post-deploy check and `logs` find the stack's functions and log groups from its own
+    // resources; `destroy` of a production-class stage lists what it keeps (its stateful ones).
     "cloudformation:ListStackResources",
     // Stack tags (the stage's tags and the deploy fingerprint) are set through the change set.
     "cloudformation:TagResource",
@@ -617,6 +620,14 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         api.endpoint(),
         &names::api_endpoint_export(stack_name),
     );
+    if let Some(topic_arn) = crate::alarms::add_alarm_topic(&mut stack, cfg)? {
+        stack.add_exported_output(
+            outputs::ALARM_TOPIC_ARN,
+            "The stage's alarm topic, encrypted with its own key (the app stack's alarms notify it)",
+            topic_arn,
+            &names::alarm_topic_export(stack_name),
+        );
+    }
     stack.add_output(
         outputs::VERSION,
         "Bootstrap template version",
@@ -857,6 +868,47 @@ fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objects: &Expr) 
         ),
         Statement::allow("LogGroups", LOG_GROUP_ACTIONS, scope.log_group_arns()),
         Statement::allow("JobsQueues", QUEUE_ACTIONS, scope.queue_arns()),
+        // The stage's alarms and dashboard, by name (infra/src/alarms.rs); their topic and its key
+        // are this bootstrap's, so the execution role has no SNS or KMS action.
+        Statement::allow(
+            "Alarms",
+            crate::alarms::ALARM_ACTIONS,
+            vec![arn(
+                "cloudwatch",
+                true,
+                true,
+                &format!("alarm:{}-*", scope.stack),
+            )],
+        ),
+        // An alarm's actions run when its state changes (SNS, but also EC2 stop/terminate and
+        // Systems Manager): the stack's alarms may only notify the stage's own topic
+        // (`cloudwatch:AlarmActions`, CloudWatch user guide, "Using condition keys to limit alarm
+        // actions", checked 2026-12-07).
+        Statement::allow(
+            "AlarmsNotifyOnlyTheStageTopic",
+            &["cloudwatch:PutMetricAlarm"],
+            vec![arn(
+                "cloudwatch",
+                true,
+                true,
+                &format!("alarm:{}-*", scope.stack),
+            )],
+        )
+        .with_condition(
+            "ForAllValues:StringLike",
+            "cloudwatch:AlarmActions",
+            crate::alarms::alarm_topic_arn(cfg).to_json(),
+        ),
+        Statement::allow(
+            "Dashboard",
+            crate::alarms::DASHBOARD_ACTIONS,
+            vec![arn(
+                "cloudwatch",
+                false,
+                true,
+                &format!("dashboard/{}", scope.stack),
+            )],
+        ),
         // Event source mappings have no name: CreateEventSourceMapping is authorised on `*`, and
         // every mapping action is limited to the worker function by `lambda:FunctionArn`.
         Statement::allow(
@@ -1065,14 +1117,17 @@ fn deploy_role(
         // Before every deploy: roles named like the stack's that are not its resources (a
         // template's `DeletionPolicy: Retain` leftovers; xtask/src/orphans.rs).
         Statement::allow("OrphanRoles", &["iam:ListRoles"], vec![Expr::str("*")]),
+        // `logs` reads every function's log group and the API's access log (they hold callers'
+        // prompts: the deploy role and operators read them, the diff role never does).
         Statement::allow(
             "ReadLogs",
             &["logs:FilterLogEvents"],
             scope
                 .function_names()
                 .iter()
-                .flat_map(|f| {
-                    let group = names::function_log_group(f);
+                .map(|f| names::function_log_group(f))
+                .chain([names::access_log_group(&cfg.stack_name)])
+                .flat_map(|group| {
                     [
                         arn("logs", true, true, &format!("log-group:{group}")),
                         arn("logs", true, true, &format!("log-group:{group}:*")),

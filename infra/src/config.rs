@@ -306,6 +306,8 @@ struct StageFile {
     #[serde(default)]
     bootstrap: BootstrapConfig,
     #[serde(default)]
+    alarms: crate::alarms::AlarmsConfig,
+    #[serde(default)]
     tags: BTreeMap<String, String>,
 }
 
@@ -395,6 +397,8 @@ pub struct StageConfig {
     pub bucket: BucketConfig,
     /// Who may use the bootstrap roles.
     pub bootstrap: BootstrapConfig,
+    /// Alarms and their topic (`alarms:`; every key optional).
+    pub alarms: crate::alarms::AlarmsConfig,
     /// Tags for every taggable resource.
     pub tags: BTreeMap<String, String>,
 }
@@ -634,6 +638,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         3650.0,
     )?;
     validate_bootstrap(&raw.bootstrap, &invalid)?;
+    raw.alarms.validate(&invalid)?;
     if let Some((k, _)) = raw
         .tags
         .iter()
@@ -663,6 +668,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         logs: raw.logs,
         bucket: raw.bucket,
         bootstrap: raw.bootstrap,
+        alarms: raw.alarms,
         tags: raw.tags,
     })
 }

@@ -2,6 +2,7 @@
 //! ([`stack`]) and template rendering ([`render`]). Pure except for reading stage files in
 //! [`config::load_stage`].
 
+pub mod alarms;
 pub mod app_grants;
 pub mod bootstrap;
 pub mod config;

@@ -15,6 +15,13 @@ pub fn api_id_export(stack: &str) -> String {
     format!("{}-ApiId", bootstrap_stack(stack))
 }
 
+/// Export of the bootstrap stack that carries the ARN of the stage's alarm topic. The bootstrap
+/// (an administrator) owns the topic and the key that encrypts it, so that the CloudFormation
+/// execution role needs no SNS or KMS permission at all; the app stack's alarms notify it.
+pub fn alarm_topic_export(stack: &str) -> String {
+    format!("{}-AlarmTopicArn", bootstrap_stack(stack))
+}
+
 /// Export of the bootstrap stack that carries the HTTP API's endpoint
 /// (`https://<id>.execute-api.<region>.amazonaws.com`).
 pub fn api_endpoint_export(stack: &str) -> String {

@@ -19,8 +19,8 @@ use cfn_constructs::sqs::Queue;
 use cfn_constructs::template::DuplicateId;
 use cfn_constructs::{Expr, Parameter, Stack, Template};
 use codegen_contract::{
-    JOB_STATUS_METHOD, JOB_STATUS_PATH, JOBS_PATH, JOBS_PREFIX, JOBS_SUBMIT_METHOD, OUTPUT_PREFIX,
-    ROUTE_METHOD, ROUTE_PATH, env,
+    FunctionRole, JOB_STATUS_METHOD, JOB_STATUS_PATH, JOBS_PATH, JOBS_PREFIX, JOBS_SUBMIT_METHOD,
+    OUTPUT_PREFIX, ROUTE_METHOD, ROUTE_PATH, env,
 };
 
 use crate::config::{AFTER_MODEL_BUDGET_MS, AuthMode, Emulator, ModelRoute, StageConfig};
@@ -58,6 +58,39 @@ pub const JOBS_SUBMIT: &str = "JobsSubmit";
 pub const JOBS_STATUS: &str = "JobsStatus";
 /// See [`JOBS_SUBMIT`].
 pub const JOBS_WORKER: &str = "JobsWorker";
+/// Logical id of the function serving `role`. The deployer maps the stack's own resources back to
+/// roles with it (hotswap, post-deploy check, `logs`).
+pub fn function_id(role: FunctionRole) -> String {
+    match role {
+        FunctionRole::Sync => FUNCTION.to_owned(),
+        other => format!("{}Function", jobs_prefix(other)),
+    }
+}
+
+/// Logical id of the log group of the function serving `role`.
+pub fn log_group_id(role: FunctionRole) -> String {
+    match role {
+        FunctionRole::Sync => FUNCTION_LOGS.to_owned(),
+        other => format!("{}LogGroup", jobs_prefix(other)),
+    }
+}
+
+/// Logical id of the execution role of the function serving `role`.
+pub fn role_id(role: FunctionRole) -> String {
+    match role {
+        FunctionRole::Sync => FUNCTION_ROLE.to_owned(),
+        other => format!("{}Role", jobs_prefix(other)),
+    }
+}
+
+fn jobs_prefix(role: FunctionRole) -> &'static str {
+    match role {
+        FunctionRole::Submit => JOBS_SUBMIT,
+        FunctionRole::Status => JOBS_STATUS,
+        FunctionRole::Worker | FunctionRole::Sync => JOBS_WORKER,
+    }
+}
+
 /// Seconds the submit and status functions may take (two or three small S3/SQS calls).
 pub const JOBS_API_TIMEOUT_SECONDS: u32 = 10;
 /// Most concurrent workers on the dead-letter queue (the event source minimum, 2).
@@ -214,13 +247,13 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     // PUT /code-generation: generate inside the request.
     let sync = common.part(
         Part {
-            function_id: FUNCTION,
-            role_id: FUNCTION_ROLE,
-            log_group_id: FUNCTION_LOGS,
+            function_id: &function_id(FunctionRole::Sync),
+            role_id: &role_id(FunctionRole::Sync),
+            log_group_id: &log_group_id(FunctionRole::Sync),
             function_name: cfg.function_name(),
             role_description: "Execution role of the code-generation function: write generated code, call one model, write its own logs.",
             description: format!("Generates code with {} and stores it in S3", cfg.model.id),
-            role: "sync",
+            role: FunctionRole::Sync,
             timeout_seconds: cfg.function.timeout_seconds,
             reserved_concurrency: cfg.function.reserved_concurrency,
         },
@@ -233,13 +266,13 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     // POST /code-generation/jobs: record the job, enqueue it. No code, no model.
     let submit = common.part(
         Part {
-            function_id: &format!("{JOBS_SUBMIT}Function"),
-            role_id: &format!("{JOBS_SUBMIT}Role"),
-            log_group_id: &format!("{JOBS_SUBMIT}LogGroup"),
+            function_id: &function_id(FunctionRole::Submit),
+            role_id: &role_id(FunctionRole::Submit),
+            log_group_id: &log_group_id(FunctionRole::Submit),
             function_name: cfg.jobs_function_name("submit"),
             role_description: "Jobs submission: create and read job records, enqueue jobs, write its own logs.",
             description: "Accepts code-generation jobs (POST /code-generation/jobs)".to_owned(),
-            role: "submit",
+            role: FunctionRole::Submit,
             timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
             reserved_concurrency: cfg.function.reserved_concurrency,
         },
@@ -254,13 +287,13 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     let stale_after = cfg.jobs.give_up_after_seconds.to_string();
     let status = common.part(
         Part {
-            function_id: &format!("{JOBS_STATUS}Function"),
-            role_id: &format!("{JOBS_STATUS}Role"),
-            log_group_id: &format!("{JOBS_STATUS}LogGroup"),
+            function_id: &function_id(FunctionRole::Status),
+            role_id: &role_id(FunctionRole::Status),
+            log_group_id: &log_group_id(FunctionRole::Status),
             function_name: cfg.jobs_function_name("status"),
             role_description: "Jobs status: read job records and generated code, write its own logs.",
             description: "Answers job status (GET /code-generation/jobs/{job_id})".to_owned(),
-            role: "status",
+            role: FunctionRole::Status,
             timeout_seconds: JOBS_API_TIMEOUT_SECONDS,
             reserved_concurrency: cfg.function.reserved_concurrency,
         },
@@ -277,13 +310,13 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     let worker_timeout = cfg.jobs.worker_timeout_seconds;
     let worker = common.part(
         Part {
-            function_id: &format!("{JOBS_WORKER}Function"),
-            role_id: &format!("{JOBS_WORKER}Role"),
-            log_group_id: &format!("{JOBS_WORKER}LogGroup"),
+            function_id: &function_id(FunctionRole::Worker),
+            role_id: &role_id(FunctionRole::Worker),
+            log_group_id: &log_group_id(FunctionRole::Worker),
             function_name: cfg.jobs_function_name("worker"),
             role_description: "Jobs worker: consume the jobs queues, read and write job records, write generated code, call one model, write its own logs.",
             description: format!("Runs code-generation jobs with {}", cfg.model.id),
-            role: "worker",
+            role: FunctionRole::Worker,
             timeout_seconds: worker_timeout,
             // At least the event sources' total maximum concurrency (the queue's plus the
             // dead-letter queue's), or Lambda throttles them and throttled deliveries count
@@ -361,6 +394,24 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     stack.add(&worker_source)?;
     stack.add(&dead_letter_source)?;
     stack.add(&api)?;
+    crate::alarms::add_monitoring(
+        &mut stack,
+        cfg,
+        &crate::alarms::Watch {
+            functions: [
+                (FunctionRole::Sync, &sync),
+                (FunctionRole::Submit, &submit),
+                (FunctionRole::Status, &status),
+                (FunctionRole::Worker, &worker),
+            ]
+            .into_iter()
+            .map(|(role, part)| (role, part.function.name()))
+            .collect(),
+            api_id: api.id(),
+            jobs_queue: &jobs_queue_name,
+            dead_letter_queue: &format!("{jobs_queue_name}-dlq"),
+        },
+    )?;
 
     stack.add_output(
         outputs::API_ENDPOINT,
@@ -438,7 +489,7 @@ struct Part<'a> {
     role_description: &'a str,
     description: String,
     /// `CODEGEN_ROLE`.
-    role: &'static str,
+    role: FunctionRole,
     timeout_seconds: u32,
     reserved_concurrency: Option<u32>,
 }
@@ -508,7 +559,8 @@ impl Common<'_> {
             // sends Bedrock Runtime calls to a test double and everything else to the emulator.
             set(env::BEDROCK_RUNTIME_ENDPOINT, endpoint.clone().into());
         }
-        set(env::ROLE, part.role.into());
+        set(env::ROLE, part.role.as_str().into());
+        set(env::STAGE, cfg.name.clone().into());
         environment.extend(extra_env);
 
         let function = Function::new(

@@ -534,7 +534,11 @@ fn resolved_resources_name_the_account_and_region() {
                     // S3 bucket ARNs carry neither.
                     continue;
                 }
-                if !resource.starts_with("arn:aws:iam::") {
+                // IAM ARNs, and CloudWatch dashboards (global: `arn:aws:cloudwatch::<account>:
+                // dashboard/<name>`), carry no region.
+                if !resource.starts_with("arn:aws:iam::")
+                    && !resource.starts_with("arn:aws:cloudwatch::")
+                {
                     assert!(
                         resource.contains(":us-east-1:"),
                         "{role}: {resource}: no region"

@@ -164,6 +164,14 @@ const KNOWN_TYPES: &[(&str, &str)] = &[
     ),
     ("AWS::ApiGatewayV2::Route", "apigateway:POST"),
     (
+        "AWS::CloudWatch::Alarm",
+        "cloudwatch:PutMetricAlarm, cloudwatch:DescribeAlarms, cloudwatch:TagResource",
+    ),
+    (
+        "AWS::CloudWatch::Dashboard",
+        "cloudwatch:PutDashboard, cloudwatch:GetDashboard",
+    ),
+    (
         "AWS::ApiGatewayV2::Stage",
         "apigateway:POST, apigateway:TagResource",
     ),
@@ -237,6 +245,28 @@ fn create_calls(logical_id: &str, resource: &Value) -> Vec<Call> {
                 apis(&s(&p["ApiId"]), "stages"),
             )]
         }
+        // PutMetricAlarm carries the alarm's actions in `cloudwatch:AlarmActions` (one here).
+        "AWS::CloudWatch::Alarm" => {
+            let call = Call::new(
+                "cloudwatch:PutMetricAlarm",
+                format!(
+                    "arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}",
+                    s(&p["AlarmName"])
+                ),
+            );
+            match p["AlarmActions"].as_array().and_then(|a| a.first()) {
+                Some(action) => vec![call.with("cloudwatch:AlarmActions", s(action))],
+                None => vec![call],
+            }
+        }
+        // Dashboards are global: their ARN has no region.
+        "AWS::CloudWatch::Dashboard" => vec![Call::new(
+            "cloudwatch:PutDashboard",
+            format!(
+                "arn:aws:cloudwatch::{ACCOUNT}:dashboard/{}",
+                s(&p["DashboardName"])
+            ),
+        )],
         "AWS::IAM::Role" => {
             let name = p
                 .get("RoleName")
@@ -469,7 +499,62 @@ fn cases() -> Vec<Case> {
             "Handler": "bootstrap", "Code": {"S3Bucket": "b", "S3Key": "k"}}}}),
         )
     };
+    let alarm = |name: &str, action: &str| {
+        template(
+            json!({"Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmName": name, "AlarmActions": [action], "MetricName": "Errors",
+            "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
+            "EvaluationPeriods": 1, "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold"}}}),
+        )
+    };
+    let stage_topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-alarms");
+    let dashboard = |name: &str| {
+        template(
+            json!({"Board": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+            "DashboardName": name, "DashboardBody": "{\"widgets\":[]}"}}}),
+        )
+    };
     vec![
+        Case {
+            name: "an alarm that overwrites another team's alarm (PutMetricAlarm replaces by name)",
+            types: &["AWS::CloudWatch::Alarm"],
+            hostile: alarm("payroll-errors", &stage_topic),
+            control: alarm(&format!("{STACK}-errors"), &stage_topic),
+            expect: refused(
+                "cloudwatch:PutMetricAlarm",
+                &format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:payroll-errors"),
+                Decision::ImplicitDeny,
+                None,
+            ),
+        },
+        Case {
+            name: "an alarm of the stack whose action terminates EC2 instances",
+            types: &["AWS::CloudWatch::Alarm"],
+            hostile: alarm(
+                &format!("{STACK}-errors"),
+                &format!("arn:aws:automate:{REGION}:ec2:terminate"),
+            ),
+            control: alarm(&format!("{STACK}-errors"), &stage_topic),
+            expect: refused(
+                "cloudwatch:PutMetricAlarm",
+                &format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{STACK}-errors"),
+                Decision::ImplicitDeny,
+                None,
+            ),
+        },
+        Case {
+            name: "a dashboard that overwrites another team's dashboard",
+            types: &["AWS::CloudWatch::Dashboard"],
+            hostile: dashboard("payroll"),
+            control: dashboard(STACK),
+            expect: refused(
+                "cloudwatch:PutDashboard",
+                &format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/payroll"),
+                Decision::ImplicitDeny,
+                None,
+            ),
+        },
         Case {
             name: "a route, integration, stage and deployment on another team's API id",
             types: &[

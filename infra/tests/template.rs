@@ -281,6 +281,13 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
         ("AWS::ApiGatewayV2::Integration", 3),
         ("AWS::ApiGatewayV2::Route", 3),
         ("AWS::ApiGatewayV2::Stage", 1),
+        // Monitoring (infra/src/alarms.rs; each alarm is asserted in infra/tests/alarms.rs): the
+        // encrypted alarm topic, its key and policy, 14 alarms and the dashboard.
+        ("AWS::SNS::Topic", 1),
+        ("AWS::SNS::TopicPolicy", 1),
+        ("AWS::KMS::Key", 1),
+        ("AWS::CloudWatch::Alarm", 14),
+        ("AWS::CloudWatch::Dashboard", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -300,14 +307,14 @@ fn imported_api_id(cfg: &StageConfig) -> Value {
 fn dev_has_exactly_the_expected_resources() {
     let t = synth(&dev());
     // An exact map also proves the absence of everything else: no ApiGatewayV2::Deployment (the
-    // deployer deploys explicitly), no IAM::Policy / ManagedPolicy / User, no KMS key.
+    // deployer deploys explicitly), no IAM::Policy / ManagedPolicy / User; one KMS key, the alarm
+    // topic's.
     assert_eq!(type_counts(&t), expected_counts(true));
     for absent in [
         "AWS::ApiGatewayV2::Deployment",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::User",
-        "AWS::KMS::Key",
     ] {
         resource_count_is(&t, absent, 0);
     }
@@ -338,9 +345,24 @@ fn logical_ids_are_stable() {
         DEAD_LETTER_QUEUE,
         "JobsWorkerQueueSource",
         "JobsWorkerDeadLetterSource",
+        "AlarmTopic",
+        "AlarmTopicKey",
+        "AlarmTopicPolicy",
+        "Dashboard",
+        "AlarmApi5xx",
+        "AlarmBedrockThrottles",
+        "AlarmDeadLetterQueue",
+        "AlarmJobAge",
+        "AlarmJobsFailed",
+        "AlarmOutputTokens",
     ]
     .into_iter()
     .collect();
+    let function_alarms: Vec<String> = ["Sync", "Submit", "Status", "Worker"]
+        .into_iter()
+        .flat_map(|r| ["Errors", "Throttles"].map(|k| format!("Alarm{r}{k}")))
+        .collect();
+    expected.extend(function_alarms.iter().map(String::as_str));
     for part in PARTS {
         expected.extend([part.function, part.role, part.logs]);
     }
@@ -775,6 +797,11 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
                     // Allowed: `s3:*`, `Principal: {AWS: *}` in the TLS-only deny (see above).
                     continue;
                 }
+                // Allowed: `Resource: *` in a KMS key policy, where it means "this KMS key" ("Key
+                // policies in AWS KMS", AWS KMS Developer Guide,
+                // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html): only
+                // that element; actions and principals are still checked.
+                let is_key_policy = type_name == "AWS::KMS::Key";
                 for key in ["NotAction", "NotResource", "NotPrincipal"] {
                     if stmt.get(key).is_some() {
                         findings.push(format!("{key} used in {at}"));
@@ -786,7 +813,7 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
                     }
                 }
                 for resource in as_list(&stmt["Resource"]) {
-                    if is_wildcard_resource(resource) {
+                    if is_wildcard_resource(resource) && !is_key_policy {
                         findings.push(format!("wildcard resource {resource} in {at}"));
                     }
                 }
@@ -844,7 +871,8 @@ fn the_checker_sees_the_bucket_policy_and_its_allowance_is_narrow() {
         .values()
         .map(|r| policy_documents(&r["Properties"]).len())
         .sum();
-    assert_eq!(docs, 2 * PARTS.len() + 1);
+    // ... plus the alarm topic's policy and its key's policy.
+    assert_eq!(docs, 2 * PARTS.len() + 1 + 2);
 
     // The same deny without its TLS condition is no longer the allowed exception.
     let mut tampered = t.clone();

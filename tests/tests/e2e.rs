@@ -165,6 +165,12 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
         Some(label.as_str()),
         "the API must serve the new build"
     );
+    // The jobs routes run the same package in functions of their own: the status function (an
+    // unknown job's 404 carries its build header too) serves the new build as well.
+    let no_job = "0123456789abcdef0123456789abcdef";
+    let status = xtask::invoke::job_status(&admin, AuthMode::AwsIam, &invoke_url, no_job).await?;
+    assert_eq!(status.status, 404, "{}", status.body);
+    assert_eq!(status.build.as_deref(), Some(label.as_str()));
 
     // Hotswap back to the default package: no CloudFormation, the function serves it at once.
     let t = Instant::now();
@@ -179,6 +185,12 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     )
     .await?;
     assert_ne!(served.build.as_deref(), Some(label.as_str()));
+    // Every function was swapped, not only the one behind PUT /code-generation.
+    let status = xtask::invoke::job_status(&admin, AuthMode::AwsIam, &invoke_url, no_job).await?;
+    assert_eq!(
+        status.build, served.build,
+        "the status function runs the swapped package"
+    );
     // A normal deploy then brings the stack back in line with its template.
     let converged = em.deploy(&package, false).await?;
     assert_eq!(converged.result, "updated");

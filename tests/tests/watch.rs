@@ -1,7 +1,8 @@
 //! `cargo xtask watch` end to end, in a scratch copy of the workspace (sharing this checkout's
 //! target directory, so only the workspace crates compile) against a ministack that the watch
 //! starts itself: the first deploy; a one-line change in the prompt rebuilt with the fast profile,
-//! hotswapped and served; a README edit that triggers no build and no swap; a stop in the middle
+//! hotswapped into every function of the stack and served by both the synchronous route and the
+//! jobs route (the worker runs the new code too); a README edit that triggers no build and no swap; a stop in the middle
 //! of a build; and afterwards no cargo, emulator or Lambda process left running.
 
 use std::path::{Path, PathBuf};
@@ -114,6 +115,41 @@ fn processes_under(dir: &Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// The code a job for `message` generates (the jobs route: submit, then the worker).
+async fn job_code(
+    scratch: &Path,
+    connect: &ConnectOptions,
+    message: &str,
+) -> anyhow::Result<String> {
+    let (_, clients, outputs) = xtask::outputs::read(scratch, "local", connect).await?;
+    let url = outputs
+        .get(RESOLVED_INVOKE_URL)
+        .ok_or_else(|| anyhow::anyhow!("no invoke URL"))?;
+    let submitted = xtask::invoke::submit_job(
+        &clients,
+        AuthMode::AwsIam,
+        url,
+        &request(message, "python"),
+        None,
+    )
+    .await?;
+    anyhow::ensure!(submitted.status == 202, "{}", submitted.body);
+    let submitted: codegen_contract::SubmitResponse = serde_json::from_str(&submitted.body)?;
+    let job = xtask::invoke::wait_for_job(
+        &clients,
+        AuthMode::AwsIam,
+        url,
+        &submitted.job_id,
+        Duration::from_secs(120),
+        |_| {},
+    )
+    .await?;
+    match job.result {
+        Some(result) => Ok(result.code),
+        None => anyhow::bail!("job did not succeed: {:?} {:?}", job.status, job.error),
+    }
 }
 
 async fn generated_code(
@@ -252,6 +288,13 @@ async fn exercise(
     assert_ne!(
         code_before, code_after,
         "the function must run the new prompt after the swap"
+    );
+    // The worker is a function of its own: the swap updated it too, so a job runs the new prompt
+    // (the mock's answer depends only on the prompt, so the same message gives the same code).
+    let job_after = job_code(scratch, connect, "binary search").await?;
+    assert_eq!(
+        job_after, code_after,
+        "the jobs route must serve the edit: the worker runs the swapped code"
     );
 
     // A README edit: seen, and nothing built or swapped.

@@ -70,8 +70,13 @@ enum Command {
     /// Send a real PUT /code-generation request to the deployed API (SigV4-signed when the route
     /// uses IAM auth) and print the generated code and where it was stored.
     Invoke(crate::invoke::InvokeArgs),
-    /// Print the function's log events.
+    /// Print the log events of the whole stack (every function and the API access log), merged
+    /// in time order; `--request-id` and `--job` follow one request or job across functions.
     Logs(crate::logs::LogsArgs),
+    /// What an operator checks first: the stage's alarms, the last hour's requests, errors,
+    /// tokens and p50/p99 latency (from the function's metric lines), and the jobs dead-letter
+    /// queue's depth. Read-only.
+    Status(crate::status::StatusArgs),
     /// Manage the local emulator (ministack) for the `local` stage.
     Local(crate::local::LocalArgs),
     /// Deploy the stage's bootstrap stack (once per account and region, as an administrator):
@@ -120,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Package(args) => crate::artifact::command(&root, args).await,
         Command::Invoke(args) => crate::invoke::command(&root, args).await,
         Command::Logs(args) => crate::logs::command(&root, args).await,
+        Command::Status(args) => crate::status::command(&root, args).await,
         Command::Watch(args) => crate::watch::command(&root, args).await,
         Command::Bootstrap(args) => crate::bootstrap::command(&root, args).await,
         Command::Local(args) => crate::local::command(&root, args).await,

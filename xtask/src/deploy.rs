@@ -133,7 +133,7 @@ pub use record::DeployRecord;
 pub use recover::recover;
 pub use setup::{Loaded, Prepared, load, prepare, verification_for};
 
-use post::{deploy_api_stage, verify_function, wait_for_function_update};
+use post::{deploy_api_stage, verify_functions, wait_for_function_update};
 use record::{is_unchanged, record_success};
 
 /// Runs `deploy`.
@@ -254,7 +254,7 @@ async fn finish(
     let t = Instant::now();
     let api_deployment_id =
         deploy_api_stage(&p, &stack_outputs, create || summary.touches_api()).await?;
-    verify_function(&p.clients, &p.package, &stack_outputs).await?;
+    verify_functions(&p.clients, &p.package, &stack_name).await?;
     p.timings
         .insert("post_deploy".to_owned(), t.elapsed().as_millis());
     record_success(&p, api_deployment_id.as_deref()).await?;

@@ -18,6 +18,7 @@ pub mod code_bucket;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod functions;
 pub mod identity;
 pub mod invoke;
 pub mod local;
@@ -31,6 +32,7 @@ pub mod preflight;
 pub mod process;
 pub mod promote;
 pub mod report;
+pub mod status;
 pub mod synth;
 pub mod watch;
 

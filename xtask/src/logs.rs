@@ -1,10 +1,22 @@
-//! `logs`: the function's log events from its stack-owned log group (CloudWatch Logs
-//! `FilterLogEvents`), one line each with a UTC timestamp, optionally followed.
+//! `logs`: the log events of the whole stack: every function's log group and the API's access
+//! log, found from the stack's own resources ([`crate::functions`]), each line prefixed with its
+//! source's short name (`sync`, `submit`, `status`, `worker`, `api`) and merged in time order
+//! (CloudWatch Logs `FilterLogEvents`, one read per group, in parallel), optionally followed.
+//! `--request-id` and `--job` follow one request or job across the functions that handled it:
+//! they become a filter pattern matching the id as a quoted term, which every line about it holds
+//! (the function's JSON lines carry `request_id`/`job_id`, Lambda's START/END/REPORT lines the
+//! request id, the access log the integration's request id and the path with the job id).
+//!
+//! Filter patterns: "Filter pattern syntax for metric filters, subscription filters, filter log
+//! events" (CloudWatch Logs User Guide,
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>, checked
+//! 2026-12-07): a term in double quotes matches events that contain it exactly.
 //!
 //! The pure parts are small functions with unit tests: parsing `--since` ([`parse_since`]),
-//! formatting an event ([`format_event`]) and telling a re-read event from a new one ([`Cursor`]).
-//! [`read_new`] and [`print_events`] are the IO around them: CloudWatch Logs reads and writes to
-//! the given writer (stdout for the CLI).
+//! formatting an event ([`format_event`], [`format_line`]), telling a re-read event from a new one
+//! ([`Cursor`]) and merging sources ([`merge`]). [`read_new`], [`print_events`] and
+//! [`print_stack_events`] are the IO around them: CloudWatch Logs reads and writes to the given
+//! writer (stdout for the CLI).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,7 +29,7 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::outputs;
+use crate::functions::{self, StackLogGroup};
 use crate::report::Exit;
 
 /// How often `--follow` reads again.
@@ -140,7 +152,7 @@ pub async fn read_new(
     cursor: &mut Cursor,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
-    let fresh = cursor.take_new(read_from(logs, group, cursor.start_ms()).await?);
+    let fresh = cursor.take_new(read_from(logs, group, cursor.start_ms(), None).await?);
     write_events(out, &fresh).context("failed to write log events")?;
     Ok(fresh.len())
 }
@@ -158,7 +170,7 @@ pub async fn print_events(
     let mut cursor = Cursor::new(start_ms);
     let mut printed = 0;
     loop {
-        let fresh = cursor.take_new(read_from(logs, group, cursor.start_ms()).await?);
+        let fresh = cursor.take_new(read_from(logs, group, cursor.start_ms(), None).await?);
         match write_events(out, &fresh) {
             Ok(()) => printed += fresh.len(),
             // The reader has gone; following on would poll for nobody.
@@ -175,16 +187,19 @@ pub async fn print_events(
     }
 }
 
-/// Every event of `group` at or after `start_ms`, through all of `FilterLogEvents`' pages.
+/// Every event of `group` at or after `start_ms` that matches `pattern` (all events: `None`),
+/// through all of `FilterLogEvents`' pages.
 async fn read_from(
     logs: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
     start_ms: i64,
+    pattern: Option<&str>,
 ) -> anyhow::Result<Vec<LogEvent>> {
     let mut pages = logs
         .filter_log_events()
         .log_group_name(group)
         .start_time(start_ms)
+        .set_filter_pattern(pattern.map(str::to_owned))
         .into_paginator()
         .send();
     let mut events = Vec::new();
@@ -200,6 +215,231 @@ fn write_events(out: &mut impl Write, events: &[LogEvent]) -> std::io::Result<()
         writeln!(out, "{}", format_event(event))?;
     }
     out.flush()
+}
+
+/// One printed line of the whole stack's logs: its source's short name and the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedEvent {
+    /// `sync`, `submit`, `status`, `worker`, `api`, or a log group's logical id.
+    pub source: String,
+    /// The event.
+    pub event: LogEvent,
+}
+
+/// Width the short names are padded to, so messages line up (`submit`, `status`, `worker`).
+const SOURCE_WIDTH: usize = 6;
+
+/// The printed line for one event of the stack: UTC timestamp, source, message.
+pub fn format_line(e: &SourcedEvent) -> String {
+    format!(
+        "{} {:<SOURCE_WIDTH$} {}",
+        format_timestamp(e.event.timestamp),
+        e.source,
+        e.event.message.trim_end()
+    )
+}
+
+/// Merges the fresh events of several sources into one list in time order. Stable: events with
+/// the same timestamp keep their source's order, and sources keep the order given.
+pub fn merge(per_source: Vec<(String, Vec<LogEvent>)>) -> Vec<SourcedEvent> {
+    let mut all: Vec<SourcedEvent> = per_source
+        .into_iter()
+        .flat_map(|(source, events)| {
+            events.into_iter().map(move |event| SourcedEvent {
+                source: source.clone(),
+                event,
+            })
+        })
+        .collect();
+    all.sort_by_key(|e| e.event.timestamp);
+    all
+}
+
+/// What to read from the stack's logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackQuery {
+    /// Only these sources (short names); empty: all.
+    pub sources: Vec<String>,
+    /// CloudWatch Logs filter pattern; `None`: every event.
+    pub pattern: Option<String>,
+    /// From when (epoch milliseconds).
+    pub start_ms: i64,
+}
+
+/// The filter pattern that matches every line mentioning `id` (a quoted term). `None` when the
+/// id holds a character a quoted term cannot (a double quote or a backslash).
+pub fn id_pattern(id: &str) -> Option<String> {
+    (!id.is_empty() && !id.contains(['"', '\\'])).then(|| format!("\"{id}\""))
+}
+
+/// The stack's log groups that `query` asks for; an error naming the known short names when a
+/// `--function` matches none.
+pub fn select_groups(
+    groups: Vec<StackLogGroup>,
+    wanted: &[String],
+) -> anyhow::Result<Vec<StackLogGroup>> {
+    if wanted.is_empty() {
+        return Ok(groups);
+    }
+    let known: Vec<String> = groups.iter().map(|g| g.short.clone()).collect();
+    for w in wanted {
+        anyhow::ensure!(
+            known.contains(w),
+            "--function {w}: the stack has no such log source; use one of {}",
+            known.join(", ")
+        );
+    }
+    Ok(groups
+        .into_iter()
+        .filter(|g| wanted.contains(&g.short))
+        .collect())
+}
+
+/// Reads the stack's logs: one cursor per group, all groups read in parallel on each pass.
+pub struct StackReader {
+    reader: aws_sdk_cloudwatchlogs::Client,
+    pattern: Option<String>,
+    sources: Vec<(StackLogGroup, Cursor)>,
+}
+
+impl StackReader {
+    /// A reader of `groups` from `start_ms` with `pattern`.
+    pub fn new(
+        logs: &aws_sdk_cloudwatchlogs::Client,
+        groups: Vec<StackLogGroup>,
+        start_ms: i64,
+        pattern: Option<String>,
+    ) -> Self {
+        Self {
+            reader: aws_sdk_cloudwatchlogs::Client::clone(logs),
+            pattern,
+            sources: groups
+                .into_iter()
+                .map(|g| (g, Cursor::new(start_ms)))
+                .collect(),
+        }
+    }
+
+    /// Reads every group once and returns the events not returned before, merged in time order.
+    pub async fn read_new(&mut self) -> anyhow::Result<Vec<SourcedEvent>> {
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, (group, cursor)) in self.sources.iter().enumerate() {
+            let (reader, name, start, pattern) = (
+                aws_sdk_cloudwatchlogs::Client::clone(&self.reader),
+                group.name.clone(),
+                cursor.start_ms(),
+                self.pattern.clone(),
+            );
+            reads.spawn(async move {
+                (
+                    i,
+                    read_from(&reader, &name, start, pattern.as_deref()).await,
+                )
+            });
+        }
+        let mut read: Vec<Option<Vec<LogEvent>>> = vec![None; self.sources.len()];
+        while let Some(done) = reads.join_next().await {
+            let (i, events) = done.context("a log read did not finish")?;
+            read[i] = Some(events?);
+        }
+        let mut per_source = Vec::new();
+        for ((group, cursor), events) in self.sources.iter_mut().zip(read) {
+            let fresh = cursor.take_new(events.unwrap_or_default());
+            per_source.push((group.short.clone(), fresh));
+        }
+        Ok(merge(per_source))
+    }
+}
+
+/// Writes the stack's events that `query` asks for to `out`, merged in time order; with `follow`,
+/// keeps reading every 2 s until interrupted or until `out` is closed. Returns how many it wrote.
+pub async fn print_stack_events(
+    clients: &crate::aws::Clients,
+    stack_name: &str,
+    query: &StackQuery,
+    follow: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    let resources = functions::list_resources(&clients.cfn, stack_name).await?;
+    let groups = select_groups(functions::log_groups_of(&resources), &query.sources)?;
+    anyhow::ensure!(
+        !groups.is_empty(),
+        "stack {stack_name} has no log group: deploy it first (`cargo xtask deploy`)"
+    );
+    let mut reader = StackReader::new(&clients.logs, groups, query.start_ms, query.pattern.clone());
+    let mut printed = 0;
+    loop {
+        let fresh = reader.read_new().await?;
+        let written = fresh
+            .iter()
+            .try_for_each(|e| writeln!(out, "{}", format_line(e)))
+            .and_then(|()| out.flush());
+        match written {
+            Ok(()) => printed += fresh.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(printed),
+            Err(e) => return Err(e).context("failed to write log events"),
+        }
+        if !follow {
+            return Ok(printed);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(printed),
+        }
+    }
+}
+
+/// `watch`'s log lines: from `start_ms` on, every event of the stage's stack, printed with
+/// `print` as [`format_line`] does, every 2 s, until the task is dropped. Waits (quietly) for the
+/// stack and its log groups to exist, since the watch deploys them first; a failed read is
+/// reported once and retried.
+pub async fn tail_for_watch(
+    cfg: codegen_infra::StageConfig,
+    connect: crate::aws::ConnectOptions,
+    start_ms: i64,
+    mut print: impl FnMut(String) + Send,
+) {
+    let mut reader = None;
+    let mut reported = false;
+    loop {
+        if reader.is_none() {
+            reader = stack_reader(&cfg, &connect, start_ms).await.ok();
+        }
+        if let Some(r) = reader.as_mut() {
+            match r.read_new().await {
+                Ok(fresh) => {
+                    reported = false;
+                    fresh.iter().for_each(|e| print(format_line(e)));
+                }
+                Err(e) if !reported => {
+                    reported = true;
+                    crate::report::progress(format!("watch: could not read the logs: {e:#}"));
+                }
+                Err(_) => {}
+            }
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+async fn stack_reader(
+    cfg: &codegen_infra::StageConfig,
+    connect: &crate::aws::ConnectOptions,
+    start_ms: i64,
+) -> anyhow::Result<StackReader> {
+    let clients = crate::aws::try_connect(cfg, connect).await?;
+    let resources = functions::list_resources(&clients.cfn, &cfg.stack_name).await?;
+    let groups = functions::log_groups_of(&resources);
+    anyhow::ensure!(!groups.is_empty(), "no log groups yet");
+    Ok(StackReader::new(&clients.logs, groups, start_ms, None))
+}
+
+/// Epoch milliseconds, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
 }
 
 /// Parses `30s`, `10m`, `2h`, `1d` (a whole number and a unit) into milliseconds; `None` for
@@ -237,11 +477,26 @@ pub struct LogsArgs {
     /// are printed in UTC.
     #[arg(long, default_value = "1h")]
     since: String,
+    /// Only this source (repeatable): sync, submit, status, worker (the functions) or api (the
+    /// access log). Default: all of them.
+    #[arg(long = "function", value_name = "NAME")]
+    functions: Vec<String>,
+    /// A CloudWatch Logs filter pattern (e.g. `ERROR`, `"model_timeout"`, `{ $.status = 5* }`).
+    #[arg(long, conflicts_with_all = ["request_id", "job"])]
+    filter: Option<String>,
+    /// Follow one request: every line that mentions this request id (Lambda's, or API Gateway's).
+    #[arg(long, value_name = "ID", conflicts_with = "job")]
+    request_id: Option<String>,
+    /// Follow one job: its submission, every worker attempt and every status read.
+    #[arg(long, value_name = "JOB_ID")]
+    job: Option<String>,
     #[command(flatten)]
     connect: crate::args::ConnectArgs,
 }
 
-/// Runs `cargo xtask logs`: prints the function's log events.
+/// Runs `cargo xtask logs`: prints the stack's log events. Logs hold callers' prompts, so they
+/// are read with the caller's own credentials or the deploy role, never the diff role (which has
+/// no log-read grant; see infra/src/bootstrap.rs).
 pub async fn command(
     root: &std::path::Path,
     args: LogsArgs,
@@ -252,24 +507,29 @@ pub async fn command(
             args.since
         )
     })?;
-    let (_, clients, outputs) =
-        outputs::read(root, &args.stage.stage, &args.connect.options()).await?;
-    let group = outputs
-        .get(codegen_infra::stack::outputs::LOG_GROUP)
-        .ok_or_else(|| anyhow::anyhow!("the stack has no log group output"))?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default();
+    let pattern = match (&args.filter, &args.request_id, &args.job) {
+        (Some(f), _, _) => Some(f.clone()),
+        (_, Some(id), _) => Some(id_pattern(id).ok_or_else(|| {
+            anyhow::anyhow!("--request-id `{id}`: a request id has no quotes or backslashes")
+        })?),
+        (_, _, Some(job)) => {
+            anyhow::ensure!(
+                codegen_contract::is_job_id(job),
+                "--job `{job}`: a job id is 32 lowercase hex digits (the `job_id` of the submission)"
+            );
+            id_pattern(job)
+        }
+        _ => None,
+    };
+    let cfg = codegen_infra::load_stage(root, &args.stage.stage)?;
+    let clients = crate::aws::try_connect(&cfg, &args.connect.options()).await?;
+    let query = StackQuery {
+        sources: args.functions,
+        pattern,
+        start_ms: now_ms().saturating_sub(since),
+    };
     let mut stdout = std::io::stdout();
-    print_events(
-        &clients.logs,
-        group,
-        now_ms.saturating_sub(since),
-        args.follow,
-        &mut stdout,
-    )
-    .await?;
+    print_stack_events(&clients, &cfg.stack_name, &query, args.follow, &mut stdout).await?;
     Ok(Exit::Success)
 }
 
@@ -304,6 +564,119 @@ mod tests {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn sources_merge_in_time_order_with_their_names() {
+        let merged = merge(vec![
+            (
+                "submit".to_owned(),
+                vec![event("a", 10, "accepted\n"), event("a", 40, "done\n")],
+            ),
+            ("worker".to_owned(), vec![event("b", 20, "started\n")]),
+            ("status".to_owned(), vec![event("c", 40, "read\n")]),
+        ]);
+        let lines: Vec<String> = merged.iter().map(format_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "1970-01-01T00:00:00.010Z submit accepted",
+                "1970-01-01T00:00:00.020Z worker started",
+                "1970-01-01T00:00:00.040Z submit done",
+                "1970-01-01T00:00:00.040Z status read",
+            ]
+        );
+    }
+
+    #[test]
+    fn ids_become_quoted_terms_and_bad_ones_are_refused() {
+        assert_eq!(id_pattern("abc-1").as_deref(), Some("\"abc-1\""));
+        assert_eq!(id_pattern("a\"b"), None);
+        assert_eq!(id_pattern("a\\b"), None);
+        assert_eq!(id_pattern(""), None);
+    }
+
+    #[test]
+    fn unknown_sources_are_refused_with_the_known_ones() {
+        let groups = vec![
+            StackLogGroup {
+                name: "/aws/lambda/x-generator".to_owned(),
+                short: "sync".to_owned(),
+            },
+            StackLogGroup {
+                name: "/aws/apigateway/x".to_owned(),
+                short: "api".to_owned(),
+            },
+        ];
+        let picked = select_groups(groups.clone(), &["api".to_owned()]).expect("known");
+        assert_eq!(picked, [groups[1].clone()]);
+        let err = select_groups(groups, &["wroker".to_owned()]).expect_err("unknown");
+        assert!(err.to_string().contains("sync, api"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn every_group_is_read_with_the_pattern_and_merged() {
+        let cfn = crate::functions::tests::cfn_listing("codegen-local");
+        let sync = mock!(Client::filter_log_events)
+            .match_requests(|r| {
+                r.log_group_name() == Some("/aws/lambda/codegen-local-generator")
+                    && r.filter_pattern() == Some("\"j1\"")
+            })
+            .then_output(|| {
+                FilterLogEventsOutput::builder()
+                    .events(sdk_event(&event("s", 30, "sync j1")))
+                    .build()
+            });
+        let worker = mock!(Client::filter_log_events)
+            .match_requests(|r| {
+                r.log_group_name() == Some("/aws/lambda/codegen-local-jobs-worker")
+                    && r.filter_pattern() == Some("\"j1\"")
+            })
+            .then_output(|| {
+                FilterLogEventsOutput::builder()
+                    .events(sdk_event(&event("w", 20, "worker j1")))
+                    .build()
+            });
+        let api = mock!(Client::filter_log_events)
+            .match_requests(|r| r.log_group_name() == Some("/aws/apigateway/codegen-local"))
+            .then_output(|| {
+                FilterLogEventsOutput::builder()
+                    .events(sdk_event(&event("a", 10, "api j1")))
+                    .build()
+            });
+        let logs = mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::MatchAny,
+            [&sync, &worker, &api]
+        );
+        let resources = crate::functions::list_resources(&cfn, "codegen-local")
+            .await
+            .expect("listed");
+        let mut reader = StackReader::new(
+            &logs,
+            crate::functions::log_groups_of(&resources),
+            0,
+            id_pattern("j1"),
+        );
+        let lines: Vec<String> = reader
+            .read_new()
+            .await
+            .expect("read")
+            .iter()
+            .map(format_line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "1970-01-01T00:00:00.010Z api    api j1",
+                "1970-01-01T00:00:00.020Z worker worker j1",
+                "1970-01-01T00:00:00.030Z sync   sync j1",
+            ]
+        );
+        assert!(
+            reader.read_new().await.expect("again").is_empty(),
+            "nothing twice"
+        );
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct WatchArgs {
     /// Named profile from the shared AWS config files.
     #[arg(long, env = "AWS_PROFILE")]
     profile: Option<String>,
+    /// Do not print the stack's log lines (every function's and the access log's, from the
+    /// moment `watch` starts; see `cargo xtask logs`).
+    #[arg(long)]
+    no_logs: bool,
 }
 
 /// Options of [`watch`].
@@ -282,12 +286,28 @@ pub async fn command(root: &Path, args: WatchArgs) -> anyhow::Result<Exit> {
             std::future::pending::<()>().await;
         }
     };
-    watch(root, &opts, shutdown, |event| {
+    // The log lines of requests made while watching, read beside the loop (and dropped with it).
+    let tail = if args.no_logs {
+        None
+    } else {
+        let cfg = codegen_infra::load_stage(root, &opts.stage)?;
+        Some(tokio::spawn(crate::logs::tail_for_watch(
+            cfg,
+            opts.connect.clone(),
+            crate::logs::now_ms(),
+            result,
+        )))
+    };
+    let watched = watch(root, &opts, shutdown, |event| {
         if let Some(line) = event_line(&event) {
             result(line);
         }
     })
-    .await?;
+    .await;
+    if let Some(tail) = tail {
+        tail.abort();
+    }
+    watched?;
     Ok(Exit::Success)
 }
 

@@ -27,6 +27,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("sts", "sts"),
     ("bedrock", "bedrock"),
     ("logs", "logs"),
+    ("sqs", "sqs"),
 ];
 
 /// S3 operations authorised under another action than their own name.
@@ -127,6 +128,11 @@ const NOT_FOR_THE_DEPLOY_ROLE: &[(&str, &str)] = &[
         "lambda:UpdateFunctionCode",
         "`deploy --hotswap` only: it replaces code outside CloudFormation, so it runs with a \
          developer's own credentials on stages that allow it, never with the CI deploy role",
+    ),
+    (
+        "sqs:GetQueueAttributes",
+        "`status` only (the dead-letter queue's depth): an operator's read, run with the \
+         operator's own credentials; the deploy role needs no queue access to deploy",
     ),
     (
         "sts:AssumeRole",

@@ -12,11 +12,14 @@
 
 pub mod apigw;
 pub mod bedrock;
+pub mod cloudwatch;
 pub mod expr;
 pub mod iam;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 pub mod template;
 

@@ -7,10 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod metrics;
 pub mod models;
 pub mod principal;
 
 pub use principal::{IamAuthorizerContext, Principal, PrincipalError};
+
+mod roles;
+
+pub use roles::FunctionRole;
 
 /// HTTP method of the one route the API serves.
 pub const ROUTE_METHOD: &str = "PUT";
@@ -163,6 +168,8 @@ pub mod env {
     /// (POST /code-generation/jobs), `status` (GET /code-generation/jobs/{job_id}) or `worker`
     /// (the jobs queue).
     pub const ROLE: &str = "CODEGEN_ROLE";
+    /// The stage's name: the `Stage` dimension of the function's metrics.
+    pub const STAGE: &str = "CODEGEN_STAGE";
     /// URL of the jobs queue (`submit` only).
     pub const JOBS_QUEUE_URL: &str = "CODEGEN_JOBS_QUEUE_URL";
     /// ARN of the jobs dead-letter queue (`worker`): its messages mark their jobs failed.
@@ -179,7 +186,7 @@ pub mod env {
     /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
     /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover
     /// all of them.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         BUCKET,
         PREFIX,
         MODEL_ID,
@@ -197,6 +204,7 @@ pub mod env {
         JOBS_THINKING,
         JOBS_EFFORT,
         JOBS_THINKING_TOKENS,
+        STAGE,
     ];
 }
 

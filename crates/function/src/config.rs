@@ -31,36 +31,9 @@ pub const MAX_WORKER_MODEL_TIMEOUT_MS: u64 = 890_000;
 pub const S3_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What a function instance serves (`CODEGEN_ROLE`). One binary, one package; the stack gives
-/// each role its own function and its own least-privilege role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `PUT /code-generation`: generate and answer within API Gateway's 30 s.
-    Sync,
-    /// `POST /code-generation/jobs`: validate, record the job, enqueue it.
-    Submit,
-    /// `GET /code-generation/jobs/{job_id}`: read the job record (and its code).
-    Status,
-    /// The jobs queue: generate outside any HTTP request.
-    Worker,
-}
-
-impl Role {
-    /// The value of `CODEGEN_ROLE`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sync => "sync",
-            Self::Submit => "submit",
-            Self::Status => "status",
-            Self::Worker => "worker",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Sync, Self::Submit, Self::Status, Self::Worker]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-    }
-}
+/// each role its own function and its own least-privilege role. The type is the contract's, shared
+/// with the stack that sets the variable and the deployer that names log lines after it.
+pub use codegen_contract::FunctionRole as Role;
 
 /// Typed function configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +70,9 @@ pub struct Config {
     /// Thinking and effort for the route this instance serves (the jobs route's for the worker,
     /// the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
     pub thinking: RouteThinking,
+    /// The stage's name (`CODEGEN_STAGE`), the `Stage` dimension of the metrics (`unknown` when
+    /// unset, as in a test).
+    pub stage: String,
 }
 
 /// Default for [`Config::job_stale_after`]: an hour.
@@ -203,8 +179,10 @@ impl Config {
             Route::Sync
         };
         let thinking = RouteThinking::from_lookup(route, get)?;
+        let stage = get(env::STAGE).unwrap_or_else(|| "unknown".to_owned());
 
         Ok(Self {
+            stage,
             bucket,
             prefix,
             model_id,

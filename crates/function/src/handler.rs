@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::{Config, Role};
 use crate::error::ApiError;
 use crate::storage::Target;
-use crate::{jobs_api, pipeline, request, response, storage};
+use crate::{jobs_api, metrics, pipeline, request, response, storage};
 
 /// Source of the current time (UTC); a plain function so tests can pin it.
 pub type Clock = fn() -> OffsetDateTime;
@@ -52,8 +52,10 @@ pub async fn handle(
     } else {
         event.context.request_id
     };
-    match run(deps, &payload, &request_id, started, deadline).await {
-        Ok(response) => Ok(response),
+    let (answered, figures) =
+        metrics::scoped(run(deps, &payload, &request_id, started, deadline)).await;
+    let response = match answered {
+        Ok(response) => response,
         Err(err) => {
             let status = err.status();
             if status >= 500 {
@@ -73,9 +75,72 @@ pub async fn handle(
                     "request rejected"
                 );
             }
-            Ok(response::error(&err))
+            response::error(&err)
         }
+    };
+    let job_id = job_of(deps.config.role, &payload, &response);
+    emit_metrics(
+        deps.config,
+        &request_id,
+        job_id.as_deref(),
+        &response,
+        figures,
+        started,
+    );
+    Ok(response)
+}
+
+/// The job a jobs-route request was about (its path parameter, or the id a submission answered),
+/// so that `logs --job` finds the request's metric line.
+fn job_of(
+    role: Role,
+    payload: &ApiGatewayV2httpRequest,
+    response: &ApiGatewayV2httpResponse,
+) -> Option<String> {
+    match role {
+        Role::Status => payload
+            .path_parameters
+            .get("job_id")
+            .filter(|id| codegen_contract::is_job_id(id))
+            .cloned(),
+        Role::Submit => match &response.body {
+            Some(aws_lambda_events::encodings::Body::Text(text)) => {
+                serde_json::from_str::<codegen_contract::SubmitResponse>(text)
+                    .ok()
+                    .map(|r| r.job_id)
+            }
+            _ => None,
+        },
+        Role::Sync | Role::Worker => None,
     }
+}
+
+/// The request's metric line (see [`metrics`]).
+fn emit_metrics(
+    config: &Config,
+    request_id: &str,
+    job_id: Option<&str>,
+    response: &ApiGatewayV2httpResponse,
+    figures: metrics::Figures,
+    started: Instant,
+) {
+    let status = u16::try_from(response.status_code).unwrap_or(500);
+    let mut line = metrics::Line::new(
+        &config.stage,
+        config.role,
+        &config.model_id,
+        metrics::now_ms(),
+    );
+    line.answered(status, pipeline::millis(started.elapsed()))
+        .figures(figures)
+        .property("request_id", request_id);
+    if let Some(job_id) = job_id {
+        line.property("job_id", job_id);
+    }
+    if config.role == Role::Submit && status == 202 {
+        line.set(codegen_contract::metrics::JOBS_QUEUED, 1);
+    }
+    metrics::emit(&line);
 }
 
 async fn run(
@@ -101,6 +166,7 @@ async fn run(
                 create_only: false,
             };
             let body = pipeline::generate_and_store(deps, &req, &target, started, deadline).await?;
+            metrics::record_answer(&body);
             Ok(response::success(&body))
         }
         Role::Submit => jobs_api::submit(deps, payload, request_id).await,

@@ -17,6 +17,7 @@ pub mod handler;
 pub mod jobs;
 pub mod jobs_api;
 pub mod language;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod prompt;

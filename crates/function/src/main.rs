@@ -1,6 +1,10 @@
 //! Lambda entry point: JSON logs, configuration and SDK clients built once per cold start, then
 //! the runtime loop with the handler borrowing them.
 
+// The runtime's service layers around the handler (and the metrics scope around each request)
+// nest futures past the default query depth of 128 when the compiler lays out `main`'s future.
+#![recursion_limit = "256"]
+
 use aws_config::BehaviorVersion;
 use codegen_function::config::Role;
 use codegen_function::worker::{self, SqsEvent};

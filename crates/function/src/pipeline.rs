@@ -71,6 +71,7 @@ pub async fn generate_and_store(
     let model_started = Instant::now();
     let generation = model::generate(deps.bedrock, model_id, &prompt, &plan).await;
     let model_ms = millis(model_started.elapsed());
+    crate::metrics::record_model_ms(model_ms);
     let generation = generation.map_err(|e| {
         let region = deps
             .bedrock
@@ -405,6 +406,7 @@ async fn try_repair(ctx: &RepairContext<'_>, first: Answer) -> (Answer, RepairRe
         )),
     };
     let repair_ms = millis(started.elapsed());
+    crate::metrics::record_model_ms(repair_ms);
     let generation: Generation = match result {
         Ok(g) => g,
         Err(e) => {

@@ -36,9 +36,9 @@ use tracing::{error, info, warn};
 use crate::error::ApiError;
 use crate::handler::Deps;
 use crate::jobs::{self, JobMessage, JobRecord, RecordError, Tagged, Write};
-use crate::pipeline;
 use crate::request;
 use crate::storage::Target;
+use crate::{metrics, pipeline};
 
 /// The SQS event (the fields the worker reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -106,9 +106,9 @@ pub async fn handle(deps: &Deps<'_>, event: SqsEvent, deadline: Option<Instant>)
         let outcome = match serde_json::from_str::<JobMessage>(&record.body) {
             Ok(m) if codegen_contract::is_job_id(&m.job_id) => {
                 if dead_letter {
-                    give_up(deps, &m.job_id).await
+                    measured(deps, &m.job_id, give_up_measured(deps, &m.job_id)).await
                 } else {
-                    run_job(deps, &m.job_id, deadline).await
+                    measured(deps, &m.job_id, run_job(deps, &m.job_id, deadline)).await
                 }
             }
             _ => {
@@ -213,7 +213,42 @@ async fn claim(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Clai
     Claim::Retry
 }
 
-async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Outcome {
+/// Runs a job's delivery (`attempt`) and writes its metric line: how the attempt ended, with the
+/// model's time and tokens. No line when no attempt was made.
+async fn measured(
+    deps: &Deps<'_>,
+    job_id: &str,
+    attempt: impl std::future::Future<Output = (Outcome, Option<metrics::JobEnd>)> + Send,
+) -> Outcome {
+    let started = Instant::now();
+    let ((outcome, end), figures) = metrics::scoped(attempt).await;
+    if let Some(end) = end {
+        let config = deps.config;
+        let mut line = metrics::Line::new(
+            &config.stage,
+            config.role,
+            &config.model_id,
+            metrics::now_ms(),
+        );
+        line.job(end)
+            .set(
+                codegen_contract::metrics::TIME_TO_ANSWER,
+                pipeline::millis(started.elapsed()),
+            )
+            .figures(figures)
+            .property("job_id", job_id);
+        metrics::emit(&line);
+    }
+    outcome
+}
+
+/// Runs one delivery of a job; the second value says how the attempt ended (`None`: no attempt
+/// was made, e.g. the job had already finished or another invocation runs it).
+async fn run_job(
+    deps: &Deps<'_>,
+    job_id: &str,
+    deadline: Option<Instant>,
+) -> (Outcome, Option<metrics::JobEnd>) {
     let started = Instant::now();
     let bucket = &deps.config.bucket;
     let Tagged {
@@ -221,9 +256,9 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
         etag,
     } = match claim(deps, job_id, deadline).await {
         Claim::Won(claimed) => *claimed,
-        Claim::Skip => return Outcome::Done,
-        Claim::GiveUp => return give_up(deps, job_id).await,
-        Claim::Retry => return Outcome::Retry,
+        Claim::Skip => return (Outcome::Done, None),
+        Claim::GiveUp => return give_up_measured(deps, job_id).await,
+        Claim::Retry => return (Outcome::Retry, Some(metrics::JobEnd::Retried)),
     };
     info!(job_id, attempt = record.attempts, "job started");
 
@@ -242,6 +277,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
     let now = jobs::timestamp((deps.clock)());
     let outcome = match result {
         Ok(mut body) if body.stored => {
+            metrics::record_answer(&body);
             body.code.clear();
             record.status = JobStatus::Succeeded;
             record.result = Some(body);
@@ -249,6 +285,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
             Outcome::Done
         }
         Ok(body) => {
+            metrics::record_answer(&body);
             // The model answered but S3 refused the code: the job's answer *is* the stored code,
             // so try again.
             record.status = JobStatus::Queued;
@@ -276,7 +313,7 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
     // Conditional on the claim: nobody else writes a record while its claim is live.
     if let Err(e) = jobs::put_record(deps.s3, bucket, &record, Write::Replace(&etag)).await {
         error!(job_id, error = %e, "could not record the job's outcome");
-        return Outcome::Retry;
+        return (Outcome::Retry, Some(metrics::JobEnd::Retried));
     }
     info!(
         job_id,
@@ -285,26 +322,38 @@ async fn run_job(deps: &Deps<'_>, job_id: &str, deadline: Option<Instant>) -> Ou
         total_ms = pipeline::millis(started.elapsed()),
         "job attempt finished"
     );
-    outcome
+    let end = match (&outcome, record.status) {
+        (Outcome::Retry, _) => metrics::JobEnd::Retried,
+        (Outcome::Done, JobStatus::Succeeded) => metrics::JobEnd::Succeeded,
+        (Outcome::Done, _) => metrics::JobEnd::Failed,
+    };
+    (outcome, Some(end))
+}
+
+/// [`give_up`], and the metric a job that failed for good counts in when it marked one failed.
+async fn give_up_measured(deps: &Deps<'_>, job_id: &str) -> (Outcome, Option<metrics::JobEnd>) {
+    let (outcome, failed) = give_up(deps, job_id).await;
+    (outcome, failed.then_some(metrics::JobEnd::Failed))
 }
 
 /// A message that ran out of deliveries: the job failed with its last error. A job a live
 /// attempt is still running is left to it (the message comes back after the visibility timeout).
-async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
+/// The second value: whether this call marked the job failed.
+async fn give_up(deps: &Deps<'_>, job_id: &str) -> (Outcome, bool) {
     let bucket = &deps.config.bucket;
     let Tagged {
         value: mut record,
         etag,
     } = match jobs::get_record_tagged(deps.s3, bucket, job_id).await {
         Ok(r) => r,
-        Err(RecordError::NotFound) => return Outcome::Done,
-        Err(_) => return Outcome::Retry,
+        Err(RecordError::NotFound) => return (Outcome::Done, false),
+        Err(_) => return (Outcome::Retry, false),
     };
     if record.status.is_final() {
-        return Outcome::Done;
+        return (Outcome::Done, false);
     }
     if record.is_claimed_at((deps.clock)()) {
-        return Outcome::Retry;
+        return (Outcome::Retry, false);
     }
     record.status = JobStatus::Failed;
     record.error = Some(jobs::stalled_error(&record, deps.config.job_stale_after));
@@ -317,9 +366,9 @@ async fn give_up(deps: &Deps<'_>, job_id: &str) -> Outcome {
                 attempts = record.attempts,
                 "job gave up after its last delivery"
             );
-            Outcome::Done
+            (Outcome::Done, true)
         }
-        Err(_) => Outcome::Retry,
+        Err(_) => (Outcome::Retry, false),
     }
 }
 

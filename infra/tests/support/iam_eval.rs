@@ -187,6 +187,13 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 fn condition_holds(operator: &str, key: &str, values: &[String], req: &Request<'_>) -> bool {
+    // A request here carries at most one value per key. `ForAllValues:` is true when every value
+    // of the request's key matches, so with one value it is the operator itself, and with the key
+    // absent (an empty set) it is true ("ForAllValues ... returns true if there are no keys in the
+    // request", IAM user guide, "Set operators for multivalued context keys").
+    if let Some(inner) = operator.strip_prefix("ForAllValues:") {
+        return req.context.get(key).is_none() || condition_holds(inner, key, values, req);
+    }
     let present = req.context.get(key).copied();
     let matches = |f: &dyn Fn(&str, &str) -> bool| {
         present.is_some_and(|actual| values.iter().any(|v| f(v, actual)))

@@ -69,13 +69,17 @@ pub fn referenced_id(v: &Value) -> &str {
 // ---------------------------------------------------------------------------------------------
 
 /// Every IAM policy document under `value` (a resource's `Properties`, say): each
-/// `PolicyDocument` and `AssumeRolePolicyDocument` at any depth, in document order.
+/// `PolicyDocument`, `AssumeRolePolicyDocument` and KMS `KeyPolicy` at any depth, in document
+/// order.
 pub fn policy_documents(value: &Value) -> Vec<&Value> {
     fn collect<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
         match value {
             Value::Object(map) => {
                 for (key, child) in map {
-                    if key == "PolicyDocument" || key == "AssumeRolePolicyDocument" {
+                    if key == "PolicyDocument"
+                        || key == "AssumeRolePolicyDocument"
+                        || key == "KeyPolicy"
+                    {
                         out.push(child);
                     } else {
                         collect(child, out);

@@ -1,5 +1,5 @@
-//! After the change set: deploying the API stage when needed, and checking that the function runs
-//! exactly the uploaded package (waiting out a code update still in progress).
+//! After the change set: deploying the API stage when needed, and checking that every function of
+//! the stack runs exactly the uploaded package (waiting out a code update still in progress).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use codegen_infra::stack::outputs as out_names;
 
 use super::Prepared;
 use crate::aws::Clients;
+use crate::functions::{self, StackFunction};
 use crate::outputs;
 use crate::package::Package;
 use crate::poll::{self, Backoff, Poll};
@@ -54,13 +55,47 @@ pub(super) async fn deploy_api_stage(
     Ok(Some(id))
 }
 
-/// Post-deploy checks: the function runs the deployed package, is active, and has its role.
-pub(super) async fn verify_function(
+/// Post-deploy checks, on every function of the stack (found from its resources, see
+/// [`crate::functions`]), in parallel: each runs the deployed package, is not failed, and its
+/// execution role exists.
+pub(super) async fn verify_functions(
     clients: &Clients,
     package: &Package,
-    outputs: &BTreeMap<String, String>,
+    stack_name: &str,
+) -> anyhow::Result<Vec<StackFunction>> {
+    let functions = functions::list_functions(&clients.cfn, stack_name).await?;
+    let mut checks = tokio::task::JoinSet::new();
+    for f in &functions {
+        let (clients, name, sha) = (
+            clients.clone(),
+            f.name.clone(),
+            package.sha256_base64.clone(),
+        );
+        let path = package.path.display().to_string();
+        checks.spawn(async move { verify_function(&clients, &name, &sha, &path).await });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = checks.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("{e:#}")),
+            Err(e) => failures.push(format!("a check did not finish: {e}")),
+        }
+    }
+    if !failures.is_empty() {
+        failures.sort();
+        bail!("post-deploy check failed:\n  {}", failures.join("\n  "));
+    }
+    Ok(functions)
+}
+
+/// One function: runs the package whose SHA-256 is `sha256_base64`, is not failed, has its role.
+async fn verify_function(
+    clients: &Clients,
+    name: &str,
+    sha256_base64: &str,
+    path: &str,
 ) -> anyhow::Result<()> {
-    let name = outputs::require(outputs, out_names::FUNCTION_NAME)?;
     let f = clients
         .lambda
         .get_function()
@@ -70,11 +105,9 @@ pub(super) async fn verify_function(
         .with_context(|| format!("failed to read function {name}"))?;
     let config = f.configuration().context("function has no configuration")?;
     let deployed = config.code_sha256().unwrap_or_default();
-    if deployed != package.sha256_base64 {
+    if deployed != sha256_base64 {
         bail!(
-            "function {name} runs code {deployed}, not the package {} that was deployed ({})",
-            package.sha256_base64,
-            package.path.display()
+            "function {name} runs code {deployed}, not the package {sha256_base64} that was deployed ({path})"
         );
     }
     if config.state() == Some(&aws_sdk_lambda::types::State::Failed) {
@@ -83,7 +116,7 @@ pub(super) async fn verify_function(
             config.state_reason().unwrap_or_default()
         );
     }
-    let role_arn = outputs::require(outputs, out_names::ROLE_ARN)?;
+    let role_arn = config.role().unwrap_or_default();
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
     clients
         .iam
@@ -91,7 +124,7 @@ pub(super) async fn verify_function(
         .role_name(role_name)
         .send()
         .await
-        .with_context(|| format!("function role {role_name} is missing"))?;
+        .with_context(|| format!("the role {role_name} of function {name} is missing"))?;
     Ok(())
 }
 

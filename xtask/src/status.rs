@@ -1,0 +1,283 @@
+//! `status`: what an operator checks first on a stage: its alarms, the last hour's requests,
+//! errors, tokens and p50/p99 latency, and the jobs dead-letter queue's depth.
+//!
+//! Where each figure comes from, and why: the request figures are summed from the function's own
+//! metric lines (the embedded-metric-format lines CloudWatch turns into the `CodegenStack`
+//! metrics, read with `FilterLogEvents`), so the same command answers on AWS and on the emulator,
+//! which keeps the lines but does not turn them into metrics. The dead-letter queue's depth is
+//! `GetQueueAttributes`. Alarm *states* need CloudWatch's `DescribeAlarms`, and this deployer has
+//! no CloudWatch client (adding `aws-sdk-cloudwatch` 1.140.0, tried, recompiled `aws-smithy-types`
+//! and every SDK crate above it: it turns on other features of the shared smithy crates): the
+//! alarms are listed from the stack's resources with the command that shows their states.
+//!
+//! IO: CloudFormation, CloudWatch Logs and SQS reads, with the caller's credentials.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::Value;
+
+use crate::functions::{self, StackResource};
+use crate::logs::{StackReader, now_ms};
+use crate::report::{Exit, result};
+
+/// CloudFormation type of an alarm.
+const ALARM_TYPE: &str = "AWS::CloudWatch::Alarm";
+/// CloudFormation type of a queue.
+const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    stage: crate::args::StageArg,
+    /// How far back the request figures go (a whole number and s, m, h or d).
+    #[arg(long, default_value = "1h")]
+    since: String,
+    #[command(flatten)]
+    connect: crate::args::ConnectArgs,
+}
+
+/// The request figures of one period, summed from metric lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    /// Metric lines read.
+    pub lines: u64,
+    /// Requests answered (or job attempts) by status class.
+    pub requests: u64,
+    /// 2xx answers.
+    pub ok: u64,
+    /// 4xx answers.
+    pub client_errors: u64,
+    /// 5xx answers.
+    pub server_errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Jobs succeeded, failed, retried.
+    pub jobs: (u64, u64, u64),
+    /// Time to answer, p50 and p99 (milliseconds).
+    pub time_to_answer: Option<(u64, u64)>,
+    /// Model latency, p50 and p99 (milliseconds).
+    pub model_latency: Option<(u64, u64)>,
+}
+
+/// The nearest-rank percentile `p` (0-100) of `values` (sorted here).
+pub fn percentile(values: &mut [u64], p: u64) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len() as u64;
+    // Nearest rank: ceil(p/100 * n), at least 1.
+    let rank = (p * n).div_ceil(100).max(1);
+    values
+        .get(usize::try_from(rank - 1).unwrap_or(usize::MAX))
+        .copied()
+}
+
+/// Sums the metric lines (EMF documents; anything else is skipped).
+pub fn summarise<'a>(documents: impl IntoIterator<Item = &'a Value>) -> Figures {
+    let mut f = Figures::default();
+    let (mut answer, mut model) = (Vec::new(), Vec::new());
+    for d in documents {
+        if d.get("_aws").is_none() {
+            continue;
+        }
+        f.lines += 1;
+        let get = |k: &str| d.get(k).and_then(Value::as_u64);
+        let add = |total: &mut u64, k: &str| *total += get(k).unwrap_or(0);
+        add(&mut f.requests, "Requests");
+        add(&mut f.ok, "Status2xx");
+        add(&mut f.client_errors, "Status4xx");
+        add(&mut f.server_errors, "Status5xx");
+        add(&mut f.input_tokens, "InputTokens");
+        add(&mut f.output_tokens, "OutputTokens");
+        add(&mut f.jobs.0, "JobsSucceeded");
+        add(&mut f.jobs.1, "JobsFailed");
+        add(&mut f.jobs.2, "JobsRetried");
+        answer.extend(get("TimeToAnswer"));
+        model.extend(get("ModelLatency"));
+    }
+    let p50_p99 = |v: &mut Vec<u64>| Some((percentile(v, 50)?, percentile(v, 99)?));
+    f.time_to_answer = p50_p99(&mut answer);
+    f.model_latency = p50_p99(&mut model);
+    f
+}
+
+/// The lines `status` prints for `figures`.
+pub fn figure_lines(figures: &Figures, since: &str) -> Vec<String> {
+    let ms = |v: Option<(u64, u64)>| {
+        v.map_or_else(
+            || "no data".to_owned(),
+            |(p50, p99)| format!("p50 {p50} ms, p99 {p99} ms"),
+        )
+    };
+    vec![
+        format!(
+            "requests (last {since}): {} answered ({} 2xx, {} 4xx, {} 5xx)",
+            figures.requests, figures.ok, figures.client_errors, figures.server_errors
+        ),
+        format!(
+            "tokens: {} in, {} out",
+            figures.input_tokens, figures.output_tokens
+        ),
+        format!("time to answer: {}", ms(figures.time_to_answer)),
+        format!("model latency: {}", ms(figures.model_latency)),
+        format!(
+            "jobs: {} succeeded, {} failed, {} retried",
+            figures.jobs.0, figures.jobs.1, figures.jobs.2
+        ),
+    ]
+}
+
+/// Runs `cargo xtask status`.
+pub async fn command(root: &std::path::Path, args: StatusArgs) -> anyhow::Result<Exit> {
+    let since = crate::logs::parse_since(&args.since).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--since `{}`: use a number and s, m, h or d (e.g. 1h)",
+            args.since
+        )
+    })?;
+    let cfg = codegen_infra::load_stage(root, &args.stage.stage)?;
+    let clients = crate::aws::try_connect(&cfg, &args.connect.options()).await?;
+    for line in status_lines(&clients, &cfg, since, &args.since).await? {
+        result(line);
+    }
+    Ok(Exit::Success)
+}
+
+/// What `status` prints for `cfg`'s stack: the figures of the last `since_ms` (`since` as the
+/// user wrote it, for the text).
+pub async fn status_lines(
+    clients: &crate::aws::Clients,
+    cfg: &codegen_infra::StageConfig,
+    since_ms: i64,
+    since: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut result = |line: String| out.push(line);
+    let resources = functions::list_resources(&clients.cfn, &cfg.stack_name).await?;
+    anyhow::ensure!(
+        !resources.is_empty(),
+        "stack {} has no resources: run `cargo xtask deploy --stage {}`",
+        cfg.stack_name,
+        cfg.name
+    );
+
+    // Alarms: from the stack; their states from CloudWatch (see the module doc).
+    let alarms: Vec<&StackResource> = resources
+        .iter()
+        .filter(|r| r.resource_type == ALARM_TYPE)
+        .collect();
+    result(format!("alarms of {} ({}):", cfg.stack_name, alarms.len()));
+    for a in &alarms {
+        result(format!("  {}", a.physical_id));
+    }
+    if !alarms.is_empty() {
+        result(format!(
+            "  states: not read here (no CloudWatch client in this deployer); run `aws cloudwatch describe-alarms --alarm-name-prefix {}- --query 'MetricAlarms[].[AlarmName,StateValue]' --output text`",
+            cfg.stack_name
+        ));
+    }
+
+    // The request figures, from the metric lines of every function.
+    let groups: Vec<_> = functions::log_groups_of(&resources)
+        .into_iter()
+        .filter(|g| g.short != functions::ACCESS_LOG_NAME)
+        .collect();
+    let mut reader = StackReader::new(
+        &clients.logs,
+        groups,
+        now_ms().saturating_sub(since_ms),
+        Some("\"CloudWatchMetrics\"".to_owned()),
+    );
+    let documents: Vec<Value> = reader
+        .read_new()
+        .await?
+        .iter()
+        .filter_map(|e| serde_json::from_str(e.event.message.trim()).ok())
+        .collect();
+    for line in figure_lines(&summarise(&documents), since) {
+        result(line);
+    }
+
+    // The dead-letter queue's depth.
+    let dead_letter = resources.iter().find(|r| {
+        r.resource_type == QUEUE_TYPE
+            && r.logical_id == codegen_infra::stack::JOBS_DEAD_LETTER_QUEUE
+    });
+    if let Some(queue) = dead_letter {
+        let sqs = aws_sdk_sqs::Client::new(&clients.sdk);
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(&queue.physical_id)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            )
+            .send()
+            .await
+            .with_context(|| format!("failed to read the depth of {}", queue.physical_id))?;
+        let attrs: BTreeMap<String, String> = out
+            .attributes()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let get = |k: &str| attrs.get(k).map_or("?", String::as_str).to_owned();
+        result(format!(
+            "dead-letter queue: {} waiting, {} being marked failed by the worker",
+            get("ApproximateNumberOfMessages"),
+            get("ApproximateNumberOfMessagesNotVisible")
+        ));
+    }
+    if clients.endpoint.is_some() {
+        result(
+            "emulator: figures come from the function's metric lines (ministack keeps them but \
+             makes no metrics of them); alarm states, AWS/ApiGateway, AWS/SQS and AWS/Bedrock \
+             metrics and traces exist only on AWS (docs/operations.md)"
+                .to_owned(),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v: Vec<u64> = (1..=100).rev().collect();
+        assert_eq!(percentile(&mut v, 50), Some(50));
+        assert_eq!(percentile(&mut v, 99), Some(99));
+        assert_eq!(percentile(&mut [7], 99), Some(7));
+        assert_eq!(percentile(&mut [], 50), None);
+    }
+
+    #[test]
+    fn figures_are_summed_from_metric_lines_only() {
+        let lines = [
+            json!({"_aws": {}, "Requests": 1, "Status2xx": 1, "InputTokens": 10, "OutputTokens": 20, "TimeToAnswer": 100, "ModelLatency": 90}),
+            json!({"_aws": {}, "Requests": 1, "Status5xx": 1, "TimeToAnswer": 300}),
+            json!({"_aws": {}, "JobsRetried": 1, "TimeToAnswer": 200}),
+            json!({"msg": "not a metric line", "Requests": 99}),
+        ];
+        let f = summarise(&lines);
+        assert_eq!(f.lines, 3);
+        assert_eq!((f.requests, f.ok, f.server_errors), (2, 1, 1));
+        assert_eq!((f.input_tokens, f.output_tokens), (10, 20));
+        assert_eq!(f.jobs, (0, 0, 1));
+        assert_eq!(f.time_to_answer, Some((200, 300)));
+        assert_eq!(f.model_latency, Some((90, 90)));
+        let text = figure_lines(&f, "1h").join("\n");
+        assert!(text.contains("2 answered (1 2xx, 0 4xx, 1 5xx)"), "{text}");
+        assert!(text.contains("p50 200 ms, p99 300 ms"), "{text}");
+    }
+}
