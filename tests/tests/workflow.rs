@@ -88,24 +88,6 @@ fn runs_on_pull_requests(job: &Value) -> bool {
         .is_some_and(|c| c.contains("github.event_name == 'push'"))
 }
 
-/// The job whose `if:` selects the given event.
-fn job_for_event<'a>(w: &'a Value, event: &str) -> (&'a str, &'a Value) {
-    let found: Vec<_> = jobs(w)
-        .iter()
-        .filter(|(_, j)| {
-            j["if"]
-                .as_str()
-                .is_some_and(|c| c.contains(&format!("github.event_name == '{event}'")))
-        })
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one job with `if: github.event_name == '{event}'`, found {found:?}"
-    );
-    (found[0].0.as_str(), found[0].1)
-}
-
 /// The `on:` block. YAML 1.1 readers turn a bare `on` key into `true`; accept either spelling so
 /// the test checks the workflow, not the YAML reader.
 fn triggers(w: &Value) -> &Value {
@@ -275,6 +257,17 @@ fn only_the_jobs_that_assume_a_role_can_get_an_oidc_token() {
     for name in [TEST_JOB, "build"] {
         assert_eq!(id_token(&w, job(&w, name)), None, "job `{name}`");
     }
+    // A pull request's own code runs in its jobs: the only token it can get is a diff role's.
+    for (name, j) in jobs(&w) {
+        if runs_on_pull_requests(j) && id_token(&w, j) == Some("write") {
+            assert!(
+                AWS_JOBS
+                    .iter()
+                    .any(|(n, _, role)| n == name && *role == PipelineRole::Diff),
+                "job `{name}` can run on pull requests with `id-token: write` but is not a diff job"
+            );
+        }
+    }
     assert!(
         scripts(job(&w, "build"))
             .contains("cargo xtask package --stage dev --out artifact/bootstrap.zip"),
@@ -360,7 +353,7 @@ fn every_deploy_job_verifies_the_packages_sha256_before_using_it() {
         }
         deploying += 1;
         let all = steps(j);
-        let position = |what: &dyn Fn(&Value) -> bool| all.iter().position(|s| what(s));
+        let position = |what: &dyn Fn(&Value) -> bool| all.iter().position(what);
         let download = position(&|s| {
             action_of(s) == Some("actions/download-artifact")
                 && s["with"]["name"].as_str() == Some("function-package")

@@ -192,7 +192,7 @@ fn condition_holds(operator: &str, key: &str, values: &[String], req: &Request<'
     // absent (an empty set) it is true ("ForAllValues ... returns true if there are no keys in the
     // request", IAM user guide, "Set operators for multivalued context keys").
     if let Some(inner) = operator.strip_prefix("ForAllValues:") {
-        return req.context.get(key).is_none() || condition_holds(inner, key, values, req);
+        return !req.context.contains_key(key) || condition_holds(inner, key, values, req);
     }
     let present = req.context.get(key).copied();
     let matches = |f: &dyn Fn(&str, &str) -> bool| {
