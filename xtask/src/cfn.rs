@@ -167,15 +167,28 @@ pub async fn create_change_set(
     cfn: &Client,
     req: &ChangeSetRequest<'_>,
 ) -> anyhow::Result<ChangeSetOutcome> {
-    create_change_set_described(cfn, req, "created by cargo xtask").await
+    create_change_set_described(cfn, req, "created by cargo xtask", &[]).await
 }
 
+/// How long CloudFormation watches a production change's rollback triggers after it deployed
+/// everything, before it cleans up the old resources ("from the default of 0 up to 180 minutes",
+/// CloudFormation user guide, "Roll back your CloudFormation stack on alarm breach with rollback
+/// triggers", checked 2026-12-07).
+pub const ROLLBACK_MONITORING_MINUTES: i32 = 5;
+
+/// The most rollback triggers a change set takes (`RollbackTriggers`: "max: 5", the
+/// CloudFormation API model as the SDKs carry it, checked 2026-12-07).
+pub const MAX_ROLLBACK_TRIGGERS: usize = 5;
+
 /// [`create_change_set`] with this `description` (at most 1,024 characters, CloudFormation API
-/// reference, CreateChangeSet; `deploy --prepare` records its plan's digest there).
+/// reference, CreateChangeSet; `deploy --prepare` records its plan's digest there) and, when
+/// `rollback_alarms` names any, those CloudWatch alarms as rollback triggers: CloudFormation rolls
+/// the change back if one goes to `ALARM` during the operation or the monitoring period after it.
 pub async fn create_change_set_described(
     cfn: &Client,
     req: &ChangeSetRequest<'_>,
     description: &str,
+    rollback_alarms: &[String],
 ) -> anyhow::Result<ChangeSetOutcome> {
     // Names must be unique: executed change sets are kept in the stack's history.
     let name = format!(
@@ -212,6 +225,7 @@ pub async fn create_change_set_described(
         .capabilities(req.capability.clone())
         .set_role_arn(req.role_arn.map(str::to_owned))
         .description(description)
+        .set_rollback_configuration(rollback_configuration(rollback_alarms)?)
         .send()
         .await
         .with_context(|| format!("failed to create change set for {}", req.stack))?;
@@ -262,6 +276,39 @@ pub async fn create_change_set_described(
         return Ok(ChangeSetOutcome::NoChanges);
     }
     bail!("change set for {stack} failed: {reason}");
+}
+
+/// The rollback configuration for `alarms` (`None` when there are none: a stack's earlier
+/// triggers then stay as they were, "To use the rollback triggers previously specified for this
+/// stack, if any, don't specify this parameter", RollbackConfiguration).
+fn rollback_configuration(
+    alarms: &[String],
+) -> anyhow::Result<Option<aws_sdk_cloudformation::types::RollbackConfiguration>> {
+    use aws_sdk_cloudformation::types::{RollbackConfiguration, RollbackTrigger};
+    if alarms.is_empty() {
+        return Ok(None);
+    }
+    if alarms.len() > MAX_ROLLBACK_TRIGGERS {
+        bail!(
+            "{} rollback triggers: a change set takes at most {MAX_ROLLBACK_TRIGGERS}",
+            alarms.len()
+        );
+    }
+    let triggers = alarms
+        .iter()
+        .map(|arn| {
+            RollbackTrigger::builder()
+                .arn(arn)
+                .r#type("AWS::CloudWatch::Alarm")
+                .build()
+        })
+        .collect();
+    Ok(Some(
+        RollbackConfiguration::builder()
+            .set_rollback_triggers(Some(triggers))
+            .monitoring_time_in_minutes(ROLLBACK_MONITORING_MINUTES)
+            .build(),
+    ))
 }
 
 /// Every change of a change set, through all of `DescribeChangeSet`'s pages (the SDK's
@@ -634,5 +681,83 @@ mod tests {
             "The submitted information didn't contain changes. Submit different information to create a change set."
         ));
         assert!(!is_no_changes_reason("Template format error"));
+    }
+}
+
+#[cfg(test)]
+mod rollback_tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// The change set carries exactly the given alarms as rollback triggers, with the monitoring
+    /// period; without alarms it carries no rollback configuration at all (which would replace the
+    /// stack's earlier triggers).
+    async fn created_with(alarms: &[String]) -> bool {
+        let expected: Vec<String> = alarms.to_vec();
+        let create = mock!(aws_sdk_cloudformation::Client::create_change_set)
+            .match_requests(move |r| match r.rollback_configuration() {
+                None => expected.is_empty(),
+                Some(c) => {
+                    let arns: Vec<&str> = c
+                        .rollback_triggers()
+                        .iter()
+                        .filter(|t| t.r#type() == Some("AWS::CloudWatch::Alarm"))
+                        .filter_map(|t| t.arn())
+                        .collect();
+                    arns == expected.iter().map(String::as_str).collect::<Vec<_>>()
+                        && c.monitoring_time_in_minutes() == Some(ROLLBACK_MONITORING_MINUTES)
+                }
+            })
+            .then_output(|| CreateChangeSetOutput::builder().id("cs-1").build());
+        let describe =
+            mock!(aws_sdk_cloudformation::Client::describe_change_set).then_output(|| {
+                DescribeChangeSetOutput::builder()
+                    .status(ChangeSetStatus::Failed)
+                    .status_reason("The submitted information didn't contain changes.")
+                    .build()
+            });
+        let delete = mock!(aws_sdk_cloudformation::Client::delete_change_set)
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&create, &describe, &delete]
+        );
+        let tags = BTreeMap::new();
+        let req = ChangeSetRequest {
+            stack: "codegen-prod",
+            template_body: "{}",
+            parameters: &[],
+            tags: &tags,
+            create: false,
+            role_arn: None,
+            capability: Capability::CapabilityIam,
+        };
+        matches!(
+            create_change_set_described(&cfn, &req, "d", alarms).await,
+            Ok(ChangeSetOutcome::NoChanges)
+        )
+    }
+
+    #[tokio::test]
+    async fn a_change_set_carries_the_alarms_as_rollback_triggers_or_no_configuration() {
+        let alarms = vec![
+            "arn:aws:cloudwatch:us-east-1:444455556666:alarm:codegen-prod-api-5xx-rate".to_owned(),
+            "arn:aws:cloudwatch:us-east-1:444455556666:alarm:codegen-prod-sync-errors".to_owned(),
+        ];
+        assert!(created_with(&alarms).await);
+        assert!(created_with(&[]).await);
+    }
+
+    #[tokio::test]
+    async fn more_triggers_than_a_change_set_takes_are_refused_before_any_call() {
+        let six: Vec<String> = (0..6)
+            .map(|i| format!("arn:aws:cloudwatch:r:a:alarm:{i}"))
+            .collect();
+        let err = rollback_configuration(&six).expect_err("refused");
+        assert!(err.to_string().contains("at most 5"), "{err}");
     }
 }

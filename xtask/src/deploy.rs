@@ -129,7 +129,7 @@ mod setup;
 
 pub use change_set::{approve, plan_changes, plan_changes_described};
 pub use hotswap::hotswap;
-pub use record::DeployRecord;
+pub use record::{DeployRecord, read_record_bytes};
 pub use recover::recover;
 pub use setup::{Loaded, Prepared, load, prepare, verification_for};
 

@@ -114,34 +114,10 @@ async fn read_record(
     owner: &str,
     stack: &str,
 ) -> anyhow::Result<Option<DeployRecord>> {
-    let got = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(deployment_record_key(stack))
-        .expected_bucket_owner(owner)
-        .send()
-        .await;
-    let obj = match got {
-        Ok(obj) => obj,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => {
-            return Err(anyhow::Error::new(err)
-                .context(format!("failed to read the deploy record of {stack}")));
-        }
+    let Some(bytes) = crate::deploy::read_record_bytes(&clients.s3, bucket, owner, stack).await?
+    else {
+        return Ok(None);
     };
-    let bytes = obj
-        .body
-        .collect()
-        .await
-        .context("failed to read the deploy record")?
-        .into_bytes();
     serde_json::from_slice(&bytes)
         .map(Some)
         .with_context(|| format!("the deploy record of {stack} is not one this deployer wrote"))

@@ -35,7 +35,24 @@ pub async fn plan_changes_described(
         // (CloudFormation API reference, CreateChangeSet, Capabilities).
         capability: aws_sdk_cloudformation::types::Capability::CapabilityIam,
     };
-    match cfn::create_change_set_described(&p.clients.cfn, &req, description).await? {
+    // A production-class stage's update is watched by its alarms (not its first create: a trigger
+    // whose alarm does not exist fails the whole operation).
+    let rollback_alarms = if p.cfg.protection.is_production() && !create {
+        let resources = cfn::stack_resources(&p.clients.cfn, stack).await?;
+        rollback_alarm_arns(&resources, &p.clients.region, &p.asset_owner)
+    } else {
+        Vec::new()
+    };
+    if !rollback_alarms.is_empty() {
+        progress(format!(
+            "rollback triggers ({} min after the update): {}",
+            cfn::ROLLBACK_MONITORING_MINUTES,
+            rollback_alarms.join(", ")
+        ));
+    }
+    match cfn::create_change_set_described(&p.clients.cfn, &req, description, &rollback_alarms)
+        .await?
+    {
         ChangeSetOutcome::NoChanges => Ok((None, ChangeSummary::default(), create)),
         ChangeSetOutcome::Ready { name, changes } => {
             let old = if create {
@@ -58,6 +75,45 @@ pub async fn plan_changes_described(
             ))
         }
     }
+}
+
+/// The alarms that roll a production change back, most telling first: the API's 5xx rate, the
+/// synchronous and worker functions' errors, failed jobs and the dead-letter queue (at most
+/// [`cfn::MAX_ROLLBACK_TRIGGERS`]). Found among the stack's own resources, by the names
+/// `infra/src/alarms.rs` gives them. Pure.
+pub fn rollback_alarm_arns(
+    resources: &[cfn::StackResource],
+    region: &str,
+    account: &str,
+) -> Vec<String> {
+    const MOST_TELLING: [&str; cfn::MAX_ROLLBACK_TRIGGERS] = [
+        "-api-5xx-rate",
+        "-sync-errors",
+        "-worker-errors",
+        "-jobs-failed",
+        "-dead-letter-queue",
+    ];
+    let partition = if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    MOST_TELLING
+        .iter()
+        .filter_map(|suffix| {
+            resources.iter().find(|r| {
+                r.type_name == "AWS::CloudWatch::Alarm" && r.physical_id.ends_with(suffix)
+            })
+        })
+        .map(|r| {
+            format!(
+                "arn:{partition}:cloudwatch:{region}:{account}:alarm:{}",
+                r.physical_id
+            )
+        })
+        .collect()
 }
 
 /// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.
@@ -84,5 +140,58 @@ pub fn approve(
         Ok(None)
     } else {
         Ok(Some(format!("not approved ({reason})")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(type_name: &str, physical_id: &str) -> cfn::StackResource {
+        cfn::StackResource {
+            logical_id: "X".into(),
+            type_name: type_name.into(),
+            physical_id: physical_id.into(),
+        }
+    }
+
+    #[test]
+    fn the_most_telling_alarms_become_rollback_triggers_in_order() {
+        let mut resources: Vec<cfn::StackResource> = [
+            "sync-throttles",
+            "dead-letter-queue",
+            "worker-errors",
+            "api-5xx-rate",
+            "output-tokens-per-hour",
+            "jobs-failed",
+            "sync-errors",
+            "bedrock-throttles",
+        ]
+        .iter()
+        .map(|n| resource("AWS::CloudWatch::Alarm", &format!("codegen-prod-{n}")))
+        .collect();
+        // Not an alarm, though its name ends like one.
+        resources.push(resource("AWS::Logs::LogGroup", "codegen-prod-sync-errors"));
+        let arns = rollback_alarm_arns(&resources, "us-east-1", "444455556666");
+        let prefix = "arn:aws:cloudwatch:us-east-1:444455556666:alarm:codegen-prod";
+        assert_eq!(
+            arns,
+            [
+                "api-5xx-rate",
+                "sync-errors",
+                "worker-errors",
+                "jobs-failed",
+                "dead-letter-queue"
+            ]
+            .map(|n| format!("{prefix}-{n}"))
+        );
+        // Fewer alarms (a stage without some): only those; another partition's region.
+        let some = rollback_alarm_arns(&resources[..1], "cn-north-1", "1");
+        assert!(some.is_empty(), "{some:?}");
+        let one = rollback_alarm_arns(&resources[1..2], "cn-north-1", "1");
+        assert_eq!(
+            one,
+            ["arn:aws-cn:cloudwatch:cn-north-1:1:alarm:codegen-prod-dead-letter-queue"]
+        );
     }
 }

@@ -24,6 +24,46 @@ pub struct DeployRecord {
     pub api_deployment_id: Option<String>,
 }
 
+/// The deploy record of `stack` in the asset bucket `bucket` (owned by `owner`), as bytes; `None`
+/// when there is none. Shared by the unchanged-deploy check and promotion
+/// ([`crate::promote::package_of_stage`]), which read it differently.
+pub async fn read_record_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    stack: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let recorded = s3
+        .get_object()
+        .bucket(bucket)
+        .key(deployment_record_key(stack))
+        .expected_bucket_owner(owner)
+        .send()
+        .await;
+    let obj = match recorded {
+        Ok(obj) => obj,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "failed to read the deploy record of {stack} in {bucket}"
+            )));
+        }
+    };
+    let bytes = obj
+        .body
+        .collect()
+        .await
+        .context("failed to read the deploy record")?
+        .into_bytes();
+    Ok(Some(bytes.to_vec()))
+}
+
 /// Whether the last fully successful deploy had this fingerprint and the stack still matches it.
 pub(super) async fn is_unchanged(
     p: &Prepared,
@@ -39,38 +79,12 @@ pub(super) async fn is_unchanged(
     }
     // The stack tag is written by the change set, before the API is deployed; the state object is
     // written last, so a deploy that failed after the stack update is not mistaken for done.
-    let recorded = p
-        .clients
-        .s3
-        .get_object()
-        .bucket(&p.asset_bucket)
-        .key(deployment_record_key(stack_name))
-        .expected_bucket_owner(&p.asset_owner)
-        .send()
-        .await;
-    let obj = match recorded {
-        Ok(obj) => obj,
+    let Some(bytes) =
+        read_record_bytes(&p.clients.s3, &p.asset_bucket, &p.asset_owner, stack_name).await?
+    else {
         // No record (never deployed to the end, or destroyed): ask CloudFormation.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => {
-            return Err(anyhow::Error::new(err).context(format!(
-                "failed to read the deploy record of {stack_name} in {}",
-                p.asset_bucket
-            )));
-        }
+        return Ok(None);
     };
-    let bytes = obj
-        .body
-        .collect()
-        .await
-        .context("failed to read the deploy record")?
-        .into_bytes();
     // A record this deployer cannot read (another version wrote it) only means "ask
     // CloudFormation", never "unchanged".
     let record: Option<DeployRecord> = serde_json::from_slice(&bytes).ok();
