@@ -1044,26 +1044,8 @@ fn deploy_role(
             &["cloudformation:DescribeStacks"],
             vec![scope.bootstrap_stack_arn()],
         ),
-        // "Before you specify a service role, ensure that you have permission to pass it
-        // (iam:PassRole)" (CloudFormation user guide, "CloudFormation service role"); only to
-        // CloudFormation.
-        Statement::allow(
-            "PassExecutionRole",
-            &["iam:PassRole"],
-            vec![execution_role_arn],
-        )
-        .with_condition(
-            "StringEquals",
-            "iam:PassedToService",
-            json!("cloudformation.amazonaws.com"),
-        ),
-        // HeadBucket is authorised as s3:ListBucket; the deployer checks that versioning is on
-        // (the template pins the package's object version).
-        Statement::allow(
-            "AssetBucket",
-            &["s3:GetBucketVersioning", "s3:ListBucket"],
-            vec![assets.arn()],
-        ),
+        pass_execution_role(execution_role_arn),
+        read_asset_bucket(assets),
         // `destroy` removes the stack's deploy record with the stack.
         Statement::allow(
             "DeployRecord",
@@ -1172,6 +1154,33 @@ fn deploy_role(
     role
 }
 
+/// Passing the execution role, to CloudFormation only: "Before you specify a service role,
+/// ensure that you have permission to pass it (iam:PassRole)" (CloudFormation user guide,
+/// "CloudFormation service role"). The deploy and plan roles both create change sets with it.
+fn pass_execution_role(execution_role_arn: Expr) -> Statement {
+    Statement::allow(
+        "PassExecutionRole",
+        &["iam:PassRole"],
+        vec![execution_role_arn],
+    )
+    .with_condition(
+        "StringEquals",
+        "iam:PassedToService",
+        json!("cloudformation.amazonaws.com"),
+    )
+}
+
+/// The asset bucket as a deploy's preparation checks it (deploy and plan roles): HeadBucket is
+/// authorised as s3:ListBucket, and versioning must be on (the template pins the package's object
+/// version).
+fn read_asset_bucket(assets: &Bucket) -> Statement {
+    Statement::allow(
+        "AssetBucket",
+        &["s3:GetBucketVersioning", "s3:ListBucket"],
+        vec![assets.arn()],
+    )
+}
+
 /// What the deploy's model preflight reads (`xtask/src/preflight.rs`): the account's access to
 /// the stage's model, the model, and its inference profile. Both roles that run a deploy's
 /// preparation (the deploy role and the plan role) need it.
@@ -1274,21 +1283,8 @@ fn plan_role(
             &["cloudformation:DescribeStacks"],
             vec![scope.bootstrap_stack_arn()],
         ),
-        Statement::allow(
-            "PassExecutionRole",
-            &["iam:PassRole"],
-            vec![execution_role_arn],
-        )
-        .with_condition(
-            "StringEquals",
-            "iam:PassedToService",
-            json!("cloudformation.amazonaws.com"),
-        ),
-        Statement::allow(
-            "AssetBucket",
-            &["s3:GetBucketVersioning", "s3:ListBucket"],
-            vec![assets.arn()],
-        ),
+        pass_execution_role(execution_role_arn),
+        read_asset_bucket(assets),
         Statement::allow(
             "AssetPackages",
             &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
