@@ -228,7 +228,7 @@ pub async fn try_connect(stage: &StageConfig, opts: &ConnectOptions) -> anyhow::
     // Emulator stages answer only once the emulator runs: they are checked by
     // `local::connect_starting_emulator` after it starts, and only when they name an account.
     if clients.endpoint.is_none() {
-        crate::identity::check_account(&clients.sts, stage, None).await?;
+        crate::identity::check_account(&clients, stage).await?;
     }
     Ok(clients)
 }

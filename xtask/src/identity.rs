@@ -94,21 +94,13 @@ fn mismatch(stage: &StageConfig, expected: &AccountId, actual: &str) -> String {
 /// Asks STS who the caller is and checks the account against the stage (see
 /// [`compare_account`]). Returns the caller's account id.
 pub async fn check_account(
-    sts: &aws_sdk_sts::Client,
+    clients: &crate::aws::Clients,
     stage: &StageConfig,
-    endpoint: Option<&str>,
 ) -> anyhow::Result<String> {
-    use anyhow::Context;
-    let out = sts.get_caller_identity().send().await.with_context(|| {
-        format!(
-            "failed to identify the caller in {} (sts:GetCallerIdentity)",
-            endpoint.unwrap_or("AWS")
-        )
-    })?;
-    let actual = out
-        .account()
-        .context("sts:GetCallerIdentity returned no account")?
-        .to_owned();
+    let (actual, _) = crate::aws::caller_identity(clients).await?;
+    if actual.is_empty() {
+        bail!("sts:GetCallerIdentity returned no account");
+    }
     match compare_account(stage, &actual) {
         Ok(Some(warning)) => progress(warning),
         Ok(None) => {}

@@ -116,7 +116,7 @@ pub async fn connect_starting_emulator(
     {
         ensure_ministack(root, endpoint, false).await?;
         if cfg.account.is_some() {
-            crate::identity::check_account(&clients.sts, cfg, Some(endpoint)).await?;
+            crate::identity::check_account(&clients, cfg).await?;
         }
     }
     Ok(clients)
