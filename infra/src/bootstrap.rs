@@ -85,6 +85,11 @@ pub mod outputs {
 /// test fails when any other statement names a resource outside the stack.
 pub const UNSCOPED_STATEMENTS: &[(&str, &str)] = &[
     (
+        "BoundaryTraces",
+        "the function roles' X-Ray writes (PutTraceSegments, PutTelemetryRecords) take no \
+         resource in the IAM reference; the boundary allows exactly the actions the roles carry",
+    ),
+    (
         "DescribeLogGroups",
         "DescribeLogGroups is a list operation: CloudFormation's log group handler and API \
          Gateway's access-log setup call it on `log-group:*` (API Gateway developer guide, \
@@ -696,6 +701,13 @@ fn permissions_boundary(cfg: &StageConfig, scope: &Scope<'_>) -> ManagedPolicy {
         &actions("logs"),
         scope.function_log_group_arns(),
     ));
+    // X-Ray's write actions have no resource type: `*` is the only resource they take
+    // (cfn_constructs::lambda::XRAY_WRITE_ACTIONS).
+    policy.add_statement(Statement::allow(
+        "BoundaryTraces",
+        &actions("xray"),
+        vec![Expr::str("*")],
+    ));
     // A function role's credentials are useless outside the stack's functions: every action but
     // the ones Lambda itself calls with the role outside the execution environment is denied
     // unless the request carries `lambda:SourceFunctionArn` of one of the stack's functions.
@@ -749,11 +761,16 @@ fn permissions_boundary(cfg: &StageConfig, scope: &Scope<'_>) -> ManagedPolicy {
 /// Actions of the function roles that Lambda itself calls outside the execution environment, so
 /// without `lambda:SourceFunctionArn`: an SQS event source mapping's polling (the permissions the
 /// Lambda developer guide lists for an SQS event source: ReceiveMessage, DeleteMessage,
-/// GetQueueAttributes).
+/// GetQueueAttributes). And the X-Ray daemon's two writes: Lambda runs the daemon, and the guide's
+/// page on the source function ARN does not say whether its calls carry the key; a deny that
+/// silently drops every trace is worse than what the exemption allows, which is writing trace
+/// data into the account's X-Ray (no read, no other service).
 pub const LAMBDA_CALLS_WITHOUT_SOURCE_FUNCTION: &[&str] = &[
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
 ];
 
 /// IAM actions the app stack's roles are granted, by service prefix.

@@ -294,6 +294,8 @@ struct StageFile {
     emulator: Option<Emulator>,
     #[serde(default)]
     bedrock_endpoint: Option<String>,
+    #[serde(default)]
+    xray_daemon: Option<String>,
     model: ModelFile,
     sampling: SamplingConfig,
     #[serde(default)]
@@ -376,6 +378,10 @@ pub struct StageConfig {
     /// double on loopback), through the SDK's `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. Unset: the
     /// emulator's own Bedrock mock.
     pub bedrock_endpoint: Option<String>,
+    /// Emulator stages only: the UDP address (`127.x.x.x:port`) the functions send their trace
+    /// segments to, through `AWS_XRAY_DAEMON_ADDRESS`, which Lambda itself sets on AWS (to its
+    /// X-Ray daemon) and the emulator does not. A test listens there in the daemon's place.
+    pub xray_daemon: Option<String>,
     /// Model.
     pub model: ModelConfig,
     /// Sampling defaults.
@@ -528,6 +534,17 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
             ),
         ));
     }
+    if let Some(daemon) = &raw.xray_daemon
+        && (raw.emulator.is_none() || !is_loopback_socket(daemon))
+    {
+        return Err(invalid(
+            "xray_daemon",
+            format!(
+                "is `{daemon}`: only emulator stages may name the X-Ray daemon (on AWS, Lambda \
+                 sets it), and only a loopback address (127.x.x.x:port)"
+            ),
+        ));
+    }
     let account = validate_identity(
         raw.account.as_deref(),
         raw.protection,
@@ -658,6 +675,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         endpoint: raw.endpoint,
         emulator: raw.emulator,
         bedrock_endpoint: raw.bedrock_endpoint,
+        xray_daemon: raw.xray_daemon,
         warnings: model_warnings(&model),
         model,
         sampling: raw.sampling,
@@ -1035,6 +1053,12 @@ fn profile_ids(spec: &ModelSpec) -> String {
         .join(", ")
 }
 
+/// Whether `addr` is `127.x.x.x:port`: an IPv4 loopback socket address with a port.
+pub fn is_loopback_socket(addr: &str) -> bool {
+    addr.parse::<std::net::SocketAddrV4>()
+        .is_ok_and(|a| a.ip().is_loopback() && a.port() != 0)
+}
+
 /// An `http://` URL whose host is a loopback address (127.0.0.0/8, `localhost` or `[::1]`), with
 /// nothing after the port but an optional `/`. Parsed, not prefix-matched: `http://localhost.evil`
 /// and `http://127.0.0.1@evil` are refused.
@@ -1271,6 +1295,29 @@ mod tests {
         ] {
             assert!(!is_loopback_http(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn xray_daemon_only_on_emulator_stages_and_on_loopback() {
+        let local = include_str!("../stages/local.yaml");
+        let with = |daemon: &str| format!("{local}\nxray_daemon: {daemon}\n");
+        let cfg = parse_stage("local", "local.yaml", &with("127.0.0.1:2000")).expect("valid");
+        assert_eq!(cfg.xray_daemon.as_deref(), Some("127.0.0.1:2000"));
+        for bad in [
+            "10.0.0.1:2000",
+            "127.0.0.1",
+            "localhost:2000",
+            "127.0.0.1:0",
+        ] {
+            let err = parse_stage("local", "local.yaml", &with(bad))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("xray_daemon"), "{err}");
+        }
+        let err = parse(&format!("{DEV}\nxray_daemon: 127.0.0.1:2000\n"))
+            .expect_err("dev")
+            .to_string();
+        assert!(err.contains("Lambda"), "{err}");
     }
 
     #[test]

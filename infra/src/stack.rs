@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 
 use cfn_constructs::apigw::{Authorization, HttpApi, LambdaRoute, StageProps};
 use cfn_constructs::bedrock::{Access, BedrockModel};
-use cfn_constructs::iam::Role;
-use cfn_constructs::lambda::{Function, FunctionProps, SqsEventSource};
+use cfn_constructs::iam::{Role, Statement};
+use cfn_constructs::lambda::{
+    Function, FunctionProps, SqsEventSource, Tracing, XRAY_WRITE_ACTIONS,
+};
 use cfn_constructs::logs::LogGroup;
 use cfn_constructs::s3::Bucket;
 use cfn_constructs::sqs::Queue;
@@ -526,6 +528,13 @@ impl Common<'_> {
                 .with_tags(tags);
         grants(&mut role);
         log_group.grant_write(&mut role);
+        // Every function is traced (crates/function/src/trace.rs); Lambda's X-Ray daemon sends
+        // the segments with the function's role.
+        role.add_to_policy(Statement::allow(
+            "Traces",
+            XRAY_WRITE_ACTIONS,
+            vec![Expr::str("*")],
+        ));
 
         let mut environment = BTreeMap::new();
         let mut set = |k: &str, v: Expr| {
@@ -559,6 +568,10 @@ impl Common<'_> {
             // sends Bedrock Runtime calls to a test double and everything else to the emulator.
             set(env::BEDROCK_RUNTIME_ENDPOINT, endpoint.clone().into());
         }
+        if let Some(daemon) = &cfg.xray_daemon {
+            // Emulator stages only (validated): Lambda sets this itself on AWS.
+            set(env::XRAY_DAEMON_ADDRESS, daemon.clone().into());
+        }
         set(env::ROLE, part.role.as_str().into());
         set(env::STAGE, cfg.name.clone().into());
         environment.extend(extra_env);
@@ -578,6 +591,7 @@ impl Common<'_> {
                 reserved_concurrency: part.reserved_concurrency,
                 environment,
                 log_group: Some(log_group.name_ref()),
+                tracing: Some(Tracing::Active),
                 tags: tags.clone(),
             },
         );

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cfn_constructs::lambda::XRAY_WRITE_ACTIONS;
 use codegen_contract::{
     JOB_STATUS_ROUTE_KEY, JOBS_PREFIX, JOBS_SUBMIT_ROUTE_KEY, OUTPUT_PREFIX, ROUTE_KEY, env,
 };
@@ -204,6 +205,9 @@ fn expected_pairs(part: Part) -> Vec<(String, String)> {
     let mut pairs = vec![
         pair("logs:CreateLogStream", &logs),
         pair("logs:PutLogEvents", &logs),
+        // Every function is traced; X-Ray's writes take no resource.
+        pair("xray:PutTelemetryRecords", &json!("*")),
+        pair("xray:PutTraceSegments", &json!("*")),
     ];
     match part.name {
         // Write generated code, call the model.
@@ -452,9 +456,10 @@ fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
             vec![SYNC, SUBMIT, WORKER],
         ),
         (
-            "any action but S3 object reads/writes, logs, Bedrock and SQS",
+            "any action but S3 object reads/writes, logs, traces, Bedrock and SQS",
             Box::new(|a: &str, _: &str| {
                 !["s3:GetObject", "s3:PutObject"].contains(&a)
+                    && !XRAY_WRITE_ACTIONS.contains(&a)
                     && !["logs:", "bedrock:", "sqs:"]
                         .iter()
                         .any(|p| a.starts_with(p))
@@ -796,6 +801,16 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
                 // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html): only
                 // that element; actions and principals are still checked.
                 let is_key_policy = type_name == "AWS::KMS::Key";
+                // Allowed: `Resource: *` for exactly X-Ray's two write actions in a function
+                // role: they take no resource (cfn_constructs::lambda::XRAY_WRITE_ACTIONS cites
+                // the IAM reference); Lambda's X-Ray daemon sends the function's traces with them.
+                let is_xray_write = type_name == "AWS::IAM::Role"
+                    && stmt["Effect"] == "Allow"
+                    && as_list(&stmt["Action"])
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        == XRAY_WRITE_ACTIONS;
                 for key in ["NotAction", "NotResource", "NotPrincipal"] {
                     if stmt.get(key).is_some() {
                         findings.push(format!("{key} used in {at}"));
@@ -807,7 +822,7 @@ fn wildcard_findings(template: &Value) -> Vec<String> {
                     }
                 }
                 for resource in as_list(&stmt["Resource"]) {
-                    if is_wildcard_resource(resource) && !is_key_policy {
+                    if is_wildcard_resource(resource) && !is_key_policy && !is_xray_write {
                         findings.push(format!("wildcard resource {resource} in {at}"));
                     }
                 }
@@ -840,6 +855,41 @@ fn is_wildcard_principal(principal: &Value) -> bool {
             .flat_map(as_list)
             .any(|p| p.as_str() == Some("*")),
         _ => false,
+    }
+}
+
+#[test]
+fn every_function_is_traced_and_its_role_may_write_exactly_the_traces() {
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let functions: Vec<_> = resources(&t)
+            .values()
+            .filter(|r| r["Type"] == "AWS::Lambda::Function")
+            .collect();
+        assert_eq!(functions.len(), PARTS.len(), "{}", cfg.name);
+        for f in functions {
+            assert_eq!(
+                f["Properties"]["TracingConfig"],
+                json!({"Mode": "Active"}),
+                "{f}"
+            );
+        }
+        let roles: Vec<_> = resources(&t)
+            .values()
+            .filter(|r| r["Type"] == "AWS::IAM::Role")
+            .collect();
+        for role in roles {
+            let traces: Vec<&Value> = role["Properties"]["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
+                .filter(|s| s["Sid"] == "Traces")
+                .collect();
+            assert_eq!(traces.len(), 1, "{role}");
+            assert_eq!(traces[0]["Action"], json!(XRAY_WRITE_ACTIONS), "{role}");
+            assert_eq!(traces[0]["Resource"], json!(["*"]), "{role}");
+        }
     }
 }
 
@@ -924,6 +974,11 @@ fn the_checker_reports_deliberately_bad_templates() {
         (
             json!({ "Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["arn:aws:s3:::b"] }),
             "NotAction",
+        ),
+        (
+            // The X-Ray exception is exactly its two actions: one more action on `*` is reported.
+            json!({ "Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments", "xray:GetTraceSummaries"], "Resource": "*" }),
+            "wildcard resource",
         ),
         (
             // A deny outside a bucket policy's TLS-only statement is not the allowed exception.

@@ -10,7 +10,9 @@
 //! What only AWS shows (see docs/operations.md): ministack publishes only Lambda's own metrics
 //! (`AWS/Lambda` Invocations, Errors, Throttles, Duration), does not turn embedded-metric-format
 //! lines into metrics, refuses metric-math alarms, and has no X-Ray. So these tests read the
-//! metric *line* the function wrote, never a metric, and never write one themselves.
+//! metric *line* the function wrote, never a metric, and never write one themselves; and the
+//! trace segments the function sends are received by the test itself, on loopback, in the place
+//! of the X-Ray daemon Lambda runs on AWS (the stage's `xray_daemon`).
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,15 @@ const STACK: &str = "codegen-local";
 
 /// The local stage with Bedrock sent to the double, and `jobs` (a `jobs:` block) if given.
 fn stage(double: &BedrockDouble, jobs: Option<&str>) -> anyhow::Result<StageConfig> {
+    stage_traced(double, jobs, None)
+}
+
+/// [`stage`], with the functions' trace segments sent to `daemon` (a UDP socket on loopback).
+fn stage_traced(
+    double: &BedrockDouble,
+    jobs: Option<&str>,
+    daemon: Option<std::net::SocketAddr>,
+) -> anyhow::Result<StageConfig> {
     local_stage_with(|text| {
         let text = match jobs {
             Some(block) => {
@@ -40,8 +51,34 @@ fn stage(double: &BedrockDouble, jobs: Option<&str>) -> anyhow::Result<StageConf
             }
             None => text,
         };
-        format!("{text}\nbedrock_endpoint: {}\n", double.endpoint)
+        let traced = daemon.map_or(String::new(), |d| format!("xray_daemon: {d}\n"));
+        format!("{text}\nbedrock_endpoint: {}\n{traced}", double.endpoint)
     })
+}
+
+/// The segment documents the functions sent to `daemon` (each datagram: the daemon header, a
+/// newline, one JSON document), until `enough` holds or `timeout` passes.
+async fn trace_documents(
+    daemon: &tokio::net::UdpSocket,
+    timeout: Duration,
+    enough: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut docs = Vec::new();
+    let mut buf = vec![0_u8; 65_536];
+    while !enough(&docs) {
+        let Ok(Ok(n)) = tokio::time::timeout_at(deadline, daemon.recv(&mut buf)).await else {
+            break;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        match text.split_once('\n') {
+            Some((r#"{"format": "json", "version": 1}"#, body)) => {
+                docs.extend(serde_json::from_str::<Value>(body).ok());
+            }
+            _ => panic!("not a daemon datagram: {text}"),
+        }
+    }
+    docs
 }
 
 /// The stack's log lines matching `id`, as `logs --request-id/--job` prints them.
@@ -104,7 +141,10 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
     let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour::default()).await?;
-    let deployed = em.deploy_stage(&package, stage(&double, None)?).await?;
+    // In the X-Ray daemon's place: the emulator runs no daemon and no X-Ray.
+    let daemon = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    let traced = stage_traced(&double, None, Some(daemon.local_addr()?))?;
+    let deployed = em.deploy_stage(&package, traced).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     let start_ms = xtask::logs::now_ms() - 1_000;
     // What `watch` prints beside its loop: the stack's log lines from now on.
@@ -162,6 +202,44 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
         "CodegenStack"
     );
     note(&format!("metric line: {m}"));
+
+    // The request's trace: the model call, the S3 write and the syntax check as subsegments of
+    // the segment the emulator's trace header names (TracingConfig Active: it sends
+    // `Lambda-Runtime-Trace-Id` with `Sampled=1`, as Lambda does for a sampled request). What only
+    // AWS shows: Lambda's own segment, the daemon relaying to X-Ray, sampling.
+    let names = ["BedrockRuntime", "S3", "syntax check"];
+    let docs = trace_documents(&daemon, Duration::from_secs(10), |d| {
+        names.iter().all(|n| d.iter().any(|doc| doc["name"] == *n))
+    })
+    .await;
+    let by_name = |name: &str| {
+        docs.iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} subsegment in {docs:#?}"))
+    };
+    let converse = by_name("BedrockRuntime");
+    let trace_id = converse["trace_id"].as_str().unwrap_or_default();
+    let parent = converse["parent_id"].as_str().unwrap_or_default();
+    assert!(
+        trace_id.starts_with("1-") && parent.len() == 16,
+        "{converse}"
+    );
+    assert!(
+        docs.iter().all(|d| d["id"] != parent),
+        "the parent is Lambda's segment, not one of ours: {docs:#?}"
+    );
+    for (name, operation) in [("BedrockRuntime", "Converse"), ("S3", "PutObject")] {
+        let call = by_name(name);
+        assert_eq!(call["namespace"], "aws", "{call}");
+        assert_eq!(call["aws"]["operation"], operation, "{call}");
+    }
+    for name in names {
+        let doc = by_name(name);
+        assert_eq!(doc["type"], "subsegment", "{doc}");
+        assert_eq!(doc["trace_id"], trace_id, "{doc}");
+        assert_eq!(doc["parent_id"], parent, "{doc}");
+    }
+    note(&format!("{} trace documents for one request", docs.len()));
 
     // `watch`'s log lines include this request's, from the sync function.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -272,7 +350,22 @@ async fn metric_lines_equal_the_response_and_logs_follow_a_job_across_its_functi
         text.contains(&format!("{tokens} out")),
         "the sync request's and the job's output tokens: {text}"
     );
-    assert!(text.contains("alarms of codegen-local (14)"), "{text}");
+    // Every alarm of the stack, with the state CloudWatch (the emulator's) reports for it.
+    assert!(text.contains("alarms of codegen-local (14, "), "{text}");
+    let alarm_rows: Vec<&str> = status
+        .iter()
+        .skip_while(|l| !l.starts_with("alarms of"))
+        .skip(1)
+        .take(14)
+        .map(String::as_str)
+        .collect();
+    for row in &alarm_rows {
+        let state = row.split_whitespace().next().unwrap_or_default();
+        assert!(
+            ["OK", "ALARM", "INSUFFICIENT_DATA"].contains(&state) && row.contains("codegen-local-"),
+            "{row}"
+        );
+    }
     assert!(text.contains("dead-letter queue: 0 waiting"), "{text}");
     assert!(text.contains("exist only on AWS"), "{text}");
     assert!(text.contains("time to answer: p50"), "{text}");

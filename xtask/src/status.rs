@@ -1,16 +1,16 @@
-//! `status`: what an operator checks first on a stage: its alarms, the last hour's requests,
-//! errors, tokens and p50/p99 latency, and the jobs dead-letter queue's depth.
+//! `status`: what an operator checks first on a stage: its alarms and their states, the last
+//! hour's requests, errors, tokens and p50/p99 latency, and the jobs dead-letter queue's depth.
 //!
-//! Where each figure comes from, and why: the request figures are summed from the function's own
-//! metric lines (the embedded-metric-format lines CloudWatch turns into the `CodegenStack`
-//! metrics, read with `FilterLogEvents`), so the same command answers on AWS and on the emulator,
-//! which keeps the lines but does not turn them into metrics. The dead-letter queue's depth is
-//! `GetQueueAttributes`. Alarm *states* need CloudWatch's `DescribeAlarms`, and this deployer has
-//! no CloudWatch client (adding `aws-sdk-cloudwatch` 1.140.0, tried, recompiled `aws-smithy-types`
-//! and every SDK crate above it: it turns on other features of the shared smithy crates): the
-//! alarms are listed from the stack's resources with the command that shows their states.
+//! Where each figure comes from, and why: the alarms are the stack's own
+//! `AWS::CloudWatch::Alarm` resources, their states CloudWatch's `DescribeAlarms` (alarms in
+//! `ALARM` first). The request figures are summed from the function's own metric lines (the
+//! embedded-metric-format lines CloudWatch turns into the `CodegenStack` metrics, read with
+//! `FilterLogEvents`), so the same command answers on AWS and on the emulator, which keeps the
+//! lines but does not turn them into metrics. The dead-letter queue's depth is
+//! `GetQueueAttributes`.
 //!
-//! IO: CloudFormation, CloudWatch Logs and SQS reads, with the caller's credentials.
+//! IO: CloudFormation, CloudWatch, CloudWatch Logs and SQS reads, with the caller's credentials
+//! (`cloudwatch:DescribeAlarms` among them; docs/operations.md).
 
 use std::collections::BTreeMap;
 
@@ -133,6 +133,101 @@ pub fn figure_lines(figures: &Figures, since: &str) -> Vec<String> {
     ]
 }
 
+/// One alarm as `DescribeAlarms` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmState {
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// CloudWatch's explanation of the last change.
+    pub reason: String,
+    /// When the state last changed (ISO 8601), if reported.
+    pub since: Option<String>,
+}
+
+/// The lines `status` prints for the stack's alarms `names`, with the `states` CloudWatch
+/// reported by name: those in `ALARM` first, then the rest by name; an alarm CloudWatch does not
+/// know is reported as such (created outside CloudWatch's region, or deleted by hand).
+pub fn alarm_lines(
+    stack: &str,
+    names: &[&str],
+    states: &BTreeMap<String, AlarmState>,
+) -> Vec<String> {
+    let mut rows: Vec<(bool, &str, String)> = names
+        .iter()
+        .map(|name| match states.get(*name) {
+            Some(s) => {
+                let since = s
+                    .since
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" since {t}"));
+                let reason = if s.state == "ALARM" {
+                    format!(": {}", s.reason)
+                } else {
+                    String::new()
+                };
+                (
+                    s.state != "ALARM",
+                    *name,
+                    format!("  {:<17} {name}{since}{reason}", s.state),
+                )
+            }
+            None => (
+                true,
+                *name,
+                format!("  {:<17} {name} (not found in CloudWatch)", "?"),
+            ),
+        })
+        .collect();
+    rows.sort();
+    let firing = rows.iter().filter(|(quiet, _, _)| !quiet).count();
+    let mut out = vec![format!(
+        "alarms of {stack} ({}, {firing} in ALARM):",
+        names.len()
+    )];
+    out.extend(rows.into_iter().map(|(_, _, line)| line));
+    out
+}
+
+/// The states of the alarms named `<stack>-…`, by name, with `DescribeAlarms` and its
+/// `AlarmNamePrefix` (paged; `AlarmNames` would take at most 100 names per call). The caller
+/// keeps the stack's own alarms: another stack's alarm may share the prefix.
+async fn alarm_states(
+    clients: &crate::aws::Clients,
+    stack: &str,
+) -> anyhow::Result<BTreeMap<String, AlarmState>> {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&clients.sdk);
+    let mut states = BTreeMap::new();
+    let mut pages = cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{stack}-"))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow::anyhow!(
+                "failed to read the alarm states of {stack} (cloudwatch:DescribeAlarms): {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })?;
+        for alarm in page.metric_alarms() {
+            let Some(name) = alarm.alarm_name() else {
+                continue;
+            };
+            states.insert(
+                name.to_owned(),
+                AlarmState {
+                    state: alarm.state_value().map_or("?", |v| v.as_str()).to_owned(),
+                    reason: alarm.state_reason().unwrap_or_default().to_owned(),
+                    since: alarm
+                        .state_updated_timestamp()
+                        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+                },
+            );
+        }
+    }
+    Ok(states)
+}
+
 /// Runs `cargo xtask status`.
 pub async fn command(root: &std::path::Path, args: StatusArgs) -> anyhow::Result<Exit> {
     let since = crate::logs::parse_since(&args.since).ok_or_else(|| {
@@ -172,15 +267,10 @@ pub async fn status_lines(
         .iter()
         .filter(|r| r.resource_type == ALARM_TYPE)
         .collect();
-    result(format!("alarms of {} ({}):", cfg.stack_name, alarms.len()));
-    for a in &alarms {
-        result(format!("  {}", a.physical_id));
-    }
-    if !alarms.is_empty() {
-        result(format!(
-            "  states: not read here (no CloudWatch client in this deployer); run `aws cloudwatch describe-alarms --alarm-name-prefix {}- --query 'MetricAlarms[].[AlarmName,StateValue]' --output text`",
-            cfg.stack_name
-        ));
+    let names: Vec<&str> = alarms.iter().map(|a| a.physical_id.as_str()).collect();
+    let states = alarm_states(clients, &cfg.stack_name).await?;
+    for line in alarm_lines(&cfg.stack_name, &names, &states) {
+        result(line);
     }
 
     // The request figures, from the metric lines of every function.
@@ -239,8 +329,9 @@ pub async fn status_lines(
     if clients.endpoint.is_some() {
         result(
             "emulator: figures come from the function's metric lines (ministack keeps them but \
-             makes no metrics of them); alarm states, AWS/ApiGateway, AWS/SQS and AWS/Bedrock \
-             metrics and traces exist only on AWS (docs/operations.md)"
+             makes no metrics of them); its alarms stay INSUFFICIENT_DATA without those metrics; \
+             AWS/ApiGateway, AWS/SQS and AWS/Bedrock metrics and X-Ray traces exist only on AWS \
+             (docs/operations.md)"
                 .to_owned(),
         );
     }
@@ -251,6 +342,47 @@ pub async fn status_lines(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn alarms_in_alarm_come_first_with_their_reason_and_unknown_ones_are_said() {
+        let state = |state: &str, reason: &str| AlarmState {
+            state: state.to_owned(),
+            reason: reason.to_owned(),
+            since: Some("2026-12-07T10:00:00Z".to_owned()),
+        };
+        let states: BTreeMap<String, AlarmState> = [
+            ("s-a-ok".to_owned(), state("OK", "fine")),
+            (
+                "s-b-dlq".to_owned(),
+                state("ALARM", "Threshold Crossed: 1 datapoint [3.0]"),
+            ),
+            ("s-c-new".to_owned(), state("INSUFFICIENT_DATA", "no data")),
+        ]
+        .into();
+        let lines = alarm_lines("s", &["s-a-ok", "s-c-new", "s-b-dlq", "s-d-gone"], &states);
+        assert_eq!(lines[0], "alarms of s (4, 1 in ALARM):");
+        assert!(
+            lines[1].starts_with("  ALARM ") && lines[1].contains("s-b-dlq"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].ends_with(": Threshold Crossed: 1 datapoint [3.0]"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("OK") && lines[2].contains("s-a-ok"),
+            "{lines:?}"
+        );
+        assert!(
+            !lines[2].contains("fine"),
+            "a quiet alarm's reason is noise: {lines:?}"
+        );
+        assert!(lines[3].contains("INSUFFICIENT_DATA"), "{lines:?}");
+        assert!(
+            lines[4].contains("s-d-gone (not found in CloudWatch)"),
+            "{lines:?}"
+        );
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

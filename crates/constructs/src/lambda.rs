@@ -38,9 +38,41 @@ pub struct FunctionProps {
     pub environment: BTreeMap<String, Expr>,
     /// Log group the runtime writes to (`Ref` to a stack-owned group).
     pub log_group: Option<Expr>,
+    /// X-Ray tracing (`TracingConfig`); `None` leaves Lambda's default (`PassThrough`).
+    pub tracing: Option<Tracing>,
     /// Tags.
     pub tags: Tags,
 }
+
+/// A function's X-Ray tracing mode: "To sample and record incoming requests, set `Mode` to
+/// `Active`" (Lambda API reference, `TracingConfig`,
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_TracingConfig.html>, checked 2026-12-07).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracing {
+    /// Lambda samples invocations itself and records a segment for each sampled one.
+    Active,
+    /// Lambda traces only a request whose caller's trace header says `Sampled=1`.
+    PassThrough,
+}
+
+impl Tracing {
+    /// The `Mode` value.
+    pub const fn mode(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::PassThrough => "PassThrough",
+        }
+    }
+}
+
+/// What a traced function's role needs so that Lambda's X-Ray daemon can send its segments: the
+/// two write actions of the `AWSXRayDaemonWriteAccess` managed policy Lambda's guide names (the
+/// sampling-rule reads are for SDKs that sample themselves; Lambda samples). X-Ray defines no
+/// resource type for them ("Actions, resources, and condition keys for AWS X-Ray",
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html>, and the
+/// managed policy, <https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXRayDaemonWriteAccess.html>,
+/// both checked 2026-12-07), so the resource is `*`.
+pub const XRAY_WRITE_ACTIONS: &[&str] = &["xray:PutTelemetryRecords", "xray:PutTraceSegments"];
 
 /// A Lambda function running a Rust `bootstrap` on `provided.al2023`.
 #[derive(Debug, Clone)]
@@ -99,6 +131,8 @@ struct FunctionCfnProps<'a> {
     environment: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     logging_config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracing_config: Option<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<Value>,
 }
@@ -127,6 +161,7 @@ impl Construct for Function {
                 .log_group
                 .as_ref()
                 .map(|g| json!({ "LogFormat": "Text", "LogGroup": g })),
+            tracing_config: p.tracing.map(|t| json!({ "Mode": t.mode() })),
             tags: tag_list(&p.tags),
         };
         let ids: Vec<&str> = self.depends_on.iter().map(String::as_str).collect();
@@ -264,8 +299,27 @@ mod tests {
             reserved_concurrency: None,
             environment: BTreeMap::new(),
             log_group: None,
+            tracing: None,
             tags: Tags::new(),
         }
+    }
+
+    #[test]
+    fn tracing_mode_is_written_only_when_set() {
+        let untraced = Function::new("F", props(None)).resources();
+        assert_eq!(untraced[0].1.property("TracingConfig"), None);
+        let traced = Function::new(
+            "F",
+            FunctionProps {
+                tracing: Some(Tracing::Active),
+                ..props(None)
+            },
+        )
+        .resources();
+        assert_eq!(
+            traced[0].1.property("TracingConfig"),
+            Some(&json!({ "Mode": "Active" }))
+        );
     }
 
     fn code_of(f: &Function) -> Value {

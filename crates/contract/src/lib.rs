@@ -182,6 +182,10 @@ pub mod env {
     /// emulator stages that route Bedrock to a test double (`bedrock_endpoint` in the stage file).
     pub const BEDROCK_RUNTIME_ENDPOINT: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
 
+    /// Where the X-Ray daemon listens (`host:port`, UDP). Lambda sets it on AWS; the template sets
+    /// it only in emulator stages that name a stand-in (`xray_daemon` in the stage file).
+    pub const XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
+
     /// The variables every function instance gets from the template (the role-specific ones,
     /// [`ROLE`], [`JOBS_QUEUE_URL`], [`JOBS_DEAD_LETTER_ARN`], [`JOB_STALE_AFTER_SECONDS`] and
     /// [`BEDROCK_RUNTIME_ENDPOINT`], are set per function), for templates and tests that must cover

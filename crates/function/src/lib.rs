@@ -27,6 +27,7 @@ pub mod sampling;
 pub mod storage;
 pub mod syntax;
 pub mod thinking;
+pub mod trace;
 pub mod worker;
 
 pub use config::Config;

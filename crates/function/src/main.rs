@@ -8,23 +8,34 @@
 use aws_config::BehaviorVersion;
 use codegen_function::config::Role;
 use codegen_function::worker::{self, SqsEvent};
-use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle, pipeline};
+use codegen_function::{BUILD_LABEL, Config, Deps, clients, handle, pipeline, trace};
 use lambda_runtime::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // CloudWatch adds its own timestamp and has no terminal: JSON lines, no colour codes.
-    tracing_subscriber::fmt()
+    // CloudWatch adds its own timestamp and has no terminal: JSON lines, no colour codes. The log
+    // level filters the log lines only; the trace layer exports its own spans whatever the level.
+    let logs = tracing_subscriber::fmt::layer()
         .json()
         .with_ansi(false)
         .with_target(false)
         .with_current_span(false)
+        .with_span_list(false)
         .flatten_event(true)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    // Lambda sets the daemon's address on a traced function (crates/function/src/trace.rs).
+    let traces = std::env::var(trace::DAEMON_ADDRESS_VAR)
+        .ok()
+        .and_then(|value| trace::daemon_address(&value))
+        .map(trace::provider)
+        .transpose()?;
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces.as_ref().map(trace::layer))
         .init();
 
     let config = Config::from_env().inspect_err(|e| {
@@ -59,10 +70,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if config.role == Role::Worker {
         lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
             let deadline = pipeline::deadline_from_epoch_ms(event.context.deadline);
-            Ok::<_, lambda_runtime::Error>(worker::handle(&deps, event.payload, deadline).await)
+            let trace_header = event.context.xray_trace_id.clone();
+            let response = trace::invocation(
+                trace_header.as_deref(),
+                worker::handle(&deps, event.payload, deadline),
+            )
+            .await;
+            Ok::<_, lambda_runtime::Error>(response)
         }))
         .await
     } else {
-        lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+        lambda_runtime::run(service_fn(|event: LambdaEvent<_>| async {
+            let trace_header = event.context.xray_trace_id.clone();
+            trace::invocation(trace_header.as_deref(), handle(&deps, event)).await
+        }))
+        .await
     }
 }

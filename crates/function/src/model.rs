@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::{Document, Number};
 use codegen_contract::{ErrorCode, Usage};
+use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::prompt::Prompt;
@@ -460,6 +461,7 @@ pub async fn converse(
         .inference_config(inference.build())
         .set_additional_model_request_fields(additional_fields(plan))
         .send()
+        .instrument(crate::aws_call_span!("BedrockRuntime", "Converse"))
         .await
         .map_err(|e| classify(&e))?;
 

@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use codegen_contract::{RepairReport, S3Location, SyntaxCheck};
 use time::OffsetDateTime;
 use time::macros::format_description;
+use tracing::Instrument;
 
 use crate::language::Language;
 
@@ -185,7 +186,8 @@ pub async fn put_code(
     for (name, value) in metadata(language, model_id, target.request_id, facts) {
         req = req.metadata(name, value);
     }
-    match req.send().await {
+    let span = crate::aws_call_span!("S3", "PutObject");
+    match req.send().instrument(span).await {
         Ok(_) => Ok(Stored::Written),
         Err(e) if target.create_only && is_precondition_failed(&e) => Ok(Stored::AlreadyThere),
         Err(e) => Err(StorageError {

@@ -46,6 +46,7 @@ pub fn clean_parse_budget(bytes: usize) -> Duration {
 
 /// Checks `code` as `language`.
 pub fn check(code: &str, language: &Language) -> SyntaxCheck {
+    let _span = crate::trace::local("syntax check").entered();
     let Some(grammar) = language.grammar else {
         return SyntaxCheck::unchecked(format!(
             "no tree-sitter grammar for {} in this build",
