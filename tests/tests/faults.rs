@@ -791,7 +791,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
-    xtask::destroy::empty_bucket(&admin.s3, &bucket).await?;
+    xtask::buckets::empty_bucket(&admin.s3, &bucket).await?;
     admin.s3.delete_bucket().bucket(&bucket).send().await?;
     admin
         .lambda

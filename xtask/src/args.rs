@@ -99,29 +99,6 @@ pub struct PackageArgs {
     pub(crate) build: bool,
 }
 
-impl PackageArgs {
-    /// The deploy options these flags ask for on `stage` via `connect`; every other option is
-    /// its default (`deploy` sets its own on top).
-    pub fn deploy_options(
-        self,
-        stage: String,
-        connect: ConnectOptions,
-    ) -> crate::deploy::DeployOptions {
-        crate::deploy::DeployOptions {
-            stage,
-            package: self.package,
-            architecture: self.architecture.map(ArchArg::into_architecture),
-            build_label: self.build_label,
-            build_profile: self.build_profile,
-            package_from: self.package_from,
-            package_sha256: self.package_sha256,
-            build: self.build,
-            connect,
-            ..crate::deploy::DeployOptions::default()
-        }
-    }
-}
-
 /// A Lambda architecture on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ArchArg {

@@ -22,7 +22,7 @@ use crate::aws::{Clients, ConnectOptions, caller_identity};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{self, StackState};
 use crate::report::{Exit, json, progress, result};
-use crate::{bootstrap_guard, destroy, local};
+use crate::{bootstrap_guard, buckets, local};
 
 /// What a bootstrap stack provides, read from its outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -301,7 +301,7 @@ pub(crate) async fn remove(clients: &Clients, cfg: &StageConfig) -> anyhow::Resu
     };
     let (account, _) = caller_identity(clients).await?;
     if let Some(bucket) = cfn::outputs_of(&current).get(outputs::ASSET_BUCKET) {
-        let (objects, uploads) = destroy::empty_owned_bucket(&clients.s3, bucket, &account).await?;
+        let (objects, uploads) = buckets::empty_owned_bucket(&clients.s3, bucket, &account).await?;
         progress(format!(
             "emptied {bucket}: {objects} object versions, {uploads} multipart uploads"
         ));

@@ -12,6 +12,7 @@ use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use serde::Serialize;
 
+use crate::args::{ArchArg, PackageArgs, StageCommand};
 use crate::assets::PublishedPackage;
 use crate::aws::ConnectOptions;
 use crate::package::{self, Package};
@@ -53,6 +54,25 @@ pub struct DeployOptions {
     pub build: bool,
     /// Where to connect.
     pub connect: ConnectOptions,
+}
+
+impl DeployOptions {
+    /// The options that `args` (the package flags of `deploy` and `diff`) ask for on `stage` via
+    /// `connect`; every other option is its default (`deploy` sets its own on top).
+    pub fn from_package_args(args: PackageArgs, stage: String, connect: ConnectOptions) -> Self {
+        Self {
+            stage,
+            package: args.package,
+            architecture: args.architecture.map(ArchArg::into_architecture),
+            build_label: args.build_label,
+            build_profile: args.build_profile,
+            package_from: args.package_from,
+            package_sha256: args.package_sha256,
+            build: args.build,
+            connect,
+            ..Self::default()
+        }
+    }
 }
 
 /// What a deploy did.
@@ -445,14 +465,14 @@ fn report(
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
-    target: crate::args::StageCommand,
+    target: StageCommand,
     /// Approve, without asking, every change that needs approval (IAM widening, route
     /// authorization, trust policies, permissions boundaries, public access blocks, bucket
     /// policies, replacement, removal); for CI. The reasons are still printed.
     #[arg(long, short)]
     yes: bool,
     #[command(flatten)]
-    build: crate::args::PackageArgs,
+    build: PackageArgs,
     /// Create a change set even when nothing changed since the last successful deploy.
     #[arg(long)]
     force: bool,
@@ -488,9 +508,11 @@ pub async fn command(
         yes: args.yes,
         force: args.force,
         hotswap: args.hotswap,
-        ..args
-            .build
-            .deploy_options(args.target.stage, args.target.connect.options())
+        ..DeployOptions::from_package_args(
+            args.build,
+            args.target.stage,
+            args.target.connect.options(),
+        )
     };
     if let Some(path) = &args.prepare {
         let plan = prepare_plan(root, &opts, path).await?;

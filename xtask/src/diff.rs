@@ -480,9 +480,11 @@ pub async fn command(
     root: &std::path::Path,
     args: DiffArgs,
 ) -> anyhow::Result<crate::report::Exit> {
-    let opts = args
-        .build
-        .deploy_options(args.target.stage, args.target.connect.options());
+    let opts = crate::deploy::DeployOptions::from_package_args(
+        args.build,
+        args.target.stage,
+        args.target.connect.options(),
+    );
     if opts.package_from.is_some() || opts.build {
         anyhow::bail!(
             "diff compares a package given with --package (or an up-to-date build); \

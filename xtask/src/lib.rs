@@ -1,10 +1,11 @@
 //! The codegen deployer, used as `cargo xtask <command>` and as a library by the end-to-end tests.
 //!
-//! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
-//! [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and the imperative edges:
-//! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
-//! the asset bucket ([`assets`]), the checks before a deploy ([`preflight`]), waiting ([`poll`])
-//! and the loopback processes it starts and stops ([`process`]).
+//! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`],
+//! [`invoke`], [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and
+//! the imperative edges: SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function
+//! package ([`package`]), the asset bucket ([`assets`]), emptying buckets ([`buckets`]), the
+//! checks before a deploy ([`preflight`]), waiting ([`poll`]) and the loopback processes it
+//! starts and stops ([`process`]).
 
 pub mod args;
 pub mod artifact;
@@ -12,6 +13,7 @@ pub mod assets;
 pub mod aws;
 pub mod bootstrap;
 pub mod bootstrap_guard;
+pub mod buckets;
 pub mod cfn;
 pub mod cli;
 pub mod code_bucket;
