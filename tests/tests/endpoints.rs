@@ -367,7 +367,7 @@ async fn destroy_empties_the_stacks_own_bucket_not_the_one_an_output_names() -> 
     );
 
     let gone = em.destroy(false).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(gone.objects_deleted >= 1, "{gone:?}");
     let kept = admin
         .s3

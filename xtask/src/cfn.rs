@@ -335,12 +335,12 @@ pub async fn collect_changes(
 fn to_change(c: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange> {
     let rc = c.resource_change()?;
     Some(ResourceChange {
-        action: rc.action()?.as_str().to_owned(),
+        action: crate::plan::ChangeAction::from_name(rc.action()?.as_str()),
         logical_id: rc.logical_resource_id()?.to_owned(),
         resource_type: rc.resource_type().unwrap_or_default().to_owned(),
         replacement: rc
             .replacement()
-            .map(|r| r.as_str().to_owned())
+            .map(|r| crate::plan::Replacement::from_name(r.as_str()))
             .filter(|_| rc.action() == Some(&ChangeAction::Modify)),
     })
 }

@@ -82,8 +82,8 @@ pub struct DeployReport {
     pub stack: String,
     /// Stage name.
     pub stage: String,
-    /// `created`, `updated`, `unchanged` or `hotswapped`.
-    pub result: String,
+    /// What the deploy did.
+    pub result: DeployResult,
     /// Final stack status.
     pub stack_status: String,
     /// Resource changes and IAM widening that were applied.
@@ -96,6 +96,43 @@ pub struct DeployReport {
     pub outputs: BTreeMap<String, String>,
     /// Milliseconds spent, by phase.
     pub timings_ms: BTreeMap<String, u128>,
+}
+
+/// What a deploy did, as the JSON output and the result line write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployResult {
+    /// The stack was created.
+    Created,
+    /// The stack was updated through a change set.
+    Updated,
+    /// Nothing changed (same fingerprint, or a change set without changes).
+    Unchanged,
+    /// The functions' code was replaced outside CloudFormation.
+    Hotswapped,
+}
+
+impl DeployResult {
+    /// `Created` for a stack's first change set, `Updated` for any other.
+    pub fn of_change_set(create: bool) -> Self {
+        if create { Self::Created } else { Self::Updated }
+    }
+
+    /// The word the JSON output and the result line use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Hotswapped => "hotswapped",
+        }
+    }
+}
+
+impl std::fmt::Display for DeployResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The package that was deployed.
@@ -181,7 +218,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         let status = cfn::status_of(&stack);
         return Ok(DeployOutcome::Done(Box::new(report(
             &p,
-            "unchanged",
+            DeployResult::Unchanged,
             status,
             ChangeSummary::default(),
             None,
@@ -217,10 +254,10 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         status = cfn::execute_change_set(&p.clients.cfn, &stack_name, name).await?;
         p.timings
             .insert("execute".to_owned(), t.elapsed().as_millis());
-        result = if create { "created" } else { "updated" };
+        result = DeployResult::of_change_set(create);
     } else {
         progress(format!("{stack_name}: CloudFormation reports no changes"));
-        result = "unchanged";
+        result = DeployResult::Unchanged;
     }
 
     let status = (change_set.is_some()).then_some(status);
@@ -254,7 +291,7 @@ async fn approval_triggers_of(p: &Prepared, create: bool) -> anyhow::Result<Vec<
 async fn finish(
     mut p: Prepared,
     status: Option<String>,
-    result: &str,
+    result: DeployResult,
     summary: ChangeSummary,
     create: bool,
     started: Instant,
@@ -388,7 +425,7 @@ pub async fn execute_plan(
         return finish(
             p,
             None,
-            "unchanged",
+            DeployResult::Unchanged,
             ChangeSummary::default(),
             false,
             started,
@@ -413,7 +450,7 @@ pub async fn execute_plan(
     finish(
         p,
         Some(status),
-        if create { "created" } else { "updated" },
+        DeployResult::of_change_set(create),
         summary,
         create,
         started,
@@ -442,7 +479,7 @@ fn refuse_hotswap_on_production(root: &Path, opts: &DeployOptions) -> anyhow::Re
 
 fn report(
     p: &Prepared,
-    result: &str,
+    result: DeployResult,
     status: &str,
     changes: ChangeSummary,
     api_deployment_id: Option<String>,
@@ -451,7 +488,7 @@ fn report(
     DeployReport {
         stack: p.cfg.stack_name.clone(),
         stage: p.cfg.name.clone(),
-        result: result.to_owned(),
+        result,
         stack_status: status.to_owned(),
         changes,
         package: PackageReport::new(&p.package, &p.asset_bucket, &p.published),

@@ -46,8 +46,8 @@ pub struct DestroyOptions {
 pub struct DestroyReport {
     /// Stack name.
     pub stack: String,
-    /// `deleted` or `absent`.
-    pub result: String,
+    /// What `destroy` did.
+    pub result: DestroyResult,
     /// Objects (versions and delete markers) removed from the code bucket.
     pub objects_deleted: usize,
     /// Multipart uploads aborted.
@@ -56,6 +56,32 @@ pub struct DestroyReport {
     pub asset_bucket_deleted: bool,
     /// What a production-class stage kept (`DeletionPolicy: Retain`): `<type> <physical id>`.
     pub retained: Vec<String>,
+}
+
+/// What `destroy` did to the stack, as the JSON output and the result line write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestroyResult {
+    /// The stack was deleted.
+    Deleted,
+    /// There was no stack (destroying a missing stack succeeds).
+    Absent,
+}
+
+impl DestroyResult {
+    /// The word the JSON output and the result line use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for DestroyResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The outcome of `destroy`.
@@ -118,7 +144,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     }
     let absent = DestroyReport {
         stack: cfg.stack_name.clone(),
-        result: "absent".into(),
+        result: DestroyResult::Absent,
         objects_deleted: 0,
         uploads_aborted: 0,
         asset_bucket_deleted: false,
@@ -177,7 +203,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         for kept in &report.retained {
             progress(format!("kept {kept}"));
         }
-        report.result = "deleted".into();
+        report.result = DestroyResult::Deleted;
     } else if stack.is_some() {
         let code_bucket = code_bucket_of(&clients.cfn, &cfg.stack_name).await?;
         if let Some(bucket) = &code_bucket {
@@ -199,7 +225,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
             }
             cfn::delete_stack(&clients.cfn, &cfg.stack_name, role).await?;
         }
-        report.result = "deleted".into();
+        report.result = DestroyResult::Deleted;
     } else {
         progress(format!(
             "stack {} does not exist: nothing to destroy",
@@ -208,8 +234,9 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
     }
     if opts.all {
         // Removes the asset bucket (emptied first) and the roles: an administrator's job on AWS.
-        report.asset_bucket_deleted = bootstrap::remove(&clients, &cfg).await? == "deleted";
-    } else if report.result == "deleted"
+        report.asset_bucket_deleted =
+            bootstrap::remove(&clients, &cfg).await? == bootstrap::BootstrapResult::Deleted;
+    } else if report.result == DestroyResult::Deleted
         && let Some(b) = &boot
     {
         // The deploy record describes a stack that no longer exists. A leftover record only makes

@@ -377,7 +377,11 @@ pub async fn compare(
         (Ok(_), None) => CodeComparison::NotCompared("no package key".to_owned()),
     };
     let mut notes = deployed.notes;
-    if summary.changes.iter().any(|c| c.action == "Modify") {
+    if summary
+        .changes
+        .iter()
+        .any(|c| c.action == plan::ChangeAction::Modify)
+    {
         notes.push(
             "a read-only comparison cannot tell which modifications replace a resource; `diff --change-set` asks CloudFormation"
                 .to_owned(),
@@ -549,7 +553,7 @@ mod tests {
         let mut r = report(true, false);
         r.needs_approval = Some("role FunctionRole: trust policy changed".into());
         r.changes.changes.push(plan::ResourceChange {
-            action: "Modify".into(),
+            action: plan::ChangeAction::Modify,
             logical_id: "FunctionRole".into(),
             resource_type: "AWS::IAM::Role".into(),
             replacement: None,
@@ -685,7 +689,13 @@ mod tests {
                 .await
                 .expect("compared");
             assert!(d.report.creates_stack && d.report.has_changes);
-            assert!(d.report.changes.changes.iter().all(|c| c.action == "Add"));
+            assert!(
+                d.report
+                    .changes
+                    .changes
+                    .iter()
+                    .all(|c| c.action == plan::ChangeAction::Add)
+            );
             assert!(
                 d.report
                     .needs_approval

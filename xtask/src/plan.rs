@@ -14,7 +14,9 @@ pub mod stack_state;
 mod fixtures;
 
 pub use approval::approval_triggers;
-pub use changes::{ChangeSummary, ResourceChange, references, template_changes};
+pub use changes::{
+    ChangeAction, ChangeSummary, Replacement, ResourceChange, references, template_changes,
+};
 pub use fingerprint::{FINGERPRINT_TAG, fingerprint};
 pub use iam::{Grant, grant_table, grants, narrowed, resolve_expr, widened};
 pub use stack_state::{StackState, classify, is_success, is_terminal};

@@ -10,7 +10,8 @@ use anyhow::bail;
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
 use aws_sdk_bedrock::types::{
-    FoundationModelLifecycle, FoundationModelLifecycleStatus, InferenceProfileStatus,
+    AgreementStatus, AuthorizationStatus, EntitlementAvailability, FoundationModelLifecycle,
+    FoundationModelLifecycleStatus, InferenceProfileStatus, RegionAvailability,
 };
 use codegen_infra::StageConfig;
 use codegen_infra::config::ModelRoute;
@@ -30,17 +31,17 @@ pub enum ModelAccess {
 /// Reads a `GetFoundationModelAvailability` answer.
 pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
     let mut missing = Vec::new();
-    if out.authorization_status().as_str() != "AUTHORIZED" {
+    if *out.authorization_status() != AuthorizationStatus::Authorized {
         missing.push("model access is not granted to this account".to_owned());
     }
-    if out.entitlement_availability().as_str() != "AVAILABLE" {
+    if *out.entitlement_availability() != EntitlementAvailability::Available {
         missing.push("the account is not entitled to the model".to_owned());
     }
-    if out.region_availability().as_str() != "AVAILABLE" {
+    if *out.region_availability() != RegionAvailability::Available {
         missing.push("the model is not offered in this region".to_owned());
     }
     if let Some(agreement) = out.agreement_availability()
-        && agreement.status().as_str() != "AVAILABLE"
+        && *agreement.status() != AgreementStatus::Available
     {
         let detail = agreement.error_message().unwrap_or("not accepted");
         missing.push(format!(

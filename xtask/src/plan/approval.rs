@@ -179,7 +179,9 @@ pub fn approval_triggers(old: Option<&Value>, new: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::plan::fixtures::{dev_template, dev_template_with, resource};
-    use crate::plan::{ChangeSummary, ResourceChange, narrowed, template_changes, widened};
+    use crate::plan::{
+        ChangeAction, ChangeSummary, ResourceChange, narrowed, template_changes, widened,
+    };
     use serde_json::json;
 
     /// What deploy would ask approval for: the change summary from the two templates (as the
@@ -208,7 +210,7 @@ mod tests {
         assert_eq!(
             template_changes(Some(&t), &throttled, &[]),
             vec![ResourceChange {
-                action: "Modify".into(),
+                action: ChangeAction::Modify,
                 logical_id: "ApiStage".into(),
                 resource_type: "AWS::ApiGatewayV2::Stage".into(),
                 replacement: None,
@@ -398,7 +400,7 @@ mod tests {
     fn any_removed_resource_needs_approval() {
         let summary = ChangeSummary {
             changes: vec![ResourceChange {
-                action: "Remove".into(),
+                action: ChangeAction::Remove,
                 logical_id: "JobsQueue".into(),
                 resource_type: "AWS::SQS::Queue".into(),
                 replacement: None,

@@ -11,21 +11,117 @@ use super::iam::grant_table;
 /// One resource change of a change set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResourceChange {
-    /// `Add`, `Modify`, `Remove`, ...
-    pub action: String,
+    /// What CloudFormation does to the resource.
+    pub action: ChangeAction,
     /// Logical id.
     pub logical_id: String,
     /// Resource type.
     pub resource_type: String,
-    /// `True`, `False` or `Conditional` for modifications.
+    /// Whether a modification replaces the resource (unset for other actions).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replacement: Option<String>,
+    pub replacement: Option<Replacement>,
 }
 
 impl ResourceChange {
     /// Whether the change replaces (or may replace) the physical resource.
     pub fn replaces(&self) -> bool {
-        matches!(self.replacement.as_deref(), Some("True" | "Conditional"))
+        matches!(
+            self.replacement,
+            Some(Replacement::True | Replacement::Conditional)
+        )
+    }
+}
+
+/// What a change does to a resource, as CloudFormation's `ChangeAction` names it (and as the JSON
+/// output writes it: `Add`, `Modify`, `Remove`, ...;
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html>).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ChangeAction {
+    /// The resource is created.
+    Add,
+    /// The resource is updated (or replaced, see [`ResourceChange::replacement`]).
+    Modify,
+    /// The resource is deleted.
+    Remove,
+    /// The resource is imported.
+    Import,
+    /// Decided when the change set runs.
+    Dynamic,
+    /// A drifted resource is brought back to its template.
+    SyncWithActual,
+    /// An action this deployer does not know, by its name.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl ChangeAction {
+    /// The action CloudFormation names `name`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "Add" => Self::Add,
+            "Modify" => Self::Modify,
+            "Remove" => Self::Remove,
+            "Import" => Self::Import,
+            "Dynamic" => Self::Dynamic,
+            "SyncWithActual" => Self::SyncWithActual,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// CloudFormation's name of the action.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Add => "Add",
+            Self::Modify => "Modify",
+            Self::Remove => "Remove",
+            Self::Import => "Import",
+            Self::Dynamic => "Dynamic",
+            Self::SyncWithActual => "SyncWithActual",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a modification replaces the resource, as CloudFormation's `Replacement` names it (and
+/// as the JSON output writes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Replacement {
+    /// The resource is replaced.
+    True,
+    /// The resource is updated in place.
+    False,
+    /// Replaced or not depending on a value known only when the change set runs.
+    Conditional,
+    /// A value this deployer does not know, by its name.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Replacement {
+    /// The value CloudFormation names `name`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "True" => Self::True,
+            "False" => Self::False,
+            "Conditional" => Self::Conditional,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// CloudFormation's name of the value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::True => "True",
+            Self::False => "False",
+            Self::Conditional => "Conditional",
+            Self::Other(name) => name,
+        }
     }
 }
 
@@ -80,19 +176,19 @@ pub fn template_changes(
     ids.into_iter()
         .filter_map(|id| {
             let (action, resource_type) = match (before.get(id), after.get(id)) {
-                (None, Some(n)) => ("Add", type_of(n)),
-                (Some(o), None) => ("Remove", type_of(o)),
+                (None, Some(n)) => (ChangeAction::Add, type_of(n)),
+                (Some(o), None) => (ChangeAction::Remove, type_of(o)),
                 (Some(o), Some(n)) => {
                     let uses_changed = changed_parameters.iter().any(|p| references(n, p));
                     if o == n && !uses_changed {
                         return None;
                     }
-                    ("Modify", type_of(n))
+                    (ChangeAction::Modify, type_of(n))
                 }
                 (None, None) => return None,
             };
             Some(ResourceChange {
-                action: action.to_owned(),
+                action,
                 logical_id: id.to_owned(),
                 resource_type,
                 replacement: None,
@@ -119,7 +215,9 @@ impl ChangeSummary {
     /// Changes that remove a resource (`Remove`: CloudFormation deletes it, "Remove (deletes a
     /// resource)", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html>).
     pub fn removals(&self) -> impl Iterator<Item = &ResourceChange> {
-        self.changes.iter().filter(|c| c.action == "Remove")
+        self.changes
+            .iter()
+            .filter(|c| c.action == ChangeAction::Remove)
     }
 
     /// Why a person must approve this change, from the changes alone, one line each: IAM
@@ -173,16 +271,16 @@ impl ChangeSummary {
             .changes
             .iter()
             .map(|c| {
-                let sign = match c.action.as_str() {
-                    "Add" => "[+]",
-                    "Remove" => "[-]",
+                let sign = match c.action {
+                    ChangeAction::Add => "[+]",
+                    ChangeAction::Remove => "[-]",
                     _ if c.replaces() => "[!]",
                     _ => "[~]",
                 };
                 let replace = if c.replaces() {
                     format!(
                         " (replacement: {})",
-                        c.replacement.as_deref().unwrap_or("?")
+                        c.replacement.as_ref().map_or("?", Replacement::as_str)
                     )
                 } else {
                     String::new()
@@ -212,16 +310,16 @@ mod tests {
     fn approval_needed_for_replacement_or_widening() {
         let mut s = ChangeSummary {
             changes: vec![ResourceChange {
-                action: "Modify".into(),
+                action: ChangeAction::Modify,
                 logical_id: "Function".into(),
                 resource_type: "AWS::Lambda::Function".into(),
-                replacement: Some("False".into()),
+                replacement: Some(Replacement::False),
             }],
             iam_widening: vec![],
         };
         assert_eq!(s.approval_reason(), None);
         assert!(!s.touches_api());
-        s.changes[0].replacement = Some("True".into());
+        s.changes[0].replacement = Some(Replacement::True);
         assert!(
             s.approval_reason()
                 .expect("reason")
@@ -261,12 +359,12 @@ mod tests {
                 "JobsWorkerFunction"
             ]
         );
-        assert!(changes.iter().all(|c| c.action == "Modify"));
+        assert!(changes.iter().all(|c| c.action == ChangeAction::Modify));
         let created = template_changes(None, &t, &[]);
-        assert!(!created.is_empty() && created.iter().all(|c| c.action == "Add"));
+        assert!(!created.is_empty() && created.iter().all(|c| c.action == ChangeAction::Add));
         let removed = template_changes(Some(&t), &json!({"Resources": {}}), &[]);
         assert_eq!(removed.len(), created.len());
-        assert!(removed.iter().all(|c| c.action == "Remove"));
+        assert!(removed.iter().all(|c| c.action == ChangeAction::Remove));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::inputs::Action;
+use crate::deploy::DeployResult;
 use crate::package::BuildProfile;
 
 /// What the loop reports, in order.
@@ -60,8 +61,8 @@ pub struct CycleReport {
     /// From the save (the newest changed file's modification time) to the new code being
     /// deployed; `None` for the first deploy.
     pub ready: Option<Duration>,
-    /// The deploy's result (`hotswapped`, `unchanged`, `updated`, `created`).
-    pub result: String,
+    /// The deploy's result.
+    pub result: DeployResult,
 }
 
 impl fmt::Display for CycleReport {
@@ -159,7 +160,7 @@ mod tests {
             update_wait: Some(Duration::from_millis(510)),
             emulator: true,
             ready: Some(Duration::from_millis(6_900)),
-            result: "hotswapped".to_owned(),
+            result: DeployResult::Hotswapped,
         };
         let line = report.to_string();
         assert_eq!(
@@ -175,7 +176,7 @@ mod tests {
             build: None,
             update_wait: None,
             ready: None,
-            result: "created".to_owned(),
+            result: DeployResult::Created,
             ..report
         };
         assert_eq!(
