@@ -2,23 +2,20 @@
 //! grants (route authorization, trust policies, permissions boundaries, public access blocks,
 //! bucket policies). Pure.
 
-use std::collections::BTreeMap;
-
+use cfn_constructs::view::TemplateView;
 use serde_json::Value;
 
-use super::changes::resources_of;
-
-/// Resources of `resource_type` that both templates have under the same logical id.
+/// The properties of the resources of `resource_type` that both templates have under the same
+/// logical id: (id, old properties, new properties).
 fn in_both<'a>(
-    old: &BTreeMap<&'a str, &'a Value>,
-    new: &BTreeMap<&'a str, &'a Value>,
+    old: &TemplateView<'a>,
+    new: &TemplateView<'a>,
     resource_type: &str,
 ) -> Vec<(&'a str, &'a Value, &'a Value)> {
-    new.iter()
-        .filter(|(_, r)| r["Type"] == resource_type)
+    new.resources_of_type(resource_type)
         .filter_map(|(id, n)| {
-            let o = old.get(id).filter(|o| o["Type"] == resource_type)?;
-            Some((*id, &o["Properties"], &n["Properties"]))
+            let o = old.resource_of_type(id, resource_type)?;
+            Some((id, o.properties(), n.properties()))
         })
         .collect()
 }
@@ -59,25 +56,19 @@ pub fn approval_triggers(old: Option<&Value>, new: &Value) -> Vec<String> {
     let Some(old) = old else {
         return Vec::new();
     };
-    let before = resources_of(Some(old));
-    let after = resources_of(Some(new));
+    let before = TemplateView::new(old);
+    let after = TemplateView::new(new);
     let mut out = Vec::new();
 
     // Route authorization: AWS::ApiGatewayV2::Route `AuthorizationType`, `AuthorizerId` and
     // `AuthorizationScopes` (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-route.html).
-    for (id, route) in after
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
-    {
-        let props = &route["Properties"];
+    for (id, route) in after.resources_of_type("AWS::ApiGatewayV2::Route") {
+        let props = route.properties();
         let name = props["RouteKey"].as_str().unwrap_or(id);
         let auth = shown(props.get("AuthorizationType"));
-        match before
-            .get(id)
-            .filter(|o| o["Type"] == "AWS::ApiGatewayV2::Route")
-        {
+        match before.resource_of_type(id, "AWS::ApiGatewayV2::Route") {
             Some(o) => {
-                let was = &o["Properties"];
+                let was = o.properties();
                 let was_auth = shown(was.get("AuthorizationType"));
                 if was_auth != auth {
                     out.push(format!("route {name}: authorization {was_auth} -> {auth}"));
@@ -157,16 +148,10 @@ pub fn approval_triggers(old: Option<&Value>, new: &Value) -> Vec<String> {
     }
 
     // Bucket policies: any change to what a policy says or which bucket it is on, or its removal.
-    for (id, was) in before
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::S3::BucketPolicy")
-    {
-        match after
-            .get(id)
-            .filter(|n| n["Type"] == "AWS::S3::BucketPolicy")
-        {
+    for (id, was) in before.resources_of_type("AWS::S3::BucketPolicy") {
+        match after.resource_of_type(id, "AWS::S3::BucketPolicy") {
             None => out.push(format!("bucket policy {id}: removed")),
-            Some(now) if now["Properties"] != was["Properties"] => {
+            Some(now) if now.properties() != was.properties() => {
                 out.push(format!("bucket policy {id}: changed"));
             }
             Some(_) => {}

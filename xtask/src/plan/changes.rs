@@ -1,8 +1,9 @@
 //! Resource changes and the change summary: what a change set (or, for the read-only `diff`, the
 //! comparison of two templates) would do, and why a person must approve it. Pure.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use cfn_constructs::view::{ResourceView, TemplateView};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -125,15 +126,6 @@ impl Replacement {
     }
 }
 
-/// The resources of a template by logical id (empty for a missing template).
-pub(super) fn resources_of(template: Option<&Value>) -> BTreeMap<&str, &Value> {
-    template
-        .and_then(|t| t.get("Resources"))
-        .and_then(Value::as_object)
-        .map(|r| r.iter().map(|(k, v)| (k.as_str(), v)).collect())
-        .unwrap_or_default()
-}
-
 /// Whether `value` refers to the parameter or resource `name`: `{"Ref": name}` anywhere in it, or
 /// `${name}` in the string of an `Fn::Sub`.
 pub fn references(value: &Value, name: &str) -> bool {
@@ -169,18 +161,18 @@ pub fn template_changes(
     new: &Value,
     changed_parameters: &[String],
 ) -> Vec<ResourceChange> {
-    let before = resources_of(old);
-    let after = resources_of(Some(new));
-    let ids: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
-    let type_of = |r: &Value| r["Type"].as_str().unwrap_or_default().to_owned();
+    let before = TemplateView::of(old);
+    let after = TemplateView::new(new);
+    let ids: BTreeSet<&str> = before.logical_ids().chain(after.logical_ids()).collect();
+    let type_of = |r: ResourceView<'_>| r.type_name().unwrap_or_default().to_owned();
     ids.into_iter()
         .filter_map(|id| {
-            let (action, resource_type) = match (before.get(id), after.get(id)) {
+            let (action, resource_type) = match (before.resource(id), after.resource(id)) {
                 (None, Some(n)) => (ChangeAction::Add, type_of(n)),
                 (Some(o), None) => (ChangeAction::Remove, type_of(o)),
                 (Some(o), Some(n)) => {
-                    let uses_changed = changed_parameters.iter().any(|p| references(n, p));
-                    if o == n && !uses_changed {
+                    let uses_changed = changed_parameters.iter().any(|p| references(n.value(), p));
+                    if o.value() == n.value() && !uses_changed {
                         return None;
                     }
                     (ChangeAction::Modify, type_of(n))

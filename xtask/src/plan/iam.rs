@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use cfn_constructs::view::{PolicyKind, TemplateView, as_list};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -147,72 +148,77 @@ pub fn grant_table(sign: char, grants: &[String]) -> Vec<String> {
     out
 }
 
-fn as_list(v: Option<&Value>) -> Vec<Value> {
-    match v {
-        Some(Value::Array(a)) => a.clone(),
-        Some(other) => vec![other.clone()],
-        None => Vec::new(),
-    }
-}
-
-fn statements_of(resource: &Value) -> Vec<Value> {
-    let props = &resource["Properties"];
-    let mut docs = Vec::new();
-    match resource["Type"].as_str() {
-        Some("AWS::IAM::Role") => {
-            for p in as_list(props.get("Policies")) {
-                docs.push(p["PolicyDocument"].clone());
-            }
-            for arn in as_list(props.get("ManagedPolicyArns")) {
-                docs.push(serde_json::json!({"Statement": [{
-                    "Effect": "Allow", "Action": "managed-policy", "Resource": arn
-                }]}));
-            }
-        }
-        Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy") => {
-            docs.push(props["PolicyDocument"].clone());
-        }
-        Some("AWS::Lambda::Permission") => {
-            docs.push(serde_json::json!({"Statement": [{
-                "Effect": "Allow",
-                "Action": props["Action"],
-                "Resource": props["FunctionName"],
-                "Condition": {"Principal": props["Principal"], "SourceArn": props["SourceArn"]},
-            }]}));
-        }
-        _ => {}
-    }
-    docs.iter()
-        .flat_map(|d| as_list(d.get("Statement")))
-        .collect()
-}
+/// Resource types whose `PolicyDocument` grants or denies access ([`grants`]).
+const POLICY_TYPES: [&str; 4] = [
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::S3::BucketPolicy",
+];
 
 /// Every IAM permission a template writes (role policies, resource policies, invoke permissions).
 pub fn grants(template: &Value) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
-    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
-        return out;
-    };
-    for (id, resource) in resources {
-        for stmt in statements_of(resource) {
-            let effect = stmt["Effect"].as_str().unwrap_or("Allow").to_owned();
-            let condition = stmt
-                .get("Condition")
-                .map(Value::to_string)
-                .unwrap_or_default();
-            for action in as_list(stmt.get("Action")) {
-                for res in as_list(stmt.get("Resource")) {
-                    out.insert(Grant {
-                        holder: id.clone(),
-                        effect: effect.clone(),
-                        action: action
-                            .as_str()
-                            .map_or_else(|| action.to_string(), str::to_owned),
-                        resource: res.to_string(),
-                        condition: condition.clone(),
-                    });
+    for (id, resource) in TemplateView::new(template).resources() {
+        let mut add =
+            |effect: &str, actions: Vec<&Value>, resources: Vec<&Value>, condition: String| {
+                for action in &actions {
+                    for res in &resources {
+                        out.insert(Grant {
+                            holder: id.to_owned(),
+                            effect: effect.to_owned(),
+                            action: action
+                                .as_str()
+                                .map_or_else(|| action.to_string(), str::to_owned),
+                            resource: res.to_string(),
+                            condition: condition.clone(),
+                        });
+                    }
+                }
+            };
+        let type_name = resource.type_name().unwrap_or_default();
+        if POLICY_TYPES.contains(&type_name) {
+            // A role's trust policy says who may assume it, not what it may do: the approval
+            // triggers watch it.
+            for document in resource.policy_documents() {
+                if document.kind != PolicyKind::Permissions {
+                    continue;
+                }
+                for statement in document.statements() {
+                    add(
+                        statement.effect().unwrap_or("Allow"),
+                        statement.actions(),
+                        statement.resources(),
+                        statement
+                            .condition()
+                            .map(Value::to_string)
+                            .unwrap_or_default(),
+                    );
                 }
             }
+        }
+        if type_name == "AWS::IAM::Role" {
+            // A managed policy's statements are not in the template: the grant is its ARN.
+            let managed = Value::String("managed-policy".to_owned());
+            add(
+                "Allow",
+                vec![&managed],
+                resource
+                    .property("ManagedPolicyArns")
+                    .map(as_list)
+                    .unwrap_or_default(),
+                String::new(),
+            );
+        }
+        if type_name == "AWS::Lambda::Permission" {
+            let props = resource.properties();
+            let condition = serde_json::json!({"Principal": props["Principal"], "SourceArn": props["SourceArn"]});
+            add(
+                "Allow",
+                as_list(&props["Action"]),
+                as_list(&props["FunctionName"]),
+                condition.to_string(),
+            );
         }
     }
     out
