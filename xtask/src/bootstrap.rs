@@ -4,7 +4,7 @@
 //! idempotent (a second run changes nothing). Every other command reads its outputs
 //! ([`read`]): `deploy` uploads to its bucket and runs change sets with its execution role.
 //!
-//! On emulator stages `deploy` bootstraps by itself when the stack is missing ([`ensure`]): the
+//! On emulator stages `deploy` bootstraps by itself when the stack is missing (`ensure`): the
 //! emulator's credentials are its root account's anyway.
 
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ pub struct Bootstrap {
 }
 
 /// Reads the bootstrap from the outputs of its stack. Pure.
-pub fn from_outputs(
+pub(crate) fn from_outputs(
     stack: &str,
     account: &str,
     out: &BTreeMap<String, String>,
@@ -103,7 +103,7 @@ pub async fn read(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Option
 
 /// The bootstrap a deploy needs: read it; on an emulator stage, create it when missing; on AWS,
 /// fail with the command that creates it.
-pub async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Bootstrap> {
+pub(crate) async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Bootstrap> {
     if let Some(b) = read(clients, cfg).await? {
         return Ok(b);
     }
@@ -176,7 +176,7 @@ pub enum BootstrapResult {
 
 impl BootstrapResult {
     /// The word the JSON output and the result line use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
             Self::Updated => "updated",
@@ -356,7 +356,7 @@ pub(crate) async fn remove(
 
 /// Arguments of `bootstrap`.
 #[derive(Debug, Args)]
-pub struct BootstrapArgs {
+pub(crate) struct BootstrapArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     /// `destroy`: empty the asset bucket and delete the bootstrap stack.
@@ -373,7 +373,7 @@ pub struct BootstrapArgs {
 }
 
 /// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: BootstrapArgs,
 ) -> anyhow::Result<crate::report::Exit> {

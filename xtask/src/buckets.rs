@@ -10,7 +10,7 @@ use crate::assets;
 /// Removes every object version, delete marker and multipart upload from a bucket, which must be
 /// owned by `owner` (every call says so: S3 refuses it with 403 if another account owns the
 /// bucket). Returns (objects deleted, uploads aborted). A missing bucket is empty.
-pub async fn empty_owned_bucket(
+pub(crate) async fn empty_owned_bucket(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     owner: &str,
@@ -18,9 +18,9 @@ pub async fn empty_owned_bucket(
     empty(s3, bucket, Some(owner)).await
 }
 
-/// Like [`empty_owned_bucket`], for a bucket the caller named itself (the end-to-end suites' admin
+/// Like `empty_owned_bucket`, for a bucket the caller named itself (the end-to-end suites' admin
 /// clients), without an owner check. The deployer's own buckets always go through
-/// [`empty_owned_bucket`].
+/// `empty_owned_bucket`.
 pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<(usize, usize)> {
     empty(s3, bucket, None).await
 }

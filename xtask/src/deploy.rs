@@ -38,7 +38,7 @@ pub struct DeployOptions {
     /// Build label compiled into the function (reported in its `x-codegen-build` header).
     pub build_label: Option<String>,
     /// Cargo profile of the build (`None`: fast on emulator stages, release on AWS stages; see
-    /// [`package::BuildProfile::for_stage`]).
+    /// `package::BuildProfile::for_stage`).
     pub build_profile: Option<package::BuildProfile>,
     /// Deploy under this stack name instead of the stage's (per-run stacks in tests); the
     /// function and log group names follow it.
@@ -59,7 +59,11 @@ pub struct DeployOptions {
 impl DeployOptions {
     /// The options that `args` (the package flags of `deploy` and `diff`) ask for on `stage` via
     /// `connect`; every other option is its default (`deploy` sets its own on top).
-    pub fn from_package_args(args: PackageArgs, stage: String, connect: ConnectOptions) -> Self {
+    pub(crate) fn from_package_args(
+        args: PackageArgs,
+        stage: String,
+        connect: ConnectOptions,
+    ) -> Self {
         Self {
             stage,
             package: args.package,
@@ -114,12 +118,12 @@ pub enum DeployResult {
 
 impl DeployResult {
     /// `Created` for a stack's first change set, `Updated` for any other.
-    pub fn of_change_set(create: bool) -> Self {
+    pub(crate) fn of_change_set(create: bool) -> Self {
         if create { Self::Created } else { Self::Updated }
     }
 
     /// The word the JSON output and the result line use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
             Self::Updated => "updated",
@@ -181,14 +185,14 @@ mod hotswap;
 mod post;
 mod record;
 mod recover;
-pub mod reviewed;
+pub(crate) mod reviewed;
 mod setup;
 
-pub use change_set::{approve, plan_changes, plan_changes_described};
-pub use hotswap::hotswap;
-pub use record::{DeployRecord, read_record_bytes};
-pub use recover::recover;
-pub use setup::{Loaded, Prepared, load, prepare, verification_for};
+pub(crate) use change_set::{approve, plan_changes, plan_changes_described};
+pub(crate) use hotswap::hotswap;
+pub(crate) use record::{DeployRecord, read_record_bytes};
+pub(crate) use recover::recover;
+pub(crate) use setup::{Loaded, Prepared, load, prepare, verification_for};
 
 use post::{deploy_api_stage, verify_functions, wait_for_function_update};
 use record::{is_unchanged, record_success};
@@ -381,7 +385,7 @@ pub async fn prepare_plan(
 }
 
 /// `deploy --execute PLAN`: executes exactly the change set of a plan written by `--prepare`,
-/// after checking that nothing it was reviewed against has moved ([`reviewed`]). The package must
+/// after checking that nothing it was reviewed against has moved (`reviewed`). The package must
 /// be the plan's (pass the same `--package`); the stage's template is synthesised again and must
 /// be the plan's.
 pub async fn execute_plan(
@@ -500,7 +504,7 @@ fn report(
 
 /// Arguments of `deploy`.
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     target: StageCommand,
     /// Approve, without asking, every change that needs approval (IAM widening, route
@@ -537,7 +541,7 @@ pub struct DeployArgs {
 }
 
 /// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: DeployArgs,
 ) -> anyhow::Result<crate::report::Exit> {

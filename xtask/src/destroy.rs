@@ -70,7 +70,7 @@ pub enum DestroyResult {
 
 impl DestroyResult {
     /// The word the JSON output and the result line use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Deleted => "deleted",
             Self::Absent => "absent",
@@ -264,7 +264,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
 
 /// Arguments of `destroy`.
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     /// Do not ask for confirmation.
@@ -282,7 +282,7 @@ pub struct DestroyArgs {
 }
 
 /// Runs `cargo xtask destroy` and prints its result (exit 4 when not confirmed).
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: DestroyArgs,
 ) -> anyhow::Result<crate::report::Exit> {

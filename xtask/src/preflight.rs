@@ -21,7 +21,7 @@ use crate::report::progress;
 
 /// What the availability answer means for a deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelAccess {
+pub(crate) enum ModelAccess {
     /// Usable.
     Ready,
     /// Not usable yet: what is missing, in words.
@@ -29,7 +29,7 @@ pub enum ModelAccess {
 }
 
 /// Reads a `GetFoundationModelAvailability` answer.
-pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
+pub(crate) fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
     let mut missing = Vec::new();
     if *out.authorization_status() != AuthorizationStatus::Authorized {
         missing.push("model access is not granted to this account".to_owned());
@@ -62,7 +62,7 @@ pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
 /// subscription that the first call creates, which needs `aws-marketplace:Subscribe`,
 /// `aws-marketplace:Unsubscribe` and `aws-marketplace:ViewSubscriptions` and can take up to 15
 /// minutes (<https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html>).
-pub fn access_remedy(model: &str, region: &str, stage: &str) -> String {
+pub(crate) fn access_remedy(model: &str, region: &str, stage: &str) -> String {
     format!(
         "Bedrock model access is automatic, with two one-time steps per account: (1) for Anthropic \
          models, submit the use-case form (Bedrock console, model catalog, the model's page); (2) \
@@ -75,7 +75,7 @@ pub fn access_remedy(model: &str, region: &str, stage: &str) -> String {
 
 /// What Bedrock says of the stage's inference profile, compared with the grant the stack writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteCheck {
+pub(crate) enum RouteCheck {
     /// The profile routes to exactly the granted regions (or, global, to the granted model).
     Matches,
     /// Bedrock routes to regions the grant does not name: every call served there is denied.
@@ -87,7 +87,7 @@ pub enum RouteCheck {
 }
 
 /// Compares a profile's `models[].modelArn` list with the stage's route. Pure.
-pub fn compare_route(
+pub(crate) fn compare_route(
     route: &ModelRoute,
     foundation_model: &str,
     model_arns: &[String],
@@ -120,7 +120,7 @@ pub fn compare_route(
 }
 
 /// A warning for a model in its legacy phase, with the end-of-life date when Bedrock gives one.
-pub fn lifecycle_warning(
+pub(crate) fn lifecycle_warning(
     model: &str,
     lifecycle: Option<&FoundationModelLifecycle>,
 ) -> Option<String> {
@@ -152,7 +152,7 @@ pub fn lifecycle_warning(
 /// Emulator endpoints do not implement these APIs: the checks are skipped there, visibly. A caller
 /// that may not ask gets a warning, not a failure: the deploy itself does not need Bedrock, only
 /// the function does.
-pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+pub(crate) async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
     // What the stage validation knows from the catalogue (a Legacy model's dates, an account
     // prerequisite) is said on every deploy, emulator or not.
@@ -171,7 +171,7 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
 }
 
 /// The checks against one Bedrock control-plane client (what the mock tests drive).
-pub async fn run_checks(
+pub(crate) async fn run_checks(
     bedrock: &aws_sdk_bedrock::Client,
     region: &str,
     cfg: &StageConfig,

@@ -5,7 +5,7 @@
 //! triggers nothing. One line per cycle on stdout: what changed, build time, swap time, and how
 //! long after the save the new code was ready.
 //!
-//! IO: reads file metadata under the checkout (polling, see [`POLL_INTERVAL`]), runs `cargo
+//! IO: reads file metadata under the checkout (polling, see `POLL_INTERVAL`), runs `cargo
 //! metadata` once, runs cargo-lambda in its own process group (stopped when the loop is told to
 //! stop, so Ctrl-C leaves no compiler behind), deploys through [`crate::deploy`]. For an emulator
 //! stage it uses the emulator that answers on the stage's endpoint, or starts ministack there (as
@@ -19,15 +19,15 @@
 //! no dependency to the deployer's clean-clone compile.
 //!
 //! The command and its options live here; the parts of the loop each have a module: what a
-//! change calls for ([`inputs`]), polling the checkout ([`snapshot`](mod@snapshot)), what the
-//! loop reports ([`events`]), the loop itself (`run`) and one build-and-deploy cycle (`cycle`).
+//! change calls for (`inputs`), polling the checkout (`snapshot`), what the
+//! loop reports (`events`), the loop itself (`run`) and one build-and-deploy cycle (`cycle`).
 
 mod cycle;
-pub mod events;
-pub mod inputs;
+pub(crate) mod events;
+pub(crate) mod inputs;
 mod on_drop;
 mod run;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,20 +39,20 @@ use crate::package::BuildProfile;
 use crate::report::{Exit, result};
 
 pub use events::{CycleReport, WatchEvent, event_line};
-pub use inputs::{Action, Inputs};
+pub use inputs::Action;
+pub(crate) use inputs::Inputs;
 pub use run::watch;
-pub use snapshot::{Stamp, changed, snapshot};
 
 /// How often the checkout is polled for changes.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// How long the checkout must stay unchanged after a change before a cycle starts: an editor's
 /// "save all", a formatter run or a `git checkout` is one cycle, not one per file.
-pub const DEBOUNCE: Duration = Duration::from_millis(300);
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// `cargo xtask watch`.
 #[derive(Debug, clap::Args)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// Stage name: a file infra/stages/<stage>.yaml. Emulator stages, and AWS stages whose file
     /// sets `function.allow_hotswap: true` (hotswapping replaces code outside CloudFormation);
     /// any other stage is refused.
@@ -86,19 +86,19 @@ pub struct WatchArgs {
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     /// Stage name.
-    pub stage: String,
+    pub(crate) stage: String,
     /// Use this validated stage instead of reading `infra/stages/<stage>.yaml`.
-    pub stage_config: Option<StageConfig>,
+    pub(crate) stage_config: Option<StageConfig>,
     /// Approve what normal deploys would ask about.
     pub yes: bool,
     /// Cargo profile (`None`: [`BuildProfile::for_stage`]).
-    pub build_profile: Option<BuildProfile>,
+    pub(crate) build_profile: Option<BuildProfile>,
     /// Where to connect.
     pub connect: ConnectOptions,
     /// How often to poll ([`POLL_INTERVAL`]).
-    pub poll: Duration,
+    pub(crate) poll: Duration,
     /// Quiet time before a cycle starts ([`DEBOUNCE`]).
-    pub debounce: Duration,
+    pub(crate) debounce: Duration,
 }
 
 impl WatchOptions {
@@ -117,7 +117,7 @@ impl WatchOptions {
 }
 
 /// Runs `cargo xtask watch` until Ctrl-C.
-pub async fn command(root: &Path, args: WatchArgs) -> anyhow::Result<Exit> {
+pub(crate) async fn command(root: &Path, args: WatchArgs) -> anyhow::Result<Exit> {
     let opts = WatchOptions {
         stage: args.stage,
         stage_config: None,

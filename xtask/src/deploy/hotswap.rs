@@ -22,7 +22,7 @@ use crate::{assets, bootstrap, cfn, functions, outputs};
 /// and the update awaited.
 /// The stack's `CodeS3Key` and `CodeS3ObjectVersion` parameters are then out of date (drift) until
 /// the next normal deploy.
-pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
+pub(crate) async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
     let Loaded {
         cfg,
         clients,

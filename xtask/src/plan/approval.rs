@@ -52,7 +52,7 @@ fn is_open_route(authorization: &str) -> bool {
 ///
 /// Removed resources come from the change set (or [`template_changes`](super::template_changes)) through
 /// [`ChangeSummary::approval_reasons`](super::ChangeSummary::approval_reasons).
-pub fn approval_triggers(old: Option<&Value>, new: &Value) -> Vec<String> {
+pub(crate) fn approval_triggers(old: Option<&Value>, new: &Value) -> Vec<String> {
     let Some(old) = old else {
         return Vec::new();
     };

@@ -25,7 +25,7 @@ pub struct ResourceChange {
 
 impl ResourceChange {
     /// Whether the change replaces (or may replace) the physical resource.
-    pub fn replaces(&self) -> bool {
+    pub(crate) fn replaces(&self) -> bool {
         matches!(
             self.replacement,
             Some(Replacement::True | Replacement::Conditional)
@@ -70,7 +70,7 @@ impl ChangeAction {
     }
 
     /// CloudFormation's name of the action.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Add => "Add",
             Self::Modify => "Modify",
@@ -116,7 +116,7 @@ impl Replacement {
     }
 
     /// CloudFormation's name of the value.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::True => "True",
             Self::False => "False",
@@ -128,7 +128,7 @@ impl Replacement {
 
 /// Whether `value` refers to the parameter or resource `name`: `{"Ref": name}` anywhere in it, or
 /// `${name}` in the string of an `Fn::Sub`.
-pub fn references(value: &Value, name: &str) -> bool {
+pub(crate) fn references(value: &Value, name: &str) -> bool {
     match value {
         Value::Object(map) => {
             if map.get("Ref").and_then(Value::as_str) == Some(name) {
@@ -156,7 +156,7 @@ pub fn references(value: &Value, name: &str) -> bool {
 ///
 /// Whether a modification replaces the resource is CloudFormation's call, per property, so
 /// `replacement` is left unset; `diff --change-set` asks CloudFormation.
-pub fn template_changes(
+pub(crate) fn template_changes(
     old: Option<&Value>,
     new: &Value,
     changed_parameters: &[String],
@@ -200,13 +200,13 @@ pub struct ChangeSummary {
 
 impl ChangeSummary {
     /// Changes that replace a resource.
-    pub fn replacements(&self) -> impl Iterator<Item = &ResourceChange> {
+    pub(crate) fn replacements(&self) -> impl Iterator<Item = &ResourceChange> {
         self.changes.iter().filter(|c| c.replaces())
     }
 
     /// Changes that remove a resource (`Remove`: CloudFormation deletes it, "Remove (deletes a
     /// resource)", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html>).
-    pub fn removals(&self) -> impl Iterator<Item = &ResourceChange> {
+    pub(crate) fn removals(&self) -> impl Iterator<Item = &ResourceChange> {
         self.changes
             .iter()
             .filter(|c| c.action == ChangeAction::Remove)
@@ -214,7 +214,7 @@ impl ChangeSummary {
 
     /// Why a person must approve this change, from the changes alone, one line each: IAM
     /// widening, replacements and removals.
-    pub fn approval_reasons(&self) -> Vec<String> {
+    pub(crate) fn approval_reasons(&self) -> Vec<String> {
         let mut reasons = Vec::new();
         if !self.iam_widening.is_empty() {
             reasons.push(format!(
@@ -237,28 +237,28 @@ impl ChangeSummary {
     }
 
     /// Why a person must approve this change, if they must, from the changes alone (see
-    /// [`Self::approval_reason_with`] for the template comparison).
+    /// `Self::approval_reason_with` for the template comparison).
     pub fn approval_reason(&self) -> Option<String> {
         self.approval_reason_with(&[])
     }
 
     /// Why a person must approve this change, if they must: [`Self::approval_reasons`] plus the
     /// `triggers` found by comparing the templates ([`approval_triggers`](super::approval_triggers)), joined by `; `.
-    pub fn approval_reason_with(&self, triggers: &[String]) -> Option<String> {
+    pub(crate) fn approval_reason_with(&self, triggers: &[String]) -> Option<String> {
         let mut reasons = self.approval_reasons();
         reasons.extend(triggers.iter().cloned());
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
     /// Whether the API must be redeployed (routes, integrations or the API itself changed).
-    pub fn touches_api(&self) -> bool {
+    pub(crate) fn touches_api(&self) -> bool {
         self.changes
             .iter()
             .any(|c| c.resource_type.starts_with("AWS::ApiGatewayV2::"))
     }
 
     /// Human-readable lines, CDK-style: `[+] AWS::S3::Bucket CodeBucket`.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .changes
             .iter()

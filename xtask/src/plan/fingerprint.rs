@@ -3,11 +3,11 @@
 use sha2::{Digest, Sha256};
 
 /// Stack tag holding the fingerprint of the last successful deploy.
-pub const FINGERPRINT_TAG: &str = "codegen:fingerprint";
+pub(crate) const FINGERPRINT_TAG: &str = "codegen:fingerprint";
 
 /// Fingerprint of what a deploy sends: the template body and its parameters. Equal fingerprints
 /// mean CloudFormation would find nothing to change, so the deployer can skip asking it.
-pub fn fingerprint(template_body: &str, parameters: &[(String, String)]) -> String {
+pub(crate) fn fingerprint(template_body: &str, parameters: &[(String, String)]) -> String {
     let mut h = Sha256::new();
     h.update(template_body.as_bytes());
     for (k, v) in parameters {

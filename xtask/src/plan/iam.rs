@@ -10,17 +10,17 @@ use serde_json::Value;
 
 /// An IAM permission as a comparable tuple: where it is written and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// Logical id of the resource holding the statement.
-    pub holder: String,
+    pub(crate) holder: String,
     /// `Allow` or `Deny`.
-    pub effect: String,
+    pub(crate) effect: String,
     /// The action.
-    pub action: String,
+    pub(crate) action: String,
     /// The resource (JSON text of the expression).
-    pub resource: String,
+    pub(crate) resource: String,
     /// The condition block (JSON text), empty when none.
-    pub condition: String,
+    pub(crate) condition: String,
 }
 
 impl std::fmt::Display for Grant {
@@ -43,7 +43,7 @@ impl std::fmt::Display for Grant {
 /// An intrinsic expression as CDK's diff prints it: `{"Fn::Sub": "${X.Arn}/p/*"}` as
 /// `${X.Arn}/p/*`, `{"Fn::GetAtt": ["X", "Arn"]}` as `${X.Arn}`, `{"Ref": "X"}` as `${X}`,
 /// lists joined with `, `; anything else as compact JSON. `text` is a JSON text.
-pub fn resolve_expr(text: &str) -> String {
+pub(crate) fn resolve_expr(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => resolve_value(&v),
         Err(_) => text.to_owned(),
@@ -97,7 +97,7 @@ fn resolve_value(v: &Value) -> String {
 /// Grants (as [`Grant`]'s `Display` writes them: `Holder Effect Action on Resource [if
 /// Condition]`) as an aligned table, the way `cdk diff` shows IAM changes: one row per grant with
 /// its sign (`+` added, `-` removed).
-pub fn grant_table(sign: char, grants: &[String]) -> Vec<String> {
+pub(crate) fn grant_table(sign: char, grants: &[String]) -> Vec<String> {
     const HEADER: [&str; 5] = ["Holder", "Effect", "Action", "Resource", "Condition"];
     let rows: Vec<[String; 5]> = grants
         .iter()
@@ -157,7 +157,7 @@ const POLICY_TYPES: [&str; 4] = [
 ];
 
 /// Every IAM permission a template writes (role policies, resource policies, invoke permissions).
-pub fn grants(template: &Value) -> BTreeSet<Grant> {
+pub(crate) fn grants(template: &Value) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
     for (id, resource) in TemplateView::new(template).resources() {
         let mut add =
@@ -226,7 +226,7 @@ pub fn grants(template: &Value) -> BTreeSet<Grant> {
 
 /// `Allow` grants in `new` that `old` does not have (a missing `old` means a new stack). Removing a
 /// `Deny` also widens access, so those are reported too.
-pub fn widened(old: Option<&Value>, new: &Value) -> Vec<Grant> {
+pub(crate) fn widened(old: Option<&Value>, new: &Value) -> Vec<Grant> {
     let before = old.map(grants).unwrap_or_default();
     let after = grants(new);
     let mut out: Vec<Grant> = after
@@ -245,7 +245,7 @@ pub fn widened(old: Option<&Value>, new: &Value) -> Vec<Grant> {
 
 /// `Allow` grants in `old` that `new` no longer has, and `Deny` grants `new` adds: what the change
 /// takes away (shown by `diff`; never a reason for approval).
-pub fn narrowed(old: Option<&Value>, new: &Value) -> Vec<Grant> {
+pub(crate) fn narrowed(old: Option<&Value>, new: &Value) -> Vec<Grant> {
     let before = old.map(grants).unwrap_or_default();
     let after = grants(new);
     let mut out: Vec<Grant> = before

@@ -4,7 +4,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 
 /// What the deployer must do with a stack, given its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StackState {
+pub(crate) enum StackState {
     /// No stack (or only a deleted one).
     Missing,
     /// Stable and usable: create/update complete or a completed update rollback.
@@ -23,7 +23,7 @@ pub enum StackState {
 
 /// Classifies a CloudFormation stack status (the SDK's enum; a status this SDK does not know
 /// is in progress when its name says so, and needs a person otherwise).
-pub fn classify(status: &StackStatus) -> StackState {
+pub(crate) fn classify(status: &StackStatus) -> StackState {
     use StackStatus as S;
     match status {
         S::DeleteComplete => StackState::Missing,
@@ -45,12 +45,12 @@ fn is_in_progress(status: &StackStatus) -> bool {
 }
 
 /// Whether a status ends an operation (no further events will come).
-pub fn is_terminal(status: &StackStatus) -> bool {
+pub(crate) fn is_terminal(status: &StackStatus) -> bool {
     !is_in_progress(status)
 }
 
 /// Whether a terminal status means the operation succeeded.
-pub fn is_success(status: &StackStatus) -> bool {
+pub(crate) fn is_success(status: &StackStatus) -> bool {
     matches!(
         status,
         StackStatus::CreateComplete

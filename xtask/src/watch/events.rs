@@ -18,7 +18,7 @@ pub enum WatchEvent {
         /// Profile of the builds.
         profile: BuildProfile,
     },
-    /// Changed files were found (after [`DEBOUNCE`](super::DEBOUNCE)) and are handled as `action`.
+    /// Changed files were found (after `DEBOUNCE`) and are handled as `action`.
     Changed {
         /// Paths relative to the checkout.
         files: Vec<String>,
@@ -49,18 +49,18 @@ pub struct CycleReport {
     /// Hotswap or normal deploy.
     pub action: Action,
     /// Profile of the build.
-    pub profile: BuildProfile,
+    pub(crate) profile: BuildProfile,
     /// Build time (`None`: nothing to build, the binary was up to date).
     pub build: Option<Duration>,
     /// Time of the hotswap or deploy, the build excluded.
-    pub deploy: Duration,
+    pub(crate) deploy: Duration,
     /// Of `deploy`, the time spent waiting for Lambda to finish the code update.
     pub update_wait: Option<Duration>,
     /// Whether the stage is an emulator (its update wait is the emulator's fixed delay).
-    pub emulator: bool,
+    pub(crate) emulator: bool,
     /// From the save (the newest changed file's modification time) to the new code being
     /// deployed; `None` for the first deploy.
-    pub ready: Option<Duration>,
+    pub(crate) ready: Option<Duration>,
     /// The deploy's result.
     pub result: DeployResult,
 }
@@ -122,7 +122,7 @@ fn summarise(files: &[String]) -> String {
     }
 }
 
-/// The one line [`command`](super::command) prints for an event (`None`: nothing on stdout).
+/// The one line `command` prints for an event (`None`: nothing on stdout).
 pub fn event_line(event: &WatchEvent) -> Option<String> {
     match event {
         WatchEvent::Watching { files, profile } => Some(format!(

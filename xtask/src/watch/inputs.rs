@@ -27,11 +27,11 @@ pub enum Action {
 /// checkout: the source directories and manifests of the workspace crates each depends on
 /// (from `cargo metadata`), the workspace manifest and lock file, and the stage file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// A change here rebuilds the function.
-    pub function: Vec<PathBuf>,
+    pub(crate) function: Vec<PathBuf>,
     /// A change here needs a normal deploy.
-    pub stack: Vec<PathBuf>,
+    pub(crate) stack: Vec<PathBuf>,
 }
 
 /// Files of the workspace itself that decide the function binary (as in
@@ -64,7 +64,7 @@ struct MetaDependency {
 
 impl Inputs {
     /// Reads the workspace's crate graph (`cargo metadata --no-deps`) and derives the inputs.
-    pub fn of_workspace(root: &Path, stage: &str) -> anyhow::Result<Self> {
+    pub(crate) fn of_workspace(root: &Path, stage: &str) -> anyhow::Result<Self> {
         let out = std::process::Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()))
             .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
             .current_dir(root)
@@ -81,7 +81,7 @@ impl Inputs {
     }
 
     /// [`Inputs::of_workspace`] from `cargo metadata` output (pure).
-    pub fn from_metadata(root: &Path, metadata: &[u8], stage: &str) -> anyhow::Result<Self> {
+    pub(crate) fn from_metadata(root: &Path, metadata: &[u8], stage: &str) -> anyhow::Result<Self> {
         let meta: Metadata =
             serde_json::from_slice(metadata).context("failed to read cargo metadata")?;
         let crate_inputs = |start: &str| -> anyhow::Result<Vec<PathBuf>> {
@@ -131,7 +131,7 @@ impl Inputs {
     }
 
     /// What a change to `path` (relative to the checkout) calls for.
-    pub fn classify(&self, path: &Path) -> Action {
+    pub(crate) fn classify(&self, path: &Path) -> Action {
         let under = |set: &[PathBuf]| set.iter().any(|input| path.starts_with(input));
         if under(&self.stack) {
             Action::Deploy
@@ -143,7 +143,7 @@ impl Inputs {
     }
 
     /// What a set of changes calls for: the most any of them does.
-    pub fn classify_all<'a>(&self, paths: impl IntoIterator<Item = &'a String>) -> Action {
+    pub(crate) fn classify_all<'a>(&self, paths: impl IntoIterator<Item = &'a String>) -> Action {
         paths
             .into_iter()
             .map(|p| self.classify(Path::new(p)))

@@ -7,17 +7,17 @@ use std::time::SystemTime;
 
 /// A file's modification time and size, as polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     /// Modification time.
-    pub modified: Option<SystemTime>,
+    pub(crate) modified: Option<SystemTime>,
     /// Size in bytes.
-    pub len: u64,
+    pub(crate) len: u64,
 }
 
 /// Every file of the checkout by relative path, except build output, tool environments, VCS and
 /// editor files: `target/`, `node_modules/`, anything whose name starts with `.` (`.git`,
 /// `.venv`, `.ministack`, `.prompt.rs.swp`; `.cargo/` is kept), and names ending in `~`.
-pub fn snapshot(root: &Path) -> BTreeMap<String, Stamp> {
+pub(crate) fn snapshot(root: &Path) -> BTreeMap<String, Stamp> {
     let mut files = BTreeMap::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -60,7 +60,7 @@ fn is_ignored_name(name: &str) -> bool {
 }
 
 /// Paths added, removed or changed between two snapshots.
-pub fn changed(
+pub(crate) fn changed(
     before: &BTreeMap<String, Stamp>,
     after: &BTreeMap<String, Stamp>,
 ) -> BTreeSet<String> {
