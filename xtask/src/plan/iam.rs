@@ -13,14 +13,47 @@ use serde_json::Value;
 pub(crate) struct Grant {
     /// Logical id of the resource holding the statement.
     pub(crate) holder: String,
-    /// `Allow` or `Deny`.
-    pub(crate) effect: String,
+    /// Whether the statement allows or denies.
+    pub(crate) effect: Effect,
     /// The action.
     pub(crate) action: String,
     /// The resource (JSON text of the expression).
     pub(crate) resource: String,
     /// The condition block (JSON text), empty when none.
     pub(crate) condition: String,
+}
+
+/// A statement's `Effect`, as IAM names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub(crate) enum Effect {
+    /// `Allow`.
+    Allow,
+    /// `Deny`.
+    Deny,
+    /// Any other value, as written (IAM refuses it; shown as it is).
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Effect {
+    /// The effect a statement's `Effect` names (`Allow` when it names none, as before).
+    fn from_name(name: &str) -> Self {
+        match name {
+            "Allow" => Self::Allow,
+            "Deny" => Self::Deny,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Allow => "Allow",
+            Self::Deny => "Deny",
+            Self::Other(name) => name,
+        })
+    }
 }
 
 impl std::fmt::Display for Grant {
@@ -161,12 +194,12 @@ pub(crate) fn grants(template: &Value) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
     for (id, resource) in TemplateView::new(template).resources() {
         let mut add =
-            |effect: &str, actions: Vec<&Value>, resources: Vec<&Value>, condition: String| {
+            |effect: Effect, actions: Vec<&Value>, resources: Vec<&Value>, condition: String| {
                 for action in &actions {
                     for res in &resources {
                         out.insert(Grant {
                             holder: id.to_owned(),
-                            effect: effect.to_owned(),
+                            effect: effect.clone(),
                             action: action
                                 .as_str()
                                 .map_or_else(|| action.to_string(), str::to_owned),
@@ -186,7 +219,7 @@ pub(crate) fn grants(template: &Value) -> BTreeSet<Grant> {
                 }
                 for statement in document.statements() {
                     add(
-                        statement.effect().unwrap_or("Allow"),
+                        Effect::from_name(statement.effect().unwrap_or("Allow")),
                         statement.actions(),
                         statement.resources(),
                         statement
@@ -201,7 +234,7 @@ pub(crate) fn grants(template: &Value) -> BTreeSet<Grant> {
             // A managed policy's statements are not in the template: the grant is its ARN.
             let managed = Value::String("managed-policy".to_owned());
             add(
-                "Allow",
+                Effect::Allow,
                 vec![&managed],
                 resource
                     .property("ManagedPolicyArns")
@@ -214,7 +247,7 @@ pub(crate) fn grants(template: &Value) -> BTreeSet<Grant> {
             let props = resource.properties();
             let condition = serde_json::json!({"Principal": props["Principal"], "SourceArn": props["SourceArn"]});
             add(
-                "Allow",
+                Effect::Allow,
                 as_list(&props["Action"]),
                 as_list(&props["FunctionName"]),
                 condition.to_string(),
@@ -231,13 +264,13 @@ pub(crate) fn widened(old: Option<&Value>, new: &Value) -> Vec<Grant> {
     let after = grants(new);
     let mut out: Vec<Grant> = after
         .difference(&before)
-        .filter(|g| g.effect == "Allow")
+        .filter(|g| g.effect == Effect::Allow)
         .cloned()
         .collect();
     out.extend(
         before
             .difference(&after)
-            .filter(|g| g.effect == "Deny")
+            .filter(|g| g.effect == Effect::Deny)
             .cloned(),
     );
     out
@@ -250,13 +283,13 @@ pub(crate) fn narrowed(old: Option<&Value>, new: &Value) -> Vec<Grant> {
     let after = grants(new);
     let mut out: Vec<Grant> = before
         .difference(&after)
-        .filter(|g| g.effect == "Allow")
+        .filter(|g| g.effect == Effect::Allow)
         .cloned()
         .collect();
     out.extend(
         after
             .difference(&before)
-            .filter(|g| g.effect == "Deny")
+            .filter(|g| g.effect == Effect::Deny)
             .cloned(),
     );
     out
@@ -287,14 +320,14 @@ mod tests {
         let grants: Vec<String> = [
             Grant {
                 holder: "FunctionRole".into(),
-                effect: "Allow".into(),
+                effect: Effect::Allow,
                 action: "s3:PutObject".into(),
                 resource: r#"{"Fn::Sub":"${CodeBucket.Arn}/code-output/*"}"#.into(),
                 condition: String::new(),
             },
             Grant {
                 holder: "JobsWorkerRole".into(),
-                effect: "Allow".into(),
+                effect: Effect::Allow,
                 action: "sqs:ReceiveMessage".into(),
                 resource: r#"{"Fn::GetAtt":["JobsQueue","Arn"]}"#.into(),
                 condition: r#"{"StringEquals":{"aws:SourceAccount":"1"}}"#.into(),
