@@ -17,7 +17,7 @@ fn every_checkov_skip_is_expected_and_justified() {
                     cfg.name
                 );
                 assert!(
-                    skipped.insert((id.to_owned(), check.to_owned())),
+                    skipped.insert((id.clone(), check.to_owned())),
                     "{id}: {check} skipped twice"
                 );
             }

@@ -62,7 +62,7 @@ fn local_has_no_bucket_policy_and_otherwise_the_same_resources() {
 #[test]
 fn logical_ids_are_stable() {
     let t = synth(&dev());
-    let actual: BTreeSet<&str> = resources(&t).keys().copied().collect();
+    let actual: BTreeSet<&str> = resources(&t).keys().map(String::as_str).collect();
     let mut expected: BTreeSet<&str> = [
         "ApiAccessLogGroup",
         "ApiStage",
