@@ -352,7 +352,7 @@ async fn diff_runs_with_the_diff_roles_credentials_and_changes_nothing() -> anyh
             .changes
             .changes
             .iter()
-            .any(|c| c.logical_id == "Function" && c.action == "Modify"),
+            .any(|c| c.logical_id == "Function" && c.action == xtask::plan::ChangeAction::Modify),
         "{:?}",
         code.lines()
     );
@@ -388,7 +388,7 @@ async fn diff_runs_with_the_diff_roles_credentials_and_changes_nothing() -> anyh
             .changes
             .changes
             .iter()
-            .all(|c| c.action == "Add")
+            .all(|c| c.action == xtask::plan::ChangeAction::Add)
     );
 
     // The command itself, as a pull request runs it: `diff --stage local --assume-role <diff

@@ -33,7 +33,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let t = Instant::now();
     let first = em.deploy(&package, false).await?;
     report("first deploy", t);
-    assert_eq!(first.result, "created");
+    assert_eq!(first.result, xtask::deploy::DeployResult::Created);
     assert_eq!(first.stack_status, "CREATE_COMPLETE");
     assert!(
         first.api_deployment_id.is_some(),
@@ -133,7 +133,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let t = Instant::now();
     let again = em.deploy(&package, false).await?;
     report("no-op redeploy", t);
-    assert_eq!(again.result, "unchanged");
+    assert_eq!(again.result, xtask::deploy::DeployResult::Unchanged);
     assert!(again.api_deployment_id.is_none());
 
     // A changed function is deployed through a change set and served by the API.
@@ -142,7 +142,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let t = Instant::now();
     let updated = em.deploy(&changed, false).await?;
     report("code-change redeploy", t);
-    assert_eq!(updated.result, "updated");
+    assert_eq!(updated.result, xtask::deploy::DeployResult::Updated);
     assert!(
         updated
             .changes
@@ -176,7 +176,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let t = Instant::now();
     let swapped = em.deploy(&package, true).await?;
     report("hotswap", t);
-    assert_eq!(swapped.result, "hotswapped");
+    assert_eq!(swapped.result, xtask::deploy::DeployResult::Hotswapped);
     let served = xtask::invoke::invoke(
         &admin,
         AuthMode::AwsIam,
@@ -193,7 +193,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     );
     // A normal deploy then brings the stack back in line with its template.
     let converged = em.deploy(&package, false).await?;
-    assert_eq!(converged.result, "updated");
+    assert_eq!(converged.result, xtask::deploy::DeployResult::Updated);
 
     // diff after a deploy finds nothing.
     let diff = xtask::diff::diff(
@@ -212,7 +212,7 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     let t = Instant::now();
     let gone = em.destroy(true).await?;
     report("destroy", t);
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(
         gone.objects_deleted >= 2,
         "generated code was emptied: {}",
@@ -229,7 +229,10 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     );
 
     // Destroying again is a successful no-op.
-    assert_eq!(em.destroy(false).await?.result, "absent");
+    assert_eq!(
+        em.destroy(false).await?.result,
+        xtask::destroy::DestroyResult::Absent
+    );
     Ok(())
 }
 
@@ -338,7 +341,7 @@ async fn least_privilege_is_enforced_with_iam_auth_on() -> anyhow::Result<()> {
     assert!(wrong.is_empty(), "least privilege violated: {wrong:?}");
 
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -367,7 +367,7 @@ async fn destroy_empties_the_stacks_own_bucket_not_the_one_an_output_names() -> 
     );
 
     let gone = em.destroy(false).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(gone.objects_deleted >= 1, "{gone:?}");
     let kept = admin
         .s3
@@ -382,7 +382,7 @@ async fn destroy_empties_the_stacks_own_bucket_not_the_one_an_output_names() -> 
         "the stack's own bucket ({CODE_BUCKET}) was emptied and deleted with the stack"
     );
 
-    xtask::destroy::empty_bucket(&admin.s3, victim).await?;
+    xtask::buckets::empty_bucket(&admin.s3, victim).await?;
     admin.s3.delete_bucket().bucket(victim).send().await?;
     em.destroy(true).await?;
     let left = leftovers(&admin, STACK).await?;

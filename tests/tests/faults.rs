@@ -444,7 +444,7 @@ async fn deployer_converges_under_steady_api_errors() -> anyhow::Result<()> {
         fired_by_service(proxy).await?
     ));
     injected += fired;
-    assert_eq!(created.result, "created");
+    assert_eq!(created.result, xtask::deploy::DeployResult::Created);
     assert!(fired >= 10, "too few faults to mean anything: {fired}");
     let url = fe.direct_url(&created.outputs[RESOLVED_INVOKE_URL]);
     proxy.clear().await?;
@@ -461,7 +461,7 @@ async fn deployer_converges_under_steady_api_errors() -> anyhow::Result<()> {
         fired_by_service(proxy).await?
     ));
     injected += fired;
-    assert_eq!(updated.result, "updated");
+    assert_eq!(updated.result, xtask::deploy::DeployResult::Updated);
     assert!(fired > 0);
     proxy.clear().await?;
     assert_served(&admin, &updated, &changed).await?;
@@ -476,7 +476,7 @@ async fn deployer_converges_under_steady_api_errors() -> anyhow::Result<()> {
         fired_by_service(proxy).await?
     ));
     injected += fired;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(gone.asset_bucket_deleted);
     assert!(fired > 0);
     proxy.clear().await?;
@@ -566,7 +566,7 @@ async fn killed_deploys_are_finished_by_the_next_deploy() -> anyhow::Result<()> 
         "killed while uploading -> next deploy: {} (uploaded {})",
         resumed.result, resumed.package.uploaded
     ));
-    assert_eq!(resumed.result, "created");
+    assert_eq!(resumed.result, xtask::deploy::DeployResult::Created);
     assert!(resumed.package.uploaded, "the interrupted upload is redone");
     let url = fe.direct_url(&resumed.outputs[RESOLVED_INVOKE_URL]);
     assert_eq!(call(&admin, &url).await?.0.status, 200);
@@ -585,7 +585,7 @@ async fn killed_deploys_are_finished_by_the_next_deploy() -> anyhow::Result<()> 
         "killed before executing the change set -> next deploy: {} ({})",
         resumed.result, resumed.stack_status
     ));
-    assert_eq!(resumed.result, "created");
+    assert_eq!(resumed.result, xtask::deploy::DeployResult::Created);
     assert_eq!(resumed.stack_status, "CREATE_COMPLETE");
     assert!(resumed.api_deployment_id.is_some());
     let url = fe.direct_url(&resumed.outputs[RESOLVED_INVOKE_URL]);
@@ -621,7 +621,8 @@ async fn killed_deploys_are_finished_by_the_next_deploy() -> anyhow::Result<()> 
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     let again = deploy_via(fe.proxy.connect_options(), &package, false).await?;
     assert_eq!(
-        again.result, "unchanged",
+        again.result,
+        xtask::deploy::DeployResult::Unchanged,
         "once finished, the deploy is recorded"
     );
 
@@ -689,7 +690,7 @@ async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
         "ROLLBACK_COMPLETE -> deploy: {} ({})",
         recovered.result, recovered.stack_status
     ));
-    assert_eq!(recovered.result, "created");
+    assert_eq!(recovered.result, xtask::deploy::DeployResult::Created);
     assert_eq!(recovered.stack_status, "CREATE_COMPLETE");
     let url = recovered.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
@@ -726,7 +727,7 @@ async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
         recovered.result,
         t.elapsed().as_millis()
     ));
-    assert_eq!(recovered.result, "created");
+    assert_eq!(recovered.result, xtask::deploy::DeployResult::Created);
     let url = recovered.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     admin
@@ -782,7 +783,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
         "destroy killed before DeleteStack -> next destroy: {}",
         finished.result
     ));
-    assert_eq!(finished.result, "deleted");
+    assert_eq!(finished.result, xtask::destroy::DestroyResult::Deleted);
     assert_eq!(stack_status(&admin).await?, None);
 
     // 2. Half-deleted by hand: the function and the code bucket (with its objects) are gone, the
@@ -791,7 +792,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
-    xtask::destroy::empty_bucket(&admin.s3, &bucket).await?;
+    xtask::buckets::empty_bucket(&admin.s3, &bucket).await?;
     admin.s3.delete_bucket().bucket(&bucket).send().await?;
     admin
         .lambda
@@ -804,7 +805,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
         "half-deleted stack (function and bucket gone) -> destroy: {}",
         finished.result
     ));
-    assert_eq!(finished.result, "deleted");
+    assert_eq!(finished.result, xtask::destroy::DestroyResult::Deleted);
 
     let left = leftovers(&admin, STACK).await?;
     assert!(left.is_empty(), "left behind: {left:?}");

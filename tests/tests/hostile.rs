@@ -173,7 +173,10 @@ async fn hostile_inputs_through_the_api_are_4xx_and_write_nothing() -> anyhow::R
         "hostile-looking valid inputs: {accepted} served (200), keys follow the language"
     ));
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -143,7 +143,7 @@ async fn a_tampered_package_is_refused_before_any_stack_change() -> anyhow::Resu
     let admin = em.clients().await?;
 
     let first = em.deploy(&package, false).await?;
-    assert_eq!(first.result, "created");
+    assert_eq!(first.result, xtask::deploy::DeployResult::Created);
     let (bucket, key) = bucket_and_key(&first);
     assert!(
         key.starts_with(&format!("codegen-function/{STACK}/")) && key.ends_with(".zip"),
@@ -230,7 +230,7 @@ async fn a_tampered_package_is_refused_before_any_stack_change() -> anyhow::Resu
     assert_eq!(pinned.as_ref(), package_bytes.as_slice());
 
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     let left = leftovers(&admin, STACK).await?;
     assert!(left.is_empty(), "left behind: {left:?}");
     Ok(())
@@ -257,7 +257,7 @@ async fn each_stack_has_its_own_bootstrap_and_destroy_all_removes_only_its_own()
 
     // Removing this stage with its bootstrap leaves the other stack and its packages alone.
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(gone.asset_bucket_deleted);
     let left = leftovers(&admin, STACK).await?;
     assert!(left.is_empty(), "left behind: {left:?}");
@@ -296,7 +296,10 @@ async fn each_stack_has_its_own_bootstrap_and_destroy_all_removes_only_its_own()
         format!("{refused:#}").contains("Nothing was changed"),
         "{refused:#}"
     );
-    assert_eq!(destroy_stack(&em, other, true).await?.result, "deleted");
+    assert_eq!(
+        destroy_stack(&em, other, true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     let left = leftovers(&admin, other).await?;
     assert!(left.is_empty(), "left behind: {left:?}");
     Ok(())

@@ -194,7 +194,10 @@ async fn long_generation_succeeds_as_a_job_and_is_stored_once() -> anyhow::Resul
     let again = wait(&admin, &url, &submitted.job_id, Duration::from_secs(5)).await?;
     assert_eq!((again.status, again.attempts), (JobStatus::Succeeded, 1));
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     assert!(leftovers(&admin, STACK).await?.is_empty());
     let queues = sqs(&admin).list_queues().send().await?;
     assert!(
@@ -264,7 +267,10 @@ async fn a_worker_killed_mid_generation_is_retried_never_left_running() -> anyho
         "within the stage's give-up bound"
     );
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     Ok(())
 }
 
@@ -352,7 +358,10 @@ async fn two_hundred_jobs_32_at_a_time_all_succeed() -> anyhow::Result<()> {
     assert_eq!(objects, JOBS, "one object per job, none lost, none doubled");
     assert_eq!(double.seen().len(), JOBS, "one model call per job");
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     Ok(())
 }
 
@@ -454,7 +463,10 @@ async fn hostile_job_requests_are_4xx_and_write_nothing() -> anyhow::Result<()> 
     assert_eq!(after, before, "nothing written");
     assert!(double.seen().is_empty(), "no model call");
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     Ok(())
 }
 
@@ -556,6 +568,9 @@ async fn each_jobs_role_can_do_its_part_and_nothing_else() -> anyhow::Result<()>
     let wrong: Vec<_> = results.iter().filter(|(_, _, a, e)| a != e).collect();
     assert!(wrong.is_empty(), "least privilege violated: {wrong:?}");
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use xtask::deploy::{DeployReport, PackageReport};
 use xtask::destroy::DestroyReport;
 use xtask::diff::DiffReport;
-use xtask::plan::{ChangeSummary, ResourceChange};
+use xtask::plan::{ChangeAction, ChangeSummary, Replacement, ResourceChange};
 
 /// JSON types as the doc names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,13 +150,13 @@ fn sample_changes() -> ChangeSummary {
     ChangeSummary {
         changes: vec![
             ResourceChange {
-                action: "Modify".into(),
+                action: ChangeAction::Modify,
                 logical_id: "Function".into(),
                 resource_type: "AWS::Lambda::Function".into(),
-                replacement: Some("False".into()),
+                replacement: Some(Replacement::False),
             },
             ResourceChange {
-                action: "Add".into(),
+                action: ChangeAction::Add,
                 logical_id: "CodeBucket".into(),
                 resource_type: "AWS::S3::Bucket".into(),
                 replacement: None,
@@ -170,7 +170,7 @@ fn sample_deploy(api_deployment_id: Option<&str>) -> DeployReport {
     DeployReport {
         stack: "codegen-dev".into(),
         stage: "dev".into(),
-        result: "updated".into(),
+        result: xtask::deploy::DeployResult::Updated,
         stack_status: "UPDATE_COMPLETE".into(),
         changes: sample_changes(),
         package: PackageReport {
@@ -258,7 +258,7 @@ fn diff_report_has_the_documented_shape() {
 fn destroy_report_has_the_documented_shape() {
     let report = DestroyReport {
         stack: "codegen-dev".into(),
-        result: "deleted".into(),
+        result: xtask::destroy::DestroyResult::Deleted,
         objects_deleted: 3,
         uploads_aborted: 0,
         asset_bucket_deleted: false,
@@ -271,7 +271,7 @@ fn destroy_report_has_the_documented_shape() {
 fn bootstrap_report_has_the_documented_shape() {
     let report = xtask::bootstrap::BootstrapReport {
         stack: "codegen-dev-bootstrap".into(),
-        result: "created".into(),
+        result: xtask::bootstrap::BootstrapResult::Created,
         bootstrap: Some(xtask::bootstrap::Bootstrap {
             stack: "codegen-dev-bootstrap".into(),
             asset_bucket: "b".into(),
@@ -291,7 +291,7 @@ fn bootstrap_report_has_the_documented_shape() {
     );
     let removed = xtask::bootstrap::BootstrapReport {
         stack: "codegen-dev-bootstrap".into(),
-        result: "deleted".into(),
+        result: xtask::bootstrap::BootstrapResult::Deleted,
         bootstrap: None,
     };
     assert!(to_json!(&removed)["bootstrap"].is_null());
@@ -370,4 +370,56 @@ fn the_doc_examples_have_the_documented_shapes() {
             .values()
             .all(Value::is_string)
     );
+}
+
+/// The typed results and change fields serialise as the words `docs/json-output.md` lists, the
+/// same words the result lines print.
+#[test]
+fn results_and_change_fields_are_the_documented_words() {
+    use xtask::bootstrap::BootstrapResult;
+    use xtask::deploy::DeployResult;
+    use xtask::destroy::DestroyResult;
+    for (result, word) in [
+        (DeployResult::Created, "created"),
+        (DeployResult::Updated, "updated"),
+        (DeployResult::Unchanged, "unchanged"),
+        (DeployResult::Hotswapped, "hotswapped"),
+    ] {
+        assert_eq!(to_json!(result), word);
+        assert_eq!(result.to_string(), word);
+    }
+    for (result, word) in [
+        (DestroyResult::Deleted, "deleted"),
+        (DestroyResult::Absent, "absent"),
+    ] {
+        assert_eq!(to_json!(result), word);
+        assert_eq!(result.to_string(), word);
+    }
+    for (result, word) in [
+        (BootstrapResult::Created, "created"),
+        (BootstrapResult::Updated, "updated"),
+        (BootstrapResult::Unchanged, "unchanged"),
+        (BootstrapResult::Deleted, "deleted"),
+        (BootstrapResult::Absent, "absent"),
+    ] {
+        assert_eq!(to_json!(result), word);
+        assert_eq!(result.to_string(), word);
+    }
+    // CloudFormation's names, including one this deployer does not know yet.
+    for name in [
+        "Add",
+        "Modify",
+        "Remove",
+        "Import",
+        "Dynamic",
+        "SyncWithActual",
+        "SomethingNew",
+    ] {
+        let action = ChangeAction::from_name(name);
+        assert_eq!(to_json!(&action), name);
+        assert_eq!(action.to_string(), name);
+    }
+    for name in ["True", "False", "Conditional", "SomethingNew"] {
+        assert_eq!(to_json!(Replacement::from_name(name)), name);
+    }
 }

@@ -198,7 +198,7 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
         report.result,
         t.elapsed().as_secs()
     ));
-    assert_eq!(report.result, "created");
+    assert_eq!(report.result, xtask::deploy::DeployResult::Created);
 
     let url = report
         .outputs
@@ -255,7 +255,7 @@ async fn live_deploy_invoke_destroy() -> anyhow::Result<()> {
     }
 
     let destroyed = guard.destroy().await?;
-    assert_eq!(destroyed.result, "deleted");
+    assert_eq!(destroyed.result, xtask::destroy::DestroyResult::Deleted);
     assert!(
         destroyed.asset_bucket_deleted,
         "the run's bootstrap is removed"

@@ -246,7 +246,10 @@ async fn concurrent_requests_each_get_their_own_object() -> anyhow::Result<()> {
         stored.len()
     );
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -39,7 +39,7 @@ async fn deploy(em: &Emulator, package: &std::path::Path) -> anyhow::Result<Depl
     }
 }
 
-async fn destroy(em: &Emulator) -> anyhow::Result<String> {
+async fn destroy(em: &Emulator) -> anyhow::Result<xtask::destroy::DestroyResult> {
     let opts = DestroyOptions {
         stage: "local".into(),
         yes: true,

@@ -235,7 +235,7 @@ async fn each_model_class_gets_only_what_it_accepts() -> anyhow::Result<()> {
     );
 
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -156,6 +156,9 @@ async fn jobs_belong_to_roles_not_sessions_through_the_api() -> anyhow::Result<(
     let record: serde_json::Value = serde_json::from_slice(&record)?;
     assert_eq!(record["owner"], format!("role:000000000000:{a_id}"));
 
-    assert_eq!(em.destroy(true).await?.result, "deleted");
+    assert_eq!(
+        em.destroy(true).await?.result,
+        xtask::destroy::DestroyResult::Deleted
+    );
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! - the code bucket refuses public access where the emulator enforces it: all four public
 //!   access blocks are on, a public bucket policy and public ACLs are refused, an unsigned read of
 //!   a stored object is refused, and objects are encrypted at rest (the TLS-only policy exists in
-//!   the `dev` template and is asserted in `infra/tests/template.rs`; ministack serves plain HTTP,
+//!   the `dev` template and is asserted in `infra/tests/template/`; ministack serves plain HTTP,
 //!   so the `local` stage omits it);
 //! - no secrets in templates, stack outputs, API responses or the function's logs: the function's
 //!   own role-session credentials, read from its process, appear in none of them, and neither

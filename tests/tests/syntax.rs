@@ -190,7 +190,7 @@ async fn broken_code_is_repaired_once_or_stored_with_its_diagnostics() -> anyhow
     note(&format!("repair off: first error {first:?}"));
 
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

@@ -330,7 +330,7 @@ async fn each_thinking_class_and_route_sends_what_the_model_takes() -> anyhow::R
     assert!(refused.contains("thinking.sync.thinking"), "{refused}");
 
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }
@@ -478,7 +478,7 @@ async fn every_new_model_deploys_and_answers_with_complete_code() -> anyhow::Res
         ));
     }
     let gone = em.destroy(true).await?;
-    assert_eq!(gone.result, "deleted");
+    assert_eq!(gone.result, xtask::destroy::DestroyResult::Deleted);
     assert!(leftovers(&admin, STACK).await?.is_empty());
     Ok(())
 }

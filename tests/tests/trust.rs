@@ -91,9 +91,9 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
         ..BootstrapOptions::default()
     };
     let first = xtask::bootstrap::run(&root, &bootstrap(em.connect_options())).await?;
-    assert_eq!(first.result, "created");
+    assert_eq!(first.result, xtask::bootstrap::BootstrapResult::Created);
     let again = xtask::bootstrap::run(&root, &bootstrap(em.connect_options())).await?;
-    assert_eq!(again.result, "unchanged");
+    assert_eq!(again.result, xtask::bootstrap::BootstrapResult::Unchanged);
     let boot: Bootstrap = first.bootstrap.context("bootstrap outputs")?;
     note(&format!("bootstrap: {boot:?}"));
 
@@ -110,12 +110,12 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
     assert!(who.contains(":assumed-role/codegen-local-deploy/"), "{who}");
 
     let created = deploy_as(&as_deployer, &package).await?;
-    assert_eq!(created.result, "created");
+    assert_eq!(created.result, xtask::deploy::DeployResult::Created);
     let unchanged = deploy_as(&as_deployer, &package).await?;
-    assert_eq!(unchanged.result, "unchanged");
+    assert_eq!(unchanged.result, xtask::deploy::DeployResult::Unchanged);
     let variant = variant_package("trust").await?;
     let updated = deploy_as(&as_deployer, &variant).await?;
-    assert_eq!(updated.result, "updated");
+    assert_eq!(updated.result, xtask::deploy::DeployResult::Updated);
     let url = &updated.outputs[RESOLVED_INVOKE_URL];
     // The deploy role may call its own routes (`cargo xtask invoke`).
     let response = xtask::invoke::invoke(
@@ -389,7 +389,7 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
         DestroyOutcome::Done(r) => r,
         DestroyOutcome::NeedsApproval(reason) => anyhow::bail!("approval: {reason}"),
     };
-    assert_eq!(destroyed.result, "deleted");
+    assert_eq!(destroyed.result, xtask::destroy::DestroyResult::Deleted);
     let removal_by_deployer = xtask::bootstrap::run(
         &root,
         &BootstrapOptions {
@@ -410,7 +410,7 @@ async fn bootstrap_then_deploy_role_deploys_and_cannot_escalate() -> anyhow::Res
         },
     )
     .await?;
-    assert_eq!(removed.result, "deleted");
+    assert_eq!(removed.result, xtask::bootstrap::BootstrapResult::Deleted);
     let leftovers = e2e_tests::leftovers(&admin, "codegen-local").await?;
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
     Ok(())

@@ -233,7 +233,7 @@ async fn exercise(
     assert!(
         before
             .iter()
-            .any(|e| matches!(e, WatchEvent::Cycle(c) if c.action == Action::Deploy && c.result == "created")),
+            .any(|e| matches!(e, WatchEvent::Cycle(c) if c.action == Action::Deploy && c.result == xtask::deploy::DeployResult::Created)),
         "{before:?}"
     );
     let (code_before, _) = generated_code(scratch, connect, "binary search").await?;
@@ -263,7 +263,11 @@ async fn exercise(
     let WatchEvent::Cycle(cycle) = swapped else {
         unreachable!("matched above")
     };
-    assert_eq!(cycle.result, "hotswapped", "{cycle:?}");
+    assert_eq!(
+        cycle.result,
+        xtask::deploy::DeployResult::Hotswapped,
+        "{cycle:?}"
+    );
     assert_eq!(
         cycle.files,
         ["crates/function/src/prompt.rs"],

@@ -11,7 +11,7 @@ use crate::package::BuildProfile;
 
 /// The stage a command works on.
 #[derive(Debug, Args)]
-pub struct StageArg {
+pub(crate) struct StageArg {
     /// Stage name: a file infra/stages/<stage>.yaml.
     #[arg(long, short)]
     pub(crate) stage: String,
@@ -19,7 +19,7 @@ pub struct StageArg {
 
 /// What every command on a deployed stage takes: the stage, `--json` and where to connect.
 #[derive(Debug, Args)]
-pub struct StageCommand {
+pub(crate) struct StageCommand {
     /// Stage name: a file infra/stages/<stage>.yaml.
     #[arg(long, short)]
     pub(crate) stage: String,
@@ -33,7 +33,7 @@ pub struct StageCommand {
 
 /// Where to connect: endpoint, region, profile, role.
 #[derive(Debug, Args)]
-pub struct ConnectArgs {
+pub(crate) struct ConnectArgs {
     /// Endpoint of an AWS emulator (overrides AWS_ENDPOINT_URL and the stage's endpoint).
     #[arg(long, global = true)]
     pub(crate) endpoint: Option<String>,
@@ -51,7 +51,7 @@ pub struct ConnectArgs {
 
 impl ConnectArgs {
     /// The connection options these flags ask for.
-    pub fn options(&self) -> ConnectOptions {
+    pub(crate) fn options(&self) -> ConnectOptions {
         ConnectOptions {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
@@ -66,7 +66,7 @@ impl ConnectArgs {
 /// build and never builds (`diff --change-set` builds as deploy does). The help says "the build",
 /// which is true of both.
 #[derive(Debug, Args)]
-pub struct PackageArgs {
+pub(crate) struct PackageArgs {
     /// Use this zip (containing `bootstrap`) instead of the function's build. `diff` compares it
     /// by hash; without it, `diff` compares an up-to-date build if there is one and never builds.
     #[arg(long, value_name = "ZIP")]
@@ -99,32 +99,9 @@ pub struct PackageArgs {
     pub(crate) build: bool,
 }
 
-impl PackageArgs {
-    /// The deploy options these flags ask for on `stage` via `connect`; every other option is
-    /// its default (`deploy` sets its own on top).
-    pub fn deploy_options(
-        self,
-        stage: String,
-        connect: ConnectOptions,
-    ) -> crate::deploy::DeployOptions {
-        crate::deploy::DeployOptions {
-            stage,
-            package: self.package,
-            architecture: self.architecture.map(ArchArg::into_architecture),
-            build_label: self.build_label,
-            build_profile: self.build_profile,
-            package_from: self.package_from,
-            package_sha256: self.package_sha256,
-            build: self.build,
-            connect,
-            ..crate::deploy::DeployOptions::default()
-        }
-    }
-}
-
 /// A Lambda architecture on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ArchArg {
+pub(crate) enum ArchArg {
     /// x86_64.
     #[value(name = "x86_64")]
     X86_64,
@@ -135,7 +112,7 @@ pub enum ArchArg {
 
 impl ArchArg {
     /// The architecture.
-    pub fn into_architecture(self) -> Architecture {
+    pub(crate) fn into_architecture(self) -> Architecture {
         match self {
             Self::X86_64 => Architecture::X86_64,
             Self::Arm64 => Architecture::Arm64,

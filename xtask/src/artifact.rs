@@ -14,7 +14,7 @@ use crate::report::{Exit, json, result};
 
 /// Arguments of `package`.
 #[derive(Debug, Args)]
-pub struct PackageCommandArgs {
+pub(crate) struct PackageCommandArgs {
     /// The stage whose architecture the package is built for (its stage file's
     /// `function.architecture`; the stages a package is promoted through must agree).
     #[arg(long, default_value = "dev")]
@@ -32,20 +32,20 @@ pub struct PackageCommandArgs {
 
 /// What `package` wrote.
 #[derive(Debug, Clone, Serialize)]
-pub struct Artifact {
+pub(crate) struct Artifact {
     /// Where the zip is.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Hex SHA-256 of the zip.
-    pub sha256: String,
+    pub(crate) sha256: String,
     /// Bytes.
-    pub size: usize,
+    pub(crate) size: usize,
     /// `arm64` or `x86_64`.
-    pub architecture: String,
+    pub(crate) architecture: String,
 }
 
 /// Runs `cargo xtask package`: the release build of the function for the stage's architecture,
 /// copied to `--out`.
-pub async fn command(root: &Path, args: PackageCommandArgs) -> anyhow::Result<Exit> {
+pub(crate) async fn command(root: &Path, args: PackageCommandArgs) -> anyhow::Result<Exit> {
     let cfg = codegen_infra::load_stage(root, &args.stage)?;
     let arch = package::choose_architecture(cfg.function.architecture);
     let built = tokio::task::block_in_place(|| {

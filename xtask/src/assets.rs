@@ -24,16 +24,16 @@ use crate::report::progress;
 
 /// The asset bucket as every call addresses it: its name and the account that must own it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssetBucket {
+pub(crate) struct AssetBucket {
     /// Bucket name.
-    pub name: String,
+    pub(crate) name: String,
     /// Account id of the expected owner (sent as `ExpectedBucketOwner` on every call).
-    pub owner: String,
+    pub(crate) owner: String,
 }
 
 /// How an existing package object's bytes may be verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verification {
+pub(crate) enum Verification {
     /// Real S3: only the object's stored SHA-256 checksum counts; an object without one is
     /// refused (it was not uploaded by this deployer).
     StoredChecksum,
@@ -44,13 +44,13 @@ pub enum Verification {
 
 /// The package object a deploy uses: its key and the exact version whose bytes were verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedPackage {
+pub(crate) struct PublishedPackage {
     /// Object key.
-    pub key: String,
+    pub(crate) key: String,
     /// Object version (what the template's `CodeS3ObjectVersion` pins).
-    pub version_id: String,
+    pub(crate) version_id: String,
     /// Whether this call uploaded it (false: an object with the same SHA-256 was already there).
-    pub uploaded: bool,
+    pub(crate) uploaded: bool,
 }
 
 fn is_not_found(code: Option<&str>) -> bool {
@@ -62,12 +62,16 @@ fn is_not_found(code: Option<&str>) -> bool {
 
 /// Whether the bucket exists and is owned by `owner`. S3 answers 403 when it exists but belongs to
 /// another account (or the caller may not see it): that is an error, never "missing".
-pub async fn owned_bucket_exists(s3: &Client, bucket: &str, owner: &str) -> anyhow::Result<bool> {
+pub(crate) async fn owned_bucket_exists(
+    s3: &Client,
+    bucket: &str,
+    owner: &str,
+) -> anyhow::Result<bool> {
     head_bucket(s3, bucket, Some(owner)).await
 }
 
 /// Whether the bucket exists, for a bucket the caller named itself (the end-to-end suites); the
-/// deployer's own checks go through [`owned_bucket_exists`].
+/// deployer's own checks go through `owned_bucket_exists`.
 pub async fn bucket_exists(s3: &Client, bucket: &str) -> anyhow::Result<bool> {
     head_bucket(s3, bucket, None).await
 }
@@ -110,7 +114,7 @@ pub(crate) async fn head_bucket(
 /// versioning on a bucket, Amazon S3 automatically adds a unique version ID to every object
 /// stored", S3 user guide, "Adding objects to versioning-enabled buckets"). The deployer never
 /// creates or reconfigures it: the bootstrap stack owns it.
-pub async fn require_bucket(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<()> {
+pub(crate) async fn require_bucket(s3: &Client, bucket: &AssetBucket) -> anyhow::Result<()> {
     if !owned_bucket_exists(s3, &bucket.name, &bucket.owner).await? {
         bail!(
             "the bootstrap's asset bucket {} does not exist: run `cargo xtask bootstrap` again \
@@ -155,7 +159,7 @@ fn tampered(bucket: &str, key: &str, stored: &str, package: &Package) -> anyhow:
 /// downloaded and hashed. A missing object is uploaded with its SHA-256, which S3 verifies
 /// against the body before storing it. Either way the returned version is the one whose bytes were
 /// verified, so a later write to the key cannot change what is deployed.
-pub async fn publish_package(
+pub(crate) async fn publish_package(
     s3: &Client,
     bucket: &AssetBucket,
     key: &str,

@@ -26,11 +26,11 @@ use codegen_infra::config::is_loopback_http;
 use crate::report::progress;
 
 /// The environment variable the SDKs read as a global endpoint override.
-pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
+pub(crate) const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
 
 /// The emulator's credentials: ministack (like LocalStack) accepts `test`/`test` as its root
 /// account's key, and a deployer pointed at an emulator must never send anything else.
-pub const EMULATOR_ACCESS_KEY: &str = "test";
+pub(crate) const EMULATOR_ACCESS_KEY: &str = "test";
 
 /// Where to connect, resolved from flags, environment and the stage file.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +65,7 @@ pub struct Clients {
     /// Region in use.
     pub region: String,
     /// Emulator endpoint, if any (`None`: real AWS).
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// CloudFormation.
     pub cfn: aws_sdk_cloudformation::Client,
     /// S3 (path-style when an endpoint is set).
@@ -79,7 +79,7 @@ pub struct Clients {
     /// STS.
     pub sts: aws_sdk_sts::Client,
     /// Bedrock control plane (model-access preflight).
-    pub bedrock: aws_sdk_bedrock::Client,
+    pub(crate) bedrock: aws_sdk_bedrock::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
@@ -87,7 +87,7 @@ pub struct Clients {
 /// The endpoint for `stage`, from `--endpoint` (`flag`), else `AWS_ENDPOINT_URL` (`env`), else the
 /// stage's own emulator endpoint. An override is refused unless the stage is an emulator stage
 /// and the override is a loopback `http://` URL (parsed, not prefix-matched). Pure.
-pub fn endpoint_for(
+pub(crate) fn endpoint_for(
     stage: &StageConfig,
     flag: Option<&str>,
     env: Option<&str>,
@@ -123,7 +123,7 @@ pub fn endpoint_for(
 /// ...) for a stage that is not an emulator stage: the SDK honours them ahead of the global one,
 /// also for the STS calls of the credentials chain. On emulator stages every client's endpoint is
 /// set explicitly, which takes precedence. Pure.
-pub fn check_service_endpoint_vars<'a>(
+pub(crate) fn check_service_endpoint_vars<'a>(
     stage: &StageConfig,
     vars: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> anyhow::Result<()> {
@@ -152,18 +152,12 @@ pub fn check_service_endpoint_vars<'a>(
 
 /// The checked endpoint for `stage` from `opts` and the process environment (see
 /// [`endpoint_for`]).
-pub fn checked_endpoint(
+pub(crate) fn checked_endpoint(
     stage: &StageConfig,
     opts: &ConnectOptions,
 ) -> anyhow::Result<Option<String>> {
     let env = std::env::var(ENDPOINT_ENV).ok();
     endpoint_for(stage, opts.endpoint.as_deref(), env.as_deref())
-}
-
-/// The endpoint to use, or `None` when there is none or the override is refused (the reason is
-/// [`checked_endpoint`]'s error; [`try_connect`] reports it).
-pub fn resolve_endpoint(stage: &StageConfig, opts: &ConnectOptions) -> Option<String> {
-    checked_endpoint(stage, opts).ok().flatten()
 }
 
 /// Builds the clients for a stage, refusing endpoint overrides the stage may not use.

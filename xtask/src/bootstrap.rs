@@ -4,7 +4,7 @@
 //! idempotent (a second run changes nothing). Every other command reads its outputs
 //! ([`read`]): `deploy` uploads to its bucket and runs change sets with its execution role.
 //!
-//! On emulator stages `deploy` bootstraps by itself when the stack is missing ([`ensure`]): the
+//! On emulator stages `deploy` bootstraps by itself when the stack is missing (`ensure`): the
 //! emulator's credentials are its root account's anyway.
 
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use crate::aws::{Clients, ConnectOptions, caller_identity};
 use crate::cfn::{self, ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{self, StackState};
 use crate::report::{Exit, json, progress, result};
-use crate::{bootstrap_guard, destroy, local};
+use crate::{bootstrap_guard, buckets, local};
 
 /// What a bootstrap stack provides, read from its outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,7 +44,7 @@ pub struct Bootstrap {
 }
 
 /// Reads the bootstrap from the outputs of its stack. Pure.
-pub fn from_outputs(
+pub(crate) fn from_outputs(
     stack: &str,
     account: &str,
     out: &BTreeMap<String, String>,
@@ -103,7 +103,7 @@ pub async fn read(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Option
 
 /// The bootstrap a deploy needs: read it; on an emulator stage, create it when missing; on AWS,
 /// fail with the command that creates it.
-pub async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Bootstrap> {
+pub(crate) async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<Bootstrap> {
     if let Some(b) = read(clients, cfg).await? {
         return Ok(b);
     }
@@ -151,10 +151,46 @@ pub struct BootstrapOptions {
 pub struct BootstrapReport {
     /// Bootstrap stack name.
     pub stack: String,
-    /// `created`, `updated`, `unchanged`, `deleted` or `absent`.
-    pub result: String,
+    /// What `bootstrap` did.
+    pub result: BootstrapResult,
     /// The bootstrap's outputs (absent after `destroy`).
     pub bootstrap: Option<Bootstrap>,
+}
+
+/// What `bootstrap` (or `bootstrap destroy`) did, as the JSON output and the result line write
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BootstrapResult {
+    /// The bootstrap stack was created.
+    Created,
+    /// The bootstrap stack was updated.
+    Updated,
+    /// The bootstrap stack was up to date.
+    Unchanged,
+    /// The bootstrap stack was deleted (`bootstrap destroy`).
+    Deleted,
+    /// There was no bootstrap stack to delete (`bootstrap destroy`).
+    Absent,
+}
+
+impl BootstrapResult {
+    /// The word the JSON output and the result line use.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Deleted => "deleted",
+            Self::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for BootstrapResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Runs `bootstrap` (or `bootstrap destroy`).
@@ -192,7 +228,7 @@ pub async fn run(root: &Path, opts: &BootstrapOptions) -> anyhow::Result<Bootstr
 /// `updated` or `unchanged`. An update that changes a role's trust policy or permissions boundary
 /// (deploy's approval triggers, [`plan::approval_triggers`]) needs `yes` or a confirmation on a
 /// terminal; without either, the change set is deleted and the command fails saying so.
-async fn apply(clients: &Clients, cfg: &StageConfig, yes: bool) -> anyhow::Result<String> {
+async fn apply(clients: &Clients, cfg: &StageConfig, yes: bool) -> anyhow::Result<BootstrapResult> {
     let stack = names::bootstrap_stack(&cfg.stack_name);
     let mut create = true;
     if let Some(current) = cfn::describe_stack(&clients.cfn, &stack).await? {
@@ -231,7 +267,7 @@ async fn apply(clients: &Clients, cfg: &StageConfig, yes: bool) -> anyhow::Resul
     match cfn::create_change_set(&clients.cfn, &request).await? {
         ChangeSetOutcome::NoChanges => {
             progress(format!("{stack} is up to date"));
-            Ok("unchanged".into())
+            Ok(BootstrapResult::Unchanged)
         }
         ChangeSetOutcome::Ready { name, changes } => {
             for change in &changes {
@@ -250,7 +286,11 @@ async fn apply(clients: &Clients, cfg: &StageConfig, yes: bool) -> anyhow::Resul
                 }
             }
             cfn::execute_change_set(&clients.cfn, &stack, &name).await?;
-            Ok(if create { "created" } else { "updated" }.into())
+            Ok(if create {
+                BootstrapResult::Created
+            } else {
+                BootstrapResult::Updated
+            })
         }
     }
 }
@@ -282,7 +322,10 @@ fn approve_trust_changes(triggers: &[String], yes: bool) -> anyhow::Result<Optio
 
 /// Deletes the bootstrap stack after emptying its asset bucket. Refused while the app stack
 /// exists: its functions' packages live in that bucket and its change sets run with that role.
-pub(crate) async fn remove(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<String> {
+pub(crate) async fn remove(
+    clients: &Clients,
+    cfg: &StageConfig,
+) -> anyhow::Result<BootstrapResult> {
     let stack = names::bootstrap_stack(&cfg.stack_name);
     if cfn::describe_stack(&clients.cfn, &cfg.stack_name)
         .await?
@@ -297,23 +340,23 @@ pub(crate) async fn remove(clients: &Clients, cfg: &StageConfig) -> anyhow::Resu
     }
     let Some(current) = cfn::describe_stack(&clients.cfn, &stack).await? else {
         progress(format!("{stack} does not exist: nothing to remove"));
-        return Ok("absent".into());
+        return Ok(BootstrapResult::Absent);
     };
     let (account, _) = caller_identity(clients).await?;
     if let Some(bucket) = cfn::outputs_of(&current).get(outputs::ASSET_BUCKET) {
-        let (objects, uploads) = destroy::empty_owned_bucket(&clients.s3, bucket, &account).await?;
+        let (objects, uploads) = buckets::empty_owned_bucket(&clients.s3, bucket, &account).await?;
         progress(format!(
             "emptied {bucket}: {objects} object versions, {uploads} multipart uploads"
         ));
     }
     progress(format!("deleting stack {stack}"));
     cfn::delete_stack(&clients.cfn, &stack, None).await?;
-    Ok("deleted".into())
+    Ok(BootstrapResult::Deleted)
 }
 
 /// Arguments of `bootstrap`.
 #[derive(Debug, Args)]
-pub struct BootstrapArgs {
+pub(crate) struct BootstrapArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     /// `destroy`: empty the asset bucket and delete the bootstrap stack.
@@ -330,7 +373,7 @@ pub struct BootstrapArgs {
 }
 
 /// Runs `cargo xtask bootstrap` (or `bootstrap destroy`) and prints the bootstrap's outputs.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: BootstrapArgs,
 ) -> anyhow::Result<crate::report::Exit> {

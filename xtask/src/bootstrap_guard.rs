@@ -17,7 +17,7 @@ fn account_of(principal: &str) -> Option<&str> {
 }
 
 /// Refuses trusted principals outside `account` unless `acknowledged`. Pure.
-pub fn check_principals(
+pub(crate) fn check_principals(
     cfg: &StageConfig,
     account: &str,
     acknowledged: bool,
@@ -43,7 +43,10 @@ pub fn check_principals(
 
 /// Refuses `cfg` when another stage's file uses the same stack name (`others`: the other stages,
 /// already loaded). Pure.
-pub fn check_unique_stack_name(cfg: &StageConfig, others: &[StageConfig]) -> anyhow::Result<()> {
+pub(crate) fn check_unique_stack_name(
+    cfg: &StageConfig,
+    others: &[StageConfig],
+) -> anyhow::Result<()> {
     if let Some(other) = others
         .iter()
         .find(|o| o.name != cfg.name && o.stack_name == cfg.stack_name)
@@ -61,7 +64,7 @@ pub fn check_unique_stack_name(cfg: &StageConfig, others: &[StageConfig]) -> any
 }
 
 /// Every other stage file of the workspace that parses (a broken file is its own stage's problem).
-pub fn other_stages(root: &Path, cfg: &StageConfig) -> Vec<StageConfig> {
+pub(crate) fn other_stages(root: &Path, cfg: &StageConfig) -> Vec<StageConfig> {
     list_stages(root)
         .into_iter()
         .filter(|s| *s != cfg.name)

@@ -24,13 +24,13 @@ const STACK_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Whether an error says the stack does not exist. CloudFormation has no typed variant for this:
 /// it answers `ValidationError` with "does not exist".
-pub fn is_stack_missing(err: &impl ProvideErrorMetadata) -> bool {
+pub(crate) fn is_stack_missing(err: &impl ProvideErrorMetadata) -> bool {
     err.code() == Some("ValidationError")
         && err.message().is_some_and(|m| m.contains("does not exist"))
 }
 
 /// Whether a failed change set failed only because there is nothing to change.
-pub fn is_no_changes_reason(reason: &str) -> bool {
+pub(crate) fn is_no_changes_reason(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
 }
 
@@ -58,7 +58,7 @@ pub fn status_of(stack: &Stack) -> &str {
 }
 
 /// The stack's status as the SDK's enum, for [`plan::classify`](crate::plan::classify).
-pub fn stack_status(stack: &Stack) -> StackStatus {
+pub(crate) fn stack_status(stack: &Stack) -> StackStatus {
     stack
         .stack_status()
         .cloned()
@@ -103,7 +103,7 @@ pub fn tags_of(stack: &Stack) -> BTreeMap<String, String> {
 }
 
 /// A stack tag's value.
-pub fn tag_of<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
+pub(crate) fn tag_of<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
     stack
         .tags()
         .iter()
@@ -174,17 +174,17 @@ pub async fn create_change_set(
 /// everything, before it cleans up the old resources ("from the default of 0 up to 180 minutes",
 /// CloudFormation user guide, "Roll back your CloudFormation stack on alarm breach with rollback
 /// triggers", checked 2026-12-07).
-pub const ROLLBACK_MONITORING_MINUTES: i32 = 5;
+pub(crate) const ROLLBACK_MONITORING_MINUTES: i32 = 5;
 
 /// The most rollback triggers a change set takes (`RollbackTriggers`: "max: 5", the
 /// CloudFormation API model as the SDKs carry it, checked 2026-12-07).
-pub const MAX_ROLLBACK_TRIGGERS: usize = 5;
+pub(crate) const MAX_ROLLBACK_TRIGGERS: usize = 5;
 
 /// [`create_change_set`] with this `description` (at most 1,024 characters, CloudFormation API
 /// reference, CreateChangeSet; `deploy --prepare` records its plan's digest there) and, when
 /// `rollback_alarms` names any, those CloudWatch alarms as rollback triggers: CloudFormation rolls
 /// the change back if one goes to `ALARM` during the operation or the monitoring period after it.
-pub async fn create_change_set_described(
+pub(crate) async fn create_change_set_described(
     cfn: &Client,
     req: &ChangeSetRequest<'_>,
     description: &str,
@@ -313,7 +313,7 @@ fn rollback_configuration(
 
 /// Every change of a change set, through all of `DescribeChangeSet`'s pages (the SDK's
 /// paginator; the status poll only looked at the first page).
-pub async fn collect_changes(
+pub(crate) async fn collect_changes(
     cfn: &Client,
     stack: &str,
     name: &str,
@@ -335,12 +335,12 @@ pub async fn collect_changes(
 fn to_change(c: &aws_sdk_cloudformation::types::Change) -> Option<ResourceChange> {
     let rc = c.resource_change()?;
     Some(ResourceChange {
-        action: rc.action()?.as_str().to_owned(),
+        action: crate::plan::ChangeAction::from_name(rc.action()?.as_str()),
         logical_id: rc.logical_resource_id()?.to_owned(),
         resource_type: rc.resource_type().unwrap_or_default().to_owned(),
         replacement: rc
             .replacement()
-            .map(|r| r.as_str().to_owned())
+            .map(|r| crate::plan::Replacement::from_name(r.as_str()))
             .filter(|_| rc.action() == Some(&ChangeAction::Modify)),
     })
 }
@@ -373,7 +373,7 @@ pub async fn execute_change_set(cfn: &Client, stack: &str, name: &str) -> anyhow
 /// CloudFormation API reference, UpdateTerminationProtection,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html>,
 /// checked 2026-12-07).
-pub async fn set_termination_protection(
+pub(crate) async fn set_termination_protection(
     cfn: &Client,
     stack: &str,
     enable: bool,
@@ -394,17 +394,20 @@ pub async fn set_termination_protection(
 
 /// A resource of a stack: logical id, type and physical id (empty until created).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackResource {
+pub(crate) struct StackResource {
     /// Logical id.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// `AWS::S3::Bucket`, ...
-    pub type_name: String,
+    pub(crate) type_name: String,
     /// Physical id.
-    pub physical_id: String,
+    pub(crate) physical_id: String,
 }
 
 /// Every resource of the stack (ListStackResources, through the SDK's paginator).
-pub async fn stack_resources(cfn: &Client, stack: &str) -> anyhow::Result<Vec<StackResource>> {
+pub(crate) async fn stack_resources(
+    cfn: &Client,
+    stack: &str,
+) -> anyhow::Result<Vec<StackResource>> {
     let mut pages = cfn
         .list_stack_resources()
         .stack_name(stack)
@@ -442,7 +445,7 @@ pub async fn delete_stack(
 }
 
 /// Continues a rollback that failed (`UPDATE_ROLLBACK_FAILED`) and waits for it.
-pub async fn continue_update_rollback(
+pub(crate) async fn continue_update_rollback(
     cfn: &Client,
     stack: &str,
     role_arn: Option<&str>,
@@ -467,7 +470,11 @@ pub async fn continue_update_rollback(
 ///
 /// This polls rather than using the SDK's stack waiters: those poll every 30 s and cannot report
 /// events, and both matter to a person watching a deploy.
-pub async fn wait_for_stack(cfn: &Client, stack: &str, since: DateTime) -> anyhow::Result<String> {
+pub(crate) async fn wait_for_stack(
+    cfn: &Client,
+    stack: &str,
+    since: DateTime,
+) -> anyhow::Result<String> {
     wait_for_ending(cfn, stack, since, is_success).await
 }
 
@@ -543,7 +550,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> anyhow::Result<std::sync::MutexGuard<'_, 
 /// Waits for an operation already running on the stack (a deploy or destroy that was killed, or
 /// one started by another pipeline) to end, whatever it ends in, and returns the stack as it is
 /// then (`None`: that operation deleted it). `status` is the in-progress status it was found in.
-pub async fn await_running_operation(
+pub(crate) async fn await_running_operation(
     cfn: &Client,
     stack: &str,
     status: &str,

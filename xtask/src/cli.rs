@@ -18,7 +18,7 @@ there to give it.";
 /// Progress goes to stderr; results go to stdout (`--json` for machines).
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, after_help = EXIT_CODES)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -113,7 +113,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let root = project_root();
     match cli.command {
         Command::Synth(args) => crate::synth::command(&root, args).await,

@@ -12,10 +12,10 @@ use codegen_infra::names;
 use codegen_infra::stack::CODE_BUCKET;
 
 /// The only resource type `destroy` empties.
-pub const BUCKET_TYPE: &str = "AWS::S3::Bucket";
+pub(crate) const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 
 /// Checks that `resource_type`/`physical_id` is a bucket this stack created. Pure.
-pub fn check(stack: &str, resource_type: &str, physical_id: &str) -> anyhow::Result<()> {
+pub(crate) fn check(stack: &str, resource_type: &str, physical_id: &str) -> anyhow::Result<()> {
     if resource_type != BUCKET_TYPE {
         bail!(
             "refusing to empty anything: resource {CODE_BUCKET} of stack {stack} is a \
@@ -44,7 +44,7 @@ pub fn check(stack: &str, resource_type: &str, physical_id: &str) -> anyhow::Res
 /// The code bucket of a stack, from the stack's own resource record: `DescribeStackResource`
 /// "Returns a description of the specified resource in the specified stack" (CloudFormation API
 /// reference), whose physical id is the bucket CloudFormation created; an output could name any
-/// bucket. Fails unless the resource passes [`check`]. `None` when the stack has no such resource
+/// bucket. Fails unless the resource passes `check`. `None` when the stack has no such resource
 /// (never created, or already deleted).
 pub async fn code_bucket_of(
     cfn_client: &aws_sdk_cloudformation::Client,

@@ -12,6 +12,7 @@ use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use serde::Serialize;
 
+use crate::args::{ArchArg, PackageArgs, StageCommand};
 use crate::assets::PublishedPackage;
 use crate::aws::ConnectOptions;
 use crate::package::{self, Package};
@@ -37,7 +38,7 @@ pub struct DeployOptions {
     /// Build label compiled into the function (reported in its `x-codegen-build` header).
     pub build_label: Option<String>,
     /// Cargo profile of the build (`None`: fast on emulator stages, release on AWS stages; see
-    /// [`package::BuildProfile::for_stage`]).
+    /// `package::BuildProfile::for_stage`).
     pub build_profile: Option<package::BuildProfile>,
     /// Deploy under this stack name instead of the stage's (per-run stacks in tests); the
     /// function and log group names follow it.
@@ -55,6 +56,29 @@ pub struct DeployOptions {
     pub connect: ConnectOptions,
 }
 
+impl DeployOptions {
+    /// The options that `args` (the package flags of `deploy` and `diff`) ask for on `stage` via
+    /// `connect`; every other option is its default (`deploy` sets its own on top).
+    pub(crate) fn from_package_args(
+        args: PackageArgs,
+        stage: String,
+        connect: ConnectOptions,
+    ) -> Self {
+        Self {
+            stage,
+            package: args.package,
+            architecture: args.architecture.map(ArchArg::into_architecture),
+            build_label: args.build_label,
+            build_profile: args.build_profile,
+            package_from: args.package_from,
+            package_sha256: args.package_sha256,
+            build: args.build,
+            connect,
+            ..Self::default()
+        }
+    }
+}
+
 /// What a deploy did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployReport {
@@ -62,8 +86,8 @@ pub struct DeployReport {
     pub stack: String,
     /// Stage name.
     pub stage: String,
-    /// `created`, `updated`, `unchanged` or `hotswapped`.
-    pub result: String,
+    /// What the deploy did.
+    pub result: DeployResult,
     /// Final stack status.
     pub stack_status: String,
     /// Resource changes and IAM widening that were applied.
@@ -76,6 +100,43 @@ pub struct DeployReport {
     pub outputs: BTreeMap<String, String>,
     /// Milliseconds spent, by phase.
     pub timings_ms: BTreeMap<String, u128>,
+}
+
+/// What a deploy did, as the JSON output and the result line write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployResult {
+    /// The stack was created.
+    Created,
+    /// The stack was updated through a change set.
+    Updated,
+    /// Nothing changed (same fingerprint, or a change set without changes).
+    Unchanged,
+    /// The functions' code was replaced outside CloudFormation.
+    Hotswapped,
+}
+
+impl DeployResult {
+    /// `Created` for a stack's first change set, `Updated` for any other.
+    pub(crate) fn of_change_set(create: bool) -> Self {
+        if create { Self::Created } else { Self::Updated }
+    }
+
+    /// The word the JSON output and the result line use.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Hotswapped => "hotswapped",
+        }
+    }
+}
+
+impl std::fmt::Display for DeployResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The package that was deployed.
@@ -124,14 +185,14 @@ mod hotswap;
 mod post;
 mod record;
 mod recover;
-pub mod reviewed;
+pub(crate) mod reviewed;
 mod setup;
 
-pub use change_set::{approve, plan_changes, plan_changes_described};
-pub use hotswap::hotswap;
-pub use record::{DeployRecord, read_record_bytes};
-pub use recover::recover;
-pub use setup::{Loaded, Prepared, load, prepare, verification_for};
+pub(crate) use change_set::{approve, plan_changes, plan_changes_described};
+pub(crate) use hotswap::hotswap;
+pub(crate) use record::{DeployRecord, read_record_bytes};
+pub(crate) use recover::recover;
+pub(crate) use setup::{Loaded, Prepared, load, prepare, verification_for};
 
 use post::{deploy_api_stage, verify_functions, wait_for_function_update};
 use record::{is_unchanged, record_success};
@@ -161,7 +222,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         let status = cfn::status_of(&stack);
         return Ok(DeployOutcome::Done(Box::new(report(
             &p,
-            "unchanged",
+            DeployResult::Unchanged,
             status,
             ChangeSummary::default(),
             None,
@@ -197,10 +258,10 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
         status = cfn::execute_change_set(&p.clients.cfn, &stack_name, name).await?;
         p.timings
             .insert("execute".to_owned(), t.elapsed().as_millis());
-        result = if create { "created" } else { "updated" };
+        result = DeployResult::of_change_set(create);
     } else {
         progress(format!("{stack_name}: CloudFormation reports no changes"));
-        result = "unchanged";
+        result = DeployResult::Unchanged;
     }
 
     let status = (change_set.is_some()).then_some(status);
@@ -234,7 +295,7 @@ async fn approval_triggers_of(p: &Prepared, create: bool) -> anyhow::Result<Vec<
 async fn finish(
     mut p: Prepared,
     status: Option<String>,
-    result: &str,
+    result: DeployResult,
     summary: ChangeSummary,
     create: bool,
     started: Instant,
@@ -324,7 +385,7 @@ pub async fn prepare_plan(
 }
 
 /// `deploy --execute PLAN`: executes exactly the change set of a plan written by `--prepare`,
-/// after checking that nothing it was reviewed against has moved ([`reviewed`]). The package must
+/// after checking that nothing it was reviewed against has moved (`reviewed`). The package must
 /// be the plan's (pass the same `--package`); the stage's template is synthesised again and must
 /// be the plan's.
 pub async fn execute_plan(
@@ -368,7 +429,7 @@ pub async fn execute_plan(
         return finish(
             p,
             None,
-            "unchanged",
+            DeployResult::Unchanged,
             ChangeSummary::default(),
             false,
             started,
@@ -393,7 +454,7 @@ pub async fn execute_plan(
     finish(
         p,
         Some(status),
-        if create { "created" } else { "updated" },
+        DeployResult::of_change_set(create),
         summary,
         create,
         started,
@@ -422,7 +483,7 @@ fn refuse_hotswap_on_production(root: &Path, opts: &DeployOptions) -> anyhow::Re
 
 fn report(
     p: &Prepared,
-    result: &str,
+    result: DeployResult,
     status: &str,
     changes: ChangeSummary,
     api_deployment_id: Option<String>,
@@ -431,7 +492,7 @@ fn report(
     DeployReport {
         stack: p.cfg.stack_name.clone(),
         stage: p.cfg.name.clone(),
-        result: result.to_owned(),
+        result,
         stack_status: status.to_owned(),
         changes,
         package: PackageReport::new(&p.package, &p.asset_bucket, &p.published),
@@ -443,16 +504,16 @@ fn report(
 
 /// Arguments of `deploy`.
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
-    target: crate::args::StageCommand,
+    target: StageCommand,
     /// Approve, without asking, every change that needs approval (IAM widening, route
     /// authorization, trust policies, permissions boundaries, public access blocks, bucket
     /// policies, replacement, removal); for CI. The reasons are still printed.
     #[arg(long, short)]
     yes: bool,
     #[command(flatten)]
-    build: crate::args::PackageArgs,
+    build: PackageArgs,
     /// Create a change set even when nothing changed since the last successful deploy.
     #[arg(long)]
     force: bool,
@@ -480,7 +541,7 @@ pub struct DeployArgs {
 }
 
 /// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: DeployArgs,
 ) -> anyhow::Result<crate::report::Exit> {
@@ -488,9 +549,11 @@ pub async fn command(
         yes: args.yes,
         force: args.force,
         hotswap: args.hotswap,
-        ..args
-            .build
-            .deploy_options(args.target.stage, args.target.connect.options())
+        ..DeployOptions::from_package_args(
+            args.build,
+            args.target.stage,
+            args.target.connect.options(),
+        )
     };
     if let Some(path) = &args.prepare {
         let plan = prepare_plan(root, &opts, path).await?;

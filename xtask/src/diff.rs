@@ -91,15 +91,15 @@ pub struct Diff {
     /// The report.
     pub report: DiffReport,
     /// Whether this came from the read-only comparison (`false`: a CloudFormation change set).
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// IAM permissions the change takes away (Allows removed, Denies added).
-    pub iam_removed: Vec<String>,
+    pub(crate) iam_removed: Vec<String>,
     /// Stack parameters, stack tags and template sections other than `Resources` that change.
-    pub settings: Vec<String>,
+    pub(crate) settings: Vec<String>,
     /// The function code.
     pub code: CodeComparison,
     /// What else a reader should know (the stack's state, what the comparison cannot tell).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl Diff {
@@ -377,7 +377,11 @@ pub async fn compare(
         (Ok(_), None) => CodeComparison::NotCompared("no package key".to_owned()),
     };
     let mut notes = deployed.notes;
-    if summary.changes.iter().any(|c| c.action == "Modify") {
+    if summary
+        .changes
+        .iter()
+        .any(|c| c.action == plan::ChangeAction::Modify)
+    {
         notes.push(
             "a read-only comparison cannot tell which modifications replace a resource; `diff --change-set` asks CloudFormation"
                 .to_owned(),
@@ -406,7 +410,7 @@ pub async fn compare(
 /// `diff --change-set`: the deploy's own path up to the change set (build, upload, recover the
 /// stack, create the change set), then deletes the change set (or, for a new stack, the empty
 /// stack it created). Needs the deployer's permissions; never executes anything.
-pub async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Result<Diff> {
+pub(crate) async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Result<Diff> {
     let p = prepare(root, opts).await?;
     let stack_name = &p.cfg.stack_name;
     let (change_set, changes, create) = plan_changes(&p).await?;
@@ -461,7 +465,7 @@ pub async fn with_change_set(root: &Path, opts: &DeployOptions) -> anyhow::Resul
 
 /// Arguments of `diff`.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     // The package to compare, by its hash (without `--package`: an up-to-date build if there is
@@ -476,13 +480,15 @@ pub struct DiffArgs {
 }
 
 /// Runs `cargo xtask diff` and prints what a deploy would change (exit 3 when it would).
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: DiffArgs,
 ) -> anyhow::Result<crate::report::Exit> {
-    let opts = args
-        .build
-        .deploy_options(args.target.stage, args.target.connect.options());
+    let opts = crate::deploy::DeployOptions::from_package_args(
+        args.build,
+        args.target.stage,
+        args.target.connect.options(),
+    );
     if opts.package_from.is_some() || opts.build {
         anyhow::bail!(
             "diff compares a package given with --package (or an up-to-date build); \
@@ -547,7 +553,7 @@ mod tests {
         let mut r = report(true, false);
         r.needs_approval = Some("role FunctionRole: trust policy changed".into());
         r.changes.changes.push(plan::ResourceChange {
-            action: "Modify".into(),
+            action: plan::ChangeAction::Modify,
             logical_id: "FunctionRole".into(),
             resource_type: "AWS::IAM::Role".into(),
             replacement: None,
@@ -683,7 +689,13 @@ mod tests {
                 .await
                 .expect("compared");
             assert!(d.report.creates_stack && d.report.has_changes);
-            assert!(d.report.changes.changes.iter().all(|c| c.action == "Add"));
+            assert!(
+                d.report
+                    .changes
+                    .changes
+                    .iter()
+                    .all(|c| c.action == plan::ChangeAction::Add)
+            );
             assert!(
                 d.report
                     .needs_approval

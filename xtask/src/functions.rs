@@ -19,37 +19,39 @@ use codegen_contract::FunctionRole;
 use codegen_infra::stack;
 
 /// CloudFormation type of a Lambda function.
-pub const FUNCTION_TYPE: &str = "AWS::Lambda::Function";
+pub(crate) const FUNCTION_TYPE: &str = "AWS::Lambda::Function";
 /// CloudFormation type of a log group.
-pub const LOG_GROUP_TYPE: &str = "AWS::Logs::LogGroup";
+pub(crate) const LOG_GROUP_TYPE: &str = "AWS::Logs::LogGroup";
 /// The short name of the API's access log in `logs`.
-pub const ACCESS_LOG_NAME: &str = "api";
+pub(crate) const ACCESS_LOG_NAME: &str = "api";
 
 /// A resource of the stack, by logical and physical id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackResource {
+pub(crate) struct StackResource {
     /// Logical id in the template.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// Physical id (a function's or log group's name).
-    pub physical_id: String,
+    pub(crate) physical_id: String,
     /// CloudFormation type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
 }
 
 /// A function of the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackFunction {
+pub(crate) struct StackFunction {
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its logical id.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// What it serves (`None`: a function this deployer does not know, named by its logical id).
-    pub role: Option<FunctionRole>,
+    pub(crate) role: Option<FunctionRole>,
 }
 
 impl StackFunction {
-    /// The short name its log lines are prefixed with: its role, or its logical id.
-    pub fn short_name(&self) -> &str {
+    /// The short name its log lines are prefixed with: its role, or its logical id (the tests'
+    /// view of what `logs` prints).
+    #[cfg(test)]
+    fn short_name(&self) -> &str {
         match self.role {
             Some(role) => role.as_str(),
             None => &self.logical_id,
@@ -59,16 +61,16 @@ impl StackFunction {
 
 /// A log group of the stack, with the short name its lines are prefixed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackLogGroup {
+pub(crate) struct StackLogGroup {
     /// The group's name.
-    pub name: String,
+    pub(crate) name: String,
     /// `sync`, `submit`, `status`, `worker`, [`ACCESS_LOG_NAME`], or the logical id.
-    pub short: String,
+    pub(crate) short: String,
 }
 
 /// Every live resource of `stack_name` (all pages). Resources being or already deleted are left
 /// out: there is nothing to update or read there.
-pub async fn list_resources(
+pub(crate) async fn list_resources(
     cfn: &aws_sdk_cloudformation::Client,
     stack_name: &str,
 ) -> anyhow::Result<Vec<StackResource>> {
@@ -104,7 +106,7 @@ fn live_resource(r: &StackResourceSummary) -> Option<StackResource> {
 }
 
 /// The functions among `resources`, in role order (unknown ones last, by logical id).
-pub fn functions_of(resources: &[StackResource]) -> Vec<StackFunction> {
+pub(crate) fn functions_of(resources: &[StackResource]) -> Vec<StackFunction> {
     let mut found: Vec<StackFunction> = resources
         .iter()
         .filter(|r| r.resource_type == FUNCTION_TYPE)
@@ -124,7 +126,7 @@ pub fn functions_of(resources: &[StackResource]) -> Vec<StackFunction> {
 
 /// The log groups among `resources`: each function's (named by its role) and the API's access
 /// log ([`ACCESS_LOG_NAME`]).
-pub fn log_groups_of(resources: &[StackResource]) -> Vec<StackLogGroup> {
+pub(crate) fn log_groups_of(resources: &[StackResource]) -> Vec<StackLogGroup> {
     let mut found: Vec<(u8, StackLogGroup)> = resources
         .iter()
         .filter(|r| r.resource_type == LOG_GROUP_TYPE)
@@ -156,7 +158,7 @@ pub fn log_groups_of(resources: &[StackResource]) -> Vec<StackLogGroup> {
 }
 
 /// The functions of `stack_name`; an error when it has none (not this stack, or not deployed).
-pub async fn list_functions(
+pub(crate) async fn list_functions(
     cfn: &aws_sdk_cloudformation::Client,
     stack_name: &str,
 ) -> anyhow::Result<Vec<StackFunction>> {

@@ -21,13 +21,13 @@ use crate::report::progress;
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What to do when no credentials resolve (the AWS CLI's own commands for the two common setups).
-pub const NO_CREDENTIALS_HELP: &str = "no AWS credentials found: set AWS_PROFILE (a profile of \
+pub(crate) const NO_CREDENTIALS_HELP: &str = "no AWS credentials found: set AWS_PROFILE (a profile of \
      `aws configure` or `aws configure sso`, then `aws sso login`), or AWS_ACCESS_KEY_ID and \
      AWS_SECRET_ACCESS_KEY; in GitHub Actions, configure-aws-credentials with the bootstrap's role";
 
 /// Resolves the credentials of `sdk` once, so that a missing or expired login fails here, with
 /// [`NO_CREDENTIALS_HELP`], before the command builds or writes anything.
-pub async fn require_credentials(sdk: &SdkConfig) -> anyhow::Result<()> {
+pub(crate) async fn require_credentials(sdk: &SdkConfig) -> anyhow::Result<()> {
     let Some(provider) = sdk.credentials_provider() else {
         bail!("{NO_CREDENTIALS_HELP}");
     };
@@ -68,7 +68,7 @@ fn first_line(text: &str) -> &str {
 /// - The stage names an account: it must be `actual`; the error names both.
 /// - It names none: allowed, with a warning on AWS stages (production-class stages cannot get
 ///   here: their stage file must name one).
-pub fn compare_account(stage: &StageConfig, actual: &str) -> Result<Option<String>, String> {
+pub(crate) fn compare_account(stage: &StageConfig, actual: &str) -> Result<Option<String>, String> {
     match &stage.account {
         Some(expected) if expected.as_str() == actual => Ok(None),
         Some(expected) => Err(mismatch(stage, expected, actual)),
@@ -93,7 +93,7 @@ fn mismatch(stage: &StageConfig, expected: &AccountId, actual: &str) -> String {
 
 /// Asks STS who the caller is and checks the account against the stage (see
 /// [`compare_account`]). Returns the caller's account id.
-pub async fn check_account(
+pub(crate) async fn check_account(
     clients: &crate::aws::Clients,
     stage: &StageConfig,
 ) -> anyhow::Result<String> {

@@ -47,7 +47,7 @@ impl ApiResponse {
 }
 
 /// Signs `request` for API Gateway with the clients' credentials and region.
-pub async fn sign_request(
+pub(crate) async fn sign_request(
     clients: &Clients,
     request: &mut http::Request<Vec<u8>>,
 ) -> anyhow::Result<()> {
@@ -114,7 +114,7 @@ pub async fn send_raw(
 /// (API Gateway's default endpoint, "https://{api_id}.execute-api.{region}.amazonaws.com", API
 /// Gateway developer guide, x-amazon-apigateway-endpoint-configuration), with `api_id` when known;
 /// on an emulator endpoint (`emulator`), a loopback `http://` address. Pure.
-pub fn check_signable_url(
+pub(crate) fn check_signable_url(
     url: &str,
     region: &str,
     emulator: Option<&str>,
@@ -159,7 +159,7 @@ pub fn check_signable_url(
     Ok(())
 }
 
-/// [`check_signable_url`] for `clients`, pinned to the stack's API id (its `ApiId` output).
+/// `check_signable_url` for `clients`, pinned to the stack's API id (its `ApiId` output).
 pub fn check_invoke_url(clients: &Clients, url: &str, api_id: &str) -> anyhow::Result<()> {
     check_signable_url(
         url,
@@ -172,7 +172,7 @@ pub fn check_invoke_url(clients: &Clients, url: &str, api_id: &str) -> anyhow::R
 /// Sends a request with `headers` (signed with them unless `signed` is false). Redirects are not
 /// followed: a signed request goes to the URL it was signed for and nowhere else, and it is signed
 /// only for an API Gateway host of the clients' region or, on an emulator, a loopback host
-/// ([`check_signable_url`]).
+/// (`check_signable_url`).
 pub async fn send(
     clients: &Clients,
     url: &str,
@@ -314,7 +314,7 @@ pub async fn job_status(
 
 /// The delay before the `attempt`-th poll (0-based): 1 s, growing by half each time, at most
 /// 10 s, or what the API asked for in `Retry-After`.
-pub fn poll_delay(attempt: u32, retry_after: Option<&str>) -> Duration {
+pub(crate) fn poll_delay(attempt: u32, retry_after: Option<&str>) -> Duration {
     if let Some(secs) = retry_after.and_then(|r| r.trim().parse::<u64>().ok()) {
         return Duration::from_secs(secs.min(60));
     }
@@ -374,7 +374,7 @@ pub async fn wait_for_job(
 
 /// Arguments of `invoke`.
 #[derive(Debug, Args)]
-pub struct InvokeArgs {
+pub(crate) struct InvokeArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     /// What to implement.
@@ -410,7 +410,7 @@ pub struct InvokeArgs {
 }
 
 /// Runs `cargo xtask invoke`: calls the deployed route (or the jobs route with `--async`) and prints the code.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: InvokeArgs,
 ) -> anyhow::Result<crate::report::Exit> {

@@ -1,39 +1,41 @@
 //! The codegen deployer, used as `cargo xtask <command>` and as a library by the end-to-end tests.
 //!
-//! One module per command ([`synth`], [`deploy`], [`diff`], [`destroy`], [`outputs`], [`invoke`],
-//! [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and the imperative edges:
-//! SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function package ([`package`]),
-//! the asset bucket ([`assets`]), the checks before a deploy ([`preflight`]), waiting ([`poll`])
-//! and the loopback processes it starts and stops ([`process`]).
+//! One module per command (`synth`, [`deploy`], [`diff`], [`destroy`], [`outputs`],
+//! [`invoke`], [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and
+//! the imperative edges: SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function
+//! package ([`package`]), the asset bucket ([`assets`]), emptying buckets ([`buckets`]), the
+//! checks before a deploy (`preflight`), waiting (`poll`) and the loopback processes it
+//! starts and stops ([`process`]).
 
-pub mod args;
-pub mod artifact;
+mod args;
+mod artifact;
 pub mod assets;
 pub mod aws;
 pub mod bootstrap;
-pub mod bootstrap_guard;
+mod bootstrap_guard;
+pub mod buckets;
 pub mod cfn;
 pub mod cli;
 pub mod code_bucket;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
-pub mod functions;
-pub mod identity;
+mod functions;
+mod identity;
 pub mod invoke;
 pub mod local;
 pub mod logs;
-pub mod orphans;
+mod orphans;
 pub mod outputs;
 pub mod package;
 pub mod plan;
-pub mod poll;
-pub mod preflight;
+mod poll;
+mod preflight;
 pub mod process;
 pub mod promote;
 pub mod report;
 pub mod status;
-pub mod synth;
+mod synth;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

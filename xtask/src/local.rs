@@ -2,7 +2,7 @@
 //! `tools/install.sh` when missing), and ministack started on loopback in its own process group
 //! when nothing answers on the stage's port. Spawns processes; touches only 127.0.0.1.
 //!
-//! The emulator starts from an empty environment plus an allow-list ([`EMULATOR_ENV_ALLOW_LIST`]
+//! The emulator starts from an empty environment plus an allow-list (`EMULATOR_ENV_ALLOW_LIST`
 //! and the settings it is given): ministack hands its own environment to every Lambda process it
 //! runs and treats a configured `AWS_ACCESS_KEY_ID` as its root key, so the caller's AWS
 //! credentials, CI tokens (`GITHUB_*`, `ACTIONS_*`) and other secrets must never reach it.
@@ -22,12 +22,12 @@ use crate::process;
 use crate::report::{Exit, progress, result};
 
 /// `./.venv/bin`.
-pub fn venv_bin(root: &Path) -> PathBuf {
+pub(crate) fn venv_bin(root: &Path) -> PathBuf {
     root.join(".venv").join("bin")
 }
 
 /// `PATH` with `./.venv/bin` first (cargo-lambda finds zig there).
-pub fn path_with_venv(root: &Path) -> std::ffi::OsString {
+pub(crate) fn path_with_venv(root: &Path) -> std::ffi::OsString {
     let mut paths = vec![venv_bin(root)];
     if let Some(existing) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&existing));
@@ -36,7 +36,7 @@ pub fn path_with_venv(root: &Path) -> std::ffi::OsString {
 }
 
 /// Runs `tools/install.sh` (idempotent: it installs only what is missing).
-pub fn install_tools(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn install_tools(root: &Path) -> anyhow::Result<()> {
     progress("installing pinned tools into ./.venv (tools/install.sh)");
     let status = Command::new("bash")
         .arg(root.join("tools").join("install.sh"))
@@ -61,7 +61,7 @@ fn venv_tool(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// The pinned cargo-lambda.
-pub fn cargo_lambda(root: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn cargo_lambda(root: &Path) -> anyhow::Result<PathBuf> {
     venv_tool(root, "cargo-lambda")
 }
 
@@ -71,7 +71,7 @@ pub fn microburst(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Host and port of a loopback `http://127.x.x.x:port` endpoint.
-pub fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
     let rest = endpoint
         .strip_prefix("http://")
         .with_context(|| format!("emulator endpoint `{endpoint}` must start with http://"))?;
@@ -88,24 +88,24 @@ pub fn loopback_addr(endpoint: &str) -> anyhow::Result<SocketAddr> {
 
 /// A ministack process this module started.
 #[derive(Debug, Clone)]
-pub struct Emulator {
+pub(crate) struct Emulator {
     /// Its process id, which is also its process-group id.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Its log file.
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
     /// The file holding its pid (what `local down` reads).
-    pub pid_file: PathBuf,
+    pub(crate) pid_file: PathBuf,
 }
 
 /// State directory for emulators started from this checkout.
-pub fn state_dir(root: &Path) -> PathBuf {
+pub(crate) fn state_dir(root: &Path) -> PathBuf {
     root.join(".ministack")
 }
 
 /// The clients for a stage ([`crate::aws::try_connect`]), with ministack started first on an
 /// emulator stage's endpoint unless something already answers there: what every command that
 /// changes a stack starts from.
-pub async fn connect_starting_emulator(
+pub(crate) async fn connect_starting_emulator(
     root: &Path,
     cfg: &codegen_infra::StageConfig,
     opts: &ConnectOptions,
@@ -124,7 +124,7 @@ pub async fn connect_starting_emulator(
 
 /// Starts ministack on `endpoint` unless something already answers there.
 /// Returns `None` when one was already running.
-pub async fn ensure_ministack(
+pub(crate) async fn ensure_ministack(
     root: &Path,
     endpoint: &str,
     auth: bool,
@@ -145,7 +145,7 @@ pub async fn ensure_ministack(
 /// locale and time zone, and ministack's own region, account and warm-worker settings. Everything
 /// else is dropped; `PATH`, `TMPDIR` and ministack's bind, port, endpoint and auth settings are set
 /// by [`emulator_env`].
-pub const EMULATOR_ENV_ALLOW_LIST: &[&str] = &[
+pub(crate) const EMULATOR_ENV_ALLOW_LIST: &[&str] = &[
     "HOME",
     "LANG",
     "LC_ALL",
@@ -157,7 +157,7 @@ pub const EMULATOR_ENV_ALLOW_LIST: &[&str] = &[
 
 /// The emulator's whole environment: the allow-listed variables of `parent` (the caller's
 /// environment) and the settings ministack needs. Pure.
-pub fn emulator_env(
+pub(crate) fn emulator_env(
     parent: impl IntoIterator<Item = (OsString, OsString)>,
     path: OsString,
     addr: SocketAddr,
@@ -191,7 +191,7 @@ pub fn emulator_env(
 /// (their `AWS_ENDPOINT_URL`): ministack itself, or a fault-injection proxy that forwards to it.
 /// The caller owns the group: dropping it stops the emulator, [`process::ProcessGroup::release`]
 /// leaves it running.
-pub async fn start_ministack(
+pub(crate) async fn start_ministack(
     root: &Path,
     addr: SocketAddr,
     auth: bool,
@@ -248,7 +248,7 @@ pub async fn start_ministack(
 }
 
 /// Stops the ministack this checkout started on `port` (from its pid file).
-pub async fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
+pub(crate) async fn stop_ministack(root: &Path, port: u16) -> anyhow::Result<bool> {
     let pid_file = state_dir(root).join(format!("ministack-{port}.pid"));
     let Ok(text) = std::fs::read_to_string(&pid_file) else {
         return Ok(false);
@@ -313,14 +313,14 @@ impl ScopedEmulator {
 
 /// Arguments of `local`.
 #[derive(Debug, Args)]
-pub struct LocalArgs {
+pub(crate) struct LocalArgs {
     #[command(subcommand)]
     action: LocalAction,
 }
 
 /// What `local` does.
 #[derive(Debug, Subcommand)]
-pub enum LocalAction {
+pub(crate) enum LocalAction {
     /// Install the pinned tools (tools/install.sh) and start ministack on the `local` stage's
     /// endpoint unless something already answers there.
     Up {
@@ -333,7 +333,7 @@ pub enum LocalAction {
 }
 
 /// Runs `cargo xtask local up|down`.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: LocalArgs,
 ) -> anyhow::Result<crate::report::Exit> {

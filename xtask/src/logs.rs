@@ -1,5 +1,5 @@
 //! `logs`: the log events of the whole stack: every function's log group and the API's access
-//! log, found from the stack's own resources ([`crate::functions`]), each line prefixed with its
+//! log, found from the stack's own resources (`crate::functions`), each line prefixed with its
 //! source's short name (`sync`, `submit`, `status`, `worker`, `api`) and merged in time order
 //! (CloudWatch Logs `FilterLogEvents`, one read per group, in parallel), optionally followed.
 //! `--request-id` and `--job` follow one request or job across the functions that handled it:
@@ -12,9 +12,9 @@
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>, checked
 //! 2026-12-07): a term in double quotes matches events that contain it exactly.
 //!
-//! The pure parts are small functions with unit tests: parsing `--since` ([`parse_since`]),
-//! formatting an event ([`format_event`], [`format_line`]), telling a re-read event from a new one
-//! ([`Cursor`]) and merging sources ([`merge`]). [`read_new`], [`print_events`] and
+//! The pure parts are small functions with unit tests: parsing `--since` (`parse_since`),
+//! formatting an event (`format_event`, `format_line`), telling a re-read event from a new one
+//! ([`Cursor`]) and merging sources (`merge`). [`read_new`], [`print_events`] and
 //! [`print_stack_events`] are the IO around them: CloudWatch Logs reads and writes to the given
 //! writer (stdout for the CLI).
 
@@ -48,20 +48,20 @@ const TIMESTAMP: &[BorrowedFormatItem<'static>] =
 /// omits it), and stream, timestamp, ingestion time and message together tell events apart as
 /// well as anything the API returns. Events equal in all four are counted, not collapsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LogEvent {
+pub(crate) struct LogEvent {
     /// Log stream the event was written to.
-    pub stream: String,
+    pub(crate) stream: String,
     /// When the function wrote it (epoch milliseconds).
-    pub timestamp: i64,
+    pub(crate) timestamp: i64,
     /// When CloudWatch Logs received it (epoch milliseconds).
-    pub ingestion_time: i64,
+    pub(crate) ingestion_time: i64,
     /// The line as written, including any trailing newline.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl LogEvent {
     /// Reduces an SDK event to what identifies and prints it (missing fields become empty or 0).
-    pub fn from_sdk(event: &FilteredLogEvent) -> Self {
+    pub(crate) fn from_sdk(event: &FilteredLogEvent) -> Self {
         Self {
             stream: event.log_stream_name().unwrap_or_default().to_owned(),
             timestamp: event.timestamp().unwrap_or_default(),
@@ -73,7 +73,7 @@ impl LogEvent {
 
 /// Formats epoch milliseconds as `2026-12-02T05:39:40.123Z`; the raw number if it is outside
 /// the years 1-9999.
-pub fn format_timestamp(ms: i64) -> String {
+pub(crate) fn format_timestamp(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(TIMESTAMP).ok())
@@ -82,7 +82,7 @@ pub fn format_timestamp(ms: i64) -> String {
 
 /// The printed line for one event: its UTC timestamp and its message without trailing
 /// whitespace (Lambda ends each line with a newline).
-pub fn format_event(event: &LogEvent) -> String {
+pub(crate) fn format_event(event: &LogEvent) -> String {
     format!(
         "{} {}",
         format_timestamp(event.timestamp),
@@ -109,7 +109,7 @@ impl Cursor {
     }
 
     /// Where the next read starts (epoch milliseconds, inclusive).
-    pub fn start_ms(&self) -> i64 {
+    pub(crate) fn start_ms(&self) -> i64 {
         self.start_ms
     }
 
@@ -117,7 +117,7 @@ impl Cursor {
     /// the events not printed before: on a first read all of them, identical events included.
     /// Then moves the start to [`LOOKBACK_MS`] before the newest event (never backwards) and
     /// forgets what was printed before it.
-    pub fn take_new(&mut self, read: Vec<LogEvent>) -> Vec<LogEvent> {
+    pub(crate) fn take_new(&mut self, read: Vec<LogEvent>) -> Vec<LogEvent> {
         let mut occurrences: HashMap<LogEvent, usize> = HashMap::new();
         let mut fresh = Vec::new();
         // Events before the start were an earlier read's to print (or before `--since`).
@@ -145,7 +145,7 @@ impl Cursor {
 }
 
 /// Reads every event of `group` from the cursor's start (all pages) and writes those not
-/// printed before, one [`format_event`] line each. Returns how many it wrote.
+/// printed before, one `format_event` line each. Returns how many it wrote.
 pub async fn read_new(
     logs: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
@@ -219,18 +219,18 @@ fn write_events(out: &mut impl Write, events: &[LogEvent]) -> std::io::Result<()
 
 /// One printed line of the whole stack's logs: its source's short name and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedEvent {
+pub(crate) struct SourcedEvent {
     /// `sync`, `submit`, `status`, `worker`, `api`, or a log group's logical id.
-    pub source: String,
+    pub(crate) source: String,
     /// The event.
-    pub event: LogEvent,
+    pub(crate) event: LogEvent,
 }
 
 /// Width the short names are padded to, so messages line up (`submit`, `status`, `worker`).
 const SOURCE_WIDTH: usize = 6;
 
 /// The printed line for one event of the stack: UTC timestamp, source, message.
-pub fn format_line(e: &SourcedEvent) -> String {
+pub(crate) fn format_line(e: &SourcedEvent) -> String {
     format!(
         "{} {:<SOURCE_WIDTH$} {}",
         format_timestamp(e.event.timestamp),
@@ -241,7 +241,7 @@ pub fn format_line(e: &SourcedEvent) -> String {
 
 /// Merges the fresh events of several sources into one list in time order. Stable: events with
 /// the same timestamp keep their source's order, and sources keep the order given.
-pub fn merge(per_source: Vec<(String, Vec<LogEvent>)>) -> Vec<SourcedEvent> {
+pub(crate) fn merge(per_source: Vec<(String, Vec<LogEvent>)>) -> Vec<SourcedEvent> {
     let mut all: Vec<SourcedEvent> = per_source
         .into_iter()
         .flat_map(|(source, events)| {
@@ -274,7 +274,7 @@ pub fn id_pattern(id: &str) -> Option<String> {
 
 /// The stack's log groups that `query` asks for; an error naming the known short names when a
 /// `--function` matches none.
-pub fn select_groups(
+pub(crate) fn select_groups(
     groups: Vec<StackLogGroup>,
     wanted: &[String],
 ) -> anyhow::Result<Vec<StackLogGroup>> {
@@ -296,7 +296,7 @@ pub fn select_groups(
 }
 
 /// Reads the stack's logs: one cursor per group, all groups read in parallel on each pass.
-pub struct StackReader {
+pub(crate) struct StackReader {
     reader: aws_sdk_cloudwatchlogs::Client,
     pattern: Option<String>,
     sources: Vec<(StackLogGroup, Cursor)>,
@@ -304,7 +304,7 @@ pub struct StackReader {
 
 impl StackReader {
     /// A reader of `groups` from `start_ms` with `pattern`.
-    pub fn new(
+    pub(crate) fn new(
         logs: &aws_sdk_cloudwatchlogs::Client,
         groups: Vec<StackLogGroup>,
         start_ms: i64,
@@ -321,7 +321,7 @@ impl StackReader {
     }
 
     /// Reads every group once and returns the events not returned before, merged in time order.
-    pub async fn read_new(&mut self) -> anyhow::Result<Vec<SourcedEvent>> {
+    pub(crate) async fn read_new(&mut self) -> anyhow::Result<Vec<SourcedEvent>> {
         let mut reads = tokio::task::JoinSet::new();
         for (i, (group, cursor)) in self.sources.iter().enumerate() {
             let (reader, name, start, pattern) = (
@@ -390,7 +390,7 @@ pub async fn print_stack_events(
 }
 
 /// `watch`'s log lines: from `start_ms` on, every event of the stage's stack, printed with
-/// `print` as [`format_line`] does, every 2 s, until the task is dropped. Waits (quietly) for the
+/// `print` as `format_line` does, every 2 s, until the task is dropped. Waits (quietly) for the
 /// stack and its log groups to exist, since the watch deploys them first; a failed read is
 /// reported once and retried.
 pub async fn tail_for_watch(
@@ -444,7 +444,7 @@ pub fn now_ms() -> i64 {
 
 /// Parses `30s`, `10m`, `2h`, `1d` (a whole number and a unit) into milliseconds; `None` for
 /// anything else, including a sign, a missing unit or a span that does not fit.
-pub fn parse_since(text: &str) -> Option<i64> {
+pub(crate) fn parse_since(text: &str) -> Option<i64> {
     let mut chars = text.chars();
     let unit = chars.next_back()?;
     let number = chars.as_str();
@@ -467,7 +467,7 @@ pub fn parse_since(text: &str) -> Option<i64> {
 
 /// Arguments of `logs`.
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     #[command(flatten)]
     stage: crate::args::StageArg,
     /// Keep reading every 2 s and print each new event once, until interrupted.
@@ -497,7 +497,7 @@ pub struct LogsArgs {
 /// Runs `cargo xtask logs`: prints the stack's log events. Logs hold callers' prompts, so they
 /// are read with the caller's own credentials or the deploy role, never the diff role (which has
 /// no log-read grant; see infra/src/bootstrap.rs).
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: LogsArgs,
 ) -> anyhow::Result<crate::report::Exit> {

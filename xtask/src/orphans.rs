@@ -16,7 +16,7 @@ use codegen_infra::stack::{FUNCTION_ROLE, JOBS_STATUS, JOBS_SUBMIT, JOBS_WORKER}
 use crate::aws::Clients;
 
 /// Logical ids of the app stack's roles.
-pub fn role_logical_ids() -> Vec<String> {
+pub(crate) fn role_logical_ids() -> Vec<String> {
     vec![
         FUNCTION_ROLE.to_owned(),
         format!("{JOBS_SUBMIT}Role"),
@@ -27,7 +27,11 @@ pub fn role_logical_ids() -> Vec<String> {
 
 /// The roles among `listed` that follow the stack's generated role names
 /// (`<stack>-<logical id>-<suffix>`) but are not in `owned`. Pure.
-pub fn find_orphans(stack: &str, listed: &[String], owned: &BTreeSet<String>) -> Vec<String> {
+pub(crate) fn find_orphans(
+    stack: &str,
+    listed: &[String],
+    owned: &BTreeSet<String>,
+) -> Vec<String> {
     let prefixes: Vec<String> = role_logical_ids()
         .iter()
         .map(|id| {
@@ -51,7 +55,7 @@ pub fn find_orphans(stack: &str, listed: &[String], owned: &BTreeSet<String>) ->
 
 /// Fails when the account holds a role that follows the stack's role names but is not one of the
 /// stack's resources.
-pub async fn refuse_orphans(clients: &Clients, stack: &str) -> anyhow::Result<()> {
+pub(crate) async fn refuse_orphans(clients: &Clients, stack: &str) -> anyhow::Result<()> {
     let mut owned = BTreeSet::new();
     if crate::cfn::describe_stack(&clients.cfn, stack)
         .await?

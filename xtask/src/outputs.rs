@@ -19,7 +19,7 @@ use crate::report::{Exit, json, result};
 pub const RESOLVED_INVOKE_URL: &str = "ResolvedInvokeUrl";
 
 /// Adds [`RESOLVED_INVOKE_URL`] to the stack outputs.
-pub fn with_invoke_url(
+pub(crate) fn with_invoke_url(
     clients: &Clients,
     cfg: &StageConfig,
     mut outputs: BTreeMap<String, String>,
@@ -41,7 +41,10 @@ pub fn with_invoke_url(
 }
 
 /// One output, or an error naming it (a stack without it was not deployed by this template).
-pub fn require<'a>(outputs: &'a BTreeMap<String, String>, key: &str) -> anyhow::Result<&'a String> {
+pub(crate) fn require<'a>(
+    outputs: &'a BTreeMap<String, String>,
+    key: &str,
+) -> anyhow::Result<&'a String> {
     outputs
         .get(key)
         .with_context(|| format!("stack has no {key} output"))
@@ -69,13 +72,13 @@ pub async fn read(
 
 /// Arguments of `outputs`.
 #[derive(Debug, Args)]
-pub struct OutputsArgs {
+pub(crate) struct OutputsArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
 }
 
 /// Runs `cargo xtask outputs`: prints the deployed stack's outputs.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: OutputsArgs,
 ) -> anyhow::Result<crate::report::Exit> {

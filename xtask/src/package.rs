@@ -17,10 +17,10 @@ use crate::local;
 use crate::report::progress;
 
 /// Package name of the function crate.
-pub const FUNCTION_PACKAGE: &str = "codegen-function";
+pub(crate) const FUNCTION_PACKAGE: &str = "codegen-function";
 
 /// The cargo profile of [`BuildProfile::Fast`] (`[profile.lambda-fast]` in the workspace manifest).
-pub const FAST_CARGO_PROFILE: &str = "lambda-fast";
+pub(crate) const FAST_CARGO_PROFILE: &str = "lambda-fast";
 
 /// Which cargo profile the function is built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -37,7 +37,7 @@ pub enum BuildProfile {
 impl BuildProfile {
     /// The profile a deploy of `cfg` builds with: `explicit` when given, otherwise
     /// [`BuildProfile::Fast`] for emulator stages and [`BuildProfile::Release`] for AWS stages.
-    pub fn for_stage(cfg: &codegen_infra::StageConfig, explicit: Option<Self>) -> Self {
+    pub(crate) fn for_stage(cfg: &codegen_infra::StageConfig, explicit: Option<Self>) -> Self {
         match explicit {
             Some(profile) => profile,
             None if cfg.emulator.is_some() => Self::Fast,
@@ -46,7 +46,7 @@ impl BuildProfile {
     }
 
     /// The cargo profile name.
-    pub const fn cargo_profile(self) -> &'static str {
+    pub(crate) const fn cargo_profile(self) -> &'static str {
         match self {
             Self::Release => "release",
             Self::Fast => FAST_CARGO_PROFILE,
@@ -67,13 +67,13 @@ impl BuildProfile {
 #[derive(Debug, Clone)]
 pub struct Package {
     /// The zip's bytes.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// Hex SHA-256 of the zip (the asset key).
     pub sha256_hex: String,
     /// Base64 SHA-256 of the zip (what Lambda reports as `CodeSha256`).
     pub sha256_base64: String,
     /// Architecture the binary was built for.
-    pub architecture: Architecture,
+    pub(crate) architecture: Architecture,
     /// Where the zip was written.
     pub path: PathBuf,
 }
@@ -81,7 +81,7 @@ pub struct Package {
 impl Package {
     /// Asset key of this package for `stack`: `codegen-function/<stack>/<sha256>.zip`, under the
     /// stack's own prefix (the only one its deployer policy may write).
-    pub fn asset_key(&self, stack: &str) -> String {
+    pub(crate) fn asset_key(&self, stack: &str) -> String {
         format!(
             "{}{}.zip",
             codegen_infra::names::package_prefix(stack),
@@ -142,7 +142,7 @@ fn zip_bootstrap_at(binary: &[u8], level: i64) -> anyhow::Result<Vec<u8>> {
 
 /// Chooses the architecture to build: the stage's preference when its Rust target is usable,
 /// otherwise x86_64 with a message that says why.
-pub fn choose_architecture(preferred: Architecture) -> Architecture {
+pub(crate) fn choose_architecture(preferred: Architecture) -> Architecture {
     if preferred == Architecture::X86_64 || host_arch() == preferred {
         return preferred;
     }
@@ -201,7 +201,7 @@ pub fn source_fingerprint(
 
 /// [`source_fingerprint`] of a build in `profile` (the release fingerprint is unchanged by the
 /// profile's existence, so earlier release stamps stay valid).
-pub fn source_fingerprint_for(
+pub(crate) fn source_fingerprint_for(
     root: &Path,
     arch: Architecture,
     label: Option<&str>,
@@ -305,7 +305,7 @@ pub fn build(root: &Path, arch: Architecture, label: Option<&str>) -> anyhow::Re
 /// zip. `label` is compiled into the function (`CODEGEN_BUILD_LABEL`) and reported in its
 /// `x-codegen-build` response header; `None` keeps the crate version.
 ///
-/// When the inputs' [`source_fingerprint_for`] equals the one recorded next to the last binary
+/// When the inputs' `source_fingerprint_for` equals the one recorded next to the last binary
 /// built here, cargo-lambda is not run at all: even a no-op `cargo lambda build` costs seconds, and
 /// any other release build of the crate in between (with different settings) would make it relink
 /// with fat LTO for minutes. A changed input never reuses the binary.
@@ -340,22 +340,22 @@ pub fn build_with_profile(
 /// runs it in its own process group, to stop it on Ctrl-C): [`BuildPlan::new`] decides whether a
 /// build is needed, [`BuildPlan::command`] is the build, [`BuildPlan::finish`] zips and stamps it.
 #[derive(Debug, Clone)]
-pub struct BuildPlan {
+pub(crate) struct BuildPlan {
     root: PathBuf,
     arch: Architecture,
     label: Option<String>,
     profile: BuildProfile,
     /// The inputs' [`source_fingerprint_for`].
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Whether the binary and zip on disk were built from exactly these inputs.
-    pub up_to_date: bool,
+    pub(crate) up_to_date: bool,
 }
 
 impl BuildPlan {
     /// Fingerprints the inputs and compares them with the stamp of the last build. When a build is
     /// needed the stamp is removed first: a failed or interrupted build must not leave a stamp
     /// that vouches for an older binary.
-    pub fn new(
+    pub(crate) fn new(
         root: &Path,
         arch: Architecture,
         label: Option<&str>,
@@ -390,13 +390,8 @@ impl BuildPlan {
         binary_path.with_file_name("bootstrap.inputs-sha256")
     }
 
-    /// The profile this plan builds.
-    pub fn profile(&self) -> BuildProfile {
-        self.profile
-    }
-
     /// The cargo-lambda command that builds the binary (not started).
-    pub fn command(&self) -> anyhow::Result<Command> {
+    pub(crate) fn command(&self) -> anyhow::Result<Command> {
         let cargo_lambda = local::cargo_lambda(&self.root)?;
         progress(format!(
             "building {FUNCTION_PACKAGE} for {} with cargo-lambda ({} profile)",
@@ -424,7 +419,7 @@ impl BuildPlan {
     }
 
     /// Zips the built binary (or reuses the zip of an up-to-date one) and records the stamp.
-    pub fn finish(&self, started: Instant) -> anyhow::Result<Package> {
+    pub(crate) fn finish(&self, started: Instant) -> anyhow::Result<Package> {
         let binary_path = bootstrap_path_for(&self.root, self.arch, self.profile);
         let stamp_path = Self::stamp_path_of(&binary_path);
         let zip_path = binary_path.with_file_name("bootstrap.zip");

@@ -15,7 +15,7 @@ use anyhow::bail;
 
 /// What one look found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Poll<T> {
+pub(crate) enum Poll<T> {
     /// Done, with the result.
     Ready(T),
     /// Not yet; the state it is in (named in the timeout error).
@@ -25,20 +25,20 @@ pub enum Poll<T> {
 /// How the delay between looks grows: from `first`, multiplied by `factor` after each look once
 /// `steady_for` has passed, up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// The first delay.
-    pub first: Duration,
+    pub(crate) first: Duration,
     /// The longest delay.
-    pub max: Duration,
+    pub(crate) max: Duration,
     /// Growth per look.
-    pub factor: u32,
+    pub(crate) factor: u32,
     /// How long the first delay is kept before it grows (fast looks while most waits end).
-    pub steady_for: Duration,
+    pub(crate) steady_for: Duration,
 }
 
 impl Backoff {
     /// Doubling from `first` up to `max`, from the first look on.
-    pub const fn doubling(first: Duration, max: Duration) -> Self {
+    pub(crate) const fn doubling(first: Duration, max: Duration) -> Self {
         Self {
             first,
             max,
@@ -51,7 +51,7 @@ impl Backoff {
 /// Calls `look` until it is [`Poll::Ready`], sleeping between looks as `backoff` says; fails when
 /// `look` fails or when `timeout` has passed since the first look (naming `what` and the last
 /// state).
-pub async fn until<T, F, Fut>(
+pub(crate) async fn until<T, F, Fut>(
     what: &str,
     timeout: Duration,
     backoff: Backoff,

@@ -10,7 +10,8 @@ use anyhow::bail;
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
 use aws_sdk_bedrock::types::{
-    FoundationModelLifecycle, FoundationModelLifecycleStatus, InferenceProfileStatus,
+    AgreementStatus, AuthorizationStatus, EntitlementAvailability, FoundationModelLifecycle,
+    FoundationModelLifecycleStatus, InferenceProfileStatus, RegionAvailability,
 };
 use codegen_infra::StageConfig;
 use codegen_infra::config::ModelRoute;
@@ -20,7 +21,7 @@ use crate::report::progress;
 
 /// What the availability answer means for a deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelAccess {
+pub(crate) enum ModelAccess {
     /// Usable.
     Ready,
     /// Not usable yet: what is missing, in words.
@@ -28,19 +29,19 @@ pub enum ModelAccess {
 }
 
 /// Reads a `GetFoundationModelAvailability` answer.
-pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
+pub(crate) fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
     let mut missing = Vec::new();
-    if out.authorization_status().as_str() != "AUTHORIZED" {
+    if *out.authorization_status() != AuthorizationStatus::Authorized {
         missing.push("model access is not granted to this account".to_owned());
     }
-    if out.entitlement_availability().as_str() != "AVAILABLE" {
+    if *out.entitlement_availability() != EntitlementAvailability::Available {
         missing.push("the account is not entitled to the model".to_owned());
     }
-    if out.region_availability().as_str() != "AVAILABLE" {
+    if *out.region_availability() != RegionAvailability::Available {
         missing.push("the model is not offered in this region".to_owned());
     }
     if let Some(agreement) = out.agreement_availability()
-        && agreement.status().as_str() != "AVAILABLE"
+        && *agreement.status() != AgreementStatus::Available
     {
         let detail = agreement.error_message().unwrap_or("not accepted");
         missing.push(format!(
@@ -61,7 +62,7 @@ pub fn classify(out: &GetFoundationModelAvailabilityOutput) -> ModelAccess {
 /// subscription that the first call creates, which needs `aws-marketplace:Subscribe`,
 /// `aws-marketplace:Unsubscribe` and `aws-marketplace:ViewSubscriptions` and can take up to 15
 /// minutes (<https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html>).
-pub fn access_remedy(model: &str, region: &str, stage: &str) -> String {
+pub(crate) fn access_remedy(model: &str, region: &str, stage: &str) -> String {
     format!(
         "Bedrock model access is automatic, with two one-time steps per account: (1) for Anthropic \
          models, submit the use-case form (Bedrock console, model catalog, the model's page); (2) \
@@ -74,7 +75,7 @@ pub fn access_remedy(model: &str, region: &str, stage: &str) -> String {
 
 /// What Bedrock says of the stage's inference profile, compared with the grant the stack writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteCheck {
+pub(crate) enum RouteCheck {
     /// The profile routes to exactly the granted regions (or, global, to the granted model).
     Matches,
     /// Bedrock routes to regions the grant does not name: every call served there is denied.
@@ -86,7 +87,7 @@ pub enum RouteCheck {
 }
 
 /// Compares a profile's `models[].modelArn` list with the stage's route. Pure.
-pub fn compare_route(
+pub(crate) fn compare_route(
     route: &ModelRoute,
     foundation_model: &str,
     model_arns: &[String],
@@ -119,7 +120,7 @@ pub fn compare_route(
 }
 
 /// A warning for a model in its legacy phase, with the end-of-life date when Bedrock gives one.
-pub fn lifecycle_warning(
+pub(crate) fn lifecycle_warning(
     model: &str,
     lifecycle: Option<&FoundationModelLifecycle>,
 ) -> Option<String> {
@@ -151,7 +152,7 @@ pub fn lifecycle_warning(
 /// Emulator endpoints do not implement these APIs: the checks are skipped there, visibly. A caller
 /// that may not ask gets a warning, not a failure: the deploy itself does not need Bedrock, only
 /// the function does.
-pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
+pub(crate) async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow::Result<()> {
     let model = &cfg.model.foundation_model;
     // What the stage validation knows from the catalogue (a Legacy model's dates, an account
     // prerequisite) is said on every deploy, emulator or not.
@@ -170,7 +171,7 @@ pub async fn check_model_access(clients: &Clients, cfg: &StageConfig) -> anyhow:
 }
 
 /// The checks against one Bedrock control-plane client (what the mock tests drive).
-pub async fn run_checks(
+pub(crate) async fn run_checks(
     bedrock: &aws_sdk_bedrock::Client,
     region: &str,
     cfg: &StageConfig,

@@ -19,7 +19,7 @@ pub fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
 }
 
 /// Whether something accepts connections on `addr` (asked within 200 ms).
-pub async fn answers(addr: SocketAddr) -> bool {
+pub(crate) async fn answers(addr: SocketAddr) -> bool {
     matches!(
         tokio::time::timeout(
             Duration::from_millis(200),
@@ -52,7 +52,7 @@ pub async fn wait_until_answering(
     Ok(())
 }
 
-/// A process group this process started and owns, stopped ([`stop_group`]) when dropped: how the
+/// A process group this process started and owns, stopped (`stop_group`) when dropped: how the
 /// test harnesses hold ministack and the fault proxy, so that a failing test stops them too.
 /// (`cargo xtask local up` does not hold one: its emulator outlives the command.)
 #[derive(Debug)]
@@ -73,14 +73,14 @@ impl ProcessGroup {
 
     /// Hands the group over without stopping it (`local up`: the emulator outlives the command);
     /// returns its id.
-    pub fn release(self) -> u32 {
+    pub(crate) fn release(self) -> u32 {
         let pgid = self.pgid;
         std::mem::forget(self);
         pgid
     }
 
     /// Stops the group now, on tokio's blocking pool ([`stop`]).
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         stop(self.release()).await;
     }
 }
@@ -93,7 +93,7 @@ impl Drop for ProcessGroup {
 
 /// Stops a process group (SIGTERM, then SIGKILL after 3 s), blocking the calling thread while it
 /// waits: for `Drop` and synchronous callers. Async code calls [`stop`].
-pub fn stop_group(pgid: u32) {
+pub(crate) fn stop_group(pgid: u32) {
     let group = format!("-{pgid}");
     signal(&group, "-TERM");
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -108,7 +108,7 @@ pub fn stop_group(pgid: u32) {
 
 /// [`stop_group`] on tokio's blocking pool, so that the wait does not block an async worker (if
 /// the pool cannot run it, the group is stopped from the calling thread instead).
-pub async fn stop(pgid: u32) {
+pub(crate) async fn stop(pgid: u32) {
     if let Err(err) = tokio::task::spawn_blocking(move || stop_group(pgid)).await {
         // The blocking task panicked or was cancelled: stop the group from here rather than not
         // at all.

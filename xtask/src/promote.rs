@@ -26,7 +26,7 @@ use crate::{bootstrap, cfn, local};
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html>, checked
 /// 2026-12-07) as lowercase hex, the form the deployer names packages by. `None`: not base64 of
 /// 32 bytes.
-pub fn code_sha256_hex(code_sha256: &str) -> Option<String> {
+pub(crate) fn code_sha256_hex(code_sha256: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(code_sha256)
         .ok()?;
@@ -35,7 +35,7 @@ pub fn code_sha256_hex(code_sha256: &str) -> Option<String> {
 
 /// Refuses a package whose SHA-256 is not `expected` (an artifact checked against the hash the
 /// build job published). Pure.
-pub fn check_package_sha256(actual_hex: &str, expected: &str) -> anyhow::Result<()> {
+pub(crate) fn check_package_sha256(actual_hex: &str, expected: &str) -> anyhow::Result<()> {
     if !actual_hex.eq_ignore_ascii_case(expected.trim()) {
         bail!(
             "refusing the package: its SHA-256 is {actual_hex}, not the expected {}",
@@ -48,7 +48,7 @@ pub fn check_package_sha256(actual_hex: &str, expected: &str) -> anyhow::Result<
 /// Downloads the package that `from`'s last full deploy recorded (its deploy record in its
 /// bootstrap's asset bucket), checks that its content hashes to the SHA-256 its key names, and
 /// writes it under `target/promote/`. Returns the path.
-pub async fn package_of_stage(
+pub(crate) async fn package_of_stage(
     root: &Path,
     from: &str,
     connect: &ConnectOptions,
@@ -160,9 +160,9 @@ pub async fn functions_code(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comparison {
     /// Function -> package SHA-256 of this stage.
-    pub stage: BTreeMap<String, String>,
+    pub(crate) stage: BTreeMap<String, String>,
     /// Function -> package SHA-256 of the other stage.
-    pub other: BTreeMap<String, String>,
+    pub(crate) other: BTreeMap<String, String>,
     /// Every function of both stages runs one package, the same one.
     pub same: bool,
 }
@@ -177,7 +177,7 @@ pub fn compare(stage: BTreeMap<String, String>, other: BTreeMap<String, String>)
 
 /// Arguments of `runs`.
 #[derive(Debug, Args)]
-pub struct RunsArgs {
+pub(crate) struct RunsArgs {
     #[command(flatten)]
     target: crate::args::StageCommand,
     /// Compare with this stage: exit 0 when every function of both stages runs one and the same
@@ -200,7 +200,7 @@ async fn read_stage(
 
 /// Runs `cargo xtask runs`: what every function of the stage runs, optionally compared with
 /// another stage.
-pub async fn command(root: &Path, args: RunsArgs) -> anyhow::Result<Exit> {
+pub(crate) async fn command(root: &Path, args: RunsArgs) -> anyhow::Result<Exit> {
     let connect = args.target.connect.options();
     let cfg = codegen_infra::load_stage(root, &args.target.stage)?;
     let mine = read_stage(&cfg, &connect).await?;

@@ -20,20 +20,20 @@ pub enum Exit {
 
 /// Writes a progress line to stderr. Progress never goes to stdout, so `--json` output stays
 /// machine-readable.
-pub fn progress(line: impl AsRef<str>) {
+pub(crate) fn progress(line: impl AsRef<str>) {
     let mut err = std::io::stderr().lock();
     // A closed stderr must not abort a deploy half-way.
     let _ = writeln!(err, "{}", line.as_ref());
 }
 
 /// Writes a result to stdout.
-pub fn result(text: impl AsRef<str>) {
+pub(crate) fn result(text: impl AsRef<str>) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", text.as_ref());
 }
 
 /// Writes a JSON document to stdout.
-pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     result(text);
     Ok(())
@@ -41,7 +41,7 @@ pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 /// Asks `question` on stderr and reads a y/N answer from stdin (anything but `y`/`yes` is no).
 /// Callers check for a terminal first: a prompt never appears without one.
-pub fn confirm(question: &str) -> anyhow::Result<bool> {
+pub(crate) fn confirm(question: &str) -> anyhow::Result<bool> {
     use anyhow::Context as _;
     use std::io::BufRead as _;
     progress(format!("{question} [y/N]"));

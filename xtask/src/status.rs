@@ -29,7 +29,7 @@ const QUEUE_TYPE: &str = "AWS::SQS::Queue";
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
     stage: crate::args::StageArg,
     /// How far back the request figures go (a whole number and s, m, h or d).
@@ -41,31 +41,31 @@ pub struct StatusArgs {
 
 /// The request figures of one period, summed from metric lines.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Metric lines read.
-    pub lines: u64,
+    pub(crate) lines: u64,
     /// Requests answered (or job attempts) by status class.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// 2xx answers.
-    pub ok: u64,
+    pub(crate) ok: u64,
     /// 4xx answers.
-    pub client_errors: u64,
+    pub(crate) client_errors: u64,
     /// 5xx answers.
-    pub server_errors: u64,
+    pub(crate) server_errors: u64,
     /// Input tokens.
-    pub input_tokens: u64,
+    pub(crate) input_tokens: u64,
     /// Output tokens.
-    pub output_tokens: u64,
+    pub(crate) output_tokens: u64,
     /// Jobs succeeded, failed, retried.
-    pub jobs: (u64, u64, u64),
+    pub(crate) jobs: (u64, u64, u64),
     /// Time to answer, p50 and p99 (milliseconds).
-    pub time_to_answer: Option<(u64, u64)>,
+    pub(crate) time_to_answer: Option<(u64, u64)>,
     /// Model latency, p50 and p99 (milliseconds).
-    pub model_latency: Option<(u64, u64)>,
+    pub(crate) model_latency: Option<(u64, u64)>,
 }
 
 /// The nearest-rank percentile `p` (0-100) of `values` (sorted here).
-pub fn percentile(values: &mut [u64], p: u64) -> Option<u64> {
+pub(crate) fn percentile(values: &mut [u64], p: u64) -> Option<u64> {
     if values.is_empty() {
         return None;
     }
@@ -79,7 +79,7 @@ pub fn percentile(values: &mut [u64], p: u64) -> Option<u64> {
 }
 
 /// Sums the metric lines (EMF documents; anything else is skipped).
-pub fn summarise<'a>(documents: impl IntoIterator<Item = &'a Value>) -> Figures {
+pub(crate) fn summarise<'a>(documents: impl IntoIterator<Item = &'a Value>) -> Figures {
     let mut f = Figures::default();
     let (mut answer, mut model) = (Vec::new(), Vec::new());
     for d in documents {
@@ -108,7 +108,7 @@ pub fn summarise<'a>(documents: impl IntoIterator<Item = &'a Value>) -> Figures 
 }
 
 /// The lines `status` prints for `figures`.
-pub fn figure_lines(figures: &Figures, since: &str) -> Vec<String> {
+pub(crate) fn figure_lines(figures: &Figures, since: &str) -> Vec<String> {
     let ms = |v: Option<(u64, u64)>| {
         v.map_or_else(
             || "no data".to_owned(),
@@ -229,7 +229,7 @@ async fn alarm_states(
 }
 
 /// Runs `cargo xtask status`.
-pub async fn command(root: &std::path::Path, args: StatusArgs) -> anyhow::Result<Exit> {
+pub(crate) async fn command(root: &std::path::Path, args: StatusArgs) -> anyhow::Result<Exit> {
     let since = crate::logs::parse_since(&args.since).ok_or_else(|| {
         anyhow::anyhow!(
             "--since `{}`: use a number and s, m, h or d (e.g. 1h)",

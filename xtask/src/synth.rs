@@ -9,12 +9,12 @@ use codegen_infra::render::{Format, Kind, render, template_path_of};
 use crate::report::{Exit, result};
 
 /// Synthesises a stage's app template text.
-pub fn synth_text(root: &Path, stage: &str, format: Format) -> anyhow::Result<String> {
+pub(crate) fn synth_text(root: &Path, stage: &str, format: Format) -> anyhow::Result<String> {
     synth_text_of(root, stage, Kind::App, format)
 }
 
 /// Synthesises a stage's template of `kind` as text.
-pub fn synth_text_of(
+pub(crate) fn synth_text_of(
     root: &Path,
     stage: &str,
     kind: Kind,
@@ -26,7 +26,7 @@ pub fn synth_text_of(
 
 /// What `synth` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SynthOutcome {
+pub(crate) enum SynthOutcome {
     /// The file was written (it changed).
     Written(PathBuf),
     /// The file was already up to date.
@@ -35,7 +35,7 @@ pub enum SynthOutcome {
 
 /// Writes both templates of `stage` (app and bootstrap) to `infra/templates/`, only touching a
 /// file when its content changes. With `check`, fails instead of writing when a file is stale.
-pub fn synth_to_file(
+pub(crate) fn synth_to_file(
     root: &Path,
     stage: &str,
     format: Format,
@@ -76,7 +76,7 @@ fn synth_kind_to_file(
 
 /// Arguments of `synth`.
 #[derive(Debug, Args)]
-pub struct SynthArgs {
+pub(crate) struct SynthArgs {
     #[command(flatten)]
     stage: crate::args::StageArg,
     /// Template format.
@@ -92,7 +92,7 @@ pub struct SynthArgs {
 
 /// A template format on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatArg {
+pub(crate) enum FormatArg {
     /// YAML (what is committed).
     Yaml,
     /// JSON.
@@ -100,7 +100,7 @@ pub enum FormatArg {
 }
 
 /// Runs `cargo xtask synth`: writes (or checks, or prints) the stage's templates.
-pub async fn command(
+pub(crate) async fn command(
     root: &std::path::Path,
     args: SynthArgs,
 ) -> anyhow::Result<crate::report::Exit> {

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_json::Value;
+use cfn_constructs::view::{PolicyKind, TemplateView};
 
 /// The names the deployer gives its SDK clients, and the IAM service prefix of each.
 const CLIENTS: &[(&str, &str)] = &[
@@ -141,27 +141,21 @@ const NOT_FOR_THE_DEPLOY_ROLE: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every action the deploy role's inline policies allow.
 fn granted() -> BTreeSet<String> {
     let root = xtask::project_root();
     let cfg = codegen_infra::load_stage(&root, "dev").expect("dev stage");
     let template = codegen_infra::bootstrap(&cfg).to_json_value();
-    let role = &template["Resources"][codegen_infra::bootstrap::DEPLOY_ROLE];
-    assert_eq!(role["Type"], "AWS::IAM::Role");
-    let policy = &role["Properties"]["Policies"][0]["PolicyDocument"];
-    policy["Statement"]
-        .as_array()
-        .expect("statements")
-        .iter()
-        .filter(|s| s["Effect"] == "Allow")
-        .flat_map(|s| match &s["Action"] {
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            Value::String(one) => vec![one.clone()],
-            _ => vec![],
-        })
+    let role = TemplateView::new(&template)
+        .resource_of_type(codegen_infra::bootstrap::DEPLOY_ROLE, "AWS::IAM::Role")
+        .expect("the bootstrap has the deploy role");
+    role.policy_documents()
+        .into_iter()
+        .filter(|d| d.kind == PolicyKind::Permissions)
+        .flat_map(|d| d.statements())
+        .filter(|s| s.effect() == Some("Allow"))
+        .flat_map(|s| s.action_names())
+        .map(str::to_owned)
         .collect()
 }
 

@@ -191,7 +191,7 @@ async fn a_production_stage_keeps_its_data_and_its_destroy_needs_the_flag() {
         DestroyOutcome::Done(report) => report,
         DestroyOutcome::NeedsApproval(why) => panic!("{why}"),
     };
-    assert_eq!(report.result, "deleted");
+    assert_eq!(report.result, xtask::destroy::DestroyResult::Deleted);
     assert_eq!(
         report.objects_deleted, 0,
         "a production bucket is never emptied"
@@ -270,7 +270,9 @@ async fn a_reviewed_plan_runs_as_reviewed_and_a_moved_stack_or_an_edited_plan_is
         .await
         .expect("executed")
     {
-        DeployOutcome::Done(report) => assert_eq!(report.result, "created"),
+        DeployOutcome::Done(report) => {
+            assert_eq!(report.result, xtask::deploy::DeployResult::Created)
+        }
         DeployOutcome::NeedsApproval { reason, .. } => panic!("{reason}"),
     }
     let executed = clients

@@ -2,6 +2,8 @@
 //!
 //! - [`expr`]: values that may be intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, ...).
 //! - [`template`]: the template document and [`template::Stack`], which collects resources.
+//! - [`view`]: reading a synthesised template back (resources, properties, IAM statements), for
+//!   the deployer and the tests alike.
 //! - [`iam`]: policy documents and the [`iam::Role`] construct that grants write into.
 //! - [`s3`], [`sqs`], [`logs`], [`lambda`], [`apigw`], [`bedrock`]: constructs for the services this stack
 //!   uses. Each one owns the IAM actions it can grant (named constants next to the construct), so
@@ -22,6 +24,7 @@ pub mod s3;
 pub mod sns;
 pub mod sqs;
 pub mod template;
+pub mod view;
 
 pub use expr::Expr;
 pub use template::{Output, Parameter, Resource, Stack, Template};

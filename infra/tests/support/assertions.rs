@@ -1,7 +1,9 @@
 //! CDK-style assertions on a synthesised template, in the spirit of AWS CDK's
 //! `aws-cdk-lib/assertions` `Template`: [`resource_count_is`], [`has_resource_properties`],
-//! [`find_resources`], plus lookups by logical id and counts by type. Pure: works on the template as CloudFormation
-//! reads it (`Template::to_json_value()`), no IO.
+//! [`find_resources`], plus lookups by logical id and counts by type. Pure: works on the template
+//! as CloudFormation reads it (`Template::to_json_value()`), no IO. The template is read by the
+//! construct library's [`TemplateView`], the reader the deployer uses too; these functions add
+//! what a test needs on top (failing with what they looked for, partial matching).
 //!
 //! Matching is partial, like CDK's `Match.objectLike` applied deeply: every key of an expected
 //! object must be present in the actual object and match recursively, extra actual keys are
@@ -10,7 +12,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cfn_constructs::view::TemplateView;
 use serde_json::{Map, Value, json};
+
+/// The template, read; a template without a `Resources` object fails.
+#[track_caller]
+fn view(t: &Value) -> TemplateView<'_> {
+    assert!(
+        t["Resources"].is_object(),
+        "template has a Resources object"
+    );
+    TemplateView::new(t)
+}
 
 /// The template's `Resources` object.
 pub fn resources(t: &Value) -> &Map<String, Value> {
@@ -20,11 +33,11 @@ pub fn resources(t: &Value) -> &Map<String, Value> {
 }
 
 /// Every resource of `type_name`, by logical id (CDK's `findResources(type)`).
+#[track_caller]
 pub fn find_resources<'a>(t: &'a Value, type_name: &str) -> Vec<(&'a str, &'a Value)> {
-    resources(t)
-        .iter()
-        .filter(|(_, r)| r["Type"] == type_name)
-        .map(|(id, r)| (id.as_str(), r))
+    view(t)
+        .resources_of_type(type_name)
+        .map(|(id, r)| (id, r.value()))
         .collect()
 }
 
@@ -38,10 +51,8 @@ pub fn logical_ids<'a>(found: impl IntoIterator<Item = (&'a str, &'a Value)>) ->
 #[track_caller]
 pub fn type_counts(t: &Value) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
-    for (id, r) in resources(t) {
-        let type_name = r["Type"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{id} has no Type"));
+    for (id, r) in view(t).resources() {
+        let type_name = r.type_name().unwrap_or_else(|| panic!("{id} has no Type"));
         *counts.entry(type_name.to_owned()).or_insert(0) += 1;
     }
     counts
@@ -95,11 +106,11 @@ pub fn has_resource_properties(t: &Value, type_name: &str, props: &Value) {
 /// The resource with logical id `id`, which must exist and be of `type_name`.
 #[track_caller]
 pub fn resource<'a>(t: &'a Value, id: &str, type_name: &str) -> &'a Value {
-    let r = resources(t)
-        .get(id)
+    let r = view(t)
+        .resource(id)
         .unwrap_or_else(|| panic!("no resource {id}"));
-    assert_eq!(r["Type"], type_name, "{id} has the wrong type");
-    r
+    assert_eq!(r.type_name(), Some(type_name), "{id} has the wrong type");
+    r.value()
 }
 
 /// The `Properties` of [`resource`].
@@ -239,6 +250,7 @@ fn finders_select_by_type_and_properties() {
         found.into_iter().map(|(id, _)| id).collect()
     }
     assert_eq!(ids(find_resources(&t, "AWS::SQS::Queue")), ["Q1", "Q2"]);
+    assert_eq!(resources(&t).len(), 3);
     assert_eq!(
         ids(find_resources_like(
             &t,

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use cfn_constructs::view::{Statement, policy_documents_in, statements_of};
 use serde_json::{Value, json};
 
 use super::assertions::{find_resources_like, logical_ids, properties};
@@ -18,14 +19,9 @@ use super::assertions::{find_resources_like, logical_ids, properties};
 // ---------------------------------------------------------------------------------------------
 
 /// A value that IAM and CloudFormation allow as a single item or a list (`Action`, `Resource`,
-/// `Statement`, `DependsOn`), as a list; a missing value is an empty list.
-pub fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
+/// `Statement`, `DependsOn`), as a list; a missing value is an empty list (the construct
+/// library's reader, re-exported for the tests).
+pub use cfn_constructs::view::as_list;
 
 /// A value that must be a JSON list of strings, as `&str`s (stricter than [`as_list`]: a single
 /// string or a missing value fails).
@@ -72,27 +68,10 @@ pub fn referenced_id(v: &Value) -> &str {
 /// `PolicyDocument`, `AssumeRolePolicyDocument` and KMS `KeyPolicy` at any depth, in document
 /// order.
 pub fn policy_documents(value: &Value) -> Vec<&Value> {
-    fn collect<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    if key == "PolicyDocument"
-                        || key == "AssumeRolePolicyDocument"
-                        || key == "KeyPolicy"
-                    {
-                        out.push(child);
-                    } else {
-                        collect(child, out);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    collect(value, &mut out);
-    out
+    policy_documents_in(value)
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
 }
 
 /// The statements of a policy document (IAM allows one statement object or a list); a document
@@ -104,7 +83,10 @@ pub fn statements(document: &Value) -> Vec<&Value> {
         !statements.is_null(),
         "a policy document without statements: {document}"
     );
-    as_list(statements)
+    statements_of(document)
+        .into_iter()
+        .map(|s| s.value)
+        .collect()
 }
 
 /// The documents of the inline policies (`Policies[*].PolicyDocument`) of the `AWS::IAM::Role`
@@ -145,7 +127,7 @@ pub fn statement_with_sid<'a>(
 pub fn actions<'a>(statements: impl IntoIterator<Item = &'a Value>) -> BTreeSet<&'a str> {
     statements
         .into_iter()
-        .flat_map(|s| as_list(&s["Action"]))
+        .flat_map(|s| Statement { value: s }.actions())
         .map(str_of)
         .collect()
 }

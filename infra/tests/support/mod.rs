@@ -1,4 +1,4 @@
-//! Helpers shared by the infra crate's integration tests (`template.rs`, `bootstrap.rs`). Pure: they
+//! Helpers shared by the infra crate's integration tests (`template/`, `bootstrap.rs`). Pure: they
 //! work on templates as CloudFormation reads them (`Template::to_json_value()`) and on the stage
 //! files compiled into the test binary; no IO.
 //!

@@ -9,13 +9,15 @@ use crate::report::{confirm, progress};
 use crate::{cfn, plan};
 
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
-pub async fn plan_changes(p: &Prepared) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
+pub(crate) async fn plan_changes(
+    p: &Prepared,
+) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
     plan_changes_described(p, "created by cargo xtask").await
 }
 
 /// [`plan_changes`], with the change set's `description` (`deploy --prepare` records its plan's
 /// digest there).
-pub async fn plan_changes_described(
+pub(crate) async fn plan_changes_described(
     p: &Prepared,
     description: &str,
 ) -> anyhow::Result<(Option<String>, ChangeSummary, bool)> {
@@ -81,7 +83,7 @@ pub async fn plan_changes_described(
 /// synchronous and worker functions' errors, failed jobs and the dead-letter queue (at most
 /// [`cfn::MAX_ROLLBACK_TRIGGERS`]). Found among the stack's own resources, by the names
 /// `infra/src/alarms.rs` gives them. Pure.
-pub fn rollback_alarm_arns(
+pub(crate) fn rollback_alarm_arns(
     resources: &[cfn::StackResource],
     region: &str,
     account: &str,
@@ -117,7 +119,7 @@ pub fn rollback_alarm_arns(
 }
 
 /// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.
-pub fn approve(
+pub(crate) fn approve(
     summary: &ChangeSummary,
     triggers: &[String],
     yes: bool,

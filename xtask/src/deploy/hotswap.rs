@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 use super::{
-    DeployOutcome, DeployReport, Loaded, PackageReport, verification_for, verify_functions,
-    wait_for_function_update,
+    DeployOutcome, DeployReport, DeployResult, Loaded, PackageReport, verification_for,
+    verify_functions, wait_for_function_update,
 };
 use crate::assets::{AssetBucket, PublishedPackage};
 use crate::plan::ChangeSummary;
@@ -22,7 +22,7 @@ use crate::{assets, bootstrap, cfn, functions, outputs};
 /// and the update awaited.
 /// The stack's `CodeS3Key` and `CodeS3ObjectVersion` parameters are then out of date (drift) until
 /// the next normal deploy.
-pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
+pub(crate) async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployOutcome> {
     let Loaded {
         cfg,
         clients,
@@ -82,7 +82,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         uploaded: false,
     };
     let result = if stale.is_empty() {
-        "unchanged"
+        DeployResult::Unchanged
     } else {
         // Through the asset bucket rather than inline (`ZipFile`): the upload is skipped when the
         // hash is already there, and a raw S3 PUT is cheaper than a base64 JSON body. The same
@@ -101,7 +101,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
         let waited = Instant::now();
         update_all(&clients.lambda, &stale, &bucket.name, &published).await?;
         timings.insert("hotswap_wait".to_owned(), waited.elapsed().as_millis());
-        "hotswapped"
+        DeployResult::Hotswapped
     };
     timings.insert("hotswap".to_owned(), t.elapsed().as_millis());
     verify_functions(&clients, &package, &stack_name).await?;
@@ -110,7 +110,7 @@ pub async fn hotswap(loaded: Loaded, started: Instant) -> anyhow::Result<DeployO
     Ok(DeployOutcome::Done(Box::new(DeployReport {
         stack: stack_name,
         stage: cfg.name.clone(),
-        result: result.to_owned(),
+        result,
         stack_status: cfn::status_of(&stack).to_owned(),
         changes: ChangeSummary::default(),
         package: PackageReport::new(&package, &bucket.name, &published),

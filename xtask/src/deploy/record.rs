@@ -13,21 +13,21 @@ use crate::{cfn, plan};
 /// bucket. Written last, after the API stage is deployed and the function verified, so a deploy
 /// that failed after the stack update is never mistaken for done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct DeployRecord {
+pub(crate) struct DeployRecord {
     /// Fingerprint of the template and parameters ([`plan::fingerprint`]).
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Key of the package in the asset bucket.
-    pub package: String,
+    pub(crate) package: String,
     /// The package object's version the template pinned.
-    pub package_version: String,
+    pub(crate) package_version: String,
     /// The API deployment this deploy created, if it created one.
-    pub api_deployment_id: Option<String>,
+    pub(crate) api_deployment_id: Option<String>,
 }
 
 /// The deploy record of `stack` in the asset bucket `bucket` (owned by `owner`), as bytes; `None`
 /// when there is none. Shared by the unchanged-deploy check and promotion
 /// ([`crate::promote::package_of_stage`]), which read it differently.
-pub async fn read_record_bytes(
+pub(crate) async fn read_record_bytes(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     owner: &str,

@@ -10,7 +10,7 @@ use crate::{cfn, plan};
 /// Brings the stack into a state a change set can be created from, recovering from failed or
 /// interrupted operations (with the execution role `role_arn`, when given). Returns whether the
 /// change set must be a `CREATE`.
-pub async fn recover(
+pub(crate) async fn recover(
     cfn_client: &aws_sdk_cloudformation::Client,
     stack: &str,
     role_arn: Option<&str>,

@@ -30,40 +30,40 @@ use crate::plan::ChangeSummary;
 use crate::{cfn, plan};
 
 /// The plan file's format; a file of another format is refused.
-pub const PLAN_FORMAT: u32 = 1;
+pub(crate) const PLAN_FORMAT: u32 = 1;
 
 /// What a plan was made for and against: everything `--execute` checks again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     /// Stage name.
-    pub stage: String,
+    pub(crate) stage: String,
     /// Stack name.
-    pub stack: String,
+    pub(crate) stack: String,
     /// The caller's account when the plan was made.
-    pub account: String,
+    pub(crate) account: String,
     /// Region.
-    pub region: String,
+    pub(crate) region: String,
     /// Hex SHA-256 of the function package.
-    pub package_sha256: String,
+    pub(crate) package_sha256: String,
     /// Hex SHA-256 of the synthesised template ([`template_sha256`]).
-    pub template_sha256: String,
+    pub(crate) template_sha256: String,
     /// Template parameters.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// Whether the change set creates the stack.
     pub create: bool,
     /// The stack as it was: its id (`None`: it did not exist).
-    pub stack_id: Option<String>,
+    pub(crate) stack_id: Option<String>,
     /// The stack's status and last change (update, else creation) as it was.
-    pub stack_last_changed: Option<String>,
+    pub(crate) stack_last_changed: Option<String>,
     /// Hex SHA-256 of the deployed template as it was ([`template_sha256`]).
-    pub deployed_template_sha256: Option<String>,
+    pub(crate) deployed_template_sha256: Option<String>,
     /// A fresh value, so that two plans of the same state never share a digest.
-    pub nonce: String,
+    pub(crate) nonce: String,
 }
 
 impl Intent {
     /// Hex SHA-256 of the intent's JSON: what the change set's description records.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         sha256_json(self)
     }
 }
@@ -74,14 +74,14 @@ pub struct PlannedChangeSet {
     /// Its id (ARN).
     pub id: String,
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// The plan file's content, sealed by [`Plan::digest`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanBody {
     /// [`PLAN_FORMAT`].
-    pub format: u32,
+    pub(crate) format: u32,
     /// What the plan was made for and against.
     pub intent: Intent,
     /// The change set to execute; `None`: nothing would change.
@@ -104,13 +104,13 @@ pub struct Plan {
 
 impl Plan {
     /// Seals `body`.
-    pub fn seal(body: PlanBody) -> Self {
+    pub(crate) fn seal(body: PlanBody) -> Self {
         let digest = sha256_json(&body);
         Self { body, digest }
     }
 
     /// Reads a plan file and checks its seal and format.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let plan: Plan = serde_json::from_str(text)
             .map_err(|e| format!("it is not a plan file written by `deploy --prepare` ({e})"))?;
         if plan.body.format != PLAN_FORMAT {
@@ -132,7 +132,7 @@ impl Plan {
 }
 
 /// What the change set's description says for a plan with `intent`.
-pub fn change_set_description(intent: &Intent) -> String {
+pub(crate) fn change_set_description(intent: &Intent) -> String {
     format!(
         "cargo xtask deploy --prepare: plan intent sha256:{}",
         intent.digest()
@@ -141,7 +141,7 @@ pub fn change_set_description(intent: &Intent) -> String {
 
 /// Hex SHA-256 of a template's JSON, read and written again compactly (so the same template
 /// hashes the same whether it comes from the synthesiser or from `GetTemplate`).
-pub fn template_sha256(body: &str) -> anyhow::Result<String> {
+pub(crate) fn template_sha256(body: &str) -> anyhow::Result<String> {
     let value: serde_json::Value =
         serde_json::from_str(body).context("the template is not JSON")?;
     Ok(sha256_json(&value))
@@ -149,7 +149,7 @@ pub fn template_sha256(body: &str) -> anyhow::Result<String> {
 
 /// A value no other plan shares (the time in nanoseconds and the process id, hashed): plans of
 /// the same state get different digests, so an old plan's digest never approves a new one.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -165,44 +165,44 @@ fn sha256_json(value: &impl Serialize) -> String {
 
 /// The live state `--execute` compares with the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The caller's account now.
-    pub account: String,
+    pub(crate) account: String,
     /// [`Intent::stack_id`] now.
-    pub stack_id: Option<String>,
+    pub(crate) stack_id: Option<String>,
     /// [`Intent::stack_last_changed`] now.
-    pub stack_last_changed: Option<String>,
+    pub(crate) stack_last_changed: Option<String>,
     /// [`Intent::deployed_template_sha256`] now.
-    pub deployed_template_sha256: Option<String>,
+    pub(crate) deployed_template_sha256: Option<String>,
     /// The package and template synthesised now: SHA-256s and parameters.
-    pub package_sha256: String,
+    pub(crate) package_sha256: String,
     /// See [`Intent::template_sha256`].
-    pub template_sha256: String,
+    pub(crate) template_sha256: String,
     /// See [`Intent::parameters`].
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// The change set now, if the plan has one.
-    pub change_set: Option<ObservedChangeSet>,
+    pub(crate) change_set: Option<ObservedChangeSet>,
 }
 
 /// A change set as `DescribeChangeSet` and `GetTemplate` show it now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ObservedChangeSet {
+pub(crate) struct ObservedChangeSet {
     /// `CREATE_COMPLETE`, ...
-    pub status: String,
+    pub(crate) status: String,
     /// `AVAILABLE`, ...
-    pub execution_status: String,
+    pub(crate) execution_status: String,
     /// Its description.
-    pub description: String,
+    pub(crate) description: String,
     /// Its parameters.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// [`template_sha256`] of its template.
-    pub template_sha256: String,
+    pub(crate) template_sha256: String,
     /// Its summary lines, computed as the plan's were.
-    pub summary: Vec<String>,
+    pub(crate) summary: Vec<String>,
 }
 
 /// Every way the observed state differs from the plan, one line each (empty: execute). Pure.
-pub fn differences(plan: &Plan, now: &Observed) -> Vec<String> {
+pub(crate) fn differences(plan: &Plan, now: &Observed) -> Vec<String> {
     let i = &plan.body.intent;
     let mut out = Vec::new();
     let mut check = |what: &str, planned: String, observed: String| {
@@ -279,7 +279,7 @@ pub fn differences(plan: &Plan, now: &Observed) -> Vec<String> {
 }
 
 /// The stack's status and last change, as [`Intent::stack_last_changed`] records them.
-pub fn last_changed(stack: &aws_sdk_cloudformation::types::Stack) -> Option<String> {
+pub(crate) fn last_changed(stack: &aws_sdk_cloudformation::types::Stack) -> Option<String> {
     let when = stack.last_updated_time().or(stack.creation_time())?;
     Some(format!(
         "{} at {}.{:09}",
@@ -314,7 +314,11 @@ async fn deployed_template_sha256(
 }
 
 /// The intent of a prepared deploy against the stack as it is now.
-pub async fn intent_of(p: &Prepared, account: &str, nonce: String) -> anyhow::Result<Intent> {
+pub(crate) async fn intent_of(
+    p: &Prepared,
+    account: &str,
+    nonce: String,
+) -> anyhow::Result<Intent> {
     let stack = existing(cfn::describe_stack(&p.clients.cfn, &p.cfg.stack_name).await?);
     let deployed = match &stack {
         Some(_) => deployed_template_sha256(&p.clients.cfn, &p.cfg.stack_name).await?,
@@ -337,7 +341,7 @@ pub async fn intent_of(p: &Prepared, account: &str, nonce: String) -> anyhow::Re
 }
 
 /// Reads what `--execute` compares with `plan`, for the prepared deploy `p`.
-pub async fn observe(p: &Prepared, plan: &Plan, account: &str) -> anyhow::Result<Observed> {
+pub(crate) async fn observe(p: &Prepared, plan: &Plan, account: &str) -> anyhow::Result<Observed> {
     let c = &p.clients.cfn;
     let stack_name = &p.cfg.stack_name;
     let stack = existing(cfn::describe_stack(c, stack_name).await?);
@@ -432,7 +436,7 @@ async fn observe_change_set(
 }
 
 /// Writes `plan` to `path` (pretty JSON, a trailing newline).
-pub fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
+pub(crate) fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(plan).context("failed to serialise the plan")?;
     text.push('\n');
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -444,7 +448,7 @@ pub fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// Reads and unseals the plan at `path`; with `expect_digest`, it must be that plan.
-pub fn read_plan(path: &Path, expect_digest: Option<&str>) -> anyhow::Result<Plan> {
+pub(crate) fn read_plan(path: &Path, expect_digest: Option<&str>) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read the plan {}", path.display()))?;
     let plan = Plan::parse(&text)

@@ -20,38 +20,36 @@ use crate::report::progress;
 use crate::{assets, bootstrap, local, package, plan};
 
 /// Everything needed to plan a deploy: clients, account, package, template and parameters.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Stage.
-    pub cfg: StageConfig,
+    pub(crate) cfg: StageConfig,
     /// Clients.
-    pub clients: Clients,
+    pub(crate) clients: Clients,
     /// Asset bucket.
-    pub asset_bucket: String,
+    pub(crate) asset_bucket: String,
     /// The account that must own the asset bucket (every call to it says so).
-    pub asset_owner: String,
+    pub(crate) asset_owner: String,
     /// The bootstrap's CloudFormation execution role: every change set and stack deletion runs
     /// with it.
-    pub execution_role_arn: String,
+    pub(crate) execution_role_arn: String,
     /// The package.
-    pub package: Package,
+    pub(crate) package: Package,
     /// Where the package is in the asset bucket: its key and the verified version the template
     /// pins.
-    pub published: PublishedPackage,
-    /// Whether this run uploaded it.
-    pub uploaded: bool,
+    pub(crate) published: PublishedPackage,
     /// Template body sent to CloudFormation (compact JSON).
-    pub template_body: String,
+    pub(crate) template_body: String,
     /// Template parameters.
-    pub parameters: Vec<(String, String)>,
+    pub(crate) parameters: Vec<(String, String)>,
     /// Fingerprint of template + parameters.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Phase timings so far.
-    pub timings: BTreeMap<String, u128>,
+    pub(crate) timings: BTreeMap<String, u128>,
 }
 
 /// How package objects are verified at this endpoint: on an emulator, one without a stored
 /// checksum may be downloaded and hashed; on AWS only the stored SHA-256 counts.
-pub fn verification_for(clients: &Clients) -> Verification {
+pub(crate) fn verification_for(clients: &Clients) -> Verification {
     if clients.endpoint.is_some() {
         Verification::StoredChecksumOrDownload
     } else {
@@ -60,20 +58,20 @@ pub fn verification_for(clients: &Clients) -> Verification {
 }
 
 /// What every deploy path starts from: the stage, the clients and the package.
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Stage.
-    pub cfg: StageConfig,
+    pub(crate) cfg: StageConfig,
     /// Clients.
-    pub clients: Clients,
+    pub(crate) clients: Clients,
     /// The package.
-    pub package: Package,
+    pub(crate) package: Package,
     /// Phase timings so far.
-    pub timings: BTreeMap<String, u128>,
+    pub(crate) timings: BTreeMap<String, u128>,
 }
 
 /// Loads the stage, connects (starting the emulator for emulator stages), and builds or reads the
 /// package.
-pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
+pub(crate) async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
     let mut timings = BTreeMap::new();
     let mut cfg = match &opts.stage_config {
         Some(cfg) => cfg.clone(),
@@ -133,7 +131,7 @@ pub async fn load(root: &Path, opts: &DeployOptions) -> anyhow::Result<Loaded> {
 /// this package under the stack's prefix (uploaded with its SHA-256, or an existing object whose
 /// stored SHA-256 matches; anything else fails here, before any stack change), and synthesises the
 /// template with the verified object version pinned.
-pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
+pub(crate) async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepared> {
     let t = Instant::now();
     let Loaded {
         cfg,
@@ -190,7 +188,6 @@ pub async fn prepare(root: &Path, opts: &DeployOptions) -> anyhow::Result<Prepar
         asset_owner: bucket.owner,
         execution_role_arn: boot.execution_role_arn,
         package,
-        uploaded: published.uploaded,
         published,
         template_body,
         parameters,
