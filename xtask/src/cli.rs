@@ -77,8 +77,10 @@ enum Command {
     /// the asset bucket, the permissions boundary, the CloudFormation execution role, the deploy
     /// role and the read-only diff role (infra/templates/<stage>.bootstrap.template.yaml).
     ///
-    /// Idempotent: a second run changes nothing. `bootstrap destroy` removes it (refused while
-    /// the stage's stack exists). Emulator stages bootstrap themselves on their first deploy.
+    /// Idempotent: a second run changes nothing. With `bootstrap.github` in the stage file, prints
+    /// the GitHub settings the roles' trust relies on (configure them once).
+    /// `bootstrap destroy` removes it (refused while the stage's stack exists). Emulator stages
+    /// bootstrap themselves on their first deploy.
     Bootstrap(crate::bootstrap::BootstrapArgs),
     /// Deploy, then rebuild and hotswap the function on every saved change, until Ctrl-C.
     Watch(crate::watch::WatchArgs),
