@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod protection;
 pub mod render;
 pub mod stack;
+pub mod stage_keys;
 pub mod thinking;
 
 pub use bootstrap::bootstrap;

@@ -122,7 +122,7 @@ pub(crate) async fn ensure(clients: &Clients, cfg: &StageConfig) -> anyhow::Resu
     bail!(
         "stage {} is not bootstrapped in account {account}, region {}: an administrator runs \
          `cargo xtask bootstrap --stage {}` once (it creates the asset bucket and the execution, \
-         deploy and diff roles; README \"Security\")",
+         deploy and diff roles; docs/security-model.md)",
         cfg.name,
         clients.region,
         cfg.name

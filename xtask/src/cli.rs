@@ -7,17 +7,11 @@ use clap::{Parser, Subcommand};
 use crate::project_root;
 use crate::report::{Exit, progress};
 
-const EXIT_CODES: &str = "Exit codes: 0 success (diff: no changes), 1 failure, 2 invalid usage, \
-3 diff found changes, 4 the change needs approval (IAM widening, an opened route, a changed trust \
-policy, a removed or changed permissions boundary, a changed public access block or bucket policy, \
-replacement or removal of a resource; for destroy, deletion) and neither a terminal nor --yes was \
-there to give it.";
-
 /// The codegen-stack deployer: synthesise, deploy, inspect and destroy the code-generation stack.
 ///
 /// Progress goes to stderr; results go to stdout (`--json` for machines).
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, after_help = EXIT_CODES)]
+#[command(name = "cargo xtask", version, after_help = Exit::help())]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,11 +77,19 @@ enum Command {
     /// the asset bucket, the permissions boundary, the CloudFormation execution role, the deploy
     /// role and the read-only diff role (infra/templates/<stage>.bootstrap.template.yaml).
     ///
-    /// Idempotent: a second run changes nothing. `bootstrap destroy` removes it (refused while
-    /// the stage's stack exists). Emulator stages bootstrap themselves on their first deploy.
+    /// Idempotent: a second run changes nothing. With `bootstrap.github` in the stage file, prints
+    /// the GitHub settings the roles' trust relies on (configure them once).
+    /// `bootstrap destroy` removes it (refused while the stage's stack exists). Emulator stages
+    /// bootstrap themselves on their first deploy.
     Bootstrap(crate::bootstrap::BootstrapArgs),
     /// Deploy, then rebuild and hotswap the function on every saved change, until Ctrl-C.
     Watch(crate::watch::WatchArgs),
+    /// Write the generated reference pages (docs/reference/: commands, stage file, error codes,
+    /// OpenAPI) from the code, then build the book (docs/, mdBook) into target/book.
+    ///
+    /// Needs no credentials and no network. Without mdbook on PATH it writes the pages, says how
+    /// to install mdbook and exits 1. `--check` only compares the pages with the code.
+    Docs(crate::docs::DocsArgs),
 }
 
 /// Entry point of the binary.
@@ -129,6 +131,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Watch(args) => crate::watch::command(&root, args).await,
         Command::Bootstrap(args) => crate::bootstrap::command(&root, args).await,
         Command::Local(args) => crate::local::command(&root, args).await,
+        Command::Docs(args) => crate::docs::command(&root, args).await,
     }
 }
 

@@ -389,7 +389,8 @@ pub(crate) struct InvokeArgs {
     /// Max output tokens.
     #[arg(long)]
     max_tokens: Option<u32>,
-    /// Send the request without a SigV4 signature (to check that the route refuses it).
+    /// Send the request without a SigV4 signature (to check that the route refuses it: 403).
+    /// Redirects are never followed, signed or not.
     #[arg(long)]
     unsigned: bool,
     /// Use the asynchronous route: submit a job (POST /code-generation/jobs), poll it with

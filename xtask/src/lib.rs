@@ -1,11 +1,11 @@
 //! The codegen deployer, used as `cargo xtask <command>` and as a library by the end-to-end tests.
 //!
 //! One module per command (`synth`, [`deploy`], [`diff`], [`destroy`], [`outputs`],
-//! [`invoke`], [`logs`], [`local`], [`watch`]), the pure planning core they share ([`plan`]), and
-//! the imperative edges: SDK clients ([`aws`]), CloudFormation operations ([`cfn`]), the function
-//! package ([`package`]), the asset bucket ([`assets`]), emptying buckets ([`buckets`]), the
-//! checks before a deploy (`preflight`), waiting (`poll`) and the loopback processes it
-//! starts and stops ([`process`]).
+//! [`invoke`], [`logs`], [`local`], [`watch`], [`docs`]), the pure planning core they share
+//! ([`plan`]), and the imperative edges: SDK clients ([`aws`]), CloudFormation operations
+//! ([`cfn`]), the function package ([`package`]), the asset bucket ([`assets`]), emptying buckets
+//! ([`buckets`]), the checks before a deploy (`preflight`), waiting (`poll`) and the loopback
+//! processes it starts and stops ([`process`]).
 
 mod args;
 mod artifact;
@@ -20,6 +20,7 @@ pub mod code_bucket;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod docs;
 mod functions;
 mod identity;
 pub mod invoke;

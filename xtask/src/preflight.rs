@@ -265,7 +265,8 @@ async fn check_profile(
             if code == "ResourceNotFoundException" || code == "ValidationException" {
                 bail!(
                     "Bedrock has no inference profile {id} in {}: check model.id in \
-                     infra/stages/{}.yaml (profiles exist per region; see README \"Models\")",
+                     infra/stages/{}.yaml (profiles exist per region; see docs/models.md, \
+                     \"How a stage uses the catalogue\")",
                     region,
                     cfg.name
                 );

@@ -3,7 +3,8 @@
 
 use std::io::Write;
 
-/// Process exit codes (documented in `--help` and the README).
+/// Process exit codes: the one list, rendered into `--help` ([`Exit::help`]) and the command
+/// reference (`docs/reference/commands.md`, written by `cargo xtask docs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// The command did what was asked (for `diff`: there are no changes).
@@ -14,8 +15,49 @@ pub enum Exit {
     Usage = 2,
     /// `diff` found changes.
     ChangesPresent = 3,
-    /// The change needs approval (IAM widening or replacement) and there was no TTY and no `--yes`.
+    /// The change needs approval and there was neither a terminal nor `--yes`.
     NeedsApproval = 4,
+}
+
+impl Exit {
+    /// Every exit code, in numeric order.
+    pub const ALL: [Exit; 5] = [
+        Self::Success,
+        Self::Failure,
+        Self::Usage,
+        Self::ChangesPresent,
+        Self::NeedsApproval,
+    ];
+
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What the code means, as `--help` and the command reference say it.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Self::Success => "success (diff: no changes)",
+            Self::Failure => "failure; the error is on stderr",
+            Self::Usage => "invalid usage (clap)",
+            Self::ChangesPresent => "diff found changes",
+            Self::NeedsApproval => {
+                "the change needs approval (IAM widening, an opened route, a changed trust \
+                 policy, a removed or changed permissions boundary, a changed public access \
+                 block or bucket policy, replacement or removal of a resource; for destroy, \
+                 deletion) and neither a terminal nor --yes was there to give it"
+            }
+        }
+    }
+
+    /// The paragraph `--help` ends with: every code and its meaning.
+    pub fn help() -> String {
+        let codes: Vec<String> = Self::ALL
+            .iter()
+            .map(|e| format!("{} {}", e.code(), e.meaning()))
+            .collect();
+        format!("Exit codes: {}.", codes.join(", "))
+    }
 }
 
 /// Writes a progress line to stderr. Progress never goes to stdout, so `--json` output stays

@@ -84,3 +84,89 @@ fn cargo_xtask_and_cargo_test_resolve_the_same_features() {
         differing.join("\n  ")
     );
 }
+
+/// The normal (non-dev, non-build) dependencies of each workspace package, from `cargo metadata`.
+fn normal_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .current_dir(xtask::project_root())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--locked",
+            "--offline",
+        ])
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let mut map = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default().to_owned();
+        let deps = package["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["kind"].is_null())
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect();
+        map.insert(name, deps);
+    }
+    map
+}
+
+/// The crate-level architecture invariants of docs/architecture.md.
+#[test]
+fn architecture_invariants() {
+    let deps = normal_dependencies();
+    let of = |package: &str| {
+        deps.get(package)
+            .unwrap_or_else(|| panic!("no package {package} in the workspace"))
+            .clone()
+    };
+    let only = |package: &str, allowed: &[&str]| {
+        let extra: Vec<String> = of(package)
+            .into_iter()
+            .filter(|d| !allowed.contains(&d.as_str()))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "docs/architecture.md: {package} may depend only on {allowed:?}, not {extra:?}"
+        );
+    };
+    // The contract is pure data; the construct library has no SDK and no IO.
+    only("codegen-contract", &["serde", "thiserror"]);
+    only("cfn-constructs", &["serde", "serde_json"]);
+    // Synthesis is pure: no SDK, no async runtime, no network.
+    for dep in of("codegen-infra") {
+        assert!(
+            !(dep.starts_with("aws-") || ["tokio", "reqwest", "http"].contains(&dep.as_str())),
+            "docs/architecture.md: codegen-infra must not depend on {dep}"
+        );
+    }
+    // The function reaches the workspace only through the contract.
+    let workspace: BTreeSet<String> = deps.keys().cloned().collect();
+    let function_workspace_deps: Vec<String> = of("codegen-function")
+        .into_iter()
+        .filter(|d| workspace.contains(d))
+        .collect();
+    assert_eq!(
+        function_workspace_deps,
+        ["codegen-contract"],
+        "docs/architecture.md: the function depends only on the contract"
+    );
+    // The deployer never links the function; test data is never shipped.
+    assert!(!of("xtask").contains("codegen-function"));
+    for package in ["codegen-function", "xtask", "codegen-infra"] {
+        assert!(
+            !of(package).contains("codegen-test-cases"),
+            "{package} must not depend on codegen-test-cases outside dev-dependencies"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// A tree-sitter grammar compiled into the function (README "Languages" lists each one's crate
+/// A tree-sitter grammar compiled into the function (docs/languages.md lists each one's crate
 /// and what it adds to the package).
 #[derive(Clone, Copy)]
 pub struct Grammar {
