@@ -84,9 +84,11 @@ pub const INPUT_TOKENS: Metric = count("InputTokens");
 pub const OUTPUT_TOKENS: Metric = count("OutputTokens");
 /// Total tokens, exactly the response's `usage.total_tokens`.
 pub const TOTAL_TOKENS: Metric = count("TotalTokens");
-/// Thinking tokens. Not written yet: `Usage` has no such field on this branch (the model-call
-/// issue adds it); the function's `metrics` module has the hook.
-pub const THINKING_TOKENS: Metric = count("ThinkingTokens");
+// No thinking-token metric: Bedrock's `TokenUsage` reports `inputTokens`, `outputTokens`,
+// `totalTokens` and the cache reads and writes, no reasoning count ("TokenUsage", Amazon Bedrock
+// API reference, https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html,
+// checked 2026-12-08); a model's thinking is in `outputTokens`, and a separate figure would have
+// nothing from Bedrock behind it.
 /// 1 when the returned code was checked and parsed, 0 when checked and not (absent: unchecked).
 pub const SYNTAX_OK: Metric = count("SyntaxOk");
 /// 1 when a repair call was made (present only when the first answer did not parse).

@@ -164,8 +164,8 @@ impl Line {
         self.set(m::INPUT_TOKENS, u64::from(answer.usage.input_tokens))
             .set(m::OUTPUT_TOKENS, u64::from(answer.usage.output_tokens))
             .set(m::TOTAL_TOKENS, u64::from(answer.usage.total_tokens));
-        // HOOK (thinking tokens): when `Usage` gains its thinking-token count (the model-call
-        // issue, #21), set `m::THINKING_TOKENS` here from it, exactly as the response reports it.
+        // Thinking tokens are in `output_tokens`: Bedrock reports no separate count
+        // (codegen_contract::metrics).
         if let Some(ok) = answer.syntax_ok {
             self.set(m::SYNTAX_OK, u64::from(ok));
         }
