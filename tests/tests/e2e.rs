@@ -56,9 +56,30 @@ async fn lifecycle_deploy_invoke_update_destroy() -> anyhow::Result<()> {
     )
     .await?;
     report("invoke", t);
+    for language in ["rust", "go", "c", "cpp", "java", "javascript", "typescript"] {
+        let canned = xtask::invoke::invoke(
+            &admin,
+            AuthMode::AwsIam,
+            &invoke_url,
+            &request("implement the binary search", language),
+        )
+        .await?;
+        let canned = xtask::invoke::expect_success(&canned)?;
+        assert_eq!(
+            canned.syntax.ok,
+            Some(true),
+            "{language}: {:?}\n{}",
+            canned.syntax,
+            canned.code
+        );
+    }
     let body = xtask::invoke::expect_success(&response)?;
     assert!(!body.code.trim().is_empty());
     assert_eq!(body.language, "python");
+    // The emulator's Bedrock forwards to the local stage's canned model (tools/local_model.py):
+    // the first answer is code that parses, not ministack's one-line mock text.
+    assert!(body.code.contains("def binary_search"), "{}", body.code);
+    assert_eq!(body.syntax.ok, Some(true), "{:?}", body.syntax);
     assert!(body.stored, "warnings: {:?}", body.warnings);
     let location = body.s3.clone().expect("stored code has a location");
     assert_eq!(location.bucket, bucket);

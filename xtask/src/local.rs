@@ -164,6 +164,7 @@ pub(crate) fn emulator_env(
     auth: bool,
     tmp: &Path,
     advertised: &str,
+    model: SocketAddr,
 ) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = parent
         .into_iter()
@@ -173,7 +174,7 @@ pub(crate) fn emulator_env(
                 .any(|allowed| OsStr::new(allowed) == name)
         })
         .collect();
-    let set: [(&str, OsString); 6] = [
+    let set: [(&str, OsString); 7] = [
         ("PATH", path),
         ("TMPDIR", tmp.as_os_str().to_owned()),
         ("BIND_HOST", addr.ip().to_string().into()),
@@ -181,6 +182,12 @@ pub(crate) fn emulator_env(
         // ministack's Lambda processes reach AWS here (the emulator, or a fault proxy before it).
         ("AWS_ENDPOINT_URL", advertised.into()),
         ("AUTH", if auth { "true" } else { "false" }.into()),
+        // ministack's Bedrock forwards Converse here, to the local stage's canned model
+        // (tools/local_model.py), and answers with its own mock if that fails.
+        (
+            "MINISTACK_BEDROCK_PROXY_URL",
+            format!("http://{model}").into(),
+        ),
     ];
     env.extend(set.into_iter().map(|(k, v)| (OsString::from(k), v)));
     env
@@ -205,6 +212,7 @@ pub(crate) async fn start_ministack(
     let log_file = std::fs::File::create(&log)
         .with_context(|| format!("failed to create {}", log.display()))?;
     let endpoint = format!("http://{addr}");
+    let model = process::free_loopback_addr()?;
     let mut cmd = Command::new(&binary);
     cmd.env_clear()
         .envs(emulator_env(
@@ -214,6 +222,7 @@ pub(crate) async fn start_ministack(
             auth,
             &tmp,
             advertised,
+            model,
         ))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
@@ -234,9 +243,20 @@ pub(crate) async fn start_ministack(
         "started ministack on {endpoint} (pid {pid}, auth {auth}, log {})",
         log.display()
     ));
-    if let Err(err) =
-        process::wait_until_answering(addr, Duration::from_secs(30), "ministack", &log).await
-    {
+    let started = match start_local_model(root, model, pid, dir) {
+        Ok(model_log) => {
+            process::wait_until_answering(addr, Duration::from_secs(30), "ministack", &log).await?;
+            process::wait_until_answering(
+                model,
+                Duration::from_secs(10),
+                "the local model",
+                &model_log,
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    };
+    if let Err(err) = started {
         group.stop().await;
         // A stale pid file would make a later `local down` signal a group id that may be reused.
         if let Err(remove) = std::fs::remove_file(&pid_file) {
@@ -245,6 +265,32 @@ pub(crate) async fn start_ministack(
         return Err(err);
     }
     Ok((group, Emulator { pid, log, pid_file }))
+}
+
+/// Starts the local stage's canned model (`tools/local_model.py`, with the venv's Python) on
+/// `addr`, in the emulator's process group `pgid` so that stopping the emulator stops it too;
+/// returns its log file.
+fn start_local_model(
+    root: &Path,
+    addr: SocketAddr,
+    pgid: u32,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let python = venv_tool(root, "python")?;
+    let log = dir.join(format!("local-model-{}.log", addr.port()));
+    let log_file = std::fs::File::create(&log)
+        .with_context(|| format!("failed to create {}", log.display()))?;
+    Command::new(&python)
+        .arg(root.join("tools").join("local_model.py"))
+        .arg(addr.to_string())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .process_group(i32::try_from(pgid).context("process group id out of range")?)
+        .spawn()
+        .with_context(|| format!("failed to start {} tools/local_model.py", python.display()))?;
+    Ok(log)
 }
 
 /// Stops the ministack this checkout started on `port` (from its pid file).
@@ -406,6 +452,7 @@ mod tests {
             true,
             Path::new("/tmp/ms"),
             "http://127.0.0.1:4566",
+            SocketAddr::from(([127, 0, 0, 1], 4570)),
         );
         let get = |name: &str| {
             env.iter()
@@ -429,5 +476,9 @@ mod tests {
         assert_eq!(get("BIND_HOST"), ["127.0.0.1"]);
         assert_eq!(get("AUTH"), ["true"]);
         assert_eq!(get("TMPDIR"), ["/tmp/ms"]);
+        assert_eq!(
+            get("MINISTACK_BEDROCK_PROXY_URL"),
+            ["http://127.0.0.1:4570"]
+        );
     }
 }
