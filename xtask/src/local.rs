@@ -35,11 +35,15 @@ pub(crate) fn path_with_venv(root: &Path) -> std::ffi::OsString {
     std::env::join_paths(paths).unwrap_or_default()
 }
 
-/// Runs `tools/install.sh` (idempotent: it installs only what is missing).
+/// Runs `tools/install.sh runtime` (idempotent: it installs only what is missing): the tools a
+/// deploy needs (ministack, cargo-lambda), not the lint tools (`.venv-lint`: cfn-lint, checkov,
+/// actionlint), which only CI and a maintainer run, and which a first quickstart would otherwise
+/// download and install for nothing.
 pub(crate) fn install_tools(root: &Path) -> anyhow::Result<()> {
-    progress("installing pinned tools into ./.venv (tools/install.sh)");
+    progress("installing pinned tools into ./.venv (tools/install.sh runtime)");
     let status = Command::new("bash")
         .arg(root.join("tools").join("install.sh"))
+        .arg("runtime")
         .current_dir(root)
         .status()
         .context("failed to run tools/install.sh")?;
