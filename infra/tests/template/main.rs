@@ -26,7 +26,6 @@ mod wildcards;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use cfn_constructs::lambda::XRAY_WRITE_ACTIONS;
 use codegen_contract::{
@@ -47,8 +46,7 @@ use support::lookups::{
     statement_with_sid, statements, str_of, u64_of,
 };
 use support::stages::{
-    DEV_TEXT, LOCAL_TEXT, dev, dev_text_with, dev_with_stack_name, local, stage_file,
-    stage_from_text,
+    dev, dev_text_with, dev_with_stack_name, local, stage_file, stage_from_text,
 };
 
 const ROLE: &str = "AWS::IAM::Role";
