@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cost;
 pub mod metrics;
 pub mod models;
 pub mod principal;
@@ -281,6 +282,16 @@ pub struct Usage {
     pub output_tokens: u32,
     /// Sum of both.
     pub total_tokens: u32,
+    /// Prompt tokens read from Bedrock's prompt cache (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_input_tokens: u32,
+    /// Prompt tokens written to Bedrock's prompt cache (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -290,6 +301,12 @@ impl Usage {
             input_tokens: self.input_tokens.saturating_add(other.input_tokens),
             output_tokens: self.output_tokens.saturating_add(other.output_tokens),
             total_tokens: self.total_tokens.saturating_add(other.total_tokens),
+            cache_read_input_tokens: self
+                .cache_read_input_tokens
+                .saturating_add(other.cache_read_input_tokens),
+            cache_write_input_tokens: self
+                .cache_write_input_tokens
+                .saturating_add(other.cache_write_input_tokens),
         }
     }
 }
@@ -438,6 +455,11 @@ pub struct GenerateResponse {
     pub s3: Option<S3Location>,
     /// Token usage, of every model call the answer took (a repair included).
     pub usage: Usage,
+    /// What those calls cost, from `usage` and the catalogue's dated prices; absent only for a
+    /// model the catalogue has no price for (a warning says so) and in records written before
+    /// costs existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::Cost>,
     /// The syntax check of `code` (answers recorded before the check existed read as unchecked).
     #[serde(default)]
     pub syntax: SyntaxCheck,
@@ -728,14 +750,28 @@ mod tests {
             input_tokens: 1,
             output_tokens: 2,
             total_tokens: 3,
+            cache_read_input_tokens: 4,
+            cache_write_input_tokens: 0,
         };
         assert_eq!(
             a.plus(a),
             Usage {
                 input_tokens: 2,
                 output_tokens: 4,
-                total_tokens: 6
+                total_tokens: 6,
+                cache_read_input_tokens: 8,
+                cache_write_input_tokens: 0,
             }
+        );
+        // Zero cache figures are left out of the JSON: the shape clients know stays.
+        let json = serde_json::to_value(Usage {
+            cache_read_input_tokens: 0,
+            ..a
+        })
+        .expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"input_tokens": 1, "output_tokens": 2, "total_tokens": 3})
         );
     }
 

@@ -84,6 +84,10 @@ pub const INPUT_TOKENS: Metric = count("InputTokens");
 pub const OUTPUT_TOKENS: Metric = count("OutputTokens");
 /// Total tokens, exactly the response's `usage.total_tokens`.
 pub const TOTAL_TOKENS: Metric = count("TotalTokens");
+/// What the answer cost, in micro-dollars (USD 10^-6), exactly the response's `cost.micro_usd`.
+/// Per stage, route and model like every metric here: never per caller (`cargo xtask usage` reads
+/// per-caller spend from the budget table, which has no metric cost).
+pub const COST_MICRO_USD: Metric = count("CostMicroUsd");
 /// Thinking tokens. Not written yet: `Usage` has no such field on this branch (the model-call
 /// issue adds it); the function's `metrics` module has the hook.
 pub const THINKING_TOKENS: Metric = count("ThinkingTokens");

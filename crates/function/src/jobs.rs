@@ -628,6 +628,7 @@ mod tests {
             stored: true,
             s3: None,
             usage: codegen_contract::Usage::default(),
+            cost: None,
             syntax: codegen_contract::SyntaxCheck::checked(0, vec![]),
             repair: None,
             sampling: codegen_contract::SentSampling::default(),

@@ -141,6 +141,7 @@ pub async fn generate_and_store(
         stop_reason: generation.stop_reason.clone(),
     };
     let mut usage = generation.usage;
+    let mut cost = codegen_contract::cost::of_call(model_id, generation.usage);
     let mut repair = None;
     let answer = if first.syntax.has_errors() {
         let context = RepairContext {
@@ -158,6 +159,9 @@ pub async fn generate_and_store(
         let (kept, report) = try_repair(&context, first).await;
         if let Some(u) = report.usage {
             usage = usage.plus(u);
+            // Each call is priced on its own (a long-prompt tier applies per request).
+            let repair_cost = codegen_contract::cost::of_call(model_id, u);
+            cost = cost.zip(repair_cost).map(|(a, b)| a.plus(&b));
         }
         if report.attempted && !report.applied {
             warnings.push(format!(
@@ -248,10 +252,17 @@ pub async fn generate_and_store(
         }
     };
 
+    if cost.is_none() {
+        warnings.push(format!(
+            "no price is known for model {model_id}: this answer carries no cost (add the model's \
+             prices to the catalogue, crates/contract/src/models/prices.rs)"
+        ));
+    }
     info!(
         request_id,
         language = language.name,
         model = model_id,
+        cost_micro_usd = cost.as_ref().map_or(0, |c| c.micro_usd),
         message_bytes = req.message.len(),
         code_bytes = code.len(),
         input_tokens = usage.input_tokens,
@@ -276,6 +287,7 @@ pub async fn generate_and_store(
         stored: s3.is_some(),
         s3,
         usage,
+        cost,
         syntax,
         repair,
         sampling: plan.sent(),
