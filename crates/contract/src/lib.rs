@@ -11,6 +11,7 @@ pub mod cost;
 pub mod metrics;
 pub mod models;
 pub mod principal;
+pub mod quota;
 
 pub use principal::{IamAuthorizerContext, Principal, PrincipalError};
 
@@ -551,13 +552,18 @@ pub enum ErrorCode {
     /// The request's IAM identity is missing, malformed, or of a kind that cannot own jobs
     /// (see [`principal`]).
     UnidentifiedCaller,
+    /// The caller's budget for the UTC day is spent (or the request's maximum cost would pass
+    /// it): no model call was made; `Retry-After` says when the day resets.
+    QuotaExceeded,
+    /// The caller already has as many jobs queued or running as the stage allows.
+    TooManyJobs,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -585,6 +591,8 @@ impl ErrorCode {
         Self::IdempotencyConflict,
         Self::JobsUnavailable,
         Self::UnidentifiedCaller,
+        Self::QuotaExceeded,
+        Self::TooManyJobs,
         Self::Internal,
     ];
 
@@ -618,6 +626,8 @@ impl ErrorCode {
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::JobsUnavailable => "jobs_unavailable",
             Self::UnidentifiedCaller => "unidentified_caller",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::TooManyJobs => "too_many_jobs",
             Self::Internal => "internal_error",
         }
     }
@@ -644,7 +654,7 @@ impl ErrorCode {
             // The request was well formed, and the model declined to answer it: rephrasing is the
             // caller's remedy, retrying the same request is not.
             Self::ModelRefused => 422,
-            Self::Throttled => 429,
+            Self::Throttled | Self::QuotaExceeded | Self::TooManyJobs => 429,
             // Like an empty generation, the model answered without code; what to change is the
             // stage's token budget or effort (the message says which), not the request's shape.
             Self::ModelAccess

@@ -1,0 +1,306 @@
+//! The budget store: one DynamoDB item per caller per UTC day, reserved before a model call and
+//! settled after it, and one item per caller counting its jobs queued or running. Every write is
+//! a single `UpdateItem`; the over-budget check is its condition, never a read followed by a
+//! write, so any number of function instances (or tasks) share one consistent counter. The pure
+//! parts (keys, bounds, the reset) are in `codegen_contract::quota`.
+//!
+//! DynamoDB facts relied on (checked 2026-12-07):
+//! - A condition expression is evaluated against the item as it is before the write, and the
+//!   write happens only if it holds, as one operation; otherwise the call fails with
+//!   `ConditionalCheckFailedException` ("The conditional request failed") and nothing changes
+//!   (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>,
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/example_dynamodb_Scenario_ConditionalOperations_section.md>,
+//!   <https://www.repost.aws/knowledge-center/dynamodb-conditionalcheckfailedexception>).
+//! - `ADD` on a number attribute adds to it, creating it (from 0) when absent; a negative value
+//!   subtracts (UpdateItem's `UpdateExpression`,
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html>).
+//! - Condition expressions compare but do not compute, hence the client-side `limit - reserve`
+//!   ([`codegen_contract::quota::start_max`]).
+//! - TTL: an item whose TTL attribute (epoch seconds) is in the past is deleted "typically within
+//!   two days" (UpdateTimeToLive,
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html>).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use codegen_contract::quota::{self, EXPIRES_AT_ATTR, JOBS_ATTR, KEY_ATTR, USED_ATTR};
+use time::{Date, OffsetDateTime};
+
+/// Why the store could not answer: DynamoDB failed or answered something unexpected. The caller
+/// answers `503` and makes no model call (a budget that cannot be checked is not spent).
+#[derive(Debug, thiserror::Error)]
+#[error("the budget store is unavailable: {0}")]
+pub struct BudgetError(pub String);
+
+/// The outcome of a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved: settle it with [`Budgets::settle`] after the call.
+    Reserved(Reserved),
+    /// Over budget: no model call; `retry_after` seconds to the next UTC midnight.
+    OverBudget {
+        /// Seconds to the reset.
+        retry_after: u64,
+        /// The caller's daily budget.
+        limit: u64,
+    },
+}
+
+/// A reservation held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The day's item key.
+    pub key: String,
+    /// Micro-dollars reserved.
+    pub amount: u64,
+    /// `used` after the reservation.
+    pub used_after: u64,
+}
+
+/// The outcome of asking for a job slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobSlot {
+    /// Taken: release it when the job ends.
+    Taken,
+    /// The caller is at its cap.
+    Full,
+}
+
+/// The budget table, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Budgets<'a> {
+    /// DynamoDB client.
+    pub client: &'a Client,
+    /// Table name.
+    pub table: &'a str,
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn number(item: Option<&std::collections::HashMap<String, AttributeValue>>, attr: &str) -> i64 {
+    item.and_then(|i| i.get(attr))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
+impl Budgets<'_> {
+    /// Reserves `amount` micro-dollars of `principal_key`'s day (`now`'s UTC date) under `limit`:
+    /// one conditional `ADD`. Over budget when the reservation cannot fit.
+    pub async fn reserve(
+        &self,
+        principal_key: &str,
+        limit: u64,
+        amount: u64,
+        now: OffsetDateTime,
+    ) -> Result<Reservation, BudgetError> {
+        let over = || Reservation::OverBudget {
+            retry_after: quota::seconds_to_reset(now),
+            limit,
+        };
+        let Some(start_max) = quota::start_max(limit, amount) else {
+            return Ok(over());
+        };
+        let day = quota::today(now);
+        let key = quota::day_key(principal_key, day);
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key(KEY_ATTR, s(&key))
+            .update_expression(
+                "ADD #used :amount SET #exp = :exp, #principal = :principal, #day = :day",
+            )
+            .condition_expression("attribute_not_exists(#used) OR #used <= :start_max")
+            .expression_attribute_names("#used", USED_ATTR)
+            .expression_attribute_names("#exp", EXPIRES_AT_ATTR)
+            .expression_attribute_names("#principal", quota::PRINCIPAL_ATTR)
+            .expression_attribute_names("#day", quota::DAY_ATTR)
+            .expression_attribute_values(":amount", n(amount))
+            .expression_attribute_values(":start_max", n(start_max))
+            .expression_attribute_values(":exp", n(quota::expires_at(day)))
+            .expression_attribute_values(":principal", s(principal_key))
+            .expression_attribute_values(":day", s(quota::day_string(day)))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(Reservation::Reserved(Reserved {
+                key,
+                amount,
+                used_after: u64::try_from(number(o.attributes(), USED_ATTR)).unwrap_or(0),
+            })),
+            Err(e) if is_condition_failed(&e) => Ok(over()),
+            Err(e) => Err(BudgetError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+
+    /// Settles a reservation: adds `actual - reserved` (unconditionally: the call was made).
+    pub async fn settle(&self, reserved: &Reserved, actual: u64) -> Result<(), BudgetError> {
+        let delta = quota::settle_delta(reserved.amount, actual);
+        if delta == 0 {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(self.table)
+            .key(KEY_ATTR, s(&reserved.key))
+            .update_expression("ADD #used :delta")
+            .expression_attribute_names("#used", USED_ATTR)
+            .expression_attribute_values(":delta", n(delta))
+            .send()
+            .await
+            .map_err(|e| {
+                BudgetError(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            })?;
+        Ok(())
+    }
+
+    /// What `principal_key` has used (settled plus reserved) on `day`, 0 when nothing.
+    pub async fn used(&self, principal_key: &str, day: Date) -> Result<u64, BudgetError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table)
+            .key(KEY_ATTR, s(quota::day_key(principal_key, day)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                BudgetError(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            })?;
+        Ok(u64::try_from(number(out.item(), USED_ATTR)).unwrap_or(0))
+    }
+
+    /// Takes one of `principal_key`'s `cap` job slots: one conditional `ADD`.
+    pub async fn take_job_slot(
+        &self,
+        principal_key: &str,
+        cap: u32,
+    ) -> Result<JobSlot, BudgetError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key(KEY_ATTR, s(quota::jobs_key(principal_key)))
+            .update_expression("ADD #jobs :one SET #principal = :principal")
+            .condition_expression("attribute_not_exists(#jobs) OR #jobs < :cap")
+            .expression_attribute_names("#jobs", JOBS_ATTR)
+            .expression_attribute_names("#principal", quota::PRINCIPAL_ATTR)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cap", n(cap))
+            .expression_attribute_values(":principal", s(principal_key))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(JobSlot::Taken),
+            Err(e) if is_condition_failed(&e) => Ok(JobSlot::Full),
+            Err(e) => Err(BudgetError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+
+    /// Releases a job slot (when a job ends, succeeded or failed); never below zero.
+    pub async fn release_job_slot(&self, principal_key: &str) -> Result<(), BudgetError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key(KEY_ATTR, s(quota::jobs_key(principal_key)))
+            .update_expression("ADD #jobs :minus_one")
+            .condition_expression("#jobs > :zero")
+            .expression_attribute_names("#jobs", JOBS_ATTR)
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            // Already at zero (a release repeated by a redelivery): nothing to release.
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(BudgetError(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            )),
+        }
+    }
+}
+
+/// Whether an UpdateItem failed on its condition (the typed variant, not a string match).
+fn is_condition_failed(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    >,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use time::macros::datetime;
+
+    #[tokio::test]
+    async fn a_failed_condition_is_over_budget_with_the_time_to_midnight() {
+        let rule = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.condition_expression()
+                    == Some("attribute_not_exists(#used) OR #used <= :start_max")
+                    && r.expression_attribute_values()
+                        .and_then(|v| v.get(":start_max"))
+                        .and_then(|v| v.as_n().ok())
+                        == Some(&"700".to_owned())
+            })
+            .then_error(|| {
+                UpdateItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .message("The conditional request failed")
+                        .build(),
+                )
+            });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let b = Budgets {
+            client: &client,
+            table: "t",
+        };
+        let r = b
+            .reserve("anonymous", 1000, 300, datetime!(2026-12-07 23:00:00 UTC))
+            .await
+            .expect("answers");
+        assert_eq!(
+            r,
+            Reservation::OverBudget {
+                retry_after: 3600,
+                limit: 1000
+            }
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_reservation_larger_than_the_budget_makes_no_call() {
+        let rule = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let b = Budgets {
+            client: &client,
+            table: "t",
+        };
+        let r = b
+            .reserve("anonymous", 100, 101, datetime!(2026-12-07 12:00:00 UTC))
+            .await
+            .expect("answers");
+        assert!(matches!(r, Reservation::OverBudget { .. }), "{r:?}");
+        assert_eq!(rule.num_calls(), 0);
+    }
+}
