@@ -12,6 +12,9 @@
 //! the atomicity DynamoDB documents. Its TTL reaper deletes expired items; this test only checks
 //! that the TTL attribute is written (a day is too long to wait for).
 
+// The measured figures are printed for BENCHMARKS.md, as the other measuring suites do.
+#![allow(clippy::print_stderr)]
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
