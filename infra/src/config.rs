@@ -298,6 +298,8 @@ struct StageFile {
     sampling: SamplingConfig,
     #[serde(default)]
     thinking: Option<crate::thinking::ThinkingFile>,
+    #[serde(default)]
+    quotas: Option<crate::quotas::QuotasFile>,
     function: FunctionConfig,
     api: ApiConfig,
     jobs: JobsConfig,
@@ -382,6 +384,8 @@ pub struct StageConfig {
     pub sampling: SamplingConfig,
     /// Thinking and effort per route (`infra/src/thinking.rs`).
     pub thinking: crate::thinking::ThinkingConfig,
+    /// Budgets per caller (`infra/src/quotas.rs`); `None`: no budgets, no table.
+    pub quotas: Option<crate::quotas::QuotasConfig>,
     /// What the validation accepted but the deployer should say out loud (a Legacy model, an
     /// account prerequisite).
     pub warnings: Vec<String>,
@@ -417,6 +421,11 @@ impl StageConfig {
     /// Physical name of the jobs queue (`-dlq` appended for its dead-letter queue).
     pub fn jobs_queue_name(&self) -> String {
         format!("{}-jobs", self.stack_name)
+    }
+
+    /// Name of the budget table (`infra/src/quotas.rs`).
+    pub fn quota_table_name(&self) -> String {
+        format!("{}-quotas", self.stack_name)
     }
 
     /// Whether this stage targets a local emulator.
@@ -537,6 +546,8 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
     validate_auth(&raw.api, raw.emulator.is_some(), &invalid)?;
     let model = validate_model(&raw.model, &raw.region, &invalid)?;
     let thinking = crate::thinking::validate(raw.thinking.as_ref(), model.spec)
+        .map_err(|(key, message)| invalid(&key, message))?;
+    let quotas = crate::quotas::validate(raw.quotas.as_ref())
         .map_err(|(key, message)| invalid(&key, message))?;
     let s = &raw.sampling;
     check_range(&invalid, "sampling.temperature", s.temperature, 0.0, 1.0)?;
@@ -662,6 +673,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         model,
         sampling: raw.sampling,
         thinking,
+        quotas,
         function: raw.function,
         api: raw.api,
         jobs: raw.jobs,

@@ -48,6 +48,7 @@ const FUNCTION: &str = "AWS::Lambda::Function";
 const QUEUE: &str = "AWS::SQS::Queue";
 const EVENT_SOURCE: &str = "AWS::Lambda::EventSourceMapping";
 const JOBS_QUEUE: &str = "JobsQueue";
+const QUOTA_TABLE: &str = "QuotaTable";
 const DEAD_LETTER_QUEUE: &str = "JobsDeadLetterQueue";
 
 /// One function of the stack with its own role and log group (`Common::part` in stack.rs).
@@ -210,12 +211,14 @@ fn expected_pairs(part: Part) -> Vec<(String, String)> {
         "sync" => {
             pairs.push(pair("s3:PutObject", &code));
             pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         // The front door may create job records and enqueue, not write code.
         "submit" => {
             pairs.push(pair("s3:PutObject", &job_records));
             pairs.push(pair("s3:GetObject", &job_records));
             pairs.push(pair("sqs:SendMessage", &get_att(JOBS_QUEUE, "Arn")));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         // The status reader may read job records and the code objects they point to.
         "status" => {
@@ -232,6 +235,7 @@ fn expected_pairs(part: Part) -> Vec<(String, String)> {
             pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
             pairs.extend(consume(JOBS_QUEUE));
             pairs.extend(consume(DEAD_LETTER_QUEUE));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         other => panic!("unknown part {other}"),
     }
@@ -285,6 +289,9 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
         // encrypted alarm topic, its key and policy, 14 alarms and the dashboard.
         ("AWS::CloudWatch::Alarm", 14),
         ("AWS::CloudWatch::Dashboard", 1),
+        // The budget table (infra/src/quotas.rs): both committed emulator and dev stages have
+        // budgets.
+        ("AWS::DynamoDB::Table", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -340,6 +347,7 @@ fn logical_ids_are_stable() {
         "CodeBucketPolicy",
         JOBS_QUEUE,
         DEAD_LETTER_QUEUE,
+        QUOTA_TABLE,
         "JobsWorkerQueueSource",
         "JobsWorkerDeadLetterSource",
         "Dashboard",
@@ -425,7 +433,7 @@ type Holds = Box<dyn Fn(&str, &str) -> bool>;
 #[test]
 fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
     let code = objects_under(OUTPUT_PREFIX).to_string();
-    let cases: [(&str, Holds, Vec<Part>); 6] = [
+    let cases: [(&str, Holds, Vec<Part>); 7] = [
         (
             "any Bedrock action",
             Box::new(|a: &str, _: &str| a.starts_with("bedrock:")),
@@ -452,9 +460,15 @@ fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
             vec![SYNC, SUBMIT, WORKER],
         ),
         (
-            "any action but S3 object reads/writes, logs, Bedrock and SQS",
+            // Reserving and settling budgets (the model callers) and job slots (submit, worker).
+            "dynamodb:UpdateItem on the budget table",
+            Box::new(|a: &str, _: &str| a == "dynamodb:UpdateItem"),
+            vec![SYNC, SUBMIT, WORKER],
+        ),
+        (
+            "any action but S3 object reads/writes, logs, Bedrock, SQS and budget updates",
             Box::new(|a: &str, _: &str| {
-                !["s3:GetObject", "s3:PutObject"].contains(&a)
+                !["s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"].contains(&a)
                     && !["logs:", "bedrock:", "sqs:"]
                         .iter()
                         .any(|p| a.starts_with(p))
@@ -1358,7 +1372,16 @@ fn function_environments_set_every_contract_variable_and_their_role() {
                 .as_object()
                 .expect("environment variables");
             let names: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
-            let expected: BTreeSet<&str> = env::ALL.into_iter().chain(extra_env(part)).collect();
+            let quota_env = cfg.quotas.as_ref().map_or_else(Vec::new, |q| {
+                std::iter::once(codegen_contract::quota::env::TABLE)
+                    .chain(q.env().into_iter().map(|(name, _)| name))
+                    .collect()
+            });
+            let expected: BTreeSet<&str> = env::ALL
+                .into_iter()
+                .chain(extra_env(part))
+                .chain(quota_env)
+                .collect();
             assert_eq!(names, expected, "{at}: set these variables, no others");
             for (name, value) in vars {
                 let set = match value {
@@ -1752,6 +1775,9 @@ fn every_checkov_skip_is_expected_and_justified() {
             ("CodeBucket".to_owned(), "CKV_AWS_18".to_owned()),
             (JOBS_QUEUE.to_owned(), "CKV_AWS_27".to_owned()),
             (DEAD_LETTER_QUEUE.to_owned(), "CKV_AWS_27".to_owned()),
+            // The budget table: no point-in-time recovery (28), DynamoDB's own key (119).
+            (QUOTA_TABLE.to_owned(), "CKV_AWS_28".to_owned()),
+            (QUOTA_TABLE.to_owned(), "CKV_AWS_119".to_owned()),
         ]);
         for part in PARTS {
             for check in ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"] {
@@ -2114,4 +2140,52 @@ fn synthesising_and_rendering_both_stages_is_fast() {
         median < BUDGET,
         "median {median:?} over {RUNS} runs exceeds {BUDGET:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budgets per caller (infra/src/quotas.rs).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_budget_table_is_on_demand_expires_old_days_and_only_the_model_callers_and_submit_update_it()
+{
+    for cfg in [dev(), local()] {
+        let t = synth(&cfg);
+        let table = properties(&t, QUOTA_TABLE, "AWS::DynamoDB::Table");
+        assert_eq!(table["TableName"], cfg.quota_table_name().as_str());
+        assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            table["TimeToLiveSpecification"],
+            json!({"AttributeName": codegen_contract::quota::EXPIRES_AT_ATTR, "Enabled": true})
+        );
+        assert_eq!(
+            table["KeySchema"],
+            json!([{"AttributeName": codegen_contract::quota::KEY_ATTR, "KeyType": "HASH"}])
+        );
+        // Exactly these roles touch the table, each with UpdateItem on it and nothing else.
+        let dynamo = roles_allowing(&t, |action, _| action.starts_with("dynamodb:"));
+        assert_eq!(dynamo, role_ids(&[SYNC, SUBMIT, WORKER]), "{}", cfg.name);
+        for (id, _) in find_resources(&t, ROLE) {
+            for (action, resource) in allowed_pairs(&t, id) {
+                if action.starts_with("dynamodb:") {
+                    assert_eq!(
+                        (action.as_str(), resource.as_str()),
+                        (
+                            "dynamodb:UpdateItem",
+                            get_att(QUOTA_TABLE, "Arn").to_string().as_str()
+                        ),
+                        "{} {id}",
+                        cfg.name
+                    );
+                }
+            }
+        }
+    }
+    // Without a `quotas` section: no table, no grant, no variable.
+    let mut off = dev();
+    off.quotas = None;
+    let t = synth(&off);
+    assert!(find_resources(&t, "AWS::DynamoDB::Table").is_empty());
+    assert!(roles_allowing(&t, |action, _| action.starts_with("dynamodb:")).is_empty());
+    assert!(!t.to_string().contains(codegen_contract::quota::env::TABLE));
 }

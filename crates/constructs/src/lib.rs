@@ -3,7 +3,7 @@
 //! - [`expr`]: values that may be intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, ...).
 //! - [`template`]: the template document and [`template::Stack`], which collects resources.
 //! - [`iam`]: policy documents and the [`iam::Role`] construct that grants write into.
-//! - [`s3`], [`sqs`], [`logs`], [`lambda`], [`apigw`], [`bedrock`]: constructs for the services this stack
+//! - [`s3`], [`sqs`], [`dynamodb`], [`logs`], [`lambda`], [`apigw`], [`bedrock`]: constructs for the services this stack
 //!   uses. Each one owns the IAM actions it can grant (named constants next to the construct), so
 //!   permissions are written by grants, never by hand.
 //!
@@ -13,6 +13,7 @@
 pub mod apigw;
 pub mod bedrock;
 pub mod cloudwatch;
+pub mod dynamodb;
 pub mod expr;
 pub mod iam;
 pub mod kms;
