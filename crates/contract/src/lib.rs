@@ -557,13 +557,15 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The caller already has as many jobs queued or running as the stage allows.
     TooManyJobs,
+    /// The budget store could not be reached, so no model call was made: retry.
+    BudgetUnavailable,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -593,6 +595,7 @@ impl ErrorCode {
         Self::UnidentifiedCaller,
         Self::QuotaExceeded,
         Self::TooManyJobs,
+        Self::BudgetUnavailable,
         Self::Internal,
     ];
 
@@ -628,6 +631,7 @@ impl ErrorCode {
             Self::UnidentifiedCaller => "unidentified_caller",
             Self::QuotaExceeded => "quota_exceeded",
             Self::TooManyJobs => "too_many_jobs",
+            Self::BudgetUnavailable => "budget_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -661,7 +665,7 @@ impl ErrorCode {
             | Self::ModelError
             | Self::EmptyGeneration
             | Self::ThinkingExhausted => 502,
-            Self::ModelUnavailable | Self::JobsUnavailable => 503,
+            Self::ModelUnavailable | Self::JobsUnavailable | Self::BudgetUnavailable => 503,
             Self::ModelTimeout => 504,
             Self::Internal => 500,
         }

@@ -211,6 +211,20 @@ pub fn settle_delta(reserved: u64, actual: u64) -> i64 {
     a - r
 }
 
+/// Micro-dollars as USD for messages: two decimals, or more when needed (`0.05`, `0.0125`).
+pub fn format_usd_short(micro_usd: u64) -> String {
+    let full = crate::cost::format_usd(micro_usd);
+    let trimmed = full.trim_end_matches('0');
+    match trimmed.split_once('.') {
+        Some((_, decimals)) if decimals.len() < 2 => format!(
+            "{}.{:02}",
+            micro_usd / 1_000_000,
+            (micro_usd % 1_000_000) / 10_000
+        ),
+        _ => trimmed.to_owned(),
+    }
+}
+
 /// Today's UTC date.
 pub fn today(now: OffsetDateTime) -> Date {
     now.to_offset(time::UtcOffset::UTC).date()
@@ -289,5 +303,9 @@ mod tests {
         assert_eq!(settle_delta(300, 120), -180);
         assert_eq!(settle_delta(300, 300), 0);
         assert_eq!(settle_delta(300, 400), 100);
+        assert_eq!(format_usd_short(5_000_000), "5.00");
+        assert_eq!(format_usd_short(50_000), "0.05");
+        assert_eq!(format_usd_short(12_500), "0.0125");
+        assert_eq!(format_usd_short(121_493), "0.121493");
     }
 }

@@ -22,8 +22,15 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use codegen_contract::quota::{self, EXPIRES_AT_ATTR, JOBS_ATTR, KEY_ATTR, USED_ATTR};
+use codegen_contract::quota::{
+    self, EXPIRES_AT_ATTR, JOBS_ATTR, KEY_ATTR, RequestBound, USED_ATTR,
+};
+use codegen_contract::{ErrorCode, Principal};
 use time::{Date, OffsetDateTime};
+use tracing::warn;
+
+use crate::error::ApiError;
+use crate::handler::Deps;
 
 /// Why the store could not answer: DynamoDB failed or answered something unexpected. The caller
 /// answers `503` and makes no model call (a budget that cannot be checked is not spent).
@@ -233,6 +240,109 @@ impl Budgets<'_> {
     }
 }
 
+/// A request's reservation, held from before its model call to the settlement after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The reservation.
+    pub reserved: Reserved,
+    /// Whose it is.
+    pub principal_key: String,
+}
+
+/// Before a model call: reserves the most `bound` can cost for `principal` on the stage's
+/// budget. `Ok(None)` when the stage has no budgets. A caller over budget is
+/// `429 quota_exceeded` with `Retry-After` to the next UTC midnight; a request whose maximum is
+/// over the stage's per-request ceiling is `400 invalid_parameter`; a store that cannot answer is
+/// `503 budget_unavailable`. In every error case no model call may follow.
+pub async fn admit(
+    deps: &Deps<'_>,
+    principal: &Principal,
+    bound: RequestBound,
+    now: OffsetDateTime,
+) -> Result<Option<Held>, ApiError> {
+    let (Some(quotas), Some(client)) = (&deps.config.quotas, deps.dynamodb) else {
+        return Ok(None);
+    };
+    let model_id = deps.config.model_id.as_str();
+    let Some(amount) = bound.micro_usd(model_id) else {
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "the stage has budgets but the catalogue has no price for {model_id}, so no \
+                 request can be reserved"
+            ),
+        ));
+    };
+    if let Some(ceiling) = quotas.limits.request_max
+        && amount > ceiling
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "this request may cost up to ${} (its message, max_tokens and a repair), over \
+                 the stage's per-request ceiling of ${}: lower max_tokens or shorten the message",
+                quota::format_usd_short(amount),
+                quota::format_usd_short(ceiling)
+            ),
+        ));
+    }
+    let key = principal.key();
+    let limit = quotas.limits.daily_for(&key);
+    let budgets = Budgets {
+        client,
+        table: &quotas.table,
+    };
+    match budgets.reserve(&key, limit, amount, now).await {
+        Ok(Reservation::Reserved(reserved)) => Ok(Some(Held {
+            reserved,
+            principal_key: key,
+        })),
+        Ok(Reservation::OverBudget { retry_after, limit }) => Err(ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "your budget of ${} for today (UTC) is spent, or this request's maximum cost \
+                 (${}) would pass it; no model call was made. It resets at midnight UTC",
+                quota::format_usd_short(limit),
+                quota::format_usd_short(amount)
+            ),
+        )
+        .retry_after(u32::try_from(retry_after).unwrap_or(u32::MAX))),
+        Err(e) => {
+            warn!(error = %e, "budget reservation failed; no model call");
+            Err(ApiError::new(
+                ErrorCode::BudgetUnavailable,
+                "the budget store is unavailable, so no model call was made: retry shortly",
+            )
+            .retry_after(1))
+        }
+    }
+}
+
+/// After the model calls: settles `held` to what they cost. `spent` is the answer's cost (or
+/// the failure's), `None` when nothing was received; then a timeout or a model error keeps the
+/// whole reservation (Bedrock may have billed the call) and any other failure releases it (no
+/// model call was made, or Bedrock refused it before generating).
+pub async fn settle(deps: &Deps<'_>, held: &Held, spent: Option<u64>, failure: Option<ErrorCode>) {
+    let (Some(quotas), Some(client)) = (&deps.config.quotas, deps.dynamodb) else {
+        return;
+    };
+    let actual = match (spent, failure) {
+        (Some(micro), _) => micro,
+        (None, Some(ErrorCode::ModelTimeout | ErrorCode::ModelError)) => held.reserved.amount,
+        (None, Some(_)) => 0,
+        (None, None) => held.reserved.amount,
+    };
+    let budgets = Budgets {
+        client,
+        table: &quotas.table,
+    };
+    if let Err(e) = budgets.settle(&held.reserved, actual).await {
+        // The reservation stays counted: the caller is over-charged until midnight, never
+        // under-charged.
+        warn!(error = %e, key = %held.reserved.key, reserved = held.reserved.amount, actual, "could not settle a budget reservation");
+    }
+}
+
 /// Whether an UpdateItem failed on its condition (the typed variant, not a string match).
 fn is_condition_failed(
     e: &aws_sdk_dynamodb::error::SdkError<
@@ -286,6 +396,21 @@ mod tests {
             }
         );
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[test]
+    fn the_prompt_around_a_message_stays_within_the_bound_s_overhead() {
+        // The reservation bounds input tokens by bytes: the prompt the function wraps around the
+        // caller's message must stay within PROMPT_OVERHEAD_BYTES for every language.
+        for language in crate::language::LANGUAGES {
+            let p = crate::prompt::build(language, "");
+            let around = p.system.len() + p.user.len();
+            assert!(
+                around <= quota::PROMPT_OVERHEAD_BYTES as usize,
+                "{}: {around} bytes around the message",
+                language.name
+            );
+        }
     }
 
     #[tokio::test]

@@ -495,6 +495,7 @@ fn every_request_error_code_is_covered() {
             code,
             ErrorCode::QuotaExceeded
                 | ErrorCode::TooManyJobs
+                | ErrorCode::BudgetUnavailable
                 | ErrorCode::Throttled
                 | ErrorCode::ModelRefused
                 | ErrorCode::InvalidJobId
