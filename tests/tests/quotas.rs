@@ -180,3 +180,239 @@ async fn a_job_cap_admits_exactly_its_number_of_jobs() -> anyhow::Result<()> {
     assert_eq!(budgets.take_job_slot(caller, 3).await?, JobSlot::Full);
     Ok(())
 }
+
+/// Clients signing as a new IAM user `name` allowed to call the API; returns them and the
+/// caller's principal key (`user:<account>:<unique id>`).
+async fn iam_user(
+    admin: &xtask::aws::Clients,
+    name: &str,
+) -> anyhow::Result<(xtask::aws::Clients, String)> {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let user = admin.iam.create_user().user_name(name).send().await?;
+    let user = user.user().ok_or_else(|| anyhow::anyhow!("no user"))?;
+    let account = user
+        .arn()
+        .split(':')
+        .nth(4)
+        .ok_or_else(|| anyhow::anyhow!("no account in {}", user.arn()))?
+        .to_owned();
+    let principal = format!("user:{account}:{}", user.user_id());
+    // Test-only policy: the caller may invoke the API (the API's IAM auth checks it).
+    admin
+        .iam
+        .put_user_policy()
+        .user_name(name)
+        .policy_name("invoke")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#,
+        )
+        .send()
+        .await?;
+    let key = admin.iam.create_access_key().user_name(name).send().await?;
+    let key = key.access_key().ok_or_else(|| anyhow::anyhow!("no key"))?;
+    let creds = Credentials::new(
+        key.access_key_id(),
+        key.secret_access_key(),
+        None,
+        None,
+        "iam-user",
+    );
+    let mut clients = admin.clone();
+    clients.sdk = admin
+        .sdk
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build();
+    Ok((clients, principal))
+}
+
+/// Two IAM users through the deployed API, IAM enforced, Bedrock served by the test double. A
+/// fires requests eight at a time near its limit: the function instances in flight reserve
+/// against one DynamoDB counter, so A's spend never passes its budget (at most one request's
+/// reservation over, and here none, since every call costs less than it reserved) and the
+/// counter equals the sum of the costs the 200s reported. Then A is refused with `429
+/// quota_exceeded` and `Retry-After` while the double sees no new call, and B still gets 200.
+///
+/// What the emulator cannot show: that two Lambda instances really ran at once (ministack
+/// starts workers as it needs them; the eight requests are in flight together on the client
+/// side, and the store's atomicity under real parallel writers is the 32-task test above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
+    use codegen_infra::config::AuthMode;
+    use e2e_tests::bedrock_double::{BedrockDouble, Behaviour};
+    use e2e_tests::{default_package, local_stage_with, request};
+    use xtask::outputs::RESOLVED_INVOKE_URL;
+
+    let package = default_package().await?;
+    let em = Emulator::start(true).await?;
+    let admin = em.clients().await?;
+    let double = BedrockDouble::start(Behaviour::default()).await?;
+    // $0.13 a day: one request reserves ~$0.115 (a 4 KiB prompt bound, 2048 output tokens and a
+    // repair), so A gets a few answers of a few thousand micro-dollars each, then a 429.
+    let limit: u64 = 130_000;
+    let stage = local_stage_with(|t| {
+        format!(
+            "{}\nbedrock_endpoint: {}\n",
+            t.replace(
+                "quotas:\n  daily_usd: 100\n",
+                "quotas:\n  daily_usd: 0.13\n  max_jobs_per_caller: 1\n",
+            ),
+            double.endpoint
+        )
+    })?;
+    anyhow::ensure!(
+        stage.quotas.as_ref().map(|q| q.daily_micro_usd) == Some(limit),
+        "the stage edit did not apply"
+    );
+    let table = stage.quota_table_name();
+    let deployed = em.deploy_stage(&package, stage).await?;
+    let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
+    let (a, a_key) = iam_user(&admin, "quota-caller-a").await?;
+    let (b, _) = iam_user(&admin, "quota-caller-b").await?;
+
+    // The jobs queue: A's first job holds A's one slot, so A's second submission is refused
+    // with 429 too_many_jobs while B's job is accepted and runs.
+    let submit = |who: xtask::aws::Clients, url: String, message: &'static str| async move {
+        xtask::invoke::submit_job(
+            &who,
+            AuthMode::AwsIam,
+            &url,
+            &request(message, "python"),
+            None,
+        )
+        .await
+    };
+    let wait = |who: xtask::aws::Clients, url: String, job_id: String| async move {
+        let done = xtask::invoke::wait_for_job(
+            &who,
+            AuthMode::AwsIam,
+            &url,
+            &job_id,
+            std::time::Duration::from_secs(180),
+            |_| {},
+        )
+        .await?;
+        anyhow::ensure!(
+            done.status == codegen_contract::JobStatus::Succeeded,
+            "{done:?}"
+        );
+        done.result
+            .and_then(|r| r.cost)
+            .map(|c| c.micro_usd)
+            .ok_or_else(|| anyhow::anyhow!("a job result carries its cost"))
+    };
+    let a_job = submit(a.clone(), url.clone(), "write fizzbuzz").await?;
+    assert_eq!(a_job.status, 202, "{}", a_job.body);
+    let a_job: codegen_contract::SubmitResponse = serde_json::from_str(&a_job.body)?;
+    let capped = submit(a.clone(), url.clone(), "write a quicksort").await?;
+    assert_eq!(capped.status, 429, "{}", capped.body);
+    let e = capped
+        .error()
+        .ok_or_else(|| anyhow::anyhow!("{}", capped.body))?;
+    assert_eq!(e.error.code, "too_many_jobs", "{}", e.error.message);
+    let b_job = submit(b.clone(), url.clone(), "write a binary search").await?;
+    assert_eq!(
+        b_job.status, 202,
+        "another caller's job is accepted: {}",
+        b_job.body
+    );
+    let b_job: codegen_contract::SubmitResponse = serde_json::from_str(&b_job.body)?;
+    let mut a_jobs_cost = wait(a.clone(), url.clone(), a_job.job_id).await?;
+    wait(b.clone(), url.clone(), b_job.job_id).await?;
+    // A's job ended: its slot is free again.
+    let again = submit(a.clone(), url.clone(), "write a quicksort").await?;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let again: codegen_contract::SubmitResponse = serde_json::from_str(&again.body)?;
+    a_jobs_cost += wait(a.clone(), url.clone(), again.job_id).await?;
+
+    let ask = |who: xtask::aws::Clients, url: String, i: usize| async move {
+        xtask::invoke::invoke(
+            &who,
+            AuthMode::AwsIam,
+            &url,
+            &request(
+                &format!("write a function that returns {i} squared"),
+                "python",
+            ),
+        )
+        .await
+    };
+    let (mut ok_costs, mut refused) = (Vec::new(), 0);
+    for round in 0..4 {
+        let batch: Vec<_> = (0..8)
+            .map(|i| tokio::spawn(ask(a.clone(), url.clone(), round * 8 + i)))
+            .collect();
+        for r in batch {
+            let r = r.await??;
+            match r.status {
+                200 => {
+                    let body = r.success().ok_or_else(|| anyhow::anyhow!("{}", r.body))?;
+                    let cost = body
+                        .cost
+                        .ok_or_else(|| anyhow::anyhow!("no cost: {}", r.body))?;
+                    // Sonnet 4.6 through the us profile, by hand: $3.30 and $16.50 per MTok.
+                    let u = cost.tokens;
+                    let by_hand = (u64::from(u.input_tokens) * 330
+                        + u64::from(u.output_tokens) * 1650)
+                        .div_ceil(100);
+                    // Each call is rounded up once; a repair makes two calls.
+                    assert!(
+                        cost.micro_usd >= by_hand && cost.micro_usd <= by_hand + 1,
+                        "{cost:?}"
+                    );
+                    ok_costs.push(cost.micro_usd);
+                }
+                429 => {
+                    let e = r.error().ok_or_else(|| anyhow::anyhow!("{}", r.body))?;
+                    assert_eq!(e.error.code, "quota_exceeded", "{}", r.body);
+                    let secs: u64 = r.retry_after.as_deref().unwrap_or("0").parse()?;
+                    assert!((1..=86_400).contains(&secs), "Retry-After {secs}");
+                    refused += 1;
+                }
+                other => anyhow::bail!("A got {other}: {}", r.body),
+            }
+        }
+        if refused > 0 {
+            break;
+        }
+    }
+    anyhow::ensure!(
+        !ok_costs.is_empty() && refused > 0,
+        "A: {} answers, {refused} refusals",
+        ok_costs.len()
+    );
+    let client = Client::new(&admin.sdk);
+    let used = Budgets {
+        client: &client,
+        table: &table,
+    }
+    .used(&a_key, quota::today(OffsetDateTime::now_utc()))
+    .await?;
+    let spent: u64 = ok_costs.iter().sum::<u64>() + a_jobs_cost;
+    assert_eq!(used, spent, "the counter is what the answers cost");
+    assert!(used <= limit, "A spent {used} of {limit}");
+    eprintln!(
+        "A: {} answers ({used} µ$ of {limit}), {refused} refused in the same round",
+        ok_costs.len()
+    );
+
+    // Over budget: 429 with Retry-After, and Bedrock is not called.
+    let calls = double.received();
+    let r = ask(a.clone(), url.clone(), 99).await?;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.retry_after.is_some());
+    assert_eq!(
+        double.received(),
+        calls,
+        "no model call for a caller over budget"
+    );
+
+    // B has its own budget.
+    let r = ask(b.clone(), url.clone(), 100).await?;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.success().and_then(|s| s.cost).is_some());
+
+    assert_eq!(em.destroy(true).await?.result, "deleted");
+    Ok(())
+}

@@ -343,6 +343,101 @@ pub async fn settle(deps: &Deps<'_>, held: &Held, spent: Option<u64>, failure: O
     }
 }
 
+/// At a job's submission: takes one of the owner's job slots (when the stage caps them), then
+/// reserves the job's bound as [`admit`] does. A caller at its cap is `429 too_many_jobs`; a
+/// refused reservation gives the slot back. `Ok(None)`: the stage has no budgets.
+pub async fn admit_job(
+    deps: &Deps<'_>,
+    principal: &Principal,
+    bound: RequestBound,
+    now: OffsetDateTime,
+) -> Result<Option<crate::jobs::JobBudget>, ApiError> {
+    let (Some(quotas), Some(client)) = (&deps.config.quotas, deps.dynamodb) else {
+        return Ok(None);
+    };
+    let key = principal.key();
+    let budgets = Budgets {
+        client,
+        table: &quotas.table,
+    };
+    let mut slot = false;
+    if let Some(cap) = quotas.limits.max_jobs_per_caller {
+        match budgets.take_job_slot(&key, cap).await {
+            Ok(JobSlot::Taken) => slot = true,
+            Ok(JobSlot::Full) => {
+                return Err(ApiError::new(
+                    ErrorCode::TooManyJobs,
+                    format!(
+                        "you already have {cap} jobs queued or running, the most this stage \
+                         allows one caller: wait for one to finish, then submit again"
+                    ),
+                )
+                .retry_after(30));
+            }
+            Err(e) => {
+                warn!(error = %e, "job slot check failed; job refused");
+                return Err(ApiError::new(
+                    ErrorCode::BudgetUnavailable,
+                    "the budget store is unavailable, so the job was not accepted: retry shortly",
+                )
+                .retry_after(1));
+            }
+        }
+    }
+    match admit(deps, principal, bound, now).await {
+        Ok(held) => Ok(Some(crate::jobs::JobBudget {
+            key: held
+                .as_ref()
+                .map_or_else(String::new, |h| h.reserved.key.clone()),
+            reserved_micro_usd: held.map_or(0, |h| h.reserved.amount),
+            slot,
+        })),
+        Err(e) => {
+            if slot {
+                release_slot(deps, &key).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Gives back a job's reservation (settled to `spent`, as [`settle`] decides) and its slot.
+pub async fn end_job(
+    deps: &Deps<'_>,
+    owner: &Principal,
+    budget: &crate::jobs::JobBudget,
+    spent: Option<u64>,
+    failure: Option<ErrorCode>,
+) {
+    if budget.reserved_micro_usd > 0 {
+        let held = Held {
+            reserved: Reserved {
+                key: budget.key.clone(),
+                amount: budget.reserved_micro_usd,
+                used_after: 0,
+            },
+            principal_key: owner.key(),
+        };
+        settle(deps, &held, spent, failure).await;
+    }
+    if budget.slot {
+        release_slot(deps, &owner.key()).await;
+    }
+}
+
+async fn release_slot(deps: &Deps<'_>, principal_key: &str) {
+    let (Some(quotas), Some(client)) = (&deps.config.quotas, deps.dynamodb) else {
+        return;
+    };
+    let budgets = Budgets {
+        client,
+        table: &quotas.table,
+    };
+    if let Err(e) = budgets.release_job_slot(principal_key).await {
+        warn!(error = %e, principal = principal_key, "could not release a job slot");
+    }
+}
+
 /// Whether an UpdateItem failed on its condition (the typed variant, not a string match).
 fn is_condition_failed(
     e: &aws_sdk_dynamodb::error::SdkError<

@@ -67,8 +67,8 @@ pub struct Config {
     /// Whether code that does not parse gets one follow-up model call (`CODEGEN_REPAIR`, default
     /// `off`).
     pub repair: RepairMode,
-    /// Thinking and effort for the route this instance serves (the jobs route's for the worker,
-    /// the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
+    /// Thinking and effort for the route this instance serves (the jobs route's for the worker
+    /// and the submitter, the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
     pub thinking: RouteThinking,
     /// The stage's name (`CODEGEN_STAGE`), the `Stage` dimension of the metrics (`unknown` when
     /// unset, as in a test).
@@ -215,7 +215,8 @@ impl Config {
             })?,
         };
 
-        let route = if role == Role::Worker {
+        // The submitter reserves a job's budget with the jobs route's thinking reservation.
+        let route = if matches!(role, Role::Worker | Role::Submit) {
             Route::Jobs
         } else {
             Route::Sync
