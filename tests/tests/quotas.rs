@@ -74,7 +74,7 @@ async fn thirty_two_tasks_near_the_limit_never_pass_it_and_lose_nothing() -> any
                     Reservation::Reserved(r) => {
                         max_seen = max_seen.max(r.used_after);
                         let actual = reserve * 3 / 4;
-                        budgets.settle(&r, actual).await?;
+                        budgets.settle(&r, actual, 100).await?;
                         settled += actual;
                     }
                     Reservation::OverBudget { retry_after, .. } => {
@@ -125,6 +125,41 @@ async fn thirty_two_tasks_near_the_limit_never_pass_it_and_lose_nothing() -> any
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse::<i64>().ok());
     assert_eq!(ttl, Some(quota::expires_at(quota::today(now))));
+
+    // What the check adds to a request: one conditional UpdateItem before the model call, one
+    // UpdateItem after it (quotas off: neither). Sequential, one client, as one request sees it.
+    let mut reserve_ms = Vec::new();
+    let mut settle_ms = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let r = budgets
+            .reserve("anonymous", u64::MAX / 2, 1000, now)
+            .await?;
+        reserve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let Reservation::Reserved(r) = r else {
+            anyhow::bail!("a huge budget refused a reservation");
+        };
+        let t = std::time::Instant::now();
+        budgets.settle(&r, 400, 10).await?;
+        settle_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+        v[i]
+    };
+    eprintln!(
+        "quota check on the emulator's DynamoDB, 200 requests: reserve p50 {:.2} ms p99 {:.2} ms; \
+         settle p50 {:.2} ms p99 {:.2} ms (quotas off: no call)",
+        pct(&mut reserve_ms, 0.5),
+        pct(&mut reserve_ms, 0.99),
+        pct(&mut settle_ms, 0.5),
+        pct(&mut settle_ms, 0.99)
+    );
+    assert_eq!(
+        budgets.used("anonymous", quota::today(now)).await?,
+        200 * 400
+    );
 
     // Another caller's budget is untouched.
     assert_eq!(
@@ -248,15 +283,16 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
     let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour::default()).await?;
-    // $0.13 a day: one request reserves ~$0.115 (a 4 KiB prompt bound, 2048 output tokens and a
-    // repair), so A gets a few answers of a few thousand micro-dollars each, then a 429.
-    let limit: u64 = 130_000;
+    // $0.20 a day: one request reserves ~$0.115 (a 4 KiB prompt bound, 2048 output tokens and a
+    // repair) and costs a few thousand micro-dollars, so while one of A's requests holds its
+    // reservation, A's others are refused: near the limit, in flight together.
+    let limit: u64 = 200_000;
     let stage = local_stage_with(|t| {
         format!(
             "{}\nbedrock_endpoint: {}\n",
             t.replace(
                 "quotas:\n  daily_usd: 100\n",
-                "quotas:\n  daily_usd: 0.13\n  max_jobs_per_caller: 1\n",
+                "quotas:\n  daily_usd: 0.2\n  max_jobs_per_caller: 1\n",
             ),
             double.endpoint
         )

@@ -34,6 +34,7 @@ pub mod promote;
 pub mod report;
 pub mod status;
 pub mod synth;
+pub mod usage;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

@@ -54,6 +54,8 @@ pub const USED_ATTR: &str = "used";
 pub const PRINCIPAL_ATTR: &str = "principal";
 /// The UTC day, `YYYY-MM-DD` (a string).
 pub const DAY_ATTR: &str = "day";
+/// The day's settled tokens (input plus output, every call; a number), for `cargo xtask usage`.
+pub const TOKENS_ATTR: &str = "tokens";
 /// The caller's jobs queued or running (a number; on the caller's jobs item).
 pub const JOBS_ATTR: &str = "jobs";
 /// The TTL attribute: epoch seconds after which DynamoDB may delete the item.

@@ -149,19 +149,27 @@ impl Budgets<'_> {
         }
     }
 
-    /// Settles a reservation: adds `actual - reserved` (unconditionally: the call was made).
-    pub async fn settle(&self, reserved: &Reserved, actual: u64) -> Result<(), BudgetError> {
+    /// Settles a reservation: adds `actual - reserved` to `used` and the calls' `tokens` to the
+    /// day's token count (unconditionally: the call was made).
+    pub async fn settle(
+        &self,
+        reserved: &Reserved,
+        actual: u64,
+        tokens: u64,
+    ) -> Result<(), BudgetError> {
         let delta = quota::settle_delta(reserved.amount, actual);
-        if delta == 0 {
+        if delta == 0 && tokens == 0 {
             return Ok(());
         }
         self.client
             .update_item()
             .table_name(self.table)
             .key(KEY_ATTR, s(&reserved.key))
-            .update_expression("ADD #used :delta")
+            .update_expression("ADD #used :delta, #tokens :tokens")
             .expression_attribute_names("#used", USED_ATTR)
+            .expression_attribute_names("#tokens", quota::TOKENS_ATTR)
             .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":tokens", n(tokens))
             .send()
             .await
             .map_err(|e| {
@@ -322,7 +330,13 @@ pub async fn admit(
 /// the failure's), `None` when nothing was received; then a timeout or a model error keeps the
 /// whole reservation (Bedrock may have billed the call) and any other failure releases it (no
 /// model call was made, or Bedrock refused it before generating).
-pub async fn settle(deps: &Deps<'_>, held: &Held, spent: Option<u64>, failure: Option<ErrorCode>) {
+pub async fn settle(
+    deps: &Deps<'_>,
+    held: &Held,
+    spent: Option<u64>,
+    tokens: u64,
+    failure: Option<ErrorCode>,
+) {
     let (Some(quotas), Some(client)) = (&deps.config.quotas, deps.dynamodb) else {
         return;
     };
@@ -336,7 +350,7 @@ pub async fn settle(deps: &Deps<'_>, held: &Held, spent: Option<u64>, failure: O
         client,
         table: &quotas.table,
     };
-    if let Err(e) = budgets.settle(&held.reserved, actual).await {
+    if let Err(e) = budgets.settle(&held.reserved, actual, tokens).await {
         // The reservation stays counted: the caller is over-charged until midnight, never
         // under-charged.
         warn!(error = %e, key = %held.reserved.key, reserved = held.reserved.amount, actual, "could not settle a budget reservation");
@@ -407,6 +421,7 @@ pub async fn end_job(
     owner: &Principal,
     budget: &crate::jobs::JobBudget,
     spent: Option<u64>,
+    tokens: u64,
     failure: Option<ErrorCode>,
 ) {
     if budget.reserved_micro_usd > 0 {
@@ -418,7 +433,7 @@ pub async fn end_job(
             },
             principal_key: owner.key(),
         };
-        settle(deps, &held, spent, failure).await;
+        settle(deps, &held, spent, tokens, failure).await;
     }
     if budget.slot {
         release_slot(deps, &owner.key()).await;

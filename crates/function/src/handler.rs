@@ -179,11 +179,15 @@ async fn run(
             };
             let result = pipeline::generate_and_store(deps, &req, &target, started, deadline).await;
             if let Some(held) = &held {
-                let (spent, failure) = match &result {
-                    Ok(body) => (body.cost.as_ref().map(|c| c.micro_usd), None),
-                    Err(e) => (e.spent_micro_usd, Some(e.code)),
+                let (spent, tokens, failure) = match &result {
+                    Ok(body) => (
+                        body.cost.as_ref().map(|c| c.micro_usd),
+                        u64::from(body.usage.total_tokens),
+                        None,
+                    ),
+                    Err(e) => (e.spent_micro_usd, 0, Some(e.code)),
                 };
-                budget::settle(deps, held, spent, failure).await;
+                budget::settle(deps, held, spent, tokens, failure).await;
             }
             let body = result?;
             metrics::record_answer(&body);

@@ -137,13 +137,13 @@ pub async fn submit(
         Err(RecordError::Exists) => {
             // A replay: the first submission holds the job's budget; give this one's back.
             if let Some(b) = &record.budget {
-                crate::budget::end_job(deps, &owner, b, Some(0), None).await;
+                crate::budget::end_job(deps, &owner, b, Some(0), 0, None).await;
             }
             replay(deps, &owner, &record).await?
         }
         Err(e) => {
             if let Some(b) = &record.budget {
-                crate::budget::end_job(deps, &owner, b, Some(0), None).await;
+                crate::budget::end_job(deps, &owner, b, Some(0), 0, None).await;
             }
             warn!(request_id, job_id, error = %e, "could not record the job");
             return Err(unavailable("the job could not be recorded"));

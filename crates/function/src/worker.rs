@@ -276,9 +276,13 @@ async fn run_job(
     };
     let now = jobs::timestamp((deps.clock)());
     // What this attempt's model calls cost, for the budget when the job ends here.
-    let (spent, failure) = match &result {
-        Ok(body) => (body.cost.as_ref().map(|c| c.micro_usd), None),
-        Err(e) => (e.spent_micro_usd, Some(e.code)),
+    let (spent, tokens, failure) = match &result {
+        Ok(body) => (
+            body.cost.as_ref().map(|c| c.micro_usd),
+            u64::from(body.usage.total_tokens),
+            None,
+        ),
+        Err(e) => (e.spent_micro_usd, 0, Some(e.code)),
     };
     let outcome = match result {
         Ok(mut body) if body.stored => {
@@ -332,7 +336,7 @@ async fn run_job(
     if matches!(outcome, Outcome::Done)
         && let (Some(b), Some(owner)) = (&record.budget, &record.owner)
     {
-        crate::budget::end_job(deps, owner, b, spent, failure).await;
+        crate::budget::end_job(deps, owner, b, spent, tokens, failure).await;
     }
     let end = match (&outcome, record.status) {
         (Outcome::Retry, _) => metrics::JobEnd::Retried,
@@ -381,7 +385,7 @@ async fn give_up(deps: &Deps<'_>, job_id: &str) -> (Outcome, bool) {
             // Its attempts' costs are unknown here: the reservation stays counted (the caller
             // is over-charged until midnight, never under-charged); the slot is given back.
             if let (Some(b), Some(owner)) = (&record.budget, &record.owner) {
-                crate::budget::end_job(deps, owner, b, None, None).await;
+                crate::budget::end_job(deps, owner, b, None, 0, None).await;
             }
             (Outcome::Done, true)
         }
