@@ -283,16 +283,17 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
     let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
     let double = BedrockDouble::start(Behaviour::default()).await?;
-    // $0.20 a day: one request reserves ~$0.115 (a 4 KiB prompt bound, 2048 output tokens and a
-    // repair) and costs a few thousand micro-dollars, so while one of A's requests holds its
-    // reservation, A's others are refused: near the limit, in flight together.
-    let limit: u64 = 200_000;
+    // $0.125 a day: one request reserves ~$0.115 (a 4 KiB prompt bound, 2048 output tokens and
+    // a repair) and costs under a thousand micro-dollars with the double, so while one of A's
+    // requests holds its reservation A's others are refused (near the limit, in flight
+    // together), and A runs out after a dozen answers.
+    let limit: u64 = 125_000;
     let stage = local_stage_with(|t| {
         format!(
             "{}\nbedrock_endpoint: {}\n",
             t.replace(
                 "quotas:\n  daily_usd: 100\n",
-                "quotas:\n  daily_usd: 0.2\n  max_jobs_per_caller: 1\n",
+                "quotas:\n  daily_usd: 0.125\n  max_jobs_per_caller: 1\n",
             ),
             double.endpoint
         )
@@ -338,6 +339,9 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
             .map(|c| c.micro_usd)
             .ok_or_else(|| anyhow::anyhow!("a job result carries its cost"))
     };
+    // A slow model, so that A's first job is still running when A submits again (the double
+    // answers in milliseconds otherwise, and a finished job gives its slot back).
+    double.set(|b| b.pacing.first_token = std::time::Duration::from_secs(4));
     let a_job = submit(a.clone(), url.clone(), "write fizzbuzz").await?;
     assert_eq!(a_job.status, 202, "{}", a_job.body);
     let a_job: codegen_contract::SubmitResponse = serde_json::from_str(&a_job.body)?;
@@ -354,6 +358,7 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
         b_job.body
     );
     let b_job: codegen_contract::SubmitResponse = serde_json::from_str(&b_job.body)?;
+    double.set(|b| b.pacing.first_token = std::time::Duration::ZERO);
     let mut a_jobs_cost = wait(a.clone(), url.clone(), a_job.job_id).await?;
     wait(b.clone(), url.clone(), b_job.job_id).await?;
     // A's job ended: its slot is free again.
@@ -418,6 +423,32 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
         "A: {} answers, {refused} refusals",
         ok_costs.len()
     );
+    // Those refusals were in-flight reservations; now A spends until a request alone no longer
+    // fits: a real 429 with Retry-After.
+    let mut over = None;
+    for i in 0..60 {
+        let r = ask(a.clone(), url.clone(), 1000 + i).await?;
+        match r.status {
+            200 => ok_costs.push(
+                r.success()
+                    .and_then(|s| s.cost)
+                    .map(|c| c.micro_usd)
+                    .ok_or_else(|| anyhow::anyhow!("no cost: {}", r.body))?,
+            ),
+            429 => {
+                over = Some(r);
+                break;
+            }
+            other => anyhow::bail!("A got {other}: {}", r.body),
+        }
+    }
+    let over = over.ok_or_else(|| anyhow::anyhow!("A never ran out of budget"))?;
+    assert_eq!(
+        over.error().map(|e| e.error.code).as_deref(),
+        Some("quota_exceeded"),
+        "{}",
+        over.body
+    );
     let client = Client::new(&admin.sdk);
     let used = Budgets {
         client: &client,
@@ -429,15 +460,18 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
     assert_eq!(used, spent, "the counter is what the answers cost");
     assert!(used <= limit, "A spent {used} of {limit}");
     eprintln!(
-        "A: {} answers ({used} µ$ of {limit}), {refused} refused in the same round",
+        "A: {} answers and 2 jobs, {used} µ$ of {limit}; {refused} refused while others were in \
+         flight",
         ok_costs.len()
     );
 
-    // Over budget: 429 with Retry-After, and Bedrock is not called.
+    // Over budget: 429 with Retry-After, and Bedrock is not called (a longer message: a larger
+    // reservation, so it cannot fit either).
     let calls = double.received();
-    let r = ask(a.clone(), url.clone(), 99).await?;
+    let r = ask(a.clone(), url.clone(), 1_000_000).await?;
     assert_eq!(r.status, 429, "{}", r.body);
-    assert!(r.retry_after.is_some());
+    let secs: u64 = r.retry_after.as_deref().unwrap_or("0").parse()?;
+    assert!((1..=86_400).contains(&secs), "Retry-After {secs}");
     assert_eq!(
         double.received(),
         calls,

@@ -126,7 +126,7 @@ pub async fn command(root: &std::path::Path, args: UsageArgs) -> anyhow::Result<
                 _ => break,
             }
         }
-        rows.sort_by(|a, b| b.used_micro_usd.cmp(&a.used_micro_usd));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.used_micro_usd));
     }
     if args.target.json {
         json(&rows)?;
