@@ -81,11 +81,24 @@ fn micro(key: &str, usd: f64) -> Result<u64, (String, String)> {
     Ok((usd * 1_000_000.0).round() as u64)
 }
 
-/// Validates the section (`None`: no budgets). Errors are `(key, message)`.
-pub fn validate(file: Option<&QuotasFile>) -> Result<Option<QuotasConfig>, (String, String)> {
+/// Validates the section (`None`: no budgets) against the stage's model (`None`: a model the
+/// catalogue does not know): budgets need the model's prices. Errors are `(key, message)`.
+pub fn validate(
+    file: Option<&QuotasFile>,
+    spec: Option<&codegen_contract::models::ModelSpec>,
+) -> Result<Option<QuotasConfig>, (String, String)> {
     let Some(file) = file else {
         return Ok(None);
     };
+    if spec.and_then(|s| s.prices()).is_none() {
+        return Err((
+            "quotas".into(),
+            "budgets are in USD and the catalogue has no price for this stage's model, so no \
+             request could be reserved: add the model's prices to \
+             crates/contract/src/models/prices.rs or remove the section"
+                .into(),
+        ));
+    }
     let daily = micro("quotas.daily_usd", file.daily_usd)?;
     let request_max = file
         .request_max_usd
@@ -119,7 +132,10 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<Option<QuotasConfig>, (String, String)> {
         let file: QuotasFile = serde_saphyr::from_str(yaml).expect("yaml");
-        validate(Some(&file))
+        validate(
+            Some(&file),
+            codegen_contract::models::find("anthropic.claude-sonnet-4-6"),
+        )
     }
 
     #[test]
@@ -143,7 +159,13 @@ mod tests {
             env::OVERRIDES,
             "user:123456789012:AIDAEXAMPLE1=20500000".to_owned()
         )));
-        assert_eq!(validate(None), Ok(None));
+        assert_eq!(validate(None, None), Ok(None));
+        // An unknown model has no price: budgets cannot be reserved for it.
+        let file: QuotasFile = serde_saphyr::from_str("daily_usd: 5\n").expect("yaml");
+        assert_eq!(
+            validate(Some(&file), None).map_err(|e| e.0),
+            Err("quotas".to_owned())
+        );
     }
 
     #[test]
