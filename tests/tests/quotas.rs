@@ -303,6 +303,7 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
         "the stage edit did not apply"
     );
     let table = stage.quota_table_name();
+    let cfg = stage.clone();
     let deployed = em.deploy_stage(&package, stage).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     let (a, a_key) = iam_user(&admin, "quota-caller-a").await?;
@@ -464,6 +465,18 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
          flight",
         ok_costs.len()
     );
+
+    // `cargo xtask usage` reads the same: A's row, then every caller's.
+    let a_row = xtask::usage::read(&client, &cfg, Some(&a_key), OffsetDateTime::now_utc()).await?;
+    assert_eq!(a_row.len(), 1);
+    assert_eq!(
+        (a_row[0].used_micro_usd, a_row[0].budget_micro_usd),
+        (used, limit)
+    );
+    assert_eq!(a_row[0].remaining_micro_usd, limit - used);
+    assert!(a_row[0].tokens > 0, "{a_row:?}");
+    let all = xtask::usage::read(&client, &cfg, None, OffsetDateTime::now_utc()).await?;
+    assert!(all.iter().any(|r| r.caller == a_key), "{all:?}");
 
     // Over budget: 429 with Retry-After, and Bedrock is not called (a longer message: a larger
     // reservation, so it cannot fit either).

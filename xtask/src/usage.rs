@@ -75,22 +75,25 @@ pub fn row(
     }
 }
 
-/// Runs `cargo xtask usage`.
-pub async fn command(root: &std::path::Path, args: UsageArgs) -> anyhow::Result<Exit> {
-    let cfg = codegen_infra::load_stage(root, &args.target.stage)?;
+/// Reads today's (UTC, at `now`) usage from the stage's budget table: every caller's, or
+/// `caller`'s only; highest spend first.
+pub async fn read(
+    ddb: &aws_sdk_dynamodb::Client,
+    cfg: &codegen_infra::StageConfig,
+    caller: Option<&str>,
+    now: OffsetDateTime,
+) -> anyhow::Result<Vec<CallerUsage>> {
     let quotas = cfg.quotas.clone().with_context(|| {
         format!(
             "stage {} has no `quotas` section: it has no budgets (docs/cost.md)",
             cfg.name
         )
     })?;
-    let clients = try_connect(&cfg, &args.target.connect.options()).await?;
-    let ddb = aws_sdk_dynamodb::Client::new(&clients.sdk);
     let table = cfg.quota_table_name();
-    let today = quota::today(OffsetDateTime::now_utc());
+    let today = quota::today(now);
     let day = quota::day_string(today);
     let mut rows = Vec::new();
-    if let Some(caller) = &args.caller {
+    if let Some(caller) = caller {
         caller
             .parse::<codegen_contract::Principal>()
             .map_err(|e| anyhow::anyhow!("--caller {caller} is not a principal key: {e}"))?;
@@ -128,6 +131,17 @@ pub async fn command(root: &std::path::Path, args: UsageArgs) -> anyhow::Result<
         }
         rows.sort_by_key(|r| std::cmp::Reverse(r.used_micro_usd));
     }
+    Ok(rows)
+}
+
+/// Runs `cargo xtask usage`.
+pub async fn command(root: &std::path::Path, args: UsageArgs) -> anyhow::Result<Exit> {
+    let cfg = codegen_infra::load_stage(root, &args.target.stage)?;
+    let clients = try_connect(&cfg, &args.target.connect.options()).await?;
+    let ddb = aws_sdk_dynamodb::Client::new(&clients.sdk);
+    let now = OffsetDateTime::now_utc();
+    let rows = read(&ddb, &cfg, args.caller.as_deref(), now).await?;
+    let day = quota::day_string(quota::today(now));
     if args.target.json {
         json(&rows)?;
     } else {
