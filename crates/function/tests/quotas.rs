@@ -141,3 +141,51 @@ async fn a_store_that_cannot_answer_is_503_and_no_model_call() {
     assert!(answer.retry_after().is_some());
     assert_eq!(converse.num_calls(), 0);
 }
+
+#[tokio::test]
+async fn a_caller_at_its_job_cap_is_429_too_many_jobs_and_nothing_is_recorded() {
+    let cfg = common::config(&[
+        (qenv::TABLE, TABLE),
+        (qenv::DAILY_MICRO_USD, "1000000"),
+        (qenv::MAX_JOBS_PER_CALLER, "2"),
+        (codegen_contract::env::ROLE, "submit"),
+        (
+            codegen_contract::env::JOBS_QUEUE_URL,
+            "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        ),
+    ]);
+    let converse = common::answering(REPLY, StopReason::EndTurn);
+    let bedrock = bedrock_client(&[&converse]);
+    let put = put_ok(Arc::new(Mutex::new(Vec::new())));
+    let s3 = s3_client(&[&put]);
+    let full = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.condition_expression() == Some("attribute_not_exists(#jobs) OR #jobs < :cap")
+                && r.key()
+                    .and_then(|k| k.get("pk"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&"role:123456789012:AROAEXAMPLEEXAMPLE000#jobs".to_owned())
+        })
+        .then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+    let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&full]);
+    let mut deps = common::deps(&bedrock, &s3, &cfg);
+    deps.dynamodb = Some(&dynamodb);
+    let mut event = fixture("post-jobs.json");
+    event.headers.remove(codegen_contract::IDEMPOTENCY_HEADER);
+    let (resp, json) = common::call_with(&deps, event).await;
+    let answer = Answer {
+        status: resp.status_code,
+        headers: resp.headers,
+        json,
+    };
+    let e = answer.err(429, "too_many_jobs");
+    assert!(e.error.message.contains("2 jobs"), "{}", e.error.message);
+    assert!(answer.retry_after().is_some());
+    assert_eq!(full.num_calls(), 1);
+    assert_eq!(put.num_calls(), 0, "no job record");
+    assert_eq!(converse.num_calls(), 0);
+}
