@@ -499,3 +499,84 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
     assert_eq!(em.destroy(true).await?.result, "deleted");
     Ok(())
 }
+
+/// The quota check's cost through the API, side by side: the same 60 sequential requests (the
+/// instant Bedrock double, one caller) against the `local` stage with its `quotas` section, then
+/// redeployed without it. Prints p50/p99 of each for BENCHMARKS.md; asserts only that every
+/// request answered 200 and that the budget counter moved only with quotas on. The emulator's own
+/// per-request overhead (tens of milliseconds) is in both columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_check_through_the_api_side_by_side_with_quotas_off() -> anyhow::Result<()> {
+    use codegen_infra::config::AuthMode;
+    use e2e_tests::bedrock_double::{BedrockDouble, Behaviour};
+    use e2e_tests::{default_package, local_stage_with, request};
+    use xtask::outputs::RESOLVED_INVOKE_URL;
+
+    let package = default_package().await?;
+    let em = Emulator::start(true).await?;
+    let admin = em.clients().await?;
+    let double = BedrockDouble::start(Behaviour::default()).await?;
+    let with_double = |t: String| format!("{t}\nbedrock_endpoint: {}\n", double.endpoint);
+    let on = local_stage_with(with_double)?;
+    anyhow::ensure!(on.quotas.is_some(), "the local stage has budgets");
+    let off = local_stage_with(|t| with_double(t.replace("quotas:\n  daily_usd: 100\n", "")))?;
+    anyhow::ensure!(off.quotas.is_none(), "the edit removed the budgets");
+    let (a, a_key) = iam_user(&admin, "quota-bench-caller").await?;
+    let client = Client::new(&admin.sdk);
+    let mut columns = Vec::new();
+    for (label, stage) in [("quotas on", on.clone()), ("quotas off", off)] {
+        let deployed = em.deploy_stage(&package, stage).await?;
+        let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
+        // Warm the function first.
+        for i in 0..3 {
+            let r = xtask::invoke::invoke(
+                &a,
+                AuthMode::AwsIam,
+                &url,
+                &request(&format!("warm {i}"), "python"),
+            )
+            .await?;
+            anyhow::ensure!(r.status == 200, "{label}: {}", r.body);
+        }
+        let mut ms = Vec::new();
+        for i in 0..60 {
+            let t = std::time::Instant::now();
+            let r = xtask::invoke::invoke(
+                &a,
+                AuthMode::AwsIam,
+                &url,
+                &request(
+                    &format!("write a function that returns {i} cubed"),
+                    "python",
+                ),
+            )
+            .await?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(r.status == 200, "{label}: {}", r.body);
+        }
+        ms.sort_by(f64::total_cmp);
+        let p = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+        columns.push(format!(
+            "{label}: p50 {:.1} ms p99 {:.1} ms",
+            p(0.5),
+            p(0.99)
+        ));
+        if label == "quotas on" {
+            // The run counted: its answers settled on the caller's day (read before the next
+            // deploy removes the table).
+            let used = Budgets {
+                client: &client,
+                table: &on.quota_table_name(),
+            }
+            .used(&a_key, quota::today(OffsetDateTime::now_utc()))
+            .await?;
+            assert!(used > 0, "the quotas-on run settled its answers");
+        }
+    }
+    eprintln!(
+        "through the API, 60 sequential requests each: {}",
+        columns.join("; ")
+    );
+    assert_eq!(em.destroy(true).await?.result, "deleted");
+    Ok(())
+}
