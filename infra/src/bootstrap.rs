@@ -354,6 +354,25 @@ pub const QUEUE_ACTIONS: &[&str] = &[
     "sqs:UntagQueue",
 ];
 
+/// The budget table (`AWS::DynamoDB::Table`, infra/src/quotas.rs): CloudFormation's create,
+/// read-back, update (TTL, tags) and delete. From the table type's registry schema
+/// (`handlers.*.permissions`, as copied in cfn-lint's `cfnlint/data/schemas`) for the properties
+/// the stack sets; every action takes the `table` resource type (Service Authorization Reference,
+/// DynamoDB, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html>,
+/// checked 2026-12-07).
+pub const TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteTable",
+    "dynamodb:DescribeContinuousBackups",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:ListTagsOfResource",
+    "dynamodb:TagResource",
+    "dynamodb:UntagResource",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+];
+
 /// The worker's two SQS event source mappings.
 pub const EVENT_SOURCE_ACTIONS: &[&str] = &[
     "lambda:CreateEventSourceMapping",
@@ -505,6 +524,16 @@ impl Scope<'_> {
             arn("sqs", true, true, &name),
             arn("sqs", true, true, &stack::dead_letter_queue_name(&name)),
         ]
+    }
+
+    /// The budget table, by its exact name (a pattern would also cover another stage's).
+    fn quota_table_arn(&self) -> Expr {
+        arn(
+            "dynamodb",
+            true,
+            true,
+            &format!("table/{}", self.cfg.quota_table_name()),
+        )
     }
 
     /// The stack's log groups and their streams.
@@ -696,6 +725,15 @@ fn permissions_boundary(cfg: &StageConfig, scope: &Scope<'_>) -> ManagedPolicy {
         &actions("sqs"),
         scope.queue_arns(),
     ));
+    // The budget table, when the stage has budgets: the app roles' DynamoDB actions on exactly
+    // the stack's table.
+    if !actions("dynamodb").is_empty() {
+        policy.add_statement(Statement::allow(
+            "BoundaryQuotaTable",
+            &actions("dynamodb"),
+            vec![scope.quota_table_arn()],
+        ));
+    }
     policy.add_statement(Statement::allow(
         "BoundaryLogs",
         &actions("logs"),
@@ -885,6 +923,9 @@ fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objects: &Expr) 
         ),
         Statement::allow("LogGroups", LOG_GROUP_ACTIONS, scope.log_group_arns()),
         Statement::allow("JobsQueues", QUEUE_ACTIONS, scope.queue_arns()),
+        // Granted whether or not the stage has budgets yet, so that adding a `quotas` section is
+        // an app change, not a bootstrap change; it names one table, `<stack>-quotas`.
+        Statement::allow("QuotaTable", TABLE_ACTIONS, vec![scope.quota_table_arn()]),
         // The stage's alarms and dashboard, by name (infra/src/alarms.rs); their topic and its key
         // are this bootstrap's, so the execution role has no SNS or KMS action.
         Statement::allow(

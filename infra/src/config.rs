@@ -300,6 +300,8 @@ struct StageFile {
     sampling: SamplingConfig,
     #[serde(default)]
     thinking: Option<crate::thinking::ThinkingFile>,
+    #[serde(default)]
+    quotas: Option<crate::quotas::QuotasFile>,
     function: FunctionConfig,
     api: ApiConfig,
     jobs: JobsConfig,
@@ -388,6 +390,8 @@ pub struct StageConfig {
     pub sampling: SamplingConfig,
     /// Thinking and effort per route (`infra/src/thinking.rs`).
     pub thinking: crate::thinking::ThinkingConfig,
+    /// Budgets per caller (`infra/src/quotas.rs`); `None`: no budgets, no table.
+    pub quotas: Option<crate::quotas::QuotasConfig>,
     /// What the validation accepted but the deployer should say out loud (a Legacy model, an
     /// account prerequisite).
     pub warnings: Vec<String>,
@@ -423,6 +427,11 @@ impl StageConfig {
     /// Physical name of the jobs queue (`-dlq` appended for its dead-letter queue).
     pub fn jobs_queue_name(&self) -> String {
         format!("{}-jobs", self.stack_name)
+    }
+
+    /// Name of the budget table (`infra/src/quotas.rs`).
+    pub fn quota_table_name(&self) -> String {
+        format!("{}-quotas", self.stack_name)
     }
 
     /// Whether this stage targets a local emulator.
@@ -555,6 +564,8 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
     let model = validate_model(&raw.model, &raw.region, &invalid)?;
     let thinking = crate::thinking::validate(raw.thinking.as_ref(), model.spec)
         .map_err(|(key, message)| invalid(&key, message))?;
+    let quotas = crate::quotas::validate(raw.quotas.as_ref(), model.spec)
+        .map_err(|(key, message)| invalid(&key, message))?;
     let s = &raw.sampling;
     check_range(&invalid, "sampling.temperature", s.temperature, 0.0, 1.0)?;
     check_range(&invalid, "sampling.top_p", s.top_p, 0.0, 1.0)?;
@@ -680,6 +691,7 @@ pub fn parse_stage(stage: &str, file: &str, text: &str) -> Result<StageConfig, S
         model,
         sampling: raw.sampling,
         thinking,
+        quotas,
         function: raw.function,
         api: raw.api,
         jobs: raw.jobs,
@@ -1235,10 +1247,17 @@ mod tests {
             let err = parse(&text).expect_err(key).to_string();
             assert!(err.contains(key) && err.contains(needle), "{err}");
         }
-        let unknown = parse(&DEV.replace(
-            "id: us.anthropic.claude-sonnet-4-6",
-            "id: us.anthropic.claude-mystery-9\n  foundation_model: anthropic.claude-mystery-9\n  regions: [us-east-1, us-west-2]",
-        ))
+        // Without budgets: budgets need the model's prices (infra/src/quotas.rs).
+        let unknown = parse(
+            &DEV.replace(
+                "id: us.anthropic.claude-sonnet-4-6",
+                "id: us.anthropic.claude-mystery-9\n  foundation_model: anthropic.claude-mystery-9\n  regions: [us-east-1, us-west-2]",
+            )
+            .replace(
+                "quotas:\n  daily_usd: 20\n  request_max_usd: 1\n  max_jobs_per_caller: 5\n",
+                "",
+            ),
+        )
         .expect("an unknown model with its routes is accepted");
         assert_eq!(unknown.model.spec, None);
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod names;
 pub mod oidc;
 pub mod protection;
+pub mod quotas;
 pub mod render;
 pub mod stack;
 pub mod stage_keys;

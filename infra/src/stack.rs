@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use cfn_constructs::apigw::{Authorization, HttpApi, LambdaRoute, StageProps};
 use cfn_constructs::bedrock::{Access, BedrockModel};
+use cfn_constructs::dynamodb::Table;
 use cfn_constructs::iam::{Role, Statement};
 use cfn_constructs::lambda::{
     Function, FunctionProps, SqsEventSource, Tracing, XRAY_WRITE_ACTIONS,
@@ -54,6 +55,8 @@ pub const API: &str = "Api";
 pub const JOBS_QUEUE: &str = "JobsQueue";
 /// Logical id of the jobs dead-letter queue.
 pub const JOBS_DEAD_LETTER_QUEUE: &str = "JobsDeadLetterQueue";
+/// Logical id of the budget table (only with a `quotas` section).
+pub const QUOTA_TABLE: &str = "QuotaTable";
 /// Logical ids of the jobs functions' parts: `<prefix>Function`, `<prefix>Role`, `<prefix>LogGroup`.
 pub const JOBS_SUBMIT: &str = "JobsSubmit";
 /// See [`JOBS_SUBMIT`].
@@ -219,6 +222,24 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         .with_dead_letter_queue(&dead_letter, cfg.jobs.max_attempts)
         .with_tags(tags);
 
+    // Budgets per caller (infra/src/quotas.rs): one on-demand table, old days expiring by TTL.
+    let quota_table = cfg.quotas.as_ref().map(|_| {
+        Table::new(
+            QUOTA_TABLE,
+            &cfg.quota_table_name(),
+            codegen_contract::quota::KEY_ATTR,
+        )
+        .with_ttl(codegen_contract::quota::EXPIRES_AT_ATTR)
+        .with_tags(tags)
+    });
+    // Every function that reserves, settles or counts jobs may update the table's items, and
+    // nothing else on it (no read, scan or delete: `cargo xtask usage` reads with the operator's
+    // credentials).
+    let grant_quotas = |role: &mut Role| {
+        if let Some(t) = &quota_table {
+            t.grant_update(role);
+        }
+    };
     let model = BedrockModel {
         foundation_model_id: cfg.model.foundation_model.clone(),
         access: match &cfg.model.route {
@@ -262,6 +283,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
         |role| {
             bucket.grant_put(role, &format!("{OUTPUT_PREFIX}*"));
             grant_model(role);
+            grant_quotas(role);
         },
         BTreeMap::new(),
     );
@@ -282,6 +304,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             bucket.grant_put_named(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
             bucket.grant_read(role, &format!("{JOBS_PREFIX}*"), "JobRecords");
             jobs_queue.grant_send(role);
+            grant_quotas(role);
         },
         BTreeMap::from([(env::JOBS_QUEUE_URL.to_owned(), jobs_queue.url())]),
     );
@@ -335,6 +358,7 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
             grant_model(role);
             jobs_queue.grant_consume(role);
             dead_letter.grant_consume(role);
+            grant_quotas(role);
         },
         BTreeMap::from([
             (env::JOBS_DEAD_LETTER_ARN.to_owned(), dead_letter.arn()),
@@ -388,6 +412,9 @@ fn build(cfg: &StageConfig) -> Result<Template, DuplicateId> {
     stack.add(&access_logs)?;
     stack.add(&dead_letter)?;
     stack.add(&jobs_queue)?;
+    if let Some(t) = &quota_table {
+        stack.add(t)?;
+    }
     for part in [&sync, &submit, &status, &worker] {
         stack.add(&part.log_group)?;
         stack.add(&part.role)?;
@@ -562,6 +589,15 @@ impl Common<'_> {
         set(env::REPAIR, cfg.function.repair.as_str().into());
         for (name, value) in cfg.thinking.env() {
             set(name, value.into());
+        }
+        if let Some(q) = &cfg.quotas {
+            set(
+                codegen_contract::quota::env::TABLE,
+                cfg.quota_table_name().into(),
+            );
+            for (name, value) in q.env() {
+                set(name, value.into());
+            }
         }
         if let Some(endpoint) = &cfg.bedrock_endpoint {
             // Emulator stages only (validated): the SDK's service-specific endpoint variable

@@ -198,6 +198,37 @@ pub const KEYS: &[StageKey] = &[
         "16000 when the route thinks",
         "Output tokens reserved for thinking, added to `max_tokens` (at least 1024).",
     ),
+    key(
+        "quotas",
+        "section",
+        "no budgets, no table",
+        "Budgets per caller (`infra/src/quotas.rs`, docs/cost.md): money per UTC day, checked \
+         before every model call; with it the stack has a DynamoDB budget table.",
+    ),
+    key(
+        "quotas.daily_usd",
+        "number (USD)",
+        "required in the section",
+        "Each caller's budget per UTC day (at most 100 000).",
+    ),
+    key(
+        "quotas.request_max_usd",
+        "number (USD)",
+        "none",
+        "The most one request may reserve; a request that could cost more is refused.",
+    ),
+    key(
+        "quotas.max_jobs_per_caller",
+        "integer",
+        "none",
+        "Jobs queued or running per caller; one more is `429 too_many_jobs`.",
+    ),
+    key(
+        "quotas.overrides",
+        "map: principal key → number (USD)",
+        "none",
+        "A daily budget for named principals (keys as docs/principals.md writes them).",
+    ),
     key("function", "section", "required", "The functions."),
     key(
         "function.architecture",

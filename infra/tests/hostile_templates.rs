@@ -164,6 +164,10 @@ const KNOWN_TYPES: &[(&str, &str)] = &[
     ),
     ("AWS::ApiGatewayV2::Route", "apigateway:POST"),
     (
+        "AWS::DynamoDB::Table",
+        "dynamodb:CreateTable, dynamodb:DescribeTable, dynamodb:UpdateTimeToLive, ...",
+    ),
+    (
         "AWS::CloudWatch::Alarm",
         "cloudwatch:PutMetricAlarm, cloudwatch:DescribeAlarms, cloudwatch:TagResource",
     ),
@@ -338,6 +342,13 @@ fn create_calls(logical_id: &str, resource: &Value) -> Vec<Call> {
         "AWS::S3::BucketPolicy" => vec![Call::new(
             "s3:PutBucketPolicy",
             format!("arn:aws:s3:::{}", s(&p["Bucket"])),
+        )],
+        "AWS::DynamoDB::Table" => vec![Call::new(
+            "dynamodb:CreateTable",
+            format!(
+                "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}",
+                s(&p["TableName"])
+            ),
         )],
         "AWS::SQS::Queue" => vec![Call::new(
             "sqs:CreateQueue",
@@ -515,7 +526,37 @@ fn cases() -> Vec<Case> {
             "DashboardName": name, "DashboardBody": "{\"widgets\":[]}"}}}),
         )
     };
+    let table = |name: &str| {
+        template(json!({"T": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}}}))
+    };
     vec![
+        Case {
+            name: "a DynamoDB table that is not the stack's budget table (another team's name)",
+            types: &["AWS::DynamoDB::Table"],
+            hostile: table("payroll-ledger"),
+            control: table(&dev().quota_table_name()),
+            expect: refused(
+                "dynamodb:CreateTable",
+                &format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/payroll-ledger"),
+                Decision::ImplicitDeny,
+                None,
+            ),
+        },
+        Case {
+            name: "a table named like another stage's budget table (a prefix is not the stack)",
+            types: &["AWS::DynamoDB::Table"],
+            hostile: table(&format!("{STACK}-prod-quotas")),
+            control: table(&dev().quota_table_name()),
+            expect: refused(
+                "dynamodb:CreateTable",
+                &format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{STACK}-prod-quotas"),
+                Decision::ImplicitDeny,
+                None,
+            ),
+        },
         Case {
             name: "an alarm that overwrites another team's alarm (PutMetricAlarm replaces by name)",
             types: &["AWS::CloudWatch::Alarm"],
@@ -890,6 +931,41 @@ fn a_boundary_bound_role_trusted_by_another_account_yields_useless_credentials()
     assert_eq!(
         explain(&p.boundary, &Request::new("sqs:SendMessage", &queue)).0,
         Decision::ExplicitDeny
+    );
+    // A role granting itself another table (a hostile role policy is allowed to be written, the
+    // boundary is what stops it): the boundary allows DynamoDB on the stack's budget table only,
+    // and only from the stack's functions.
+    let own = format!(
+        "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}",
+        dev().quota_table_name()
+    );
+    let other = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/payroll-ledger");
+    let from_function = |action, table: &str| {
+        explain(
+            &p.boundary,
+            &Request::new(action, table).with("lambda:SourceFunctionArn", &function),
+        )
+    };
+    assert_eq!(
+        from_function("dynamodb:UpdateItem", &own),
+        (Decision::Allow, Some("BoundaryQuotaTable".to_owned()))
+    );
+    for action in ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Scan"] {
+        assert_eq!(
+            from_function(action, &other).0,
+            Decision::ImplicitDeny,
+            "{action} on another table"
+        );
+    }
+    assert_eq!(
+        from_function("dynamodb:DeleteTable", &own).0,
+        Decision::ImplicitDeny,
+        "the functions never delete their table"
+    );
+    assert_eq!(
+        explain(&p.boundary, &Request::new("dynamodb:UpdateItem", &own)).0,
+        Decision::ExplicitDeny,
+        "credentials used outside the stack's functions"
     );
 }
 

@@ -136,6 +136,7 @@ async fn two_deliveries_at_once_make_one_model_call() -> anyhow::Result<()> {
         bedrock: &bedrock,
         s3: &admin.s3,
         sqs: None,
+        dynamodb: None,
         config: &config,
         clock: time::OffsetDateTime::now_utc,
     };

@@ -71,6 +71,11 @@ enum Command {
     /// tokens and p50/p99 latency (from the function's metric lines), and the jobs dead-letter
     /// queue's depth. Read-only.
     Status(crate::status::StatusArgs),
+    /// Per caller, today's (UTC) tokens, spend and remaining budget, from the stage's budget
+    /// table; `--caller KEY` for one. Read-only (dynamodb:Scan or GetItem on that table, with
+    /// your credentials). Budgets and overrides change in the stage file, deployed like any other
+    /// change (docs/cost.md).
+    Usage(crate::usage::UsageArgs),
     /// Manage the local emulator (ministack) for the `local` stage.
     Local(crate::local::LocalArgs),
     /// Deploy the stage's bootstrap stack (once per account and region, as an administrator):
@@ -123,6 +128,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Diff(args) => crate::diff::command(&root, args).await,
         Command::Destroy(args) => crate::destroy::command(&root, args).await,
         Command::Outputs(args) => crate::outputs::command(&root, args).await,
+        Command::Usage(args) => crate::usage::command(&root, args).await,
         Command::Runs(args) => crate::promote::command(&root, args).await,
         Command::Package(args) => crate::artifact::command(&root, args).await,
         Command::Invoke(args) => crate::invoke::command(&root, args).await,

@@ -316,6 +316,19 @@ pub fn error_meaning(code: ErrorCode) -> &'static str {
             "The request's IAM identity is missing or of a kind that cannot own jobs \
              (docs/principals.md)."
         }
+        ErrorCode::QuotaExceeded => {
+            "The caller's budget for the UTC day (or the request's ceiling) would be exceeded; no \
+             model call was made: retry after `Retry-After` (the next UTC midnight), or ask for a \
+             higher override (docs/cost.md)."
+        }
+        ErrorCode::TooManyJobs => {
+            "The caller already has as many jobs queued or running as the stage allows \
+             (`quotas.max_jobs_per_caller`): retry after `Retry-After` or when one finishes."
+        }
+        ErrorCode::BudgetUnavailable => {
+            "The budget store could not be reached, so no model call was made: retry after \
+             `Retry-After`."
+        }
         ErrorCode::Internal => "A bug or misconfiguration in the function.",
     }
 }
@@ -348,6 +361,8 @@ fn error_routes(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidJobId | ErrorCode::JobNotFound => "G",
         ErrorCode::IdempotencyConflict => "J",
         ErrorCode::JobsUnavailable | ErrorCode::UnidentifiedCaller => "J G",
+        ErrorCode::QuotaExceeded | ErrorCode::BudgetUnavailable => "S J",
+        ErrorCode::TooManyJobs => "J",
     }
 }
 
@@ -418,7 +433,19 @@ pub mod examples {
                 input_tokens: 212,
                 output_tokens: 180,
                 total_tokens: 392,
+                cache_read_input_tokens: 0,
+                cache_write_input_tokens: 0,
             },
+            cost: codegen_contract::cost::of_call(
+                "us.anthropic.claude-sonnet-4-6",
+                Usage {
+                    input_tokens: 212,
+                    output_tokens: 180,
+                    total_tokens: 392,
+                    cache_read_input_tokens: 0,
+                    cache_write_input_tokens: 0,
+                },
+            ),
             syntax: SyntaxCheck::checked(0, vec![]),
             repair: None,
             sampling: SentSampling {
@@ -525,6 +552,7 @@ fn schemas() -> Value {
                 "stored": { "type": "boolean", "description": "Whether the code was written to S3 (`false` only when S3 failed after generation; `warnings` says why)." },
                 "s3": { "oneOf": [reference("S3Location"), { "type": "null" }] },
                 "usage": reference("Usage"),
+                "cost": reference("Cost"),
                 "syntax": reference("SyntaxCheck"),
                 "repair": reference("RepairReport"),
                 "sampling": reference("SentSampling"),
@@ -548,7 +576,34 @@ fn schemas() -> Value {
             "properties": {
                 "input_tokens": { "type": "integer", "minimum": 0 },
                 "output_tokens": { "type": "integer", "minimum": 0 },
-                "total_tokens": { "type": "integer", "minimum": 0 }
+                "total_tokens": { "type": "integer", "minimum": 0 },
+                "cache_read_input_tokens": { "type": "integer", "minimum": 0, "description": "Prompt tokens read from Bedrock's prompt cache; absent: none." },
+                "cache_write_input_tokens": { "type": "integer", "minimum": 0, "description": "Prompt tokens written to it; absent: none." }
+            }
+        },
+        "Cost": {
+            "type": "object",
+            "description": "What the answer's model calls cost (docs/cost.md): from Bedrock's own token counts and the model catalogue's dated prices; absent for a model without a price.",
+            "required": ["usd", "micro_usd", "tokens", "rates_micro_usd_per_mtok", "endpoint", "prices_as_of", "price_source"],
+            "properties": {
+                "usd": { "type": "string", "description": "USD with six decimals, written from `micro_usd`." },
+                "micro_usd": { "type": "integer", "minimum": 0, "description": "USD 10^-6, rounded up per model call." },
+                "tokens": reference("Usage"),
+                "rates_micro_usd_per_mtok": reference("Rates"),
+                "endpoint": { "type": "string", "enum": ["global", "regional"], "description": "Which of the model's prices applied." },
+                "prices_as_of": { "type": "string", "description": "When the prices were read (YYYY-MM-DD)." },
+                "price_source": { "type": "string", "description": "Where they come from." }
+            }
+        },
+        "Rates": {
+            "type": "object",
+            "description": "Micro-dollars per million tokens.",
+            "required": ["input", "output", "cache_write", "cache_read"],
+            "properties": {
+                "input": { "type": "integer", "minimum": 0 },
+                "output": { "type": "integer", "minimum": 0, "description": "Thinking included: it is billed as output." },
+                "cache_write": { "type": "integer", "minimum": 0 },
+                "cache_read": { "type": "integer", "minimum": 0 }
             }
         },
         "SentSampling": {
@@ -1055,6 +1110,7 @@ mod tests {
         let minimal_response = GenerateResponse {
             s3: None,
             repair: None,
+            cost: None,
             warnings: vec![],
             ..examples::response()
         };
@@ -1089,7 +1145,18 @@ mod tests {
         );
         let s3 = to_value(&examples::response().s3);
         assert_schema("S3Location", s3.clone(), s3, &[]);
-        assert_schema("Usage", to_value(&usage), to_value(&usage), &[]);
+        let cached = Usage {
+            cache_read_input_tokens: 1,
+            cache_write_input_tokens: 1,
+            ..usage
+        };
+        assert_schema("Usage", to_value(&cached), to_value(&usage), &[]);
+        let cost = examples::response()
+            .cost
+            .expect("the example's model is priced");
+        assert_schema("Cost", to_value(&cost), to_value(&cost), &[]);
+        let rates = to_value(&cost.rates_micro_usd_per_mtok);
+        assert_schema("Rates", rates.clone(), rates, &[]);
         assert_schema(
             "SentSampling",
             to_value(&full_sampling),

@@ -37,6 +37,7 @@ pub mod promote;
 pub mod report;
 pub mod status;
 mod synth;
+pub mod usage;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

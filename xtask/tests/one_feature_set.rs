@@ -140,8 +140,9 @@ fn architecture_invariants() {
             "docs/architecture.md: {package} may depend only on {allowed:?}, not {extra:?}"
         );
     };
-    // The contract is pure data; the construct library has no SDK and no IO.
-    only("codegen-contract", &["serde", "thiserror"]);
+    // The contract is pure data (and date arithmetic on it); the construct library has no SDK
+    // and no IO.
+    only("codegen-contract", &["serde", "thiserror", "time"]);
     only("cfn-constructs", &["serde", "serde_json"]);
     // Synthesis is pure: no SDK, no async runtime, no network.
     for dep in of("codegen-infra") {

@@ -28,6 +28,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("bedrock", "bedrock"),
     ("logs", "logs"),
     ("sqs", "sqs"),
+    ("ddb", "dynamodb"),
 ];
 
 /// S3 operations authorised under another action than their own name.
@@ -133,6 +134,15 @@ const NOT_FOR_THE_DEPLOY_ROLE: &[(&str, &str)] = &[
         "sqs:GetQueueAttributes",
         "`status` only (the dead-letter queue's depth): an operator's read, run with the \
          operator's own credentials; the deploy role needs no queue access to deploy",
+    ),
+    (
+        "dynamodb:GetItem",
+        "`usage --caller` only (one caller's budget counter): an operator's read, run with the \
+         operator's own credentials; the deploy role needs no access to the budget table",
+    ),
+    (
+        "dynamodb:Scan",
+        "`usage` only (every caller's counter today): an operator's read, as above",
     ),
     (
         "sts:AssumeRole",

@@ -5,7 +5,7 @@
 //! - [`view`]: reading a synthesised template back (resources, properties, IAM statements), for
 //!   the deployer and the tests alike.
 //! - [`iam`]: policy documents and the [`iam::Role`] construct that grants write into.
-//! - [`s3`], [`sqs`], [`logs`], [`lambda`], [`apigw`], [`bedrock`]: constructs for the services this stack
+//! - [`s3`], [`sqs`], [`dynamodb`], [`logs`], [`lambda`], [`apigw`], [`bedrock`]: constructs for the services this stack
 //!   uses. Each one owns the IAM actions it can grant (named constants next to the construct), so
 //!   permissions are written by grants, never by hand.
 //!
@@ -15,6 +15,7 @@
 pub mod apigw;
 pub mod bedrock;
 pub mod cloudwatch;
+pub mod dynamodb;
 pub mod expr;
 pub mod iam;
 pub mod kms;

@@ -7,9 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cost;
 pub mod metrics;
 pub mod models;
 pub mod principal;
+pub mod quota;
 
 pub use principal::{IamAuthorizerContext, Principal, PrincipalError};
 
@@ -285,6 +287,16 @@ pub struct Usage {
     pub output_tokens: u32,
     /// Sum of both.
     pub total_tokens: u32,
+    /// Prompt tokens read from Bedrock's prompt cache (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_input_tokens: u32,
+    /// Prompt tokens written to Bedrock's prompt cache (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -294,6 +306,12 @@ impl Usage {
             input_tokens: self.input_tokens.saturating_add(other.input_tokens),
             output_tokens: self.output_tokens.saturating_add(other.output_tokens),
             total_tokens: self.total_tokens.saturating_add(other.total_tokens),
+            cache_read_input_tokens: self
+                .cache_read_input_tokens
+                .saturating_add(other.cache_read_input_tokens),
+            cache_write_input_tokens: self
+                .cache_write_input_tokens
+                .saturating_add(other.cache_write_input_tokens),
         }
     }
 }
@@ -442,6 +460,11 @@ pub struct GenerateResponse {
     pub s3: Option<S3Location>,
     /// Token usage, of every model call the answer took (a repair included).
     pub usage: Usage,
+    /// What those calls cost, from `usage` and the catalogue's dated prices; absent only for a
+    /// model the catalogue has no price for (a warning says so) and in records written before
+    /// costs existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::Cost>,
     /// The syntax check of `code` (answers recorded before the check existed read as unchecked).
     #[serde(default)]
     pub syntax: SyntaxCheck,
@@ -533,13 +556,20 @@ pub enum ErrorCode {
     /// The request's IAM identity is missing, malformed, or of a kind that cannot own jobs
     /// (see [`principal`]).
     UnidentifiedCaller,
+    /// The caller's budget for the UTC day is spent (or the request's maximum cost would pass
+    /// it): no model call was made; `Retry-After` says when the day resets.
+    QuotaExceeded,
+    /// The caller already has as many jobs queued or running as the stage allows.
+    TooManyJobs,
+    /// The budget store could not be reached, so no model call was made: retry.
+    BudgetUnavailable,
     /// A bug or misconfiguration in the function.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::InvalidJson,
         Self::InvalidEncoding,
         Self::MissingMessage,
@@ -567,6 +597,9 @@ impl ErrorCode {
         Self::IdempotencyConflict,
         Self::JobsUnavailable,
         Self::UnidentifiedCaller,
+        Self::QuotaExceeded,
+        Self::TooManyJobs,
+        Self::BudgetUnavailable,
         Self::Internal,
     ];
 
@@ -600,6 +633,9 @@ impl ErrorCode {
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::JobsUnavailable => "jobs_unavailable",
             Self::UnidentifiedCaller => "unidentified_caller",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::TooManyJobs => "too_many_jobs",
+            Self::BudgetUnavailable => "budget_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -626,14 +662,14 @@ impl ErrorCode {
             // The request was well formed, and the model declined to answer it: rephrasing is the
             // caller's remedy, retrying the same request is not.
             Self::ModelRefused => 422,
-            Self::Throttled => 429,
+            Self::Throttled | Self::QuotaExceeded | Self::TooManyJobs => 429,
             // Like an empty generation, the model answered without code; what to change is the
             // stage's token budget or effort (the message says which), not the request's shape.
             Self::ModelAccess
             | Self::ModelError
             | Self::EmptyGeneration
             | Self::ThinkingExhausted => 502,
-            Self::ModelUnavailable | Self::JobsUnavailable => 503,
+            Self::ModelUnavailable | Self::JobsUnavailable | Self::BudgetUnavailable => 503,
             Self::ModelTimeout => 504,
             Self::Internal => 500,
         }
@@ -732,14 +768,28 @@ mod tests {
             input_tokens: 1,
             output_tokens: 2,
             total_tokens: 3,
+            cache_read_input_tokens: 4,
+            cache_write_input_tokens: 0,
         };
         assert_eq!(
             a.plus(a),
             Usage {
                 input_tokens: 2,
                 output_tokens: 4,
-                total_tokens: 6
+                total_tokens: 6,
+                cache_read_input_tokens: 8,
+                cache_write_input_tokens: 0,
             }
+        );
+        // Zero cache figures are left out of the JSON: the shape clients know stays.
+        let json = serde_json::to_value(Usage {
+            cache_read_input_tokens: 0,
+            ..a
+        })
+        .expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"input_tokens": 1, "output_tokens": 2, "total_tokens": 3})
         );
     }
 

@@ -84,6 +84,10 @@ pub const INPUT_TOKENS: Metric = count("InputTokens");
 pub const OUTPUT_TOKENS: Metric = count("OutputTokens");
 /// Total tokens, exactly the response's `usage.total_tokens`.
 pub const TOTAL_TOKENS: Metric = count("TotalTokens");
+/// What the answer cost, in micro-dollars (USD 10^-6), exactly the response's `cost.micro_usd`.
+/// Per stage, route and model like every metric here: never per caller (`cargo xtask usage` reads
+/// per-caller spend from the budget table, which has no metric cost).
+pub const COST_MICRO_USD: Metric = count("CostMicroUsd");
 // No thinking-token metric: Bedrock's `TokenUsage` reports `inputTokens`, `outputTokens`,
 // `totalTokens` and the cache reads and writes, no reasoning count ("TokenUsage", Amazon Bedrock
 // API reference, https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html,

@@ -316,11 +316,57 @@ impl ModelSpec {
     pub fn takes_effort(&self, effort: Effort) -> bool {
         self.efforts.contains(&effort)
     }
+
+    /// The model's on-demand prices (`None`: no published price was found for it).
+    pub fn prices(&self) -> Option<&'static Prices> {
+        prices_of(self.base_id)
+    }
+}
+
+/// A model's on-demand prices per token class, in micro-dollars (USD 10^-6) per million tokens,
+/// with the date they were read and the page they come from ([`prices::PRICES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prices {
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens, thinking included (thinking is billed as output).
+    pub output: u64,
+    /// Cache writes (5-minute).
+    pub cache_write: u64,
+    /// Cache reads.
+    pub cache_read: u64,
+    /// Whether a geographic profile or the base id costs 10% more than the global profile.
+    pub regional_premium: bool,
+    /// A higher tier for long prompts, where the model has one.
+    pub long_prompt: Option<LongPrompt>,
+    /// When the row was read (`YYYY-MM-DD`).
+    pub as_of: &'static str,
+    /// The page it comes from.
+    pub source: &'static str,
+}
+
+/// A long-prompt tier: a request whose prompt (input plus cache reads and writes) is over
+/// `over_tokens` pays `factor` times every rate, output included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongPrompt {
+    /// The prompt size above which the tier applies.
+    pub over_tokens: u32,
+    /// The multiplier on every rate.
+    pub factor: u64,
 }
 
 mod data;
+pub mod prices;
 
 pub use data::CATALOGUE;
+
+/// The prices of a base model id.
+pub fn prices_of(base_id: &str) -> Option<&'static Prices> {
+    prices::PRICES
+        .iter()
+        .find(|(id, _)| *id == base_id)
+        .map(|(_, p)| p)
+}
 
 /// A model id resolved against the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -516,6 +562,29 @@ mod tests {
         );
         assert!(notice.contains("new account"), "{notice}");
         assert_eq!(Lifecycle::Active.notice("x"), None);
+    }
+
+    #[test]
+    fn every_model_has_dated_prices() {
+        for m in CATALOGUE {
+            let p = m
+                .prices()
+                .unwrap_or_else(|| panic!("{} has no price", m.base_id));
+            assert!(p.input > 0 && p.output > p.input, "{}", m.base_id);
+            assert!(
+                p.cache_read < p.input && p.cache_write > p.input,
+                "{}",
+                m.base_id
+            );
+            assert_eq!(p.as_of.len(), 10, "{}", m.base_id);
+            assert!(p.source.starts_with("https://"), "{}", m.base_id);
+        }
+        for (id, _) in prices::PRICES {
+            assert!(
+                find(id).is_some(),
+                "price for a model not in the catalogue: {id}"
+            );
+        }
     }
 
     #[test]

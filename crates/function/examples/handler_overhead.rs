@@ -290,6 +290,7 @@ async fn run(o: Options) -> ExitCode {
         bedrock: &bedrock,
         s3: &mocked_s3,
         sqs: None,
+        dynamodb: None,
         config: &config,
         clock: time::OffsetDateTime::now_utc,
     };
@@ -333,6 +334,7 @@ async fn run(o: Options) -> ExitCode {
             bedrock: &bedrock,
             s3: &s3,
             sqs: None,
+            dynamodb: None,
             config: &config,
             clock: time::OffsetDateTime::now_utc,
         };

@@ -64,6 +64,21 @@ pub fn sqs_client(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(conf)
 }
 
+/// Builds the DynamoDB client (the budget table), with short timeouts: a reservation is on the
+/// request path, before the model call.
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_timeout(Duration::from_secs(2))
+                .build(),
+        )
+        .retry_config(retry_config())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
 /// Builds the S3 client, path-style when configured (local emulators).
 pub fn s3_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(sdk)

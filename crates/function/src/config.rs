@@ -67,12 +67,54 @@ pub struct Config {
     /// Whether code that does not parse gets one follow-up model call (`CODEGEN_REPAIR`, default
     /// `off`).
     pub repair: RepairMode,
-    /// Thinking and effort for the route this instance serves (the jobs route's for the worker,
-    /// the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
+    /// Thinking and effort for the route this instance serves (the jobs route's for the worker
+    /// and the submitter, the synchronous route's otherwise; `CODEGEN_{SYNC,JOBS}_*`).
     pub thinking: RouteThinking,
     /// The stage's name (`CODEGEN_STAGE`), the `Stage` dimension of the metrics (`unknown` when
     /// unset, as in a test).
     pub stage: String,
+    /// Budgets per caller (`CODEGEN_QUOTA_*`); `None`: the stage has none.
+    pub quotas: Option<Quotas>,
+}
+
+/// The stage's budgets and where they are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    /// The budget table (`CODEGEN_QUOTA_TABLE`).
+    pub table: String,
+    /// The budgets, in micro-dollars.
+    pub limits: codegen_contract::quota::Limits,
+}
+
+fn quotas_from(get: impl Fn(&str) -> Option<String>) -> Result<Option<Quotas>, ConfigError> {
+    use codegen_contract::quota::{Limits, env as qenv, parse_overrides};
+    let Some(table) = get(qenv::TABLE) else {
+        return Ok(None);
+    };
+    let daily = get(qenv::DAILY_MICRO_USD).ok_or(ConfigError::Missing(qenv::DAILY_MICRO_USD))?;
+    let daily = parse_ranged(qenv::DAILY_MICRO_USD, &daily, 1, u64::MAX)?;
+    let request_max = get(qenv::REQUEST_MAX_MICRO_USD)
+        .map(|v| parse_ranged(qenv::REQUEST_MAX_MICRO_USD, &v, 1, u64::MAX))
+        .transpose()?;
+    let max_jobs_per_caller = get(qenv::MAX_JOBS_PER_CALLER)
+        .map(|v| parse_ranged(qenv::MAX_JOBS_PER_CALLER, &v, 1, u32::MAX))
+        .transpose()?;
+    let overrides =
+        parse_overrides(&get(qenv::OVERRIDES).unwrap_or_default()).map_err(|reason| {
+            ConfigError::Invalid {
+                name: qenv::OVERRIDES,
+                reason,
+            }
+        })?;
+    Ok(Some(Quotas {
+        table,
+        limits: Limits {
+            daily,
+            request_max,
+            overrides,
+            max_jobs_per_caller,
+        },
+    }))
 }
 
 /// Default for [`Config::job_stale_after`]: an hour.
@@ -173,13 +215,15 @@ impl Config {
             })?,
         };
 
-        let route = if role == Role::Worker {
+        // The submitter reserves a job's budget with the jobs route's thinking reservation.
+        let route = if matches!(role, Role::Worker | Role::Submit) {
             Route::Jobs
         } else {
             Route::Sync
         };
         let thinking = RouteThinking::from_lookup(route, get)?;
         let stage = get(env::STAGE).unwrap_or_else(|| "unknown".to_owned());
+        let quotas = quotas_from(get)?;
 
         Ok(Self {
             stage,
@@ -198,6 +242,7 @@ impl Config {
             job_stale_after: Duration::from_secs(job_stale_after),
             repair,
             thinking,
+            quotas,
         })
     }
 }

@@ -13,6 +13,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for the `Retry-After` header (429 and 503).
     pub retry_after: Option<u32>,
+    /// What model calls made before the failure cost, in micro-dollars (`None`: no model answer
+    /// was received), so that a budget reservation settles to what was billed.
+    pub spent_micro_usd: Option<u64>,
 }
 
 impl ApiError {
@@ -22,7 +25,15 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            spent_micro_usd: None,
         }
+    }
+
+    /// Records what the failed request's model calls cost.
+    #[must_use]
+    pub fn spent(mut self, micro_usd: Option<u64>) -> Self {
+        self.spent_micro_usd = micro_usd;
+        self
     }
 
     /// Adds a `Retry-After` hint.

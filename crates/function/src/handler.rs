@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::{Config, Role};
 use crate::error::ApiError;
 use crate::storage::Target;
-use crate::{jobs_api, metrics, pipeline, request, response, storage};
+use crate::{budget, jobs_api, metrics, pipeline, request, response, storage};
 
 /// Source of the current time (UTC); a plain function so tests can pin it.
 pub type Clock = fn() -> OffsetDateTime;
@@ -28,6 +28,8 @@ pub struct Deps<'a> {
     pub s3: &'a aws_sdk_s3::Client,
     /// SQS client (the `submit` role enqueues jobs with it).
     pub sqs: Option<&'a aws_sdk_sqs::Client>,
+    /// DynamoDB client (the budget table; `None` when the stage has no budgets).
+    pub dynamodb: Option<&'a aws_sdk_dynamodb::Client>,
     /// Function configuration.
     pub config: &'a Config,
     /// Current time, for object keys.
@@ -165,7 +167,29 @@ async fn run(
                 request_id,
                 create_only: false,
             };
-            let body = pipeline::generate_and_store(deps, &req, &target, started, deadline).await?;
+            // Budgets: reserve the most this request can cost before any model call, settle
+            // to what it cost after (crate::budget).
+            let held = match &deps.config.quotas {
+                None => None,
+                Some(_) => {
+                    let principal = jobs_api::principal_of(payload)?;
+                    let bound = pipeline::request_bound(deps, &req)?;
+                    budget::admit(deps, &principal, bound, (deps.clock)()).await?
+                }
+            };
+            let result = pipeline::generate_and_store(deps, &req, &target, started, deadline).await;
+            if let Some(held) = &held {
+                let (spent, tokens, failure) = match &result {
+                    Ok(body) => (
+                        body.cost.as_ref().map(|c| c.micro_usd),
+                        u64::from(body.usage.total_tokens),
+                        None,
+                    ),
+                    Err(e) => (e.spent_micro_usd, 0, Some(e.code)),
+                };
+                budget::settle(deps, held, spent, tokens, failure).await;
+            }
+            let body = result?;
             metrics::record_answer(&body);
             Ok(response::success(&body))
         }

@@ -77,6 +77,22 @@ pub struct JobRecord {
     /// RFC 3339). A delivery before then is a duplicate of a live attempt and is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_until: Option<String>,
+    /// What the submission reserved of its owner's budget, and whether it holds one of the
+    /// owner's job slots (stages with `quotas`; see `crate::budget`). Settled and released when
+    /// the job ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<JobBudget>,
+}
+
+/// A job's share of its owner's budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobBudget {
+    /// The day item the reservation was made on (the submission's UTC day).
+    pub key: String,
+    /// Micro-dollars reserved.
+    pub reserved_micro_usd: u64,
+    /// Whether the job holds one of its owner's job slots.
+    pub slot: bool,
 }
 
 /// The key of a job's record.
@@ -170,6 +186,7 @@ impl JobRecord {
             last_error: None,
             enqueued: false,
             claimed_until: None,
+            budget: None,
         }
     }
 
@@ -628,6 +645,7 @@ mod tests {
             stored: true,
             s3: None,
             usage: codegen_contract::Usage::default(),
+            cost: None,
             syntax: codegen_contract::SyntaxCheck::checked(0, vec![]),
             repair: None,
             sampling: codegen_contract::SentSampling::default(),

@@ -110,12 +110,20 @@ pub async fn submit(
         }
     };
     let now = (deps.clock)();
-    let mut job_id = jobs::random_job_id();
+    let fresh_id = jobs::random_job_id();
+    let mut job_id = fresh_id.clone();
     if let Some(key) = &idempotency_key {
         job_id = claim_key(deps, &owner, key, &job_id, &body, now).await?;
     }
     let code_key = storage::object_key(&config.prefix, now, &job_id, req.language);
-    let record = JobRecord::queued(&job_id, now, &owner, &body, &code_key);
+    let mut record = JobRecord::queued(&job_id, now, &owner, &body, &code_key);
+    // Budgets: a job slot and the job's bound, before the job exists (crate::budget).
+    // A key that names an existing job replays it: that job already holds its budget and slot
+    // (a caller at its cap can still retry a submission).
+    if config.quotas.is_some() && job_id == fresh_id {
+        let bound = crate::pipeline::request_bound(deps, &req)?;
+        record.budget = crate::budget::admit_job(deps, &owner, bound, now).await?;
+    }
 
     let status = match jobs::put_record(deps.s3, &config.bucket, &record, Write::Create).await {
         Ok(etag) => {
@@ -129,8 +137,17 @@ pub async fn submit(
             .await?;
             JobStatus::Queued
         }
-        Err(RecordError::Exists) => replay(deps, &owner, &record).await?,
+        Err(RecordError::Exists) => {
+            // A replay: the first submission holds the job's budget; give this one's back.
+            if let Some(b) = &record.budget {
+                crate::budget::end_job(deps, &owner, b, Some(0), 0, None).await;
+            }
+            replay(deps, &owner, &record).await?
+        }
         Err(e) => {
+            if let Some(b) = &record.budget {
+                crate::budget::end_job(deps, &owner, b, Some(0), 0, None).await;
+            }
             warn!(request_id, job_id, error = %e, "could not record the job");
             return Err(unavailable("the job could not be recorded"));
         }

@@ -6,9 +6,11 @@
 //! ([`storage`]). Its front doors: [`handler`] (API Gateway v2 events: validation in [`request`],
 //! `PUT /code-generation` inside the request, the jobs routes in [`jobs_api`]) and [`worker`]
 //! (the jobs queue). [`jobs`] keeps job records; [`response`] shapes JSON answers; [`clients`]
-//! builds the SDK clients and [`config`] reads the environment. Only `handler`, `jobs`,
-//! `jobs_api`, `worker`, `pipeline`, `model`, `storage` and `clients` touch IO.
+//! builds the SDK clients and [`config`] reads the environment. [`budget`] keeps each caller's
+//! daily budget and job slots in DynamoDB. Only `handler`, `jobs`, `jobs_api`, `worker`,
+//! `pipeline`, `model`, `storage`, `budget` and `clients` touch IO.
 
+pub mod budget;
 pub mod clients;
 pub mod config;
 pub mod error;

@@ -46,6 +46,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let bedrock = clients::bedrock_client(&sdk, &config);
     let s3 = clients::s3_client(&sdk, &config);
     let sqs = (config.role == Role::Submit).then(|| clients::sqs_client(&sdk));
+    let dynamodb = config
+        .quotas
+        .as_ref()
+        .map(|_| clients::dynamodb_client(&sdk));
     tracing::info!(
         build = BUILD_LABEL,
         model = %config.model_id,
@@ -57,6 +61,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         model_timeout_ms = u64::try_from(config.model_timeout.as_millis()).unwrap_or(u64::MAX),
         role = config.role.as_str(),
         repair = config.repair.as_str(),
+        quotas = config.quotas.is_some(),
         "cold start"
     );
 
@@ -64,6 +69,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         bedrock: &bedrock,
         s3: &s3,
         sqs: sqs.as_ref(),
+        dynamodb: dynamodb.as_ref(),
         config: &config,
         clock: OffsetDateTime::now_utc,
     };

@@ -47,6 +47,8 @@ pub struct Figures {
 pub struct AnswerFigures {
     /// The response's `usage`.
     pub usage: Usage,
+    /// The response's `cost.micro_usd` (`None`: the model has no price).
+    pub cost_micro_usd: Option<u64>,
     /// Whether the code parsed; `None`: not checked.
     pub syntax_ok: Option<bool>,
     /// Whether a repair was attempted and applied; `None`: no repair report.
@@ -58,6 +60,7 @@ impl AnswerFigures {
     pub fn of(body: &GenerateResponse) -> Self {
         Self {
             usage: body.usage,
+            cost_micro_usd: body.cost.as_ref().map(|c| c.micro_usd),
             syntax_ok: body.syntax.checked.then(|| body.syntax.is_ok()),
             repair: body.repair.as_ref().map(|r| (r.attempted, r.applied)),
         }
@@ -164,6 +167,9 @@ impl Line {
         self.set(m::INPUT_TOKENS, u64::from(answer.usage.input_tokens))
             .set(m::OUTPUT_TOKENS, u64::from(answer.usage.output_tokens))
             .set(m::TOTAL_TOKENS, u64::from(answer.usage.total_tokens));
+        if let Some(micro_usd) = answer.cost_micro_usd {
+            self.set(m::COST_MICRO_USD, micro_usd);
+        }
         // Thinking tokens are in `output_tokens`: Bedrock reports no separate count
         // (codegen_contract::metrics).
         if let Some(ok) = answer.syntax_ok {
@@ -244,7 +250,17 @@ mod tests {
                 input_tokens: 11,
                 output_tokens: 22,
                 total_tokens: 33,
+                ..Usage::default()
             },
+            cost: codegen_contract::cost::of_call(
+                "us.anthropic.claude-sonnet-4-6",
+                Usage {
+                    input_tokens: 11,
+                    output_tokens: 22,
+                    total_tokens: 33,
+                    ..Usage::default()
+                },
+            ),
             syntax: SyntaxCheck::checked(1, vec![]),
             repair: Some(RepairReport {
                 mode: RepairMode::Once,
@@ -274,6 +290,15 @@ mod tests {
         assert_eq!(v["InputTokens"], 11);
         assert_eq!(v["OutputTokens"], 22);
         assert_eq!(v["TotalTokens"], 33);
+        // 11 × 3.30 + 22 × 16.50 = 36.3 + 363 = 399.3 µ$, rounded up: 400 (worked by hand).
+        assert_eq!(v["CostMicroUsd"], 400);
+        assert!(
+            !v["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+                .to_string()
+                .to_lowercase()
+                .contains("caller"),
+            "cost is per stage, never per caller"
+        );
         assert_eq!(v["Status2xx"], 1);
         assert_eq!(v["Status5xx"], 0);
         assert_eq!(v["ModelLatency"], 900);

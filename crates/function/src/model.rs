@@ -480,12 +480,17 @@ pub async fn converse(
         .map(|u| {
             let input = u32::try_from(u.input_tokens()).unwrap_or(0);
             let out = u32::try_from(u.output_tokens()).unwrap_or(0);
+            // The cache figures are absent unless the request set a cache point (the function
+            // sets none); they are kept so that `cost` prices whatever Bedrock reports.
+            let cache = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
             Usage {
                 input_tokens: input,
                 output_tokens: out,
                 total_tokens: u32::try_from(u.total_tokens())
                     .unwrap_or(0)
                     .max(input.saturating_add(out)),
+                cache_read_input_tokens: cache(u.cache_read_input_tokens()),
+                cache_write_input_tokens: cache(u.cache_write_input_tokens()),
             }
         })
         .unwrap_or_default();

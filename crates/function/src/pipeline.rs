@@ -37,6 +37,24 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
     Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
 }
 
+/// The most `req` can cost on this route (its message's bytes, `maxTokens` as the plan will
+/// send it, a repair when the stage allows one), for the budget reservation before the model
+/// call. The same plan as [`generate_and_store`] makes, so its errors are the same.
+pub fn request_bound(
+    deps: &Deps<'_>,
+    req: &ValidRequest,
+) -> Result<codegen_contract::quota::RequestBound, ApiError> {
+    let config = deps.config;
+    let mut plan = sampling::plan(&config.model_id, config.defaults, &req.overrides)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    thinking::apply(&mut plan, &config.model_id, &config.thinking);
+    Ok(codegen_contract::quota::RequestBound {
+        message_bytes: u32::try_from(req.message.len()).unwrap_or(u32::MAX),
+        max_tokens: plan.max_tokens,
+        repair: config.repair == RepairMode::Once,
+    })
+}
+
 /// Generates code for `req` and stores it at `target`. Every expected failure is an [`ApiError`]
 /// the caller can answer with; a failed S3 write is not one of them (the model call was paid for,
 /// so the code is returned with `stored: false` and a warning). `deadline` is the invocation's
@@ -89,6 +107,9 @@ pub async fn generate_and_store(
         e.to_api_error(model_id, &region)
     })?;
 
+    // Paid for whatever happens next: a failure below still settles a budget to this.
+    let first_cost =
+        codegen_contract::cost::of_call(model_id, generation.usage).map(|c| c.micro_usd);
     if is_refusal(&generation.stop_reason) {
         warn!(
             request_id,
@@ -104,7 +125,8 @@ pub async fn generate_and_store(
                  programming task",
                 generation.stop_reason.as_str()
             ),
-        ));
+        )
+        .spent(first_cost));
     }
     let Some(code) = extract::extract_code(&generation.text, language) else {
         // Only sizes and the stop reason are logged: neither the reply nor its reasoning.
@@ -118,13 +140,14 @@ pub async fn generate_and_store(
             "model reply contained no code"
         );
         if generation.stop_reason == StopReason::MaxTokens && plan.thinks {
-            return Err(thinking_exhausted(&plan, config.role));
+            return Err(thinking_exhausted(&plan, config.role).spent(first_cost));
         }
         return Err(ApiError::new(
             ErrorCode::EmptyGeneration,
             "the model answered without any code: rephrase the message as a concrete programming \
              task and try again",
-        ));
+        )
+        .spent(first_cost));
     };
     // The model calls of this request share one budget: the configured Bedrock timeout from the
     // first call's start, and never past the invocation's deadline less the S3 write.
@@ -141,6 +164,8 @@ pub async fn generate_and_store(
         stop_reason: generation.stop_reason.clone(),
     };
     let mut usage = generation.usage;
+    let mut cost = codegen_contract::cost::of_call(model_id, generation.usage);
+    debug_assert_eq!(cost.as_ref().map(|c| c.micro_usd), first_cost);
     let mut repair = None;
     let answer = if first.syntax.has_errors() {
         let context = RepairContext {
@@ -158,6 +183,9 @@ pub async fn generate_and_store(
         let (kept, report) = try_repair(&context, first).await;
         if let Some(u) = report.usage {
             usage = usage.plus(u);
+            // Each call is priced on its own (a long-prompt tier applies per request).
+            let repair_cost = codegen_contract::cost::of_call(model_id, u);
+            cost = cost.zip(repair_cost).map(|(a, b)| a.plus(&b));
         }
         if report.attempted && !report.applied {
             warnings.push(format!(
@@ -248,10 +276,17 @@ pub async fn generate_and_store(
         }
     };
 
+    if cost.is_none() {
+        warnings.push(format!(
+            "no price is known for model {model_id}: this answer carries no cost (add the model's \
+             prices to the catalogue, crates/contract/src/models/prices.rs)"
+        ));
+    }
     info!(
         request_id,
         language = language.name,
         model = model_id,
+        cost_micro_usd = cost.as_ref().map_or(0, |c| c.micro_usd),
         message_bytes = req.message.len(),
         code_bytes = code.len(),
         input_tokens = usage.input_tokens,
@@ -276,6 +311,7 @@ pub async fn generate_and_store(
         stored: s3.is_some(),
         s3,
         usage,
+        cost,
         syntax,
         repair,
         sampling: plan.sent(),

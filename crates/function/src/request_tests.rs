@@ -489,10 +489,14 @@ fn every_request_error_code_is_covered() {
     ];
     for code in ErrorCode::ALL {
         // Throttled and ModelRefused come from the model (tests/handler.rs); the jobs codes from
-        // the jobs routes (tests/jobs.rs).
+        // the jobs routes (tests/jobs.rs); the budget codes from the budget store
+        // (crates/function/src/budget.rs and tests/tests/quotas.rs).
         let elsewhere = matches!(
             code,
-            ErrorCode::Throttled
+            ErrorCode::QuotaExceeded
+                | ErrorCode::TooManyJobs
+                | ErrorCode::BudgetUnavailable
+                | ErrorCode::Throttled
                 | ErrorCode::ModelRefused
                 | ErrorCode::InvalidJobId
                 | ErrorCode::JobNotFound

@@ -275,6 +275,15 @@ async fn run_job(
         Err(e) => Err(e),
     };
     let now = jobs::timestamp((deps.clock)());
+    // What this attempt's model calls cost, for the budget when the job ends here.
+    let (spent, tokens, failure) = match &result {
+        Ok(body) => (
+            body.cost.as_ref().map(|c| c.micro_usd),
+            u64::from(body.usage.total_tokens),
+            None,
+        ),
+        Err(e) => (e.spent_micro_usd, 0, Some(e.code)),
+    };
     let outcome = match result {
         Ok(mut body) if body.stored => {
             metrics::record_answer(&body);
@@ -322,6 +331,13 @@ async fn run_job(
         total_ms = pipeline::millis(started.elapsed()),
         "job attempt finished"
     );
+    // The job ended: settle its reservation to this attempt's cost, give its slot back. (An
+    // attempt handed back to the queue keeps both for the next one.)
+    if matches!(outcome, Outcome::Done)
+        && let (Some(b), Some(owner)) = (&record.budget, &record.owner)
+    {
+        crate::budget::end_job(deps, owner, b, spent, tokens, failure).await;
+    }
     let end = match (&outcome, record.status) {
         (Outcome::Retry, _) => metrics::JobEnd::Retried,
         (Outcome::Done, JobStatus::Succeeded) => metrics::JobEnd::Succeeded,
@@ -366,6 +382,11 @@ async fn give_up(deps: &Deps<'_>, job_id: &str) -> (Outcome, bool) {
                 attempts = record.attempts,
                 "job gave up after its last delivery"
             );
+            // Its attempts' costs are unknown here: the reservation stays counted (the caller
+            // is over-charged until midnight, never under-charged); the slot is given back.
+            if let (Some(b), Some(owner)) = (&record.budget, &record.owner) {
+                crate::budget::end_job(deps, owner, b, None, 0, None).await;
+            }
             (Outcome::Done, true)
         }
         Err(_) => (Outcome::Retry, false),

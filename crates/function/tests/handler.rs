@@ -132,6 +132,14 @@ async fn success_generates_stores_and_answers() {
         ),
         (120, 45, 165)
     );
+    // The cost, worked by hand: Sonnet 4.5 through the `us.` profile pays the 10% regional
+    // premium on $3 / $15 per MTok: 120 × 3.30 = 396 µ$, 45 × 16.50 = 742.5 µ$, 1138.5 µ$,
+    // rounded up to 1139.
+    let cost = ok.cost.as_ref().expect("every answer carries its cost");
+    assert_eq!((cost.micro_usd, cost.usd.as_str()), (1139, "0.001139"));
+    assert_eq!(cost.tokens, ok.usage);
+    assert_eq!(cost.prices_as_of, "2026-12-07");
+    assert_eq!(out.answer.json["cost"]["usd"], "0.001139");
     assert_eq!(ok.request_id, REQUEST_ID);
     assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
     assert_eq!(out.answer.retry_after(), None);
@@ -871,6 +879,9 @@ async fn one_repair_turns_broken_code_into_the_stored_fixed_code() {
         (240, 90, 330),
         "usage counts both calls"
     );
+    // Both calls are paid for; each is priced on its own and rounded once (see
+    // `success_generates_stores_and_answers` for the hand computation of one call: 1139 µ$).
+    assert_eq!(ok.cost.as_ref().map(|c| c.micro_usd), Some(2 * 1139));
     assert_eq!(out.answer.json["repair"]["applied"], true);
     assert_eq!(out.answer.json["repair"]["usage"]["total_tokens"], 165);
 

@@ -247,6 +247,7 @@ async fn api(
     let (resp, json) = common::call_with(
         &Deps {
             sqs: Some(&w.sqs),
+            dynamodb: None,
             ..common::deps(&b, &w.s3, &cfg)
         },
         event,

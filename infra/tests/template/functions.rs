@@ -127,7 +127,16 @@ fn function_environments_set_every_contract_variable_and_their_role() {
                 .as_object()
                 .expect("environment variables");
             let names: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
-            let expected: BTreeSet<&str> = env::ALL.into_iter().chain(extra_env(part)).collect();
+            let quota_env = cfg.quotas.as_ref().map_or_else(Vec::new, |q| {
+                std::iter::once(codegen_contract::quota::env::TABLE)
+                    .chain(q.env().into_iter().map(|(name, _)| name))
+                    .collect()
+            });
+            let expected: BTreeSet<&str> = env::ALL
+                .into_iter()
+                .chain(extra_env(part))
+                .chain(quota_env)
+                .collect();
             assert_eq!(names, expected, "{at}: set these variables, no others");
             for (name, value) in vars {
                 let set = match value {

@@ -17,6 +17,7 @@ mod functions;
 mod logs;
 mod permissions;
 mod queues;
+mod quotas;
 mod rendering;
 mod resources;
 mod stack_outputs;
@@ -54,6 +55,7 @@ const FUNCTION: &str = "AWS::Lambda::Function";
 const QUEUE: &str = "AWS::SQS::Queue";
 const EVENT_SOURCE: &str = "AWS::Lambda::EventSourceMapping";
 const JOBS_QUEUE: &str = "JobsQueue";
+const QUOTA_TABLE: &str = "QuotaTable";
 const DEAD_LETTER_QUEUE: &str = "JobsDeadLetterQueue";
 
 /// One function of the stack with its own role and log group (`Common::part` in stack.rs).

@@ -92,12 +92,14 @@ pub(super) fn expected_pairs(part: Part) -> Vec<(String, String)> {
         "sync" => {
             pairs.push(pair("s3:PutObject", &code));
             pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         // The front door may create job records and enqueue, not write code.
         "submit" => {
             pairs.push(pair("s3:PutObject", &job_records));
             pairs.push(pair("s3:GetObject", &job_records));
             pairs.push(pair("sqs:SendMessage", &get_att(JOBS_QUEUE, "Arn")));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         // The status reader may read job records and the code objects they point to.
         "status" => {
@@ -114,6 +116,7 @@ pub(super) fn expected_pairs(part: Part) -> Vec<(String, String)> {
             pairs.extend(bedrock_pairs("bedrock:InvokeModel"));
             pairs.extend(consume(JOBS_QUEUE));
             pairs.extend(consume(DEAD_LETTER_QUEUE));
+            pairs.push(pair("dynamodb:UpdateItem", &get_att(QUOTA_TABLE, "Arn")));
         }
         other => panic!("unknown part {other}"),
     }
@@ -122,7 +125,7 @@ pub(super) fn expected_pairs(part: Part) -> Vec<(String, String)> {
 }
 
 /// The roles in the template allowing at least one `(action, resource)` pair `holds` accepts.
-fn roles_allowing(t: &Value, holds: impl Fn(&str, &str) -> bool) -> BTreeSet<&str> {
+pub(super) fn roles_allowing(t: &Value, holds: impl Fn(&str, &str) -> bool) -> BTreeSet<&str> {
     find_resources(t, ROLE)
         .into_iter()
         .filter(|(id, _)| {
@@ -134,7 +137,7 @@ fn roles_allowing(t: &Value, holds: impl Fn(&str, &str) -> bool) -> BTreeSet<&st
         .collect()
 }
 
-fn role_ids(parts: &[Part]) -> BTreeSet<&'static str> {
+pub(super) fn role_ids(parts: &[Part]) -> BTreeSet<&'static str> {
     parts.iter().map(|p| p.role).collect()
 }
 
@@ -194,7 +197,7 @@ type Holds = Box<dyn Fn(&str, &str) -> bool>;
 #[test]
 fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
     let code = objects_under(OUTPUT_PREFIX).to_string();
-    let cases: [(&str, Holds, Vec<Part>); 6] = [
+    let cases: [(&str, Holds, Vec<Part>); 7] = [
         (
             "any Bedrock action",
             Box::new(|a: &str, _: &str| a.starts_with("bedrock:")),
@@ -221,9 +224,15 @@ fn capabilities_are_held_by_exactly_the_roles_that_need_them() {
             vec![SYNC, SUBMIT, WORKER],
         ),
         (
-            "any action but S3 object reads/writes, logs, traces, Bedrock and SQS",
+            // Reserving and settling budgets (the model callers) and job slots (submit, worker).
+            "dynamodb:UpdateItem on the budget table",
+            Box::new(|a: &str, _: &str| a == "dynamodb:UpdateItem"),
+            vec![SYNC, SUBMIT, WORKER],
+        ),
+        (
+            "any action but S3 object reads/writes, logs, traces, Bedrock, SQS and budget updates",
             Box::new(|a: &str, _: &str| {
-                !["s3:GetObject", "s3:PutObject"].contains(&a)
+                !["s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"].contains(&a)
                     && !XRAY_WRITE_ACTIONS.contains(&a)
                     && !["logs:", "bedrock:", "sqs:"]
                         .iter()

@@ -20,6 +20,9 @@ fn expected_counts(with_bucket_policy: bool) -> BTreeMap<String, usize> {
         // encrypted alarm topic, its key and policy, 14 alarms and the dashboard.
         ("AWS::CloudWatch::Alarm", 14),
         ("AWS::CloudWatch::Dashboard", 1),
+        // The budget table (infra/src/quotas.rs): both committed emulator and dev stages have
+        // budgets.
+        ("AWS::DynamoDB::Table", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -70,6 +73,7 @@ fn logical_ids_are_stable() {
         "CodeBucketPolicy",
         JOBS_QUEUE,
         DEAD_LETTER_QUEUE,
+        QUOTA_TABLE,
         "JobsWorkerQueueSource",
         "JobsWorkerDeadLetterSource",
         "Dashboard",

@@ -220,6 +220,7 @@ pub fn deps<'a>(
         bedrock,
         s3,
         sqs: None,
+        dynamodb: None,
         config,
         clock: fixed_clock,
     }
