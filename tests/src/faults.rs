@@ -204,6 +204,26 @@ impl FaultyEmulator {
         Ok(Self { emulator, proxy })
     }
 
+    /// Deploys the `local` stage without its `quotas` section. Seen on this machine
+    /// (2026-12-08, microburst 0.10.0 in front of ministack 1.5.33): the function's first
+    /// DynamoDB request after a cold start sits in the proxy for about 4 s before the proxy
+    /// connects upstream, past the budget store's 2 s operation timeout, so every first request
+    /// answered `503 budget_unavailable`; the same request straight to ministack takes
+    /// milliseconds (tests/tests/quotas.rs). These suites inject S3, Bedrock and CloudFormation
+    /// faults; budgets are tested without the proxy. Not understood yet: see the closing note.
+    pub async fn deploy_without_budgets(
+        &self,
+        package: &std::path::Path,
+    ) -> anyhow::Result<xtask::deploy::DeployReport> {
+        let stage =
+            crate::local_stage_with(|text| text.replace("quotas:\n  daily_usd: 100\n", ""))?;
+        anyhow::ensure!(
+            stage.quotas.is_none(),
+            "the local stage's quotas section moved"
+        );
+        self.emulator.deploy_stage(package, stage).await
+    }
+
     /// An invoke URL that reached the deployer through the proxy, pointed at ministack directly,
     /// so the test's own requests to the API are never faulted.
     pub fn direct_url(&self, url: &str) -> String {

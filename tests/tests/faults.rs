@@ -240,7 +240,7 @@ async fn function_faults_are_retried_then_answered() -> anyhow::Result<()> {
     let package = default_package().await?;
     let fe = FaultyEmulator::start(false).await?;
     let admin = fe.emulator.clients().await?;
-    let deployed = fe.emulator.deploy(&package, false).await?;
+    let deployed = fe.deploy_without_budgets(&package).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();
     let proxy = &fe.proxy;
@@ -685,7 +685,7 @@ async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
     let missing = "arn:aws:lambda:us-east-1:000000000000:function:codegen-local-no-such-provider";
     create_failing_stack(&admin, missing).await?;
     wait_for_status(&admin, "ROLLBACK_COMPLETE").await?;
-    let recovered = fe.emulator.deploy(&package, false).await?;
+    let recovered = fe.deploy_without_budgets(&package).await?;
     note(&format!(
         "ROLLBACK_COMPLETE -> deploy: {} ({})",
         recovered.result, recovered.stack_status
@@ -721,7 +721,7 @@ async fn stuck_and_rolled_back_stacks_are_recovered() -> anyhow::Result<()> {
     create_failing_stack(&admin, &arn).await?;
     wait_for_status(&admin, "CREATE_IN_PROGRESS").await?;
     let t = Instant::now();
-    let recovered = fe.emulator.deploy(&package, false).await?;
+    let recovered = fe.deploy_without_budgets(&package).await?;
     note(&format!(
         "CREATE_IN_PROGRESS (hung provider) -> deploy: {} after {} ms",
         recovered.result,
@@ -760,7 +760,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
     let admin = fe.emulator.clients().await?;
 
     // 1. Killed after emptying the bucket, while asking CloudFormation to delete the stack.
-    let deployed = fe.emulator.deploy(&package, false).await?;
+    let deployed = fe.deploy_without_budgets(&package).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     fe.proxy
@@ -788,7 +788,7 @@ async fn destroy_completes_after_interruption_or_partial_deletion() -> anyhow::R
 
     // 2. Half-deleted by hand: the function and the code bucket (with its objects) are gone, the
     //    stack still lists them.
-    let deployed = fe.emulator.deploy(&package, false).await?;
+    let deployed = fe.deploy_without_budgets(&package).await?;
     let url = deployed.outputs[RESOLVED_INVOKE_URL].clone();
     assert_eq!(call(&admin, &url).await?.0.status, 200);
     let bucket = deployed.outputs[out::BUCKET_NAME].clone();

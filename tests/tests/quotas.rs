@@ -269,9 +269,10 @@ async fn iam_user(
 /// counter equals the sum of the costs the 200s reported. Then A is refused with `429
 /// quota_exceeded` and `Retry-After` while the double sees no new call, and B still gets 200.
 ///
-/// What the emulator cannot show: that two Lambda instances really ran at once (ministack
-/// starts workers as it needs them; the eight requests are in flight together on the client
-/// side, and the store's atomicity under real parallel writers is the 32-task test above).
+/// At least two function instances serve A's concurrent requests: ministack starts a worker
+/// process per busy instance, and the test counts their "cold start" lines. What the emulator
+/// cannot show: Lambda's own scaling (its workers are local processes, not execution
+/// environments); the store's atomicity under many parallel writers is the 32-task test above.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
     use codegen_infra::config::AuthMode;
@@ -424,6 +425,32 @@ async fn two_callers_one_over_budget_through_the_api() -> anyhow::Result<()> {
         "A: {} answers, {refused} refusals",
         ok_costs.len()
     );
+    // More than one function instance served those requests: each instance (a worker process
+    // ministack starts when the others are busy) logs "cold start" once when it starts.
+    let group = deployed.outputs[codegen_infra::stack::outputs::LOG_GROUP].clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let instances = loop {
+        let events = admin
+            .logs
+            .filter_log_events()
+            .log_group_name(&group)
+            .filter_pattern("\"cold start\"")
+            .send()
+            .await?;
+        let n = events.events().len();
+        if n >= 2 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(
+        instances >= 2,
+        "{instances} function instance(s) served A's concurrent requests: the test needs two in \
+         flight at once"
+    );
+    e2e_tests::note(&format!(
+        "{instances} sync function instances started for A's concurrent requests"
+    ));
     // Those refusals were in-flight reservations; now A spends until a request alone no longer
     // fits: a real 429 with Retry-After.
     let mut over = None;
