@@ -180,6 +180,31 @@ pub enum DeployOutcome {
     },
 }
 
+/// The `--json` form of a deploy that stopped for approval (`docs/json-output.md`, "needs
+/// approval"); the field order is the printed key order.
+#[derive(Serialize)]
+struct NeedsApprovalForm<'a> {
+    result: &'static str,
+    reason: &'a str,
+    changes: &'a ChangeSummary,
+}
+
+impl DeployOutcome {
+    /// What `deploy --json` prints for this outcome: the report, or the approval form.
+    pub fn json_text(&self) -> anyhow::Result<String> {
+        match self {
+            Self::Done(report) => crate::report::json_text(report.as_ref()),
+            Self::NeedsApproval { reason, changes } => {
+                crate::report::json_text(&NeedsApprovalForm {
+                    result: "needs_approval",
+                    reason,
+                    changes,
+                })
+            }
+        }
+    }
+}
+
 mod change_set;
 mod hotswap;
 mod post;
@@ -578,11 +603,12 @@ pub(crate) async fn command(
         Some(path) => execute_plan(root, &opts, path, args.expect_digest.as_deref()).await?,
         None => deploy(root, &opts).await?,
     };
+    if args.target.json {
+        result(outcome.json_text()?);
+    }
     match outcome {
         DeployOutcome::Done(report) => {
-            if args.target.json {
-                json(&report)?;
-            } else {
+            if !args.target.json {
                 result(format!(
                     "{}: {} ({})",
                     report.stack, report.result, report.stack_status
@@ -593,13 +619,8 @@ pub(crate) async fn command(
             }
             Ok(Exit::Success)
         }
-        DeployOutcome::NeedsApproval { reason, changes } => {
+        DeployOutcome::NeedsApproval { reason, .. } => {
             progress(format!("error: {reason}"));
-            if args.target.json {
-                json(
-                    &serde_json::json!({ "result": "needs_approval", "reason": reason, "changes": changes }),
-                )?;
-            }
             Ok(Exit::NeedsApproval)
         }
     }
