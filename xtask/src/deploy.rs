@@ -12,6 +12,7 @@ use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
 use serde::Serialize;
 
+use crate::approver::{Approver, TerminalApprover};
 use crate::args::{ArchArg, PackageArgs, StageCommand};
 use crate::assets::PublishedPackage;
 use crate::aws::ConnectOptions;
@@ -222,8 +223,18 @@ pub(crate) use setup::{Loaded, Prepared, load, prepare, verification_for};
 use post::{deploy_api_stage, verify_functions, wait_for_function_update};
 use record::{is_unchanged, record_success};
 
-/// Runs `deploy`.
+/// Runs `deploy`, asking on the terminal when a change needs approval (see
+/// [`deploy_approved_by`]).
 pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployOutcome> {
+    deploy_approved_by(root, opts, &TerminalApprover).await
+}
+
+/// Runs `deploy`; a change that needs approval (and has no `--yes`) is put to `approver`.
+pub async fn deploy_approved_by(
+    root: &Path,
+    opts: &DeployOptions,
+    approver: &dyn Approver,
+) -> anyhow::Result<DeployOutcome> {
     let started = Instant::now();
     if opts.hotswap {
         refuse_hotswap_on_production(root, opts)?;
@@ -266,7 +277,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
             progress(line);
         }
         let triggers = approval_triggers_of(&p, create).await?;
-        if let Some(reason) = approve(&summary, &triggers, opts.yes)? {
+        if let Some(reason) = approve(&summary, &triggers, opts.yes, approver)? {
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
                 cfn::delete_stack(&p.clients.cfn, &stack_name, Some(&p.execution_role_arn)).await?;
