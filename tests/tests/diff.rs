@@ -1,18 +1,19 @@
 //! Deploy trust against ministack: what needs approval, and a `diff` that only reads.
 //!
 //! - A deploy that opens a route (`AWS_IAM` -> `NONE`), changes a role's trust policy or removes a
-//!   resource stops with `NeedsApproval` when there is no `--yes` and no terminal (the CLI's exit
-//!   code 4), names the reason, and changes nothing; the read-only `diff` names the same reason.
-//!   The trust-policy and removal cases start from a stack changed out of band (as another
-//!   pipeline or the console would), since the stage file cannot express them.
+//!   resource asks for approval when there is no `--yes`: refused, or with nobody to ask (no
+//!   terminal: the CLI's exit code 4), it stops with `NeedsApproval`, names the reason and changes
+//!   nothing; approved, it goes ahead. The read-only `diff` names the same reason. The
+//!   trust-policy and removal cases start from a stack changed out of band (as another pipeline or
+//!   the console would), since the stage file cannot express them.
 //! - `diff` runs with credentials that may only call `cloudformation:DescribeStacks`,
 //!   `cloudformation:GetTemplate` and `sts:GetCallerIdentity` (ministack with `AUTH=true`), finds
 //!   what changed, and leaves the stacks, change sets, buckets and objects exactly as they were.
 //!
-//! The approval checks need a stdin that is not a terminal (as in CI): with a terminal, deploy
-//! would prompt. Run from a terminal, they say so and return.
+//! The answers are injected (`xtask::approver::ScriptedApprover`), never read from the terminal,
+//! so the approve and the refuse paths are checked the same whether the suite runs from a
+//! terminal or not.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
@@ -21,6 +22,7 @@ use codegen_infra::config::Architecture;
 use codegen_infra::stack::outputs as out;
 use e2e_tests::{Emulator, default_package, local_stage_with, note, variant_package};
 use serde_json::{Value, json};
+use xtask::approver::{Answer, ScriptedApprover};
 use xtask::aws::{Clients, ConnectOptions};
 use xtask::cfn::{ChangeSetOutcome, ChangeSetRequest};
 use xtask::deploy::{DeployOptions, DeployOutcome};
@@ -29,42 +31,79 @@ use xtask::package::Package;
 
 const STACK: &str = "codegen-local";
 
-/// Deploys the `local` stage (or `stage`) with `package`, asking CloudFormation even when the
-/// fingerprint matches (an out-of-band change keeps the stack's fingerprint tag).
+/// Deploys the `local` stage (or `stage`) with `package`, without `--yes`, asking CloudFormation
+/// even when the fingerprint matches (an out-of-band change keeps the stack's fingerprint tag).
+/// The one approval question is answered `answer`; returns the outcome and that question.
 async fn deploy(
     em: &Emulator,
     package: &Path,
     stage: Option<StageConfig>,
-    yes: bool,
-) -> anyhow::Result<DeployOutcome> {
-    xtask::deploy::deploy(
+    answer: Answer,
+) -> anyhow::Result<(DeployOutcome, String)> {
+    let approver = ScriptedApprover::new([answer]);
+    let outcome = xtask::deploy::deploy_approved_by(
         &e2e_tests::root(),
         &DeployOptions {
             stage: "local".into(),
-            yes,
+            yes: false,
             force: true,
             package: Some(package.to_path_buf()),
             stage_config: stage,
             connect: em.connect_options(),
             ..DeployOptions::default()
         },
+        &approver,
     )
-    .await
+    .await?;
+    let asked = approver.asked();
+    let [question] = asked.as_slice() else {
+        anyhow::bail!("the deploy should ask for approval once, asked {asked:?}");
+    };
+    Ok((outcome, question.clone()))
 }
 
-/// The reason a deploy without `--yes` stops for; fails if it did not stop.
+/// The reason a deploy stops for when its approval question is answered `answer` (refused, or
+/// nobody to ask); fails if it went ahead or did not ask.
+async fn stopped_reason(
+    em: &Emulator,
+    package: &Path,
+    stage: Option<StageConfig>,
+    answer: Answer,
+) -> anyhow::Result<String> {
+    match deploy(em, package, stage, answer).await? {
+        (DeployOutcome::NeedsApproval { reason, .. }, _) => Ok(reason),
+        (DeployOutcome::Done(report), _) => anyhow::bail!(
+            "the deploy went ahead without approval ({answer:?}): {} ({:?})",
+            report.result,
+            report.changes
+        ),
+    }
+}
+
+/// The reason a refused deploy stops for (and checks that the question named it).
 async fn approval_reason(
     em: &Emulator,
     package: &Path,
     stage: Option<StageConfig>,
 ) -> anyhow::Result<String> {
-    match deploy(em, package, stage, false).await? {
-        DeployOutcome::NeedsApproval { reason, .. } => Ok(reason),
-        DeployOutcome::Done(report) => anyhow::bail!(
-            "the deploy went ahead without approval: {} ({:?})",
-            report.result,
-            report.changes
-        ),
+    let reason = stopped_reason(em, package, stage, Answer::Refused).await?;
+    let cause = reason
+        .strip_prefix("not approved (")
+        .and_then(|r| r.strip_suffix(')'))
+        .with_context(|| format!("a refusal's reason: {reason}"))?;
+    Ok(cause.to_owned())
+}
+
+/// Deploys with the approval given; fails unless it asked and went ahead.
+async fn approved(em: &Emulator, package: &Path, stage: Option<StageConfig>) -> anyhow::Result<()> {
+    match deploy(em, package, stage, Answer::Approved).await? {
+        (DeployOutcome::Done(_), question) => {
+            anyhow::ensure!(question.contains("needs approval because"), "{question}");
+            Ok(())
+        }
+        (DeployOutcome::NeedsApproval { reason, .. }, _) => {
+            anyhow::bail!("an approved deploy stopped: {reason}")
+        }
     }
 }
 
@@ -135,13 +174,6 @@ fn resources(template: &mut Value) -> anyhow::Result<&mut serde_json::Map<String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_asks_before_opening_a_route_changing_trust_or_removing_a_resource()
 -> anyhow::Result<()> {
-    if std::io::stdin().is_terminal() {
-        note(
-            "skipped: stdin is a terminal, so deploy would prompt for approval; run the suite with \
-             stdin redirected (`< /dev/null`), as CI does",
-        );
-        return Ok(());
-    }
     let package = default_package().await?;
     let em = Emulator::start(false).await?;
     let admin = em.clients().await?;
@@ -168,10 +200,7 @@ async fn deploy_asks_before_opening_a_route_changing_trust_or_removing_a_resourc
         "nothing was removed without approval"
     );
     // Approved, it goes.
-    assert!(matches!(
-        deploy(&em, &package, None, true).await?,
-        DeployOutcome::Done(_)
-    ));
+    approved(&em, &package, None).await?;
     assert!(!resources(&mut deployed_template(&admin).await?)?.contains_key("ExtraLogGroup"));
 
     // 2. A changed trust policy: someone let another principal assume the function's role.
@@ -203,15 +232,18 @@ async fn deploy_asks_before_opening_a_route_changing_trust_or_removing_a_resourc
             .is_some_and(|s| s.contains(&extra_principal)),
         "the trust policy was not changed without approval: {trust}"
     );
-    assert!(matches!(
-        deploy(&em, &package, None, true).await?,
-        DeployOutcome::Done(_)
-    ));
+    approved(&em, &package, None).await?;
 
     // 3. A route opened: the stage file says `auth: none` (an emulator stage needs no
     // acknowledgement; the approval is still asked).
     let open = local_stage_with(|t| t.replace("auth: aws_iam", "auth: none"))?;
     let reason = approval_reason(&em, &package, Some(open.clone())).await?;
+    // With nobody to ask (the CLI without a terminal), it stops too and says how to approve.
+    let unasked = stopped_reason(&em, &package, Some(open.clone()), Answer::CannotAsk).await?;
+    assert!(
+        unasked.contains("no terminal") && unasked.contains("--yes") && unasked.contains(&reason),
+        "{unasked}"
+    );
     for route in [
         "PUT /code-generation",
         "POST /code-generation/jobs",

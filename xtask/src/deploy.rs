@@ -1,23 +1,26 @@
 //! `deploy`: build -> upload by content hash -> synthesise -> change set (approval when IAM widens
 //! or resources are replaced) -> execute with live events -> deploy the API stage -> post-deploy
 //! checks -> outputs. A deploy whose fingerprint matches the last successful one returns at once.
+//!
+//! The flow is here; its parts each have a module: loading and preparing (`setup`), the change
+//! set and approval (`change_set`), recovery (`recover`), after the change set (`post`), the
+//! record of a deploy (`record`), hotswap, prepare-and-execute (`reviewed`), what it reports
+//! (`report`) and the command with its arguments and output (`command`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::Args;
 use codegen_infra::StageConfig;
 use codegen_infra::config::Architecture;
-use serde::Serialize;
 
-use crate::args::{ArchArg, PackageArgs, StageCommand};
-use crate::assets::PublishedPackage;
+use crate::approver::{Approver, TerminalApprover};
+use crate::args::{ArchArg, PackageArgs};
 use crate::aws::ConnectOptions;
-use crate::package::{self, Package};
+use crate::package;
 use crate::plan::{self, ChangeSummary};
-use crate::report::{Exit, json, progress, result};
+use crate::report::progress;
 use crate::{cfn, outputs};
 
 /// Options of `deploy` (and of `diff`, which stops before executing).
@@ -79,126 +82,39 @@ impl DeployOptions {
     }
 }
 
-/// What a deploy did.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeployReport {
-    /// Stack name.
-    pub stack: String,
-    /// Stage name.
-    pub stage: String,
-    /// What the deploy did.
-    pub result: DeployResult,
-    /// Final stack status.
-    pub stack_status: String,
-    /// Resource changes and IAM widening that were applied.
-    pub changes: ChangeSummary,
-    /// The function package.
-    pub package: PackageReport,
-    /// API deployment created for the stage, if one was needed.
-    pub api_deployment_id: Option<String>,
-    /// Stack outputs plus the resolved invoke URL.
-    pub outputs: BTreeMap<String, String>,
-    /// Milliseconds spent, by phase.
-    pub timings_ms: BTreeMap<String, u128>,
-}
-
-/// What a deploy did, as the JSON output and the result line write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeployResult {
-    /// The stack was created.
-    Created,
-    /// The stack was updated through a change set.
-    Updated,
-    /// Nothing changed (same fingerprint, or a change set without changes).
-    Unchanged,
-    /// The functions' code was replaced outside CloudFormation.
-    Hotswapped,
-}
-
-impl DeployResult {
-    /// `Created` for a stack's first change set, `Updated` for any other.
-    pub(crate) fn of_change_set(create: bool) -> Self {
-        if create { Self::Created } else { Self::Updated }
-    }
-
-    /// The word the JSON output and the result line use.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Updated => "updated",
-            Self::Unchanged => "unchanged",
-            Self::Hotswapped => "hotswapped",
-        }
-    }
-}
-
-impl std::fmt::Display for DeployResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The package that was deployed.
-#[derive(Debug, Clone, Serialize)]
-pub struct PackageReport {
-    /// `s3://bucket/key`.
-    pub uri: String,
-    /// Hex SHA-256.
-    pub sha256: String,
-    /// Bytes.
-    pub size: usize,
-    /// Whether it was uploaded by this deploy (false: the hash was already there).
-    pub uploaded: bool,
-    /// Architecture.
-    pub architecture: String,
-}
-
-impl PackageReport {
-    fn new(package: &Package, bucket: &str, published: &PublishedPackage) -> Self {
-        Self {
-            uri: format!("s3://{bucket}/{}", published.key),
-            sha256: package.sha256_hex.clone(),
-            size: package.bytes.len(),
-            uploaded: published.uploaded,
-            architecture: package.architecture.as_str().to_owned(),
-        }
-    }
-}
-
-/// The outcome of `deploy`.
-#[derive(Debug, Clone)]
-pub enum DeployOutcome {
-    /// Deployed (or nothing to do).
-    Done(Box<DeployReport>),
-    /// Stopped before executing: the change needs approval and none could be given.
-    NeedsApproval {
-        /// Why.
-        reason: String,
-        /// What would change.
-        changes: ChangeSummary,
-    },
-}
-
 mod change_set;
+mod command;
 mod hotswap;
 mod post;
 mod record;
 mod recover;
+mod report;
 pub(crate) mod reviewed;
 mod setup;
 
 pub(crate) use change_set::{approve, plan_changes, plan_changes_described};
+pub(crate) use command::{DeployArgs, command};
 pub(crate) use hotswap::hotswap;
 pub(crate) use record::{DeployRecord, read_record_bytes};
 pub(crate) use recover::recover;
+pub use report::{DeployOutcome, DeployReport, DeployResult, PackageReport};
 pub(crate) use setup::{Loaded, Prepared, load, prepare, verification_for};
 
 use post::{deploy_api_stage, verify_functions, wait_for_function_update};
 use record::{is_unchanged, record_success};
 
-/// Runs `deploy`.
+/// Runs `deploy`, asking on the terminal when a change needs approval (see
+/// [`deploy_approved_by`]).
 pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployOutcome> {
+    deploy_approved_by(root, opts, &TerminalApprover).await
+}
+
+/// Runs `deploy`; a change that needs approval (and has no `--yes`) is put to `approver`.
+pub async fn deploy_approved_by(
+    root: &Path,
+    opts: &DeployOptions,
+    approver: &dyn Approver,
+) -> anyhow::Result<DeployOutcome> {
     let started = Instant::now();
     if opts.hotswap {
         refuse_hotswap_on_production(root, opts)?;
@@ -241,7 +157,7 @@ pub async fn deploy(root: &Path, opts: &DeployOptions) -> anyhow::Result<DeployO
             progress(line);
         }
         let triggers = approval_triggers_of(&p, create).await?;
-        if let Some(reason) = approve(&summary, &triggers, opts.yes)? {
+        if let Some(reason) = approve(&summary, &triggers, opts.yes, approver)? {
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it whole.
                 cfn::delete_stack(&p.clients.cfn, &stack_name, Some(&p.execution_role_arn)).await?;
@@ -499,108 +415,5 @@ fn report(
         api_deployment_id,
         outputs,
         timings_ms: p.timings.clone(),
-    }
-}
-
-/// Arguments of `deploy`.
-#[derive(Debug, Args)]
-pub(crate) struct DeployArgs {
-    #[command(flatten)]
-    target: StageCommand,
-    /// Approve, without asking, every change that needs approval (IAM widening, route
-    /// authorization, trust policies, permissions boundaries, public access blocks, bucket
-    /// policies, replacement, removal); for CI. The reasons are still printed.
-    #[arg(long, short)]
-    yes: bool,
-    #[command(flatten)]
-    build: PackageArgs,
-    /// Create a change set even when nothing changed since the last successful deploy.
-    #[arg(long)]
-    force: bool,
-    /// Update the function code directly, skipping CloudFormation (fast, but the stack drifts from
-    /// its template until the next normal deploy). Only for emulator stages and stages whose file
-    /// sets `function.allow_hotswap: true`.
-    #[arg(long)]
-    hotswap: bool,
-    /// Prepare only: build or read the package, upload it, create the change set (with the
-    /// execution role) and write the plan to this file (JSON: stack, change set id, template and
-    /// package hashes, the summary and why it needs approval, sealed by a digest). Nothing in the
-    /// stack changes; `--execute` runs exactly this change set later.
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["execute", "hotswap", "force"])]
-    prepare: Option<PathBuf>,
-    /// Execute exactly the change set of a plan written by `--prepare`, after checking that the
-    /// plan file is unmodified and that the stack, its template, the change set, the package
-    /// (pass the same `--package`) and the synthesised template are what the plan recorded.
-    /// Asks for no approval: reviewing the plan was the approval.
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["hotswap", "force"])]
-    execute: Option<PathBuf>,
-    /// With `--execute`: the digest of the plan as it was reviewed (printed by `--prepare`); any
-    /// other plan is refused.
-    #[arg(long, value_name = "SHA256", requires = "execute")]
-    expect_digest: Option<String>,
-}
-
-/// Runs `cargo xtask deploy` and prints its result (exit 4 when approval was needed and not given).
-pub(crate) async fn command(
-    root: &std::path::Path,
-    args: DeployArgs,
-) -> anyhow::Result<crate::report::Exit> {
-    let opts = DeployOptions {
-        yes: args.yes,
-        force: args.force,
-        hotswap: args.hotswap,
-        ..DeployOptions::from_package_args(
-            args.build,
-            args.target.stage,
-            args.target.connect.options(),
-        )
-    };
-    if let Some(path) = &args.prepare {
-        let plan = prepare_plan(root, &opts, path).await?;
-        if args.target.json {
-            json(&plan)?;
-        } else {
-            for line in &plan.body.summary {
-                result(line);
-            }
-            for reason in &plan.body.approval_reasons {
-                result(format!("needs approval: {reason}"));
-            }
-            result(format!(
-                "plan written to {} (digest {})",
-                path.display(),
-                plan.digest
-            ));
-        }
-        return Ok(Exit::Success);
-    }
-    let outcome = match &args.execute {
-        Some(path) => execute_plan(root, &opts, path, args.expect_digest.as_deref()).await?,
-        None => deploy(root, &opts).await?,
-    };
-    match outcome {
-        DeployOutcome::Done(report) => {
-            if args.target.json {
-                json(&report)?;
-            } else {
-                result(format!(
-                    "{}: {} ({})",
-                    report.stack, report.result, report.stack_status
-                ));
-                for (k, v) in &report.outputs {
-                    result(format!("  {k} = {v}"));
-                }
-            }
-            Ok(Exit::Success)
-        }
-        DeployOutcome::NeedsApproval { reason, changes } => {
-            progress(format!("error: {reason}"));
-            if args.target.json {
-                json(
-                    &serde_json::json!({ "result": "needs_approval", "reason": reason, "changes": changes }),
-                )?;
-            }
-            Ok(Exit::NeedsApproval)
-        }
     }
 }

@@ -7,6 +7,7 @@
 //! ([`buckets`]), the checks before a deploy (`preflight`), waiting (`poll`) and the loopback
 //! processes it starts and stops ([`process`]).
 
+pub mod approver;
 mod args;
 mod artifact;
 pub mod assets;

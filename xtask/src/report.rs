@@ -74,11 +74,16 @@ pub(crate) fn result(text: impl AsRef<str>) {
     let _ = writeln!(out, "{}", text.as_ref());
 }
 
-/// Writes a JSON document to stdout.
+/// Writes a JSON document to stdout, as [`json_text`] writes it.
 pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    result(text);
+    result(json_text(value)?);
     Ok(())
+}
+
+/// The text `--json` prints for `value` (pretty JSON). Public so that the tests of the documented
+/// shapes (`tests/tests/json_shapes.rs`) read exactly what the commands print.
+pub fn json_text(value: &impl serde::Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)?)
 }
 
 /// Asks `question` on stderr and reads a y/N answer from stdin (anything but `y`/`yes` is no).

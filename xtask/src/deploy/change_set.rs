@@ -1,11 +1,10 @@
 //! The change set of a prepared deploy, its summary, and approval.
 
-use std::io::IsTerminal;
-
 use super::{Prepared, recover};
+use crate::approver::{Answer, Approver};
 use crate::cfn::{ChangeSetOutcome, ChangeSetRequest};
 use crate::plan::{ChangeSummary, FINGERPRINT_TAG};
-use crate::report::{confirm, progress};
+use crate::report::progress;
 use crate::{cfn, plan};
 
 /// Creates a change set for the prepared deploy and summarises it (with IAM widening).
@@ -118,11 +117,13 @@ pub(crate) fn rollback_alarm_arns(
         .collect()
 }
 
-/// Asks for approval when needed. `Ok(Some(reason))` means it was needed and not given.
+/// Asks `approver` for approval when needed (not with `yes`). `Ok(Some(reason))` means it was
+/// needed and not given.
 pub(crate) fn approve(
     summary: &ChangeSummary,
     triggers: &[String],
     yes: bool,
+    approver: &dyn Approver,
 ) -> anyhow::Result<Option<String>> {
     let Some(reason) = summary.approval_reason_with(triggers) else {
         return Ok(None);
@@ -131,23 +132,67 @@ pub(crate) fn approve(
         progress(format!("approved by --yes: {reason}"));
         return Ok(None);
     }
-    if !std::io::stdin().is_terminal() {
-        return Ok(Some(format!(
+    let question = format!("This change needs approval because {reason}. Deploy?");
+    Ok(match approver.ask(&question)? {
+        Answer::Approved => None,
+        Answer::Refused => Some(format!("not approved ({reason})")),
+        Answer::CannotAsk => Some(format!(
             "this change needs approval because {reason}, and there is no terminal to ask on: review it with `cargo xtask diff` and re-run with --yes"
-        )));
-    }
-    if confirm(&format!(
-        "This change needs approval because {reason}. Deploy?"
-    ))? {
-        Ok(None)
-    } else {
-        Ok(Some(format!("not approved ({reason})")))
-    }
+        )),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approver::ScriptedApprover;
+
+    const TRIGGER: &str = "role FunctionRole: trust policy changed";
+
+    fn ask(answers: &[Answer], yes: bool) -> (anyhow::Result<Option<String>>, Vec<String>) {
+        let approver = ScriptedApprover::new(answers.iter().copied());
+        let outcome = approve(
+            &ChangeSummary::default(),
+            &[TRIGGER.to_owned()],
+            yes,
+            &approver,
+        );
+        (outcome, approver.asked())
+    }
+
+    #[test]
+    fn a_change_that_needs_approval_is_put_to_the_approver() {
+        let (approved, asked) = ask(&[Answer::Approved], false);
+        assert_eq!(approved.ok(), Some(None), "approved: it goes ahead");
+        assert_eq!(
+            asked,
+            [format!(
+                "This change needs approval because {TRIGGER}. Deploy?"
+            )]
+        );
+        let (refused, _) = ask(&[Answer::Refused], false);
+        assert_eq!(
+            refused.ok().flatten(),
+            Some(format!("not approved ({TRIGGER})"))
+        );
+        let (no_terminal, _) = ask(&[Answer::CannotAsk], false);
+        let reason = no_terminal.ok().flatten().unwrap_or_default();
+        assert!(
+            reason.contains("no terminal") && reason.contains("--yes") && reason.contains(TRIGGER),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn yes_or_nothing_to_approve_asks_nobody() {
+        let (approved, asked) = ask(&[], true);
+        assert_eq!(approved.ok(), Some(None));
+        assert!(asked.is_empty());
+        let approver = ScriptedApprover::new([]);
+        let outcome = approve(&ChangeSummary::default(), &[], false, &approver);
+        assert_eq!(outcome.ok(), Some(None));
+        assert!(approver.asked().is_empty());
+    }
 
     fn resource(type_name: &str, physical_id: &str) -> cfn::StackResource {
         cfn::StackResource {
