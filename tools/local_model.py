@@ -16,6 +16,7 @@ Standard library only; binds the loopback address given as its one argument.
 
 Usage: python3 tools/local_model.py 127.0.0.1:PORT
 """
+import hashlib
 import json
 import re
 import sys
@@ -186,6 +187,11 @@ def answer(messages):
     # Languages without a grammar here are not syntax-checked: one comment line is enough.
     comment = {"ruby": "#", "rb": "#", "r": "#", "perl": "#", "pl": "#", "lua": "--"}.get(tag, "//")
     code = SNIPPETS.get(tag, f"{comment} {NOTE}\n")
+    # Like ministack's mock, the reply names a hash of the prompt, so a changed prompt (the watch
+    # test edits it) gives a changed answer; hex digits are safe in every language's comment.
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:8]
+    code = code.replace(NOTE, f"{NOTE}, prompt {digest}", 1)
     return f"```{tag}\n{code}```"
 
 
