@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use super::error::{StageError, check_range};
+use super::checks::check_range;
+use super::error::StageError;
 
 /// Route authorization mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,4 +1,4 @@
-//! What can go wrong loading a stage, and the range check every section's validator uses. Pure.
+//! What can go wrong loading a stage. Pure.
 
 use std::path::PathBuf;
 
@@ -41,22 +41,4 @@ pub enum StageError {
         /// What is wrong and what is allowed.
         message: String,
     },
-}
-
-/// `Ok` when `value` is finite and within `min..=max`; else `invalid(key, ...)` naming the range.
-pub(super) fn check_range(
-    invalid: &impl Fn(&str, String) -> StageError,
-    key: &str,
-    value: f64,
-    min: f64,
-    max: f64,
-) -> Result<(), StageError> {
-    if value.is_finite() && (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(invalid(
-            key,
-            format!("is {value}: allowed range is {min}..={max}"),
-        ))
-    }
 }

@@ -3,7 +3,8 @@
 use codegen_contract::RepairMode;
 use serde::Deserialize;
 
-use super::error::{StageError, check_range};
+use super::checks::check_range;
+use super::error::StageError;
 
 /// API Gateway's hard limit for a synchronous integration, in seconds. The function must finish
 /// before it, or the caller gets a bare 503 instead of the function's own error.

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use super::error::{StageError, check_range};
+use super::checks::check_range;
+use super::error::StageError;
 use super::function::MIN_FUNCTION_TIMEOUT_SECONDS;
 
 /// The asynchronous jobs route: its worker, queue and bounds.

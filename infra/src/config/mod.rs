@@ -8,6 +8,7 @@
 mod alarms;
 mod api;
 mod bootstrap;
+mod checks;
 mod error;
 mod function;
 mod jobs;

@@ -4,8 +4,8 @@
 use codegen_contract::models::{self, Lifecycle, ModelSpec};
 use serde::Deserialize;
 
-use super::error::{StageError, check_range};
-use super::stage::is_region;
+use super::checks::{check_range, is_region};
+use super::error::StageError;
 
 /// Model settings as written in the stage file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

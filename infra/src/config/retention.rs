@@ -3,7 +3,8 @@
 use cfn_constructs::logs::RETENTION_DAYS;
 use serde::Deserialize;
 
-use super::error::{StageError, check_range};
+use super::checks::check_range;
+use super::error::StageError;
 
 /// Log settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::alarms::AlarmsConfig;
 use super::api::{ApiConfig, validate_auth, validate_throttling};
 use super::bootstrap::{BootstrapConfig, validate_bootstrap};
+use super::checks::{is_region, is_valid_stack_name};
 use super::error::StageError;
 use super::function::{FunctionConfig, validate_function};
 use super::jobs::{JobsConfig, validate_jobs};
@@ -337,23 +338,6 @@ fn validate_tags(
         ));
     }
     Ok(())
-}
-
-fn is_valid_stack_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-pub(super) fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
