@@ -11,8 +11,8 @@ use aws_sdk_bedrockruntime::types::StopReason;
 use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport, SyntaxCheck};
 use tracing::{error, info, warn};
 
+use crate::deps::Deps;
 use crate::error::ApiError;
-use crate::handler::Deps;
 use crate::language::Language;
 use crate::model::{Generation, Speaker, Turn};
 use crate::prompt::Prompt;
