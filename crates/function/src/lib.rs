@@ -7,8 +7,9 @@
 //! `PUT /code-generation` inside the request, the jobs routes in [`jobs_api`]) and [`worker`]
 //! (the jobs queue). [`jobs`] keeps job records; [`response`] shapes JSON answers; [`clients`]
 //! builds the SDK clients and [`config`] reads the environment; [`deps`] is what every entry point
-//! borrows. [`budget`] keeps each caller's daily budget and job slots in DynamoDB. Only `handler`, `jobs`, `jobs_api`, `worker`,
-//! `pipeline`, `model`, `storage`, `budget` and `clients` touch IO.
+//! borrows. [`budget`] keeps each caller's daily budget and job slots in DynamoDB. Only
+//! `handler`, `jobs`, `jobs_api`, `worker`, `pipeline` (with its one [`repair`]), `model`,
+//! `storage`, `budget` and `clients` touch IO.
 
 pub mod budget;
 pub mod clients;
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod prompt;
+pub mod repair;
 pub mod request;
 pub mod response;
 pub mod sampling;

@@ -1,6 +1,7 @@
 //! The generation pipeline both front doors share: plan the sampling, build the prompt, call the
 //! model, extract the code, check its syntax (and, when the stage allows it and the code does not
-//! parse, ask the model once more with the diagnostics), store it, and shape the success body.
+//! parse, ask the model once more with the diagnostics, [`repair`](crate::repair)), store it,
+//! and shape the success body.
 //! `PUT /code-generation` runs it inside the request; the jobs worker runs it for a queued job.
 //! One pipeline, two front doors; each passes its own deadline, so a repair fits the route's
 //! budget (the worker's is minutes, the synchronous route's under 30 s).
@@ -8,14 +9,19 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_bedrockruntime::types::StopReason;
-use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport, SyntaxCheck};
+use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport};
 use tracing::{error, info, warn};
+
+pub use crate::metrics::millis;
+pub use crate::model::is_refusal;
+pub use crate::repair::{MIN_REPAIR_TIME, repair_blocker};
 
 use crate::deps::Deps;
 use crate::error::ApiError;
 use crate::language::Language;
-use crate::model::{Generation, Speaker, Turn};
+use crate::model::Generation;
 use crate::prompt::Prompt;
+use crate::repair::{Answer, RepairContext, try_repair};
 use crate::request::ValidRequest;
 use crate::sampling::Plan;
 use crate::storage::{self, CodeFacts, Stored, Target};
@@ -465,213 +471,9 @@ pub fn thinking_exhausted(plan: &Plan, role: crate::config::Role) -> ApiError {
     )
 }
 
-/// Extracted code with its syntax check and why the model stopped.
-#[derive(Debug, Clone)]
-struct Answer {
-    code: String,
-    syntax: SyntaxCheck,
-    stop_reason: StopReason,
-}
-
-/// What a repair needs from the first call.
-struct RepairContext<'a> {
-    deps: &'a Deps<'a>,
-    model_id: &'a str,
-    language: &'static Language,
-    prompt: &'a Prompt,
-    plan: &'a Plan,
-    first_reply: &'a str,
-    first_reasoning: &'a [aws_sdk_bedrockruntime::types::ContentBlock],
-    first_duration: Duration,
-    model_deadline: Instant,
-    request_id: &'a str,
-}
-
-/// The least time a repair call is started with: a model's time to the first token alone is
-/// about 1-2 s (the Bedrock test double's `Pacing::SONNET` uses 1.8 s, from third-party
-/// measurements; AWS and Anthropic publish no figure).
-pub const MIN_REPAIR_TIME: Duration = Duration::from_secs(2);
-
-/// Why a repair is not attempted, if it is not: the stage's setting, a reply cut at max_tokens
-/// (a second answer under the same limit would be cut again), or too little time left. The
-/// follow-up is about as long as the first answer (the whole program again), so it needs about
-/// as long as the first call took, and never less than [`MIN_REPAIR_TIME`].
-pub fn repair_blocker(
-    mode: RepairMode,
-    first_stop: &StopReason,
-    first_duration: Duration,
-    remaining: Duration,
-) -> Option<String> {
-    if mode == RepairMode::Off {
-        return Some("repair is off for this stage".to_owned());
-    }
-    if *first_stop == StopReason::MaxTokens {
-        return Some(
-            "the answer was cut at max_tokens, and a second answer under the same limit would be \
-             cut again: raise max_tokens"
-                .to_owned(),
-        );
-    }
-    if remaining < first_duration.max(MIN_REPAIR_TIME) {
-        return Some(format!(
-            "not enough time left in this route's budget ({} ms left, the first answer took {} ms)",
-            remaining.as_millis(),
-            first_duration.as_millis()
-        ));
-    }
-    None
-}
-
-/// At most one follow-up call with the diagnostics; keeps whichever version has fewer errors
-/// (the first one on a tie, a failure or a timeout), so the result is never worse.
-async fn try_repair(ctx: &RepairContext<'_>, first: Answer) -> (Answer, RepairReport) {
-    let mode = ctx.deps.config.repair;
-    let errors_before = first.syntax.count();
-    let mut report = RepairReport {
-        mode,
-        attempted: false,
-        applied: false,
-        errors_before,
-        errors_after: None,
-        usage: None,
-        reason: None,
-    };
-    let remaining = ctx.model_deadline.saturating_duration_since(Instant::now());
-    if let Some(reason) = repair_blocker(mode, &first.stop_reason, ctx.first_duration, remaining) {
-        info!(request_id = ctx.request_id, reason = %reason, "code does not parse; no repair");
-        report.reason = Some(reason);
-        return (first, report);
-    }
-    // The earlier answer goes back whole: its reasoning blocks first, unmodified, then its text.
-    let turns = [
-        Turn::text(Speaker::User, ctx.prompt.user.clone()),
-        Turn {
-            reasoning: ctx.first_reasoning.to_vec(),
-            ..Turn::text(Speaker::Assistant, ctx.first_reply)
-        },
-        Turn::text(Speaker::User, prompt::repair(ctx.language, &first.syntax)),
-    ];
-    report.attempted = true;
-    let started = Instant::now();
-    let call = model::converse(
-        ctx.deps.bedrock,
-        ctx.model_id,
-        &ctx.prompt.system,
-        &turns,
-        ctx.plan,
-    );
-    let result = match tokio::time::timeout(remaining, call).await {
-        Ok(r) => r,
-        Err(_) => Err(model::ModelError::Timeout(
-            "the route's time budget ran out".to_owned(),
-        )),
-    };
-    let repair_ms = millis(started.elapsed());
-    crate::metrics::record_model_ms(repair_ms);
-    let generation: Generation = match result {
-        Ok(g) => g,
-        Err(e) => {
-            warn!(request_id = ctx.request_id, repair_ms, error = %e, "the repair call failed; keeping the first answer");
-            report.reason = Some(format!("the follow-up call failed ({})", short(&e)));
-            return (first, report);
-        }
-    };
-    report.usage = Some(generation.usage);
-    if is_refusal(&generation.stop_reason) {
-        report.reason = Some("the model declined the follow-up".to_owned());
-        return (first, report);
-    }
-    let Some(code) = extract::extract_code(&generation.text, ctx.language) else {
-        report.reason = Some("the follow-up answered without code".to_owned());
-        return (first, report);
-    };
-    let second = Answer {
-        syntax: syntax::check(&code, ctx.language),
-        code,
-        stop_reason: generation.stop_reason,
-    };
-    let errors_after = second.syntax.count();
-    report.errors_after = second.syntax.checked.then_some(errors_after);
-    info!(
-        request_id = ctx.request_id,
-        repair_ms,
-        errors_before,
-        errors_after,
-        output_tokens = generation.usage.output_tokens,
-        "repair answered"
-    );
-    if second.syntax.checked && errors_after < errors_before {
-        report.applied = true;
-        (second, report)
-    } else {
-        report.reason = Some(format!(
-            "its code had {errors_after} syntax error{}, not fewer than {errors_before}",
-            if errors_after == 1 { "" } else { "s" }
-        ));
-        (first, report)
-    }
-}
-
-/// A model failure in a few words, for the repair's reason.
-fn short(e: &model::ModelError) -> &'static str {
-    use model::ModelError as E;
-    match e {
-        E::Throttled(_) => "throttled",
-        E::Unavailable(_) | E::Overloaded(_) | E::AgreementPending(_) => "model unavailable",
-        E::Timeout(_) => "timed out",
-        E::Access(_)
-        | E::NotForThisAccount(_)
-        | E::InvalidParameter(_)
-        | E::Rejected(_)
-        | E::Internal(_) => "rejected",
-        E::Failed(_) => "model error",
-    }
-}
-
-/// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
-/// the SDK has no variant for it yet, so it arrives as an unknown value), or a content filter or
-/// guardrail that stopped it.
-/// <https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons>
-pub fn is_refusal(stop: &StopReason) -> bool {
-    matches!(
-        stop,
-        StopReason::ContentFiltered | StopReason::GuardrailIntervened
-    ) || stop.as_str() == "refusal"
-}
-
-/// Milliseconds, saturating.
-pub fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repair_is_blocked_by_the_setting_a_cut_answer_or_the_clock() {
-        let s = Duration::from_secs;
-        let end = StopReason::EndTurn;
-        assert_eq!(repair_blocker(RepairMode::Once, &end, s(5), s(20)), None);
-        assert!(
-            repair_blocker(RepairMode::Off, &end, s(5), s(20)).is_some_and(|r| r.contains("off"))
-        );
-        assert!(
-            repair_blocker(RepairMode::Once, &StopReason::MaxTokens, s(5), s(20))
-                .is_some_and(|r| r.contains("max_tokens"))
-        );
-        // The synchronous route: a 15 s first answer leaves 10 s of the 25 s budget.
-        assert!(
-            repair_blocker(RepairMode::Once, &end, s(15), s(10))
-                .is_some_and(|r| r.contains("not enough time"))
-        );
-        // A fast first answer still needs the minimum.
-        assert!(repair_blocker(RepairMode::Once, &end, Duration::ZERO, s(1)).is_some());
-        assert_eq!(
-            repair_blocker(RepairMode::Once, &end, Duration::ZERO, MIN_REPAIR_TIME),
-            None
-        );
-    }
 
     #[test]
     fn thinking_exhausted_names_the_route_settings() {
