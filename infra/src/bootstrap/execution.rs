@@ -215,9 +215,24 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
     )
     .with_name(Expr::str(names::execution_role(scope.stack)))
     .with_tags(&cfg.tags);
-    let account_roles = arn("iam", false, true, "role/*");
-    let boundary = scope.boundary_arn();
-    for statement in [
+    let statements = [
+        code(scope, package_objects),
+        roles_only_with_boundary(scope),
+        functions(scope),
+        data(scope),
+        monitoring(cfg, scope),
+        vec![worker_event_sources(cfg)],
+        api(scope),
+    ];
+    for statement in statements.into_iter().flatten() {
+        role.add_to_policy(statement);
+    }
+    role
+}
+
+/// The function package (read when Lambda creates or updates a function) and the code bucket.
+fn code(scope: &Scope<'_>, package_objects: &Expr) -> Vec<Statement> {
+    vec![
         // Lambda reads the package with the caller's (this role's) permissions: the
         // AWS::Lambda::Function create and update handlers list s3:GetObject and
         // s3:GetObjectVersion.
@@ -227,6 +242,15 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
             vec![package_objects.clone()],
         ),
         Statement::allow("CodeBucket", CODE_BUCKET_ACTIONS, vec![scope.code_bucket()]),
+    ]
+}
+
+/// The function roles, created and changed only with the boundary attached, never without it,
+/// and passed to Lambda only.
+fn roles_only_with_boundary(scope: &Scope<'_>) -> Vec<Statement> {
+    let account_roles = arn("iam", false, true, "role/*");
+    let boundary = scope.boundary_arn();
+    vec![
         Statement::allow(
             "FunctionRolesWithBoundary",
             ROLE_ACTIONS_WITH_BOUNDARY,
@@ -268,6 +292,12 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
             "iam:PassedToService",
             json!("lambda.amazonaws.com"),
         ),
+    ]
+}
+
+/// The functions, and their resource policies (API Gateway only).
+fn functions(scope: &Scope<'_>) -> Vec<Statement> {
+    vec![
         Statement::allow("Functions", FUNCTION_ACTIONS, scope.function_arns()),
         Statement::allow(
             "FunctionPermissions",
@@ -279,11 +309,23 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
             "lambda:Principal",
             json!("apigateway.amazonaws.com"),
         ),
+    ]
+}
+
+/// The log groups, the jobs queues and the budget table.
+fn data(scope: &Scope<'_>) -> Vec<Statement> {
+    vec![
         Statement::allow("LogGroups", LOG_GROUP_ACTIONS, scope.log_group_arns()),
         Statement::allow("JobsQueues", QUEUE_ACTIONS, scope.queue_arns()),
         // Granted whether or not the stage has budgets yet, so that adding a `quotas` section is
         // an app change, not a bootstrap change; it names one table, `<stack>-quotas`.
         Statement::allow("QuotaTable", TABLE_ACTIONS, vec![scope.quota_table_arn()]),
+    ]
+}
+
+/// The stage's alarms and dashboard.
+fn monitoring(cfg: &StageConfig, scope: &Scope<'_>) -> Vec<Statement> {
+    vec![
         // The stage's alarms and dashboard, by name (infra/src/alarms.rs); their topic and its key
         // are this bootstrap's, so the execution role has no SNS or KMS action.
         Statement::allow(
@@ -325,24 +367,33 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
                 &format!("dashboard/{}", scope.stack),
             )],
         ),
-        // Event source mappings have no name: CreateEventSourceMapping is authorised on `*`, and
-        // every mapping action is limited to the worker function by `lambda:FunctionArn`.
-        Statement::allow(
-            "JobsEventSources",
-            EVENT_SOURCE_ACTIONS,
-            vec![Expr::str("*")],
+    ]
+}
+
+/// Event source mappings have no name: CreateEventSourceMapping is authorised on `*`, and
+/// every mapping action is limited to the worker function by `lambda:FunctionArn`.
+fn worker_event_sources(cfg: &StageConfig) -> Statement {
+    Statement::allow(
+        "JobsEventSources",
+        EVENT_SOURCE_ACTIONS,
+        vec![Expr::str("*")],
+    )
+    .with_condition(
+        "ArnLike",
+        "lambda:FunctionArn",
+        arn(
+            "lambda",
+            true,
+            true,
+            &format!("function:{}", cfg.jobs_function_name("worker")),
         )
-        .with_condition(
-            "ArnLike",
-            "lambda:FunctionArn",
-            arn(
-                "lambda",
-                true,
-                true,
-                &format!("function:{}", cfg.jobs_function_name("worker")),
-            )
-            .to_json(),
-        ),
+        .to_json(),
+    )
+}
+
+/// The API's access logging and the API itself (its id only).
+fn api(scope: &Scope<'_>) -> Vec<Statement> {
+    vec![
         Statement::allow(
             "DescribeLogGroups",
             &["logs:DescribeLogGroups"],
@@ -354,8 +405,5 @@ pub(super) fn execution_role(cfg: &StageConfig, scope: &Scope<'_>, package_objec
             vec![Expr::str("*")],
         ),
         Statement::allow("HttpApi", API_ACTIONS, scope.api_arns()),
-    ] {
-        role.add_to_policy(statement);
-    }
-    role
+    ]
 }
