@@ -58,7 +58,7 @@ pub fn template_path(workspace_root: &Path, stage: &str, format: Format) -> Path
 /// Which of a stage's two templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The app stack (`infra/src/stack.rs`).
+    /// The app stack (`infra/src/stack/`).
     App,
     /// The bootstrap stack (`infra/src/bootstrap.rs`).
     Bootstrap,

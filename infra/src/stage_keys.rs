@@ -13,7 +13,7 @@ pub struct StageKey {
     pub kind: &'static str,
     /// `required`, or what applies when the key is left out.
     pub default: &'static str,
-    /// What it does and what is allowed (the validation in `config.rs` enforces it).
+    /// What it does and what is allowed (the validation in `config/` enforces it).
     pub doc: &'static str,
 }
 

@@ -29,8 +29,8 @@ use codegen_contract::{ErrorCode, Principal};
 use time::{Date, OffsetDateTime};
 use tracing::warn;
 
+use crate::deps::Deps;
 use crate::error::ApiError;
-use crate::handler::Deps;
 
 /// Why the store could not answer: DynamoDB failed or answered something unexpected. The caller
 /// answers `503` and makes no model call (a budget that cannot be checked is not spent).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use codegen_contract::{OUTPUT_PREFIX, RepairMode, env};
 
+pub use crate::error::ConfigError;
 use crate::sampling::{Sampling, SamplingError};
 use crate::thinking::{Route, RouteThinking};
 
@@ -119,22 +120,6 @@ fn quotas_from(get: impl Fn(&str) -> Option<String>) -> Result<Option<Quotas>, C
 
 /// Default for [`Config::job_stale_after`]: an hour.
 pub const DEFAULT_JOB_STALE_AFTER_SECONDS: u64 = 3600;
-
-/// Why the configuration could not be read. The function refuses to start on any of these.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is missing or empty.
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    /// A variable is set but its value is not usable.
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        /// Variable name.
-        name: &'static str,
-        /// What is wrong with the value.
-        reason: String,
-    },
-}
 
 impl Config {
     /// Reads the configuration from the process environment.

@@ -1,5 +1,6 @@
-//! The failure the handler reports to the caller: a contract [`ErrorCode`] (which fixes the HTTP
-//! status), a message that says what to fix, and optional HTTP hints. Pure: no IO.
+//! The function's two kinds of failure: [`ApiError`], what the handler reports to the caller (a
+//! contract [`ErrorCode`], which fixes the HTTP status, a message that says what to fix, and
+//! optional HTTP hints), and [`ConfigError`], why an instance refuses to start. Pure: no IO.
 
 use codegen_contract::ErrorCode;
 
@@ -47,4 +48,20 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         self.code.status()
     }
+}
+
+/// Why the configuration could not be read. The function refuses to start on any of these.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable is set but its value is not usable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
 }

@@ -1,6 +1,6 @@
 //! The Lambda handler for API Gateway v2 events: by the function's role, `PUT /code-generation`
 //! (validate, then the generation [`pipeline`](crate::pipeline) inside the request), or the jobs
-//! routes ([`jobs_api`](crate::jobs_api)). IO goes through the borrowed clients in [`Deps`]; every
+//! routes ([`jobs_api`](crate::jobs_api)). IO goes through the borrowed clients in [`Deps`](crate::deps::Deps); every
 //! expected failure becomes an `Ok` JSON error response.
 
 use std::time::Instant;
@@ -8,33 +8,14 @@ use std::time::Instant;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use codegen_contract::ErrorCode;
 use lambda_runtime::LambdaEvent;
-use time::OffsetDateTime;
 use tracing::{info, warn};
+
+pub use crate::deps::{Clock, Deps};
 
 use crate::config::{Config, Role};
 use crate::error::ApiError;
 use crate::storage::Target;
 use crate::{budget, jobs_api, metrics, pipeline, request, response, storage};
-
-/// Source of the current time (UTC); a plain function so tests can pin it.
-pub type Clock = fn() -> OffsetDateTime;
-
-/// What the handler borrows: clients and configuration built once per cold start.
-#[derive(Debug, Clone, Copy)]
-pub struct Deps<'a> {
-    /// Bedrock Runtime client.
-    pub bedrock: &'a aws_sdk_bedrockruntime::Client,
-    /// S3 client.
-    pub s3: &'a aws_sdk_s3::Client,
-    /// SQS client (the `submit` role enqueues jobs with it).
-    pub sqs: Option<&'a aws_sdk_sqs::Client>,
-    /// DynamoDB client (the budget table; `None` when the stage has no budgets).
-    pub dynamodb: Option<&'a aws_sdk_dynamodb::Client>,
-    /// Function configuration.
-    pub config: &'a Config,
-    /// Current time, for object keys.
-    pub clock: Clock,
-}
 
 /// Handles one API invocation. Returns `Err` only for bugs; every expected failure is an `Ok`
 /// 4xx/5xx JSON response.

@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::{info, warn};
 
+use crate::deps::Deps;
 use crate::error::ApiError;
-use crate::handler::Deps;
 use crate::jobs::{self, JobRecord, KeyMapping, RecordError, Tagged, Write};
 use crate::request::{self, SUBMIT_ROUTE};
 use crate::{response, storage};

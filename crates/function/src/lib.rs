@@ -6,13 +6,15 @@
 //! ([`storage`]). Its front doors: [`handler`] (API Gateway v2 events: validation in [`request`],
 //! `PUT /code-generation` inside the request, the jobs routes in [`jobs_api`]) and [`worker`]
 //! (the jobs queue). [`jobs`] keeps job records; [`response`] shapes JSON answers; [`clients`]
-//! builds the SDK clients and [`config`] reads the environment. [`budget`] keeps each caller's
-//! daily budget and job slots in DynamoDB. Only `handler`, `jobs`, `jobs_api`, `worker`,
-//! `pipeline`, `model`, `storage`, `budget` and `clients` touch IO.
+//! builds the SDK clients and [`config`] reads the environment; [`deps`] is what every entry point
+//! borrows. [`budget`] keeps each caller's daily budget and job slots in DynamoDB. Only
+//! `handler`, `jobs`, `jobs_api`, `worker`, `pipeline` (with its one [`repair`]), `model`,
+//! `storage`, `budget` and `clients` touch IO.
 
 pub mod budget;
 pub mod clients;
 pub mod config;
+pub mod deps;
 pub mod error;
 pub mod extract;
 pub mod handler;
@@ -23,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod prompt;
+pub mod repair;
 pub mod request;
 pub mod response;
 pub mod sampling;
@@ -33,8 +36,9 @@ pub mod trace;
 pub mod worker;
 
 pub use config::Config;
+pub use deps::{Clock, Deps};
 pub use error::ApiError;
-pub use handler::{Clock, Deps, handle};
+pub use handler::handle;
 pub use response::BUILD_LABEL;
 
 #[cfg(test)]

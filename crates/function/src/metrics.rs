@@ -234,6 +234,11 @@ pub fn emit(line: &Line) {
     let _ = writeln!(out, "{}", line.to_json()).and_then(|()| out.flush());
 }
 
+/// Milliseconds, saturating.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

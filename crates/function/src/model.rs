@@ -502,6 +502,17 @@ pub async fn converse(
     })
 }
 
+/// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
+/// the SDK has no variant for it yet, so it arrives as an unknown value), or a content filter or
+/// guardrail that stopped it.
+/// <https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons>
+pub fn is_refusal(stop: &StopReason) -> bool {
+    matches!(
+        stop,
+        StopReason::ContentFiltered | StopReason::GuardrailIntervened
+    ) || stop.as_str() == "refusal"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The generation pipeline both front doors share: plan the sampling, build the prompt, call the
 //! model, extract the code, check its syntax (and, when the stage allows it and the code does not
-//! parse, ask the model once more with the diagnostics), store it, and shape the success body.
+//! parse, ask the model once more with the diagnostics, [`repair`](crate::repair)), store it,
+//! and shape the success body.
 //! `PUT /code-generation` runs it inside the request; the jobs worker runs it for a queued job.
 //! One pipeline, two front doors; each passes its own deadline, so a repair fits the route's
 //! budget (the worker's is minutes, the synchronous route's under 30 s).
@@ -8,14 +9,19 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_bedrockruntime::types::StopReason;
-use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport, SyntaxCheck};
+use codegen_contract::{ErrorCode, GenerateResponse, RepairMode, RepairReport};
 use tracing::{error, info, warn};
 
+pub use crate::metrics::millis;
+pub use crate::model::is_refusal;
+pub use crate::repair::{MIN_REPAIR_TIME, repair_blocker};
+
+use crate::deps::Deps;
 use crate::error::ApiError;
-use crate::handler::Deps;
 use crate::language::Language;
-use crate::model::{Generation, Speaker, Turn};
+use crate::model::Generation;
 use crate::prompt::Prompt;
+use crate::repair::{Answer, RepairContext, try_repair};
 use crate::request::ValidRequest;
 use crate::sampling::Plan;
 use crate::storage::{self, CodeFacts, Stored, Target};
@@ -39,15 +45,13 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 
 /// The most `req` can cost on this route (its message's bytes, `maxTokens` as the plan will
 /// send it, a repair when the stage allows one), for the budget reservation before the model
-/// call. The same plan as [`generate_and_store`] makes, so its errors are the same.
+/// call. The same plan as [`generate_and_store`] makes ([`plan_for`]), so its errors are the same.
 pub fn request_bound(
     deps: &Deps<'_>,
     req: &ValidRequest,
 ) -> Result<codegen_contract::quota::RequestBound, ApiError> {
     let config = deps.config;
-    let mut plan = sampling::plan(&config.model_id, config.defaults, &req.overrides)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    thinking::apply(&mut plan, &config.model_id, &config.thinking);
+    let plan = plan_for(deps, req)?;
     Ok(codegen_contract::quota::RequestBound {
         message_bytes: u32::try_from(req.message.len()).unwrap_or(u32::MAX),
         max_tokens: plan.max_tokens,
@@ -68,12 +72,9 @@ pub async fn generate_and_store(
 ) -> Result<GenerateResponse, ApiError> {
     let config = deps.config;
     let request_id = target.request_id;
-    let language = req.language;
     let model_id = config.model_id.as_str();
 
-    let mut plan = sampling::plan(model_id, config.defaults, &req.overrides)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    thinking::apply(&mut plan, model_id, &config.thinking);
+    let plan = plan_for(deps, req)?;
     if !plan.dropped.is_empty() {
         info!(
             request_id,
@@ -83,12 +84,108 @@ pub async fn generate_and_store(
             "sampling parameters not sent: the model does not accept them in this combination"
         );
     }
-    let mut warnings = plan.warnings.clone();
-    let prompt = prompt::build(language, &req.message);
+    let prompt = prompt::build(req.language, &req.message);
+    let first = first_call(deps, req.language, &prompt, &plan, request_id).await?;
+    let model_ms = first.model_ms;
+    let mut generated = check_and_repair(
+        deps,
+        req.language,
+        &prompt,
+        &plan,
+        first,
+        deadline,
+        request_id,
+    )
+    .await;
+    let stored = store(deps, target, req.language, &mut generated).await;
+    let Generated {
+        answer: Answer {
+            code,
+            syntax,
+            stop_reason,
+        },
+        usage,
+        cost,
+        repair,
+        mut warnings,
+        cut: _,
+    } = generated;
 
-    let model_started = Instant::now();
-    let generation = model::generate(deps.bedrock, model_id, &prompt, &plan).await;
-    let model_ms = millis(model_started.elapsed());
+    if cost.is_none() {
+        warnings.push(format!(
+            "no price is known for model {model_id}: this answer carries no cost (add the model's \
+             prices to the catalogue, crates/contract/src/models/prices.rs)"
+        ));
+    }
+    info!(
+        request_id,
+        language = req.language.name,
+        model = model_id,
+        cost_micro_usd = cost.as_ref().map_or(0, |c| c.micro_usd),
+        message_bytes = req.message.len(),
+        code_bytes = code.len(),
+        input_tokens = usage.input_tokens,
+        output_tokens = usage.output_tokens,
+        total_tokens = usage.total_tokens,
+        stop_reason = stop_reason.as_str(),
+        syntax_checked = syntax.checked,
+        syntax_errors = syntax.count(),
+        repair_attempted = repair.as_ref().is_some_and(|r| r.attempted),
+        repair_applied = repair.as_ref().is_some_and(|r| r.applied),
+        stored = stored.s3.is_some(),
+        model_ms,
+        s3_ms = stored.s3_ms,
+        total_ms = millis(started.elapsed()),
+        "code generated"
+    );
+
+    Ok(GenerateResponse {
+        code,
+        language: req.language.name.to_owned(),
+        model: stored.model.unwrap_or_else(|| model_id.to_owned()),
+        stored: stored.s3.is_some(),
+        s3: stored.s3,
+        usage,
+        cost,
+        syntax,
+        repair,
+        sampling: plan.sent(),
+        request_id: request_id.to_owned(),
+        warnings,
+    })
+}
+
+/// The sampling plan for `req` on this route: the model's rules applied to the stage's defaults
+/// and the request's overrides, then the route's thinking.
+fn plan_for(deps: &Deps<'_>, req: &ValidRequest) -> Result<Plan, ApiError> {
+    let config = deps.config;
+    let mut plan = sampling::plan(&config.model_id, config.defaults, &req.overrides)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    thinking::apply(&mut plan, &config.model_id, &config.thinking);
+    Ok(plan)
+}
+
+/// The first model call, and the code in its reply.
+struct FirstCall {
+    generation: Generation,
+    code: String,
+    started: Instant,
+    model_ms: u64,
+}
+
+/// Calls the model once and extracts the code: a failed call, a refusal or a reply without code
+/// is an [`ApiError`] (carrying what the call cost, once it was answered).
+async fn first_call(
+    deps: &Deps<'_>,
+    language: &'static Language,
+    prompt: &Prompt,
+    plan: &Plan,
+    request_id: &str,
+) -> Result<FirstCall, ApiError> {
+    let model_id = deps.config.model_id.as_str();
+    let started = Instant::now();
+    let generation = model::generate(deps.bedrock, model_id, prompt, plan).await;
+    let model_ms = millis(started.elapsed());
     crate::metrics::record_model_ms(model_ms);
     let generation = generation.map_err(|e| {
         let region = deps
@@ -140,7 +237,7 @@ pub async fn generate_and_store(
             "model reply contained no code"
         );
         if generation.stop_reason == StopReason::MaxTokens && plan.thinks {
-            return Err(thinking_exhausted(&plan, config.role).spent(first_cost));
+            return Err(thinking_exhausted(plan, deps.config.role).spent(first_cost));
         }
         return Err(ApiError::new(
             ErrorCode::EmptyGeneration,
@@ -149,6 +246,45 @@ pub async fn generate_and_store(
         )
         .spent(first_cost));
     };
+    Ok(FirstCall {
+        generation,
+        code,
+        started,
+        model_ms,
+    })
+}
+
+/// The answer to return and store, what its model calls used and cost, and what to warn about.
+struct Generated {
+    answer: Answer,
+    usage: codegen_contract::Usage,
+    cost: Option<codegen_contract::cost::Cost>,
+    repair: Option<RepairReport>,
+    warnings: Vec<String>,
+    /// The answer stopped at max_tokens.
+    cut: bool,
+}
+
+/// Checks the first answer's syntax and, when it does not parse, tries one repair
+/// ([`try_repair`]); collects the warnings the answer carries.
+async fn check_and_repair(
+    deps: &Deps<'_>,
+    language: &'static Language,
+    prompt: &Prompt,
+    plan: &Plan,
+    first: FirstCall,
+    deadline: Option<Instant>,
+    request_id: &str,
+) -> Generated {
+    let config = deps.config;
+    let model_id = config.model_id.as_str();
+    let FirstCall {
+        generation,
+        code,
+        started: model_started,
+        model_ms,
+    } = first;
+    let mut warnings = plan.warnings.clone();
     // The model calls of this request share one budget: the configured Bedrock timeout from the
     // first call's start, and never past the invocation's deadline less the S3 write.
     let mut model_deadline = model_started + config.model_timeout;
@@ -165,15 +301,14 @@ pub async fn generate_and_store(
     };
     let mut usage = generation.usage;
     let mut cost = codegen_contract::cost::of_call(model_id, generation.usage);
-    debug_assert_eq!(cost.as_ref().map(|c| c.micro_usd), first_cost);
     let mut repair = None;
     let answer = if first.syntax.has_errors() {
         let context = RepairContext {
             deps,
             model_id,
             language,
-            prompt: &prompt,
-            plan: &plan,
+            prompt,
+            plan,
             first_reply: &generation.text,
             first_reasoning: &generation.reasoning,
             first_duration: Duration::from_millis(model_ms),
@@ -206,41 +341,79 @@ pub async fn generate_and_store(
     } else {
         first
     };
-    let Answer {
-        mut code,
-        mut syntax,
-        stop_reason,
-    } = answer;
-    if let Some(w) = syntax::warning(&syntax, language) {
+    if let Some(w) = syntax::warning(&answer.syntax, language) {
         warnings.insert(0, w);
     }
-    let cut = stop_reason == StopReason::MaxTokens;
+    let cut = answer.stop_reason == StopReason::MaxTokens;
     if cut {
-        warnings.push(if plan.thinks {
-            format!(
-                "the model stopped at max_tokens ({}, of which {} reserved for thinking; thinking \
-                 counts toward the limit): the code may be incomplete; raise max_tokens, lower \
-                 the route's effort, or ask for less",
-                plan.max_tokens, plan.thinking_tokens
-            )
-        } else {
-            format!(
-                "the model stopped at max_tokens ({}): the code may be incomplete; raise \
-                 max_tokens or ask for less",
-                plan.max_tokens
-            )
-        });
+        warnings.push(cut_warning(plan));
     }
-
-    let facts = CodeFacts {
-        syntax: &syntax,
-        repair: repair.as_ref(),
+    Generated {
+        answer,
+        usage,
+        cost,
+        repair,
+        warnings,
         cut,
+    }
+}
+
+/// What an answer cut at max_tokens says.
+fn cut_warning(plan: &Plan) -> String {
+    if plan.thinks {
+        format!(
+            "the model stopped at max_tokens ({}, of which {} reserved for thinking; thinking \
+             counts toward the limit): the code may be incomplete; raise max_tokens, lower \
+             the route's effort, or ask for less",
+            plan.max_tokens, plan.thinking_tokens
+        )
+    } else {
+        format!(
+            "the model stopped at max_tokens ({}): the code may be incomplete; raise \
+             max_tokens or ask for less",
+            plan.max_tokens
+        )
+    }
+}
+
+/// Where the code went.
+struct Storage {
+    /// The object, when it is stored (by this attempt or an earlier one).
+    s3: Option<codegen_contract::S3Location>,
+    /// The model recorded on an object an earlier attempt stored.
+    model: Option<String>,
+    s3_ms: u64,
+}
+
+/// Stores the code at `target`, only if the key is free. When an earlier attempt of the job
+/// stored its code there, `generated` is made to describe that object; a failed write is a
+/// warning, not an error.
+async fn store(
+    deps: &Deps<'_>,
+    target: &Target<'_>,
+    language: &'static Language,
+    generated: &mut Generated,
+) -> Storage {
+    let request_id = target.request_id;
+    let model_id = deps.config.model_id.as_str();
+    let facts = CodeFacts {
+        syntax: &generated.answer.syntax,
+        repair: generated.repair.as_ref(),
+        cut: generated.cut,
     };
     let s3_started = Instant::now();
-    let mut model_from_object = None;
-    let stored = storage::put_code(deps.s3, target, &code, language, model_id, facts).await;
+    let mut model = None;
+    let stored = storage::put_code(
+        deps.s3,
+        target,
+        &generated.answer.code,
+        language,
+        model_id,
+        facts,
+    )
+    .await;
     let s3_ms = millis(s3_started.elapsed());
+    let warnings = &mut generated.warnings;
     let s3 = match stored {
         Ok(Stored::Written) => Some(storage::location(target.bucket, target.key)),
         Ok(Stored::AlreadyThere) => {
@@ -249,10 +422,10 @@ pub async fn generate_and_store(
             warn!(request_id, key = %target.key, "code already stored by an earlier attempt; kept it");
             match storage::read_code(deps.s3, target.bucket, target.key).await {
                 Ok(stored) => {
-                    syntax = syntax::check(&stored.code, language);
-                    code = stored.code;
-                    model_from_object = stored.model;
-                    repair = None;
+                    generated.answer.syntax = syntax::check(&stored.code, language);
+                    generated.answer.code = stored.code;
+                    model = stored.model;
+                    generated.repair = None;
                     warnings.push(
                         "an earlier attempt of this job stored its code: this result describes \
                          that stored object; usage counts this attempt's model calls"
@@ -275,49 +448,7 @@ pub async fn generate_and_store(
             None
         }
     };
-
-    if cost.is_none() {
-        warnings.push(format!(
-            "no price is known for model {model_id}: this answer carries no cost (add the model's \
-             prices to the catalogue, crates/contract/src/models/prices.rs)"
-        ));
-    }
-    info!(
-        request_id,
-        language = language.name,
-        model = model_id,
-        cost_micro_usd = cost.as_ref().map_or(0, |c| c.micro_usd),
-        message_bytes = req.message.len(),
-        code_bytes = code.len(),
-        input_tokens = usage.input_tokens,
-        output_tokens = usage.output_tokens,
-        total_tokens = usage.total_tokens,
-        stop_reason = stop_reason.as_str(),
-        syntax_checked = syntax.checked,
-        syntax_errors = syntax.count(),
-        repair_attempted = repair.as_ref().is_some_and(|r| r.attempted),
-        repair_applied = repair.as_ref().is_some_and(|r| r.applied),
-        stored = s3.is_some(),
-        model_ms,
-        s3_ms,
-        total_ms = millis(started.elapsed()),
-        "code generated"
-    );
-
-    Ok(GenerateResponse {
-        code,
-        language: language.name.to_owned(),
-        model: model_from_object.unwrap_or_else(|| model_id.to_owned()),
-        stored: s3.is_some(),
-        s3,
-        usage,
-        cost,
-        syntax,
-        repair,
-        sampling: plan.sent(),
-        request_id: request_id.to_owned(),
-        warnings,
-    })
+    Storage { s3, model, s3_ms }
 }
 
 /// The answer to a reply that stopped at max_tokens before any code, on a model that thinks: its
@@ -340,213 +471,9 @@ pub fn thinking_exhausted(plan: &Plan, role: crate::config::Role) -> ApiError {
     )
 }
 
-/// Extracted code with its syntax check and why the model stopped.
-#[derive(Debug, Clone)]
-struct Answer {
-    code: String,
-    syntax: SyntaxCheck,
-    stop_reason: StopReason,
-}
-
-/// What a repair needs from the first call.
-struct RepairContext<'a> {
-    deps: &'a Deps<'a>,
-    model_id: &'a str,
-    language: &'static Language,
-    prompt: &'a Prompt,
-    plan: &'a Plan,
-    first_reply: &'a str,
-    first_reasoning: &'a [aws_sdk_bedrockruntime::types::ContentBlock],
-    first_duration: Duration,
-    model_deadline: Instant,
-    request_id: &'a str,
-}
-
-/// The least time a repair call is started with: a model's time to the first token alone is
-/// about 1-2 s (the Bedrock test double's `Pacing::SONNET` uses 1.8 s, from third-party
-/// measurements; AWS and Anthropic publish no figure).
-pub const MIN_REPAIR_TIME: Duration = Duration::from_secs(2);
-
-/// Why a repair is not attempted, if it is not: the stage's setting, a reply cut at max_tokens
-/// (a second answer under the same limit would be cut again), or too little time left. The
-/// follow-up is about as long as the first answer (the whole program again), so it needs about
-/// as long as the first call took, and never less than [`MIN_REPAIR_TIME`].
-pub fn repair_blocker(
-    mode: RepairMode,
-    first_stop: &StopReason,
-    first_duration: Duration,
-    remaining: Duration,
-) -> Option<String> {
-    if mode == RepairMode::Off {
-        return Some("repair is off for this stage".to_owned());
-    }
-    if *first_stop == StopReason::MaxTokens {
-        return Some(
-            "the answer was cut at max_tokens, and a second answer under the same limit would be \
-             cut again: raise max_tokens"
-                .to_owned(),
-        );
-    }
-    if remaining < first_duration.max(MIN_REPAIR_TIME) {
-        return Some(format!(
-            "not enough time left in this route's budget ({} ms left, the first answer took {} ms)",
-            remaining.as_millis(),
-            first_duration.as_millis()
-        ));
-    }
-    None
-}
-
-/// At most one follow-up call with the diagnostics; keeps whichever version has fewer errors
-/// (the first one on a tie, a failure or a timeout), so the result is never worse.
-async fn try_repair(ctx: &RepairContext<'_>, first: Answer) -> (Answer, RepairReport) {
-    let mode = ctx.deps.config.repair;
-    let errors_before = first.syntax.count();
-    let mut report = RepairReport {
-        mode,
-        attempted: false,
-        applied: false,
-        errors_before,
-        errors_after: None,
-        usage: None,
-        reason: None,
-    };
-    let remaining = ctx.model_deadline.saturating_duration_since(Instant::now());
-    if let Some(reason) = repair_blocker(mode, &first.stop_reason, ctx.first_duration, remaining) {
-        info!(request_id = ctx.request_id, reason = %reason, "code does not parse; no repair");
-        report.reason = Some(reason);
-        return (first, report);
-    }
-    // The earlier answer goes back whole: its reasoning blocks first, unmodified, then its text.
-    let turns = [
-        Turn::text(Speaker::User, ctx.prompt.user.clone()),
-        Turn {
-            reasoning: ctx.first_reasoning.to_vec(),
-            ..Turn::text(Speaker::Assistant, ctx.first_reply)
-        },
-        Turn::text(Speaker::User, prompt::repair(ctx.language, &first.syntax)),
-    ];
-    report.attempted = true;
-    let started = Instant::now();
-    let call = model::converse(
-        ctx.deps.bedrock,
-        ctx.model_id,
-        &ctx.prompt.system,
-        &turns,
-        ctx.plan,
-    );
-    let result = match tokio::time::timeout(remaining, call).await {
-        Ok(r) => r,
-        Err(_) => Err(model::ModelError::Timeout(
-            "the route's time budget ran out".to_owned(),
-        )),
-    };
-    let repair_ms = millis(started.elapsed());
-    crate::metrics::record_model_ms(repair_ms);
-    let generation: Generation = match result {
-        Ok(g) => g,
-        Err(e) => {
-            warn!(request_id = ctx.request_id, repair_ms, error = %e, "the repair call failed; keeping the first answer");
-            report.reason = Some(format!("the follow-up call failed ({})", short(&e)));
-            return (first, report);
-        }
-    };
-    report.usage = Some(generation.usage);
-    if is_refusal(&generation.stop_reason) {
-        report.reason = Some("the model declined the follow-up".to_owned());
-        return (first, report);
-    }
-    let Some(code) = extract::extract_code(&generation.text, ctx.language) else {
-        report.reason = Some("the follow-up answered without code".to_owned());
-        return (first, report);
-    };
-    let second = Answer {
-        syntax: syntax::check(&code, ctx.language),
-        code,
-        stop_reason: generation.stop_reason,
-    };
-    let errors_after = second.syntax.count();
-    report.errors_after = second.syntax.checked.then_some(errors_after);
-    info!(
-        request_id = ctx.request_id,
-        repair_ms,
-        errors_before,
-        errors_after,
-        output_tokens = generation.usage.output_tokens,
-        "repair answered"
-    );
-    if second.syntax.checked && errors_after < errors_before {
-        report.applied = true;
-        (second, report)
-    } else {
-        report.reason = Some(format!(
-            "its code had {errors_after} syntax error{}, not fewer than {errors_before}",
-            if errors_after == 1 { "" } else { "s" }
-        ));
-        (first, report)
-    }
-}
-
-/// A model failure in a few words, for the repair's reason.
-fn short(e: &model::ModelError) -> &'static str {
-    use model::ModelError as E;
-    match e {
-        E::Throttled(_) => "throttled",
-        E::Unavailable(_) | E::Overloaded(_) | E::AgreementPending(_) => "model unavailable",
-        E::Timeout(_) => "timed out",
-        E::Access(_)
-        | E::NotForThisAccount(_)
-        | E::InvalidParameter(_)
-        | E::Rejected(_)
-        | E::Internal(_) => "rejected",
-        E::Failed(_) => "model error",
-    }
-}
-
-/// Whether the model declined to answer: Claude's `refusal` stop reason (Claude 4.5 and later;
-/// the SDK has no variant for it yet, so it arrives as an unknown value), or a content filter or
-/// guardrail that stopped it.
-/// <https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons>
-pub fn is_refusal(stop: &StopReason) -> bool {
-    matches!(
-        stop,
-        StopReason::ContentFiltered | StopReason::GuardrailIntervened
-    ) || stop.as_str() == "refusal"
-}
-
-/// Milliseconds, saturating.
-pub fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repair_is_blocked_by_the_setting_a_cut_answer_or_the_clock() {
-        let s = Duration::from_secs;
-        let end = StopReason::EndTurn;
-        assert_eq!(repair_blocker(RepairMode::Once, &end, s(5), s(20)), None);
-        assert!(
-            repair_blocker(RepairMode::Off, &end, s(5), s(20)).is_some_and(|r| r.contains("off"))
-        );
-        assert!(
-            repair_blocker(RepairMode::Once, &StopReason::MaxTokens, s(5), s(20))
-                .is_some_and(|r| r.contains("max_tokens"))
-        );
-        // The synchronous route: a 15 s first answer leaves 10 s of the 25 s budget.
-        assert!(
-            repair_blocker(RepairMode::Once, &end, s(15), s(10))
-                .is_some_and(|r| r.contains("not enough time"))
-        );
-        // A fast first answer still needs the minimum.
-        assert!(repair_blocker(RepairMode::Once, &end, Duration::ZERO, s(1)).is_some());
-        assert_eq!(
-            repair_blocker(RepairMode::Once, &end, Duration::ZERO, MIN_REPAIR_TIME),
-            None
-        );
-    }
 
     #[test]
     fn thinking_exhausted_names_the_route_settings() {

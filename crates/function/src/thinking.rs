@@ -17,7 +17,7 @@
 use codegen_contract::env;
 use codegen_contract::models::{self, Effort, ThinkingSetting};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::sampling::Plan;
 
 /// What this route sends about thinking.

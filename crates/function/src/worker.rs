@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
+use crate::deps::Deps;
 use crate::error::ApiError;
-use crate::handler::Deps;
 use crate::jobs::{self, JobMessage, JobRecord, RecordError, Tagged, Write};
 use crate::request;
 use crate::storage::Target;
