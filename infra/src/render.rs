@@ -60,7 +60,7 @@ pub fn template_path(workspace_root: &Path, stage: &str, format: Format) -> Path
 pub enum Kind {
     /// The app stack (`infra/src/stack/`).
     App,
-    /// The bootstrap stack (`infra/src/bootstrap.rs`).
+    /// The bootstrap stack (`infra/src/bootstrap/`).
     Bootstrap,
 }
 

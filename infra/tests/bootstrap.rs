@@ -1,4 +1,4 @@
-//! The bootstrap template (`infra/src/bootstrap.rs`): its resources and, evaluated with the
+//! The bootstrap template (`infra/src/bootstrap/`): its resources and, evaluated with the
 //! documented IAM rules (`support/iam_eval.rs`), what each role can and cannot do. These are the
 //! escalation paths an attacker holding one of the roles would try; the end-to-end suite
 //! `tests/tests/trust.rs` tries the deploy role's directly against ministack, which cannot

@@ -1,4 +1,4 @@
-//! `bootstrap`: deploys (or removes) a stage's bootstrap stack (`infra/src/bootstrap.rs`): the
+//! `bootstrap`: deploys (or removes) a stage's bootstrap stack (`infra/src/bootstrap/`): the
 //! asset bucket, the permissions boundary, the CloudFormation execution role, the deploy role and
 //! the diff role. Run once per account and region by an administrator, as `cdk bootstrap` is;
 //! idempotent (a second run changes nothing). Every other command reads its outputs

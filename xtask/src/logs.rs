@@ -97,7 +97,7 @@ pub(crate) struct LogsArgs {
 
 /// Runs `cargo xtask logs`: prints the stack's log events. Logs hold callers' prompts, so they
 /// are read with the caller's own credentials or the deploy role, never the diff role (which has
-/// no log-read grant; see infra/src/bootstrap.rs).
+/// no log-read grant; see infra/src/bootstrap/).
 pub(crate) async fn command(
     root: &std::path::Path,
     args: LogsArgs,

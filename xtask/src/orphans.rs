@@ -3,7 +3,7 @@
 //! `DeletionPolicy: Retain` (and a trust policy naming another account: trust policies take no
 //! condition), then drop it from the template; CloudFormation leaves the role behind. The
 //! boundary makes its credentials useless outside the stack's functions
-//! (`infra/src/bootstrap.rs`, `OnlyFromTheStacksFunctions`), and `deploy` refuses to go on while
+//! (`infra/src/bootstrap/`, `OnlyFromTheStacksFunctions`), and `deploy` refuses to go on while
 //! one exists, naming it for an administrator to delete. Reads IAM (`ListRoles`) and the stack's
 //! role resources (`DescribeStackResource`); changes nothing.
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::error::StageError;
 
 /// Who may use the stage's bootstrap roles (`bootstrap:` in the stage file). The bootstrap stack
-/// (`cargo xtask bootstrap`, see `infra/src/bootstrap.rs`) creates the deploy role and the diff
+/// (`cargo xtask bootstrap`, see `infra/src/bootstrap/`) creates the deploy role and the diff
 /// role with these trust policies.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

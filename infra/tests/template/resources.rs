@@ -53,7 +53,7 @@ fn dev_has_exactly_the_expected_resources() {
 #[test]
 fn local_has_no_bucket_policy_and_otherwise_the_same_resources() {
     // ministack serves plain HTTP, so the TLS-only bucket policy would deny every request there
-    // (see infra/src/stack.rs).
+    // (see infra/src/stack/).
     let t = synth(&local());
     assert_eq!(type_counts(&t), expected_counts(false));
     resource_count_is(&t, "AWS::S3::BucketPolicy", 0);

@@ -14,7 +14,7 @@ pub fn stage_file_reference() -> String {
     out.push_str("\n\n");
     out.push_str(
         "A stage is one YAML file, `infra/stages/<stage>.yaml`; `--stage <stage>` names it. The \
-         parser (`infra/src/config.rs`) refuses unknown keys, naming the file, the key and the \
+         parser (`infra/src/config/`) refuses unknown keys, naming the file, the key and the \
          keys allowed there, and refuses out-of-range values naming the dotted key. The table \
          below is `infra/src/stage_keys.rs`, which a test compares with the parser's keys in \
          every section. The checked-in stages are `local` (the emulator), `dev` and `prod`; their \
