@@ -222,7 +222,7 @@ pub async fn try_connect(stage: &StageConfig, opts: &ConnectOptions) -> anyhow::
     // Emulator stages answer only once the emulator runs: they are checked by
     // `local::connect_starting_emulator` after it starts, and only when they name an account.
     if clients.endpoint.is_none() {
-        crate::identity::check_account(&clients, stage).await?;
+        check_account(&clients, stage).await?;
     }
     Ok(clients)
 }
@@ -335,6 +335,17 @@ fn clients_from(
         endpoint,
         sdk,
     }
+}
+
+/// Asks STS who the caller is and checks the account against the stage
+/// ([`crate::identity::accept_account`]). Returns the caller's account id.
+pub(crate) async fn check_account(
+    clients: &Clients,
+    stage: &StageConfig,
+) -> anyhow::Result<String> {
+    let (actual, _) = caller_identity(clients).await?;
+    crate::identity::accept_account(stage, &actual)?;
+    Ok(actual)
 }
 
 /// The caller's account id and ARN (STS `GetCallerIdentity`), with a message that says what to

@@ -140,7 +140,7 @@ pub async fn destroy(root: &Path, opts: &DestroyOptions) -> anyhow::Result<Destr
         && let Some(endpoint) = &clients.endpoint
         && crate::process::answers(local::loopback_addr(endpoint)?).await
     {
-        crate::identity::check_account(&clients, &cfg).await?;
+        crate::aws::check_account(&clients, &cfg).await?;
     }
     let absent = DestroyReport {
         stack: cfg.stack_name.clone(),

@@ -2,7 +2,7 @@
 //! message that says what to do when they do not, instead of the SDK's chain of provider errors
 //! after minutes of compiling), and the caller's account (STS `GetCallerIdentity`) is the one the
 //! stage file names. Every command reaches AWS through [`crate::aws::try_connect`], which calls
-//! [`require_credentials`] and [`check_account`], so a deploy with the wrong profile stops before
+//! [`require_credentials`] and [`accept_account`], so a deploy with the wrong profile stops before
 //! its build, its upload and its change set.
 
 use std::time::Duration;
@@ -91,22 +91,19 @@ fn mismatch(stage: &StageConfig, expected: &AccountId, actual: &str) -> String {
     )
 }
 
-/// Asks STS who the caller is and checks the account against the stage (see
-/// [`compare_account`]). Returns the caller's account id.
-pub(crate) async fn check_account(
-    clients: &crate::aws::Clients,
-    stage: &StageConfig,
-) -> anyhow::Result<String> {
-    let (actual, _) = crate::aws::caller_identity(clients).await?;
+/// Checks the caller's account `actual` (as STS reported it) against the stage (see
+/// [`compare_account`]): an error refuses, a warning is printed. The STS call is
+/// `crate::aws::check_account`'s, so this module needs no client.
+pub(crate) fn accept_account(stage: &StageConfig, actual: &str) -> anyhow::Result<()> {
     if actual.is_empty() {
         bail!("sts:GetCallerIdentity returned no account");
     }
-    match compare_account(stage, &actual) {
+    match compare_account(stage, actual) {
         Ok(Some(warning)) => progress(warning),
         Ok(None) => {}
         Err(refusal) => bail!("{refusal}"),
     }
-    Ok(actual)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ pub(crate) async fn connect_starting_emulator(
     {
         ensure_ministack(root, endpoint, false).await?;
         if cfg.account.is_some() {
-            crate::identity::check_account(&clients, cfg).await?;
+            crate::aws::check_account(&clients, cfg).await?;
         }
     }
     Ok(clients)
