@@ -133,7 +133,7 @@ pub fn error_codes() -> String {
     out.push_str("\n\n");
     out.push_str(
         "Every error the function answers itself is JSON, `{\"error\": {\"code\": \"...\", \
-         \"message\": \"...\"}}` (`ErrorResponse` in `crates/contract/src/lib.rs`), with a stable \
+         \"message\": \"...\"}}` (`ErrorResponse` in `crates/contract/src/error.rs`), with a stable \
          `code` from the table below and a message that says what to fix. A failed job carries \
          the same object as its `error`. Routes: S = `PUT /code-generation`, J = `POST \
          /code-generation/jobs`, G = `GET /code-generation/jobs/{job_id}`.\n\n",
