@@ -542,6 +542,12 @@ async fn the_quota_check_through_the_api_side_by_side_with_quotas_off() -> anyho
     use e2e_tests::{default_package, local_stage_with, request};
     use xtask::outputs::RESOLVED_INVOKE_URL;
 
+    // 60 in the suite; the benchmark figures in BENCHMARKS.md used more (the p99 of 60 is nearly
+    // the slowest single request).
+    let requests: usize = std::env::var("CODEGEN_QUOTA_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
     let package = default_package().await?;
     let em = Emulator::start(true).await?;
     let admin = em.clients().await?;
@@ -569,7 +575,7 @@ async fn the_quota_check_through_the_api_side_by_side_with_quotas_off() -> anyho
             anyhow::ensure!(r.status == 200, "{label}: {}", r.body);
         }
         let mut ms = Vec::new();
-        for i in 0..60 {
+        for i in 0..requests {
             let t = std::time::Instant::now();
             let r = xtask::invoke::invoke(
                 &a,
@@ -587,8 +593,9 @@ async fn the_quota_check_through_the_api_side_by_side_with_quotas_off() -> anyho
         ms.sort_by(f64::total_cmp);
         let p = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
         columns.push(format!(
-            "{label}: p50 {:.1} ms p99 {:.1} ms",
+            "{label}: p50 {:.1} ms p90 {:.1} ms p99 {:.1} ms",
             p(0.5),
+            p(0.9),
             p(0.99)
         ));
         if label == "quotas on" {
@@ -604,7 +611,7 @@ async fn the_quota_check_through_the_api_side_by_side_with_quotas_off() -> anyho
         }
     }
     eprintln!(
-        "through the API, 60 sequential requests each: {}",
+        "through the API, {requests} sequential requests each: {}",
         columns.join("; ")
     );
     assert_eq!(
