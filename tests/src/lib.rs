@@ -275,6 +275,18 @@ pub fn lambda_process_credentials(
     ))
 }
 
+/// `admin`'s clients, signing with `creds` instead (an IAM user's key, a role session): how the
+/// suites call the API as another principal.
+pub fn signing_as(admin: &Clients, creds: aws_credential_types::Credentials) -> Clients {
+    let mut clients = admin.clone();
+    clients.sdk = admin
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build();
+    clients
+}
+
 /// A free loopback port.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(xtask::process::free_loopback_addr()?.port())

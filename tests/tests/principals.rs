@@ -8,7 +8,6 @@
 //! Cognito identity-pool credentials through the API (covered by the function's handler tests).
 
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use codegen_contract::{JobStatus, SubmitResponse};
 use codegen_infra::config::AuthMode;
 use codegen_infra::stack::outputs as out;
@@ -52,13 +51,7 @@ async fn session(admin: &Clients, arn: &str, session: &str) -> anyhow::Result<Cl
         None,
         "assumed",
     );
-    let mut clients = admin.clone();
-    clients.sdk = admin
-        .sdk
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(creds))
-        .build();
-    Ok(clients)
+    Ok(e2e_tests::signing_as(admin, creds))
 }
 
 async fn submit(

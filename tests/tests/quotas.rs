@@ -223,7 +223,6 @@ async fn iam_user(
     name: &str,
 ) -> anyhow::Result<(xtask::aws::Clients, String)> {
     use aws_credential_types::Credentials;
-    use aws_credential_types::provider::SharedCredentialsProvider;
     let user = admin.iam.create_user().user_name(name).send().await?;
     let user = user.user().ok_or_else(|| anyhow::anyhow!("no user"))?;
     let account = user
@@ -253,13 +252,7 @@ async fn iam_user(
         None,
         "iam-user",
     );
-    let mut clients = admin.clone();
-    clients.sdk = admin
-        .sdk
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(creds))
-        .build();
-    Ok((clients, principal))
+    Ok((e2e_tests::signing_as(admin, creds), principal))
 }
 
 /// Two IAM users through the deployed API, IAM enforced, Bedrock served by the test double. A
