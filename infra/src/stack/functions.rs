@@ -77,9 +77,6 @@ pub(super) fn sync_function(common: &Common<'_>, grants: &Grants<'_>) -> Functio
     let cfg = common.cfg;
     common.part(
         Part {
-            function_id: &function_id(FunctionRole::Sync),
-            role_id: &role_id(FunctionRole::Sync),
-            log_group_id: &log_group_id(FunctionRole::Sync),
             function_name: cfg.function_name(),
             role_description: "Execution role of the code-generation function: write generated code, call one model, write its own logs.",
             description: format!("Generates code with {} and stores it in S3", cfg.model.id),
@@ -101,9 +98,6 @@ pub(super) fn submit_function(common: &Common<'_>, grants: &Grants<'_>) -> Funct
     let cfg = common.cfg;
     common.part(
         Part {
-            function_id: &function_id(FunctionRole::Submit),
-            role_id: &role_id(FunctionRole::Submit),
-            log_group_id: &log_group_id(FunctionRole::Submit),
             function_name: cfg.jobs_function_name("submit"),
             role_description: "Jobs submission: create and read job records, enqueue jobs, write its own logs.",
             description: "Accepts code-generation jobs (POST /code-generation/jobs)".to_owned(),
@@ -130,9 +124,6 @@ pub(super) fn status_function(common: &Common<'_>, grants: &Grants<'_>) -> Funct
     let cfg = common.cfg;
     common.part(
         Part {
-            function_id: &function_id(FunctionRole::Status),
-            role_id: &role_id(FunctionRole::Status),
-            log_group_id: &log_group_id(FunctionRole::Status),
             function_name: cfg.jobs_function_name("status"),
             role_description: "Jobs status: read job records and generated code, write its own logs.",
             description: "Answers job status (GET /code-generation/jobs/{job_id})".to_owned(),
@@ -161,9 +152,6 @@ pub(super) fn worker_function(common: &Common<'_>, grants: &Grants<'_>) -> Funct
     let jobs = grants.jobs;
     common.part(
         Part {
-            function_id: &function_id(FunctionRole::Worker),
-            role_id: &role_id(FunctionRole::Worker),
-            log_group_id: &log_group_id(FunctionRole::Worker),
             function_name: cfg.jobs_function_name("worker"),
             role_description: "Jobs worker: consume the jobs queues, read and write job records, write generated code, call one model, write its own logs.",
             description: format!("Runs code-generation jobs with {}", cfg.model.id),
@@ -234,13 +222,10 @@ pub(super) struct Common<'a> {
 
 /// One function's own settings.
 pub(super) struct Part<'a> {
-    pub(super) function_id: &'a str,
-    pub(super) role_id: &'a str,
-    pub(super) log_group_id: &'a str,
     pub(super) function_name: String,
     pub(super) role_description: &'a str,
     pub(super) description: String,
-    /// `CODEGEN_ROLE`.
+    /// `CODEGEN_ROLE`; the function's, role's and log group's logical ids derive from it.
     pub(super) role: FunctionRole,
     pub(super) timeout_seconds: u32,
     pub(super) reserved_concurrency: Option<u32>,
@@ -265,17 +250,20 @@ impl Common<'_> {
         let cfg = self.cfg;
         let tags = &cfg.tags;
         let log_group = LogGroup::new(
-            part.log_group_id,
+            &log_group_id(part.role),
             &names::function_log_group(&part.function_name),
             cfg.logs.retention_days,
         )
         .with_tags(tags);
-        let mut role =
-            Role::for_service(part.role_id, "lambda.amazonaws.com", part.role_description)
-                // Every role of the stack carries the bootstrap's boundary: the execution role may
-                // create or change a role only with it (infra/src/bootstrap/).
-                .with_permissions_boundary(Some(permissions_boundary_arn(&cfg.stack_name)))
-                .with_tags(tags);
+        let mut role = Role::for_service(
+            &role_id(part.role),
+            "lambda.amazonaws.com",
+            part.role_description,
+        )
+        // Every role of the stack carries the bootstrap's boundary: the execution role may
+        // create or change a role only with it (infra/src/bootstrap/).
+        .with_permissions_boundary(Some(permissions_boundary_arn(&cfg.stack_name)))
+        .with_tags(tags);
         grants(&mut role);
         log_group.grant_write(&mut role);
         // Every function is traced (crates/function/src/trace.rs); Lambda's X-Ray daemon sends
@@ -336,7 +324,7 @@ impl Common<'_> {
         environment.extend(extra_env);
 
         let function = Function::new(
-            part.function_id,
+            &function_id(part.role),
             FunctionProps {
                 function_name: part.function_name,
                 description: part.description,
